@@ -1,0 +1,99 @@
+//! The HTTP/1.1 action: any method, headers and body; responses framed by
+//! Content-Length, chunked encoding or close, parsed with `httparse`;
+//! one kept-alive connection per (target, source IP) reused across steps.
+
+mod pool;
+mod request;
+mod response;
+
+use action_support::types::{ActionError, CallContext, ErrorKind, HttpRequest, Outcome};
+use action_support::{Budget, contains, fail, net_fail, outcome, show};
+
+wit_bindgen::generate!({
+    world: "scheduler:actions/http-action",
+    path: "../../../wit/actions",
+    with: {
+        "scheduler:core-libs/types@0.1.0": action_support::net,
+        "scheduler:core-libs/dns@0.1.0": action_support::dns,
+        "scheduler:actions/types@0.1.0": action_support::types,
+        "scheduler:core-libs/tcp@0.1.0": generate,
+        "scheduler:actions/http@0.1.0": generate,
+    },
+});
+
+use response::ReadError;
+use scheduler::core_libs::tcp as net;
+
+struct HttpAction;
+
+impl exports::scheduler::actions::http::Guest for HttpAction {
+    fn execute(ctx: CallContext, req: HttpRequest) -> Outcome {
+        let mut tally = Tally::default();
+        let result = exchange(&ctx, &req, &mut tally);
+        outcome(tally.status, tally.sent, tally.received, result)
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    status: Option<u16>,
+    sent: u64,
+    received: u64,
+}
+
+fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(), ActionError> {
+    let budget = Budget::new(ctx.timeout_ms);
+    let target = request::Target::parse(&req.url)?;
+    let addr = pool::resolve(&target.host, ctx.source_ip.as_deref())
+        .map_err(|e| net_fail(e, true, &target.authority))?;
+    let key = pool::Key { addr, source: ctx.source_ip.clone() };
+    let bytes = request::encode(req, &target);
+    // A kept-alive connection may have been closed by the server since its
+    // last use; then (and only then) retry once on a fresh connection.
+    for attempt in 0..2 {
+        let (conn, reused) = match pool::take(&key) {
+            Some(c) if attempt == 0 => (c, true),
+            _ => {
+                let c = net::connect(&key.addr, key.source.as_deref(), budget.left_ms())
+                    .map_err(|e| net_fail(e, true, &target.authority))?;
+                (c, false)
+            }
+        };
+        if let Err(e) = conn.write(&bytes, budget.left_ms()) {
+            if reused && !budget.expired() {
+                continue;
+            }
+            return Err(net_fail(e, false, &target.authority));
+        }
+        tally.sent += bytes.len() as u64;
+        let head_only = req.method.eq_ignore_ascii_case("HEAD");
+        let want_body = req.expect_body.is_some();
+        match response::read(&conn, &budget, head_only, want_body, &mut tally.received) {
+            Ok(resp) => {
+                tally.status = Some(resp.status);
+                if resp.keep_alive {
+                    pool::put(key, conn);
+                }
+                return check_body(req, &resp.body);
+            }
+            Err(ReadError::NothingReceived) if reused && !budget.expired() => continue,
+            Err(ReadError::NothingReceived) => {
+                return Err(fail(ErrorKind::Protocol, format!("{}: connection closed before any response", target.authority)));
+            }
+            Err(ReadError::Net(e)) => return Err(net_fail(e, false, &target.authority)),
+            Err(ReadError::Protocol(why)) => return Err(fail(ErrorKind::Protocol, format!("{}: {why}", target.authority))),
+        }
+    }
+    Err(fail(ErrorKind::ConnectionReset, format!("{}: connection closed twice before a response", target.authority)))
+}
+
+fn check_body(req: &HttpRequest, body: &[u8]) -> Result<(), ActionError> {
+    match &req.expect_body {
+        Some(want) if !contains(body, want) => {
+            Err(fail(ErrorKind::CheckFailed, format!("expected {} in body {}", show(want), show(body))))
+        }
+        _ => Ok(()),
+    }
+}
+
+export!(HttpAction);

@@ -1,0 +1,37 @@
+//! The default filler of the extension slot: it handles no kinds, so the
+//! scheduler rejects any step type beyond http/tcp/udp at validation. A
+//! third-party component exporting `scheduler:actions/extension` replaces it.
+
+use action_support::types::{CallContext, ErrorKind, ExtensionRequest, Outcome};
+use action_support::{fail, outcome};
+
+wit_bindgen::generate!({
+    inline: "
+        package scheduler:no-extension;
+        world no-extension {
+            export scheduler:actions/extension@0.1.0;
+        }
+    ",
+    path: "../../../wit/actions",
+    with: {
+        "scheduler:actions/types@0.1.0": action_support::types,
+        "scheduler:actions/extension@0.1.0": generate,
+    },
+});
+
+struct NoExtension;
+
+impl exports::scheduler::actions::extension::Guest for NoExtension {
+    fn kinds() -> Vec<String> {
+        Vec::new()
+    }
+
+    fn execute(_: CallContext, req: ExtensionRequest) -> Outcome {
+        // Unreachable through the scheduler (it validates kinds), but a direct
+        // caller still gets a clear step error rather than a trap.
+        let why = format!("no extension component handles step type {:?}", req.kind);
+        outcome(None, 0, 0, Err(fail(ErrorKind::Unsupported, why)))
+    }
+}
+
+export!(NoExtension);

@@ -1,0 +1,19 @@
+//! The socket adapter: the one component that imports `wasi:sockets`.
+//! Actions get bind-before-connect, connect/read/write timeouts and name
+//! resolution from here, as `scheduler:core-libs`.
+
+mod addr;
+mod deadline;
+mod dns;
+mod error;
+mod tcp;
+mod udp;
+
+wit_bindgen::generate!({
+    world: "scheduler:core-libs/core-libs",
+    path: "../../wit/core-libs",
+});
+
+struct CoreLibs;
+
+export!(CoreLibs);

@@ -1,0 +1,24 @@
+//! The scheduler: scenario model, workflow semantics and statistics.
+//!
+//! Built twice: as the `scheduler` wasm component (see `component`), and as
+//! an rlib the host links, so there is one scenario model and one statistics
+//! implementation.
+
+pub mod checks;
+pub mod duration;
+pub mod local;
+pub mod model;
+pub mod parse;
+pub mod pool;
+pub mod sample;
+pub mod stats;
+pub mod workflow;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use model::Scenario;
+pub use parse::{ScenarioError, parse};
+pub use sample::{Outcome, Sample, SampleError};
+pub use stats::{Report, Stats};
+pub use workflow::{Actions, CallContext, StepReport, Vu};

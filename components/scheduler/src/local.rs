@@ -1,0 +1,47 @@
+//! Plain mode: a whole scenario inside one instance (stock `wasmtime run`).
+//! Users are interleaved on one thread: each has a "ready at" time (its ramp
+//! offset, then the end of its think time) and the earliest ready user runs
+//! its next step. With fast steps this keeps each user's pacing as the
+//! scenario asks; slow steps delay everyone (the host runs users in parallel).
+
+use crate::model::Scenario;
+use crate::stats::{Report, Stats};
+use crate::workflow::{Actions, Vu};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+struct Slot {
+    vu: Vu,
+    ready_at: Duration,
+    iterations: u64,
+}
+
+pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
+    let scenario = Rc::new(scenario);
+    let load = &scenario.load;
+    let mut slots: Vec<Slot> = (0..load.total_users)
+        .map(|i| Slot { vu: Vu::new(Rc::clone(&scenario), i), ready_at: load.start_offset(i), iterations: 0 })
+        .collect();
+    let mut stats = Stats::new(scenario.workflow.len());
+    let start = Instant::now();
+    let end = load.duration.unwrap_or(Duration::MAX);
+    loop {
+        // The earliest-ready user that still has work; users past the end drop out.
+        slots.retain(|s| s.ready_at < end && load.iterations.is_none_or(|n| s.iterations < n));
+        let Some(slot) = slots.iter_mut().min_by_key(|s| s.ready_at) else { break };
+        if let Some(wait) = slot.ready_at.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        if start.elapsed() >= end {
+            break;
+        }
+        let report = slot.vu.next_step(actions);
+        stats.push(&report.sample, slot.vu.source_ip());
+        if report.iteration_done {
+            slot.iterations += 1;
+            stats.iterations += 1;
+        }
+        slot.ready_at = start.elapsed() + report.think_time;
+    }
+    stats.report(&scenario, start.elapsed())
+}

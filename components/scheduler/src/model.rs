@@ -1,0 +1,178 @@
+//! The scenario model: what YAML says (`raw`) and what it means once
+//! validated (`Scenario`). Both the component and the host use this module.
+
+use crate::duration::Dur;
+use crate::pool::{IpPool, PoolEntry};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Default budget of one step (connect + exchange).
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Step kinds built into the scheduler; others go to the extension slot.
+pub const BUILTIN_KINDS: [&str; 3] = ["http", "tcp", "udp"];
+
+pub mod raw {
+    //! The YAML document as written. Unknown fields are errors, so typos
+    //! surface at validation rather than as silently ignored settings.
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Document {
+        pub scenario: Scenario,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Scenario {
+        pub id: String,
+        #[serde(default)]
+        pub description: String,
+        pub load: Load,
+        pub workflow: Vec<Step>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Load {
+        pub total_users: u32,
+        #[serde(default)]
+        pub ramp_duration: Option<Dur>,
+        #[serde(default)]
+        pub test_duration: Option<Dur>,
+        /// Iterations per virtual user; the run ends at whichever comes first.
+        #[serde(default)]
+        pub iterations: Option<u64>,
+        /// Seed for weighted step choice; runs with the same seed choose alike.
+        #[serde(default)]
+        pub seed: Option<u64>,
+        #[serde(default)]
+        pub ip_pool: Vec<PoolEntry>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Step {
+        #[serde(default)]
+        pub id: Option<String>,
+        #[serde(rename = "type")]
+        pub kind: String,
+        #[serde(default)]
+        pub name: Option<String>,
+        #[serde(default)]
+        pub weight: Option<u32>,
+        #[serde(default)]
+        pub think_time: Option<Dur>,
+        #[serde(default)]
+        pub timeout: Option<Dur>,
+        #[serde(default)]
+        pub assert_status: Option<crate::checks::StatusSet>,
+        #[serde(default)]
+        pub params: serde_yaml::Value,
+    }
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub id: String,
+    pub description: String,
+    pub load: Load,
+    pub workflow: Vec<Step>,
+    /// True when steps carry weights: each iteration runs one weighted pick.
+    pub weighted: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Load {
+    pub total_users: u32,
+    pub ramp: Duration,
+    pub duration: Option<Duration>,
+    pub iterations: Option<u64>,
+    pub seed: Option<u64>,
+    pub pool: IpPool,
+}
+
+impl Load {
+    /// When virtual user `vu` starts, relative to the start of the run
+    /// (linear ramp: user i of n starts at ramp * i / n).
+    pub fn start_offset(&self, vu: u32) -> Duration {
+        self.ramp.mul_f64(f64::from(vu) / f64::from(self.total_users.max(1)))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub id: String,
+    pub name: String,
+    /// The step's `type` as written: "http", "tcp", "udp" or an extension kind.
+    pub kind: String,
+    pub weight: u32,
+    pub think_time: Duration,
+    pub timeout: Duration,
+    pub expect_status: crate::checks::StatusSet,
+    pub call: Call,
+}
+
+/// What a step asks its action to do, ready to send.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Call {
+    Http(HttpCall),
+    Tcp(TcpCall),
+    Udp(UdpCall),
+    Extension { kind: String, params_json: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpCall {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub expect_body: Option<Vec<u8>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReadMode {
+    None,
+    Bytes(u32),
+    Delimiter(Vec<u8>),
+    UntilClose,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TcpCall {
+    pub target: String,
+    pub payload: Vec<u8>,
+    pub read: ReadMode,
+    pub expect: Option<Vec<u8>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UdpCall {
+    pub target: String,
+    pub payload: Vec<u8>,
+    pub await_reply: bool,
+    pub expect: Option<Vec<u8>>,
+}
+
+impl Scenario {
+    /// "host:port" of every target the workflow sends to, for egress rules.
+    pub fn targets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .workflow
+            .iter()
+            .filter_map(|s| match &s.call {
+                Call::Http(h) => url::Url::parse(&h.url).ok().and_then(|u| {
+                    Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
+                }),
+                Call::Tcp(t) => Some(t.target.clone()),
+                Call::Udp(u) => Some(u.target.clone()),
+                Call::Extension { .. } => None,
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}

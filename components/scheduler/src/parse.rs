@@ -1,0 +1,278 @@
+//! YAML text → validated `Scenario`, with errors that name the field (and,
+//! for YAML errors, the line and column).
+
+use crate::model::*;
+use crate::pool::IpPool;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ScenarioError {
+    /// Syntax or shape error from the YAML parser, with its location.
+    #[error("scenario YAML: {0}")]
+    Yaml(String),
+    /// A semantic error in a named field.
+    #[error("scenario field {field}: {message}")]
+    Field { field: String, message: String },
+}
+
+fn field(field: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    ScenarioError::Field { field: field.into(), message: message.into() }
+}
+
+/// Parses and validates a scenario. `extension_kinds` are the step types the
+/// extension slot handles besides the built-in http, tcp and udp.
+pub fn parse(yaml: &str, extension_kinds: &[String]) -> Result<Scenario, ScenarioError> {
+    let doc: raw::Document = serde_yaml::from_str(yaml).map_err(|e| ScenarioError::Yaml(yaml_error(&e)))?;
+    let s = doc.scenario;
+    if s.id.trim().is_empty() {
+        return Err(field("scenario.id", "must not be empty"));
+    }
+    let load = load(s.load)?;
+    if s.workflow.is_empty() {
+        return Err(field("scenario.workflow", "must list at least one step"));
+    }
+    let weighted = s.workflow.iter().any(|st| st.weight.is_some());
+    let mut workflow = Vec::with_capacity(s.workflow.len());
+    for (i, raw) in s.workflow.into_iter().enumerate() {
+        let step = step(i, raw, extension_kinds)?;
+        if workflow.iter().any(|w: &Step| w.id == step.id) {
+            return Err(field(format!("scenario.workflow[{i}].id"), format!("duplicate step id {:?}", step.id)));
+        }
+        workflow.push(step);
+    }
+    Ok(Scenario { id: s.id, description: s.description, load, workflow, weighted })
+}
+
+/// serde_yaml puts "at line L column C" in its message; keep it on one line.
+fn yaml_error(e: &serde_yaml::Error) -> String {
+    let msg = e.to_string().replace('\n', " ");
+    match e.location() {
+        Some(l) if !msg.contains("line") => format!("{msg} at line {} column {}", l.line(), l.column()),
+        _ => msg,
+    }
+}
+
+fn load(l: raw::Load) -> Result<Load, ScenarioError> {
+    if l.total_users == 0 {
+        return Err(field("scenario.load.total_users", "must be at least 1"));
+    }
+    let duration = l.test_duration.map(|d| d.0);
+    if duration.is_some_and(|d| d.is_zero()) {
+        return Err(field("scenario.load.test_duration", "must be longer than 0s"));
+    }
+    if l.iterations == Some(0) {
+        return Err(field("scenario.load.iterations", "must be at least 1"));
+    }
+    if duration.is_none() && l.iterations.is_none() {
+        return Err(field("scenario.load", "set test_duration, iterations, or both (the run ends at the first)"));
+    }
+    let ramp = l.ramp_duration.map(|d| d.0).unwrap_or_default();
+    if let Some(d) = duration.filter(|d| ramp > *d) {
+        return Err(field(
+            "scenario.load.ramp_duration",
+            format!("{ramp:?} is longer than test_duration {d:?}: later users would never start"),
+        ));
+    }
+    let pool = IpPool::from_entries(&l.ip_pool).map_err(|m| field("scenario.load.ip_pool", m))?;
+    if let Some(v6) = pool.0.iter().find(|ip| ip.is_ipv6()).filter(|_| pool.0.iter().any(|ip| ip.is_ipv4())) {
+        return Err(field("scenario.load.ip_pool", format!("mixes IPv4 and IPv6 ({v6}); use one family")));
+    }
+    Ok(Load { total_users: l.total_users, ramp, duration, iterations: l.iterations, seed: l.seed, pool })
+}
+
+fn step(i: usize, s: raw::Step, extension_kinds: &[String]) -> Result<Step, ScenarioError> {
+    let at = format!("scenario.workflow[{i}]");
+    let id = s.id.unwrap_or_else(|| format!("step{}", i + 1));
+    if id.trim().is_empty() {
+        return Err(field(format!("{at}.id"), "must not be empty"));
+    }
+    if s.weight == Some(0) {
+        return Err(field(format!("{at}.weight"), "must be at least 1 (remove the step to disable it)"));
+    }
+    let params_at = format!("{at}.params");
+    let call = match s.kind.as_str() {
+        "http" => Call::Http(http(&params_at, typed(&params_at, s.params)?)?),
+        "tcp" => Call::Tcp(tcp(&params_at, typed(&params_at, s.params)?)?),
+        "udp" => Call::Udp(udp(&params_at, typed(&params_at, s.params)?)?),
+        kind if extension_kinds.iter().any(|k| k == kind) => Call::Extension {
+            kind: kind.to_string(),
+            params_json: serde_json::to_string(&s.params).map_err(|e| field(&params_at, e.to_string()))?,
+        },
+        other => {
+            let mut known: Vec<&str> = BUILTIN_KINDS.to_vec();
+            known.extend(extension_kinds.iter().map(String::as_str));
+            return Err(field(
+                format!("{at}.type"),
+                format!("unknown step type {other:?} (known: {})", known.join(", ")),
+            ));
+        }
+    };
+    if s.assert_status.is_some() && !matches!(call, Call::Http(_)) {
+        return Err(field(format!("{at}.assert_status"), "only http steps have a status"));
+    }
+    let timeout = s.timeout.map(|d| d.0).unwrap_or(DEFAULT_STEP_TIMEOUT);
+    if timeout.is_zero() || timeout.as_millis() > u128::from(u32::MAX) {
+        return Err(field(format!("{at}.timeout"), "must be between 1ms and 49 days"));
+    }
+    Ok(Step {
+        name: s.name.unwrap_or_else(|| id.clone()),
+        id,
+        kind: s.kind,
+        weight: s.weight.unwrap_or(1),
+        think_time: s.think_time.map(|d| d.0).unwrap_or_default(),
+        timeout,
+        expect_status: s.assert_status.unwrap_or_default(),
+        call,
+    })
+}
+
+/// Deserializes a step's `params` into the kind's typed parameters.
+fn typed<T: DeserializeOwned>(at: &str, v: serde_yaml::Value) -> Result<T, ScenarioError> {
+    let v = if v.is_null() { serde_yaml::Value::Mapping(Default::default()) } else { v };
+    T::deserialize(v).map_err(|e| field(at, e.to_string().replace('\n', " ")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpParams {
+    #[serde(default)]
+    method: Option<String>,
+    url: String,
+    #[serde(default)]
+    headers: serde_yaml::Mapping,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    expect_body: Option<String>,
+}
+
+fn http(at: &str, p: HttpParams) -> Result<HttpCall, ScenarioError> {
+    let method = p.method.unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+        return Err(field(format!("{at}.method"), format!("{method:?} is not an HTTP method")));
+    }
+    let url = url::Url::parse(&p.url).map_err(|e| field(format!("{at}.url"), format!("{:?}: {e}", p.url)))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(field(format!("{at}.url"), format!("{:?}: expected http://host[:port]/path", p.url)));
+    }
+    let mut headers = Vec::new();
+    for (k, v) in p.headers {
+        let (Some(k), Some(v)) = (scalar(&k), scalar(&v)) else {
+            return Err(field(format!("{at}.headers"), "names and values must be plain text"));
+        };
+        if k.is_empty() || k.bytes().any(|b| b <= b' ' || b == b':' || b >= 0x7f) {
+            return Err(field(format!("{at}.headers"), format!("{k:?} is not a valid header name")));
+        }
+        if v.contains(['\r', '\n']) {
+            return Err(field(format!("{at}.headers.{k}"), "value must not contain line breaks"));
+        }
+        headers.push((k, v));
+    }
+    Ok(HttpCall {
+        method,
+        url: p.url,
+        headers,
+        body: p.body.map(String::into_bytes),
+        expect_body: p.expect_body.map(String::into_bytes),
+    })
+}
+
+fn scalar(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TcpParams {
+    target: String,
+    #[serde(default)]
+    payload: Option<String>,
+    #[serde(default)]
+    payload_hex: Option<String>,
+    #[serde(default)]
+    read_bytes: Option<u32>,
+    #[serde(default)]
+    read_until: Option<String>,
+    #[serde(default)]
+    read_until_close: bool,
+    #[serde(default)]
+    expect: Option<String>,
+}
+
+fn tcp(at: &str, p: TcpParams) -> Result<TcpCall, ScenarioError> {
+    let target = target(at, &p.target)?;
+    let payload = payload(at, p.payload, p.payload_hex)?;
+    let expect = p.expect.map(String::into_bytes);
+    let read = match (p.read_bytes, p.read_until, p.read_until_close) {
+        (None, None, false) => match &expect {
+            // Read until the expected bytes show up (or the step times out).
+            Some(e) => ReadMode::Delimiter(e.clone()),
+            None => ReadMode::None,
+        },
+        (Some(0), None, false) => return Err(field(format!("{at}.read_bytes"), "must be at least 1")),
+        (Some(n), None, false) => ReadMode::Bytes(n),
+        (None, Some(d), false) if !d.is_empty() => ReadMode::Delimiter(d.into_bytes()),
+        (None, Some(_), false) => return Err(field(format!("{at}.read_until"), "must not be empty")),
+        (None, None, true) => ReadMode::UntilClose,
+        _ => return Err(field(at, "set at most one of read_bytes, read_until, read_until_close")),
+    };
+    Ok(TcpCall { target, payload, read, expect })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UdpParams {
+    target: String,
+    #[serde(default)]
+    payload: Option<String>,
+    #[serde(default)]
+    payload_hex: Option<String>,
+    #[serde(default)]
+    await_reply: Option<bool>,
+    #[serde(default)]
+    expect: Option<String>,
+}
+
+fn udp(at: &str, p: UdpParams) -> Result<UdpCall, ScenarioError> {
+    let target = target(at, &p.target)?;
+    let payload = payload(at, p.payload, p.payload_hex)?;
+    let await_reply = p.await_reply.unwrap_or(true);
+    if !await_reply && p.expect.is_some() {
+        return Err(field(format!("{at}.expect"), "needs await_reply: true"));
+    }
+    Ok(UdpCall { target, payload, await_reply, expect: p.expect.map(String::into_bytes) })
+}
+
+/// "host:port" or "[v6]:port".
+fn target(at: &str, t: &str) -> Result<String, ScenarioError> {
+    let bad = || field(format!("{at}.target"), format!("{t:?}: expected host:port, like 127.0.0.1:9000"));
+    let (host, port) = t.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || port == 0 || (host.contains(':') && !host.starts_with('[')) {
+        return Err(bad());
+    }
+    Ok(t.to_string())
+}
+
+fn payload(at: &str, text: Option<String>, hex: Option<String>) -> Result<Vec<u8>, ScenarioError> {
+    match (text, hex) {
+        (Some(_), Some(_)) => Err(field(at, "set payload or payload_hex, not both")),
+        (Some(t), None) => Ok(t.into_bytes()),
+        (None, Some(h)) => decode_hex(&h).ok_or_else(|| field(format!("{at}.payload_hex"), format!("{h:?} is not hex"))),
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+fn decode_hex(h: &str) -> Option<Vec<u8>> {
+    let h: String = h.chars().filter(|c| !c.is_whitespace()).collect();
+    if h.len() % 2 != 0 {
+        return None;
+    }
+    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok()).collect()
+}

@@ -1,0 +1,133 @@
+//! One virtual user's workflow: which step runs next, the call to its
+//! action, the scheduler-owned checks, and the think time that follows.
+
+use crate::model::{Call, HttpCall, Scenario, Step, TcpCall, UdpCall};
+use crate::sample::{Outcome, Sample, SampleError};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Where and how an action call sends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallContext {
+    pub source_ip: Option<String>,
+    pub timeout_ms: u32,
+    pub vu: u32,
+}
+
+/// The action slots, as the scheduler sees them. The component implements
+/// this over its WIT imports; tests implement it with fakes.
+pub trait Actions {
+    fn http(&mut self, ctx: &CallContext, call: &HttpCall) -> Outcome;
+    fn tcp(&mut self, ctx: &CallContext, call: &TcpCall) -> Outcome;
+    fn udp(&mut self, ctx: &CallContext, call: &UdpCall) -> Outcome;
+    fn extension(&mut self, ctx: &CallContext, kind: &str, params_json: &str) -> Outcome;
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    pub sample: Sample,
+    pub think_time: Duration,
+    pub iteration_done: bool,
+}
+
+/// One virtual user.
+pub struct Vu {
+    scenario: Rc<Scenario>,
+    index: u32,
+    source_ip: Option<String>,
+    rng: fastrand::Rng,
+    /// Next step of an ordered workflow.
+    cursor: usize,
+    total_weight: u64,
+}
+
+impl Vu {
+    pub fn new(scenario: Rc<Scenario>, index: u32) -> Self {
+        let source_ip = scenario.load.pool.for_vu(index).map(|ip| ip.to_string());
+        // Same seed → same choices per user; users differ from each other.
+        let rng = match scenario.load.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            None => fastrand::Rng::new(),
+        };
+        let total_weight = scenario.workflow.iter().map(|s| u64::from(s.weight)).sum();
+        Vu { scenario, index, source_ip, rng, cursor: 0, total_weight }
+    }
+
+    /// Overrides the pool's choice (the host binds where it decides).
+    pub fn with_source_ip(mut self, ip: Option<String>) -> Self {
+        self.source_ip = ip;
+        self
+    }
+
+    pub fn source_ip(&self) -> Option<&str> {
+        self.source_ip.as_deref()
+    }
+
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Picks the next step: the next in order, or one weighted draw per iteration.
+    fn pick(&mut self) -> (usize, bool) {
+        if self.scenario.weighted {
+            let mut draw = self.rng.u64(0..self.total_weight);
+            for (i, s) in self.scenario.workflow.iter().enumerate() {
+                let w = u64::from(s.weight);
+                if draw < w {
+                    return (i, true);
+                }
+                draw -= w;
+            }
+            unreachable!("draw < total weight");
+        }
+        let i = self.cursor;
+        self.cursor = (i + 1) % self.scenario.workflow.len();
+        (i, self.cursor == 0)
+    }
+
+    /// Runs this user's next step through `actions`.
+    pub fn next_step(&mut self, actions: &mut impl Actions) -> StepReport {
+        let (i, iteration_done) = self.pick();
+        let scenario = Rc::clone(&self.scenario);
+        let step = &scenario.workflow[i];
+        let ctx = CallContext {
+            source_ip: self.source_ip.clone(),
+            timeout_ms: u32::try_from(step.timeout.as_millis()).unwrap_or(u32::MAX),
+            vu: self.index,
+        };
+        let started = Instant::now();
+        let outcome = call(actions, &ctx, step);
+        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        StepReport {
+            sample: judge(i, step, outcome, latency_us),
+            think_time: step.think_time,
+            iteration_done,
+        }
+    }
+}
+
+fn call(actions: &mut impl Actions, ctx: &CallContext, step: &Step) -> Outcome {
+    match &step.call {
+        Call::Http(c) => actions.http(ctx, c),
+        Call::Tcp(c) => actions.tcp(ctx, c),
+        Call::Udp(c) => actions.udp(ctx, c),
+        Call::Extension { kind, params_json } => actions.extension(ctx, kind, params_json),
+    }
+}
+
+/// Applies the scheduler's checks (status) on top of the action's outcome.
+fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Sample {
+    let error = o.error.or_else(|| {
+        step.expect_status
+            .check(o.status)
+            .map(|message| SampleError { kind: "check-failed".into(), message })
+    });
+    Sample {
+        step: i as u32,
+        latency_us,
+        status: o.status,
+        bytes_sent: o.bytes_sent,
+        bytes_received: o.bytes_received,
+        error,
+    }
+}

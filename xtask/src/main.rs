@@ -1,0 +1,60 @@
+//! `cargo xtask <command>`: the one build entry point.
+//!   build  tools, components (wasm32-wasip2), composition, validation
+//!   demo   build, start the loopback target, run scenarios/demo.yaml in stock wasmtime
+//!   test   build, then every test (unit and integration)
+//!   wave   print the `--invoke` argument for a scenario file
+
+mod build;
+mod demo;
+mod tools;
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<()> {
+    let root = root();
+    match args.first().map(String::as_str) {
+        Some("build") => build::all(&root).map(drop),
+        Some("demo") => demo::run(&root, &build::all(&root)?),
+        Some("test") => {
+            let wasm = build::all(&root)?;
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.current_dir(&root).args(["test", "--workspace", "--exclude", "xtask"]);
+            exclude_guests(&mut cmd);
+            cmd.args(&args[1..]).env("SCHEDULER_FINAL_WASM", &wasm);
+            tools::run(&mut cmd)
+        }
+        Some("wave") => {
+            let file = args.get(1).context("usage: cargo xtask wave SCENARIO.yaml")?;
+            let yaml = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
+            println!("{}", scheduler_host::wave::invocation(&yaml));
+            Ok(())
+        }
+        _ => bail!("usage: cargo xtask build | demo | test [cargo test args] | wave SCENARIO.yaml"),
+    }
+}
+
+/// Guest crates build only for wasm32-wasip2; keep them out of native tests.
+fn exclude_guests(cmd: &mut Command) {
+    for (pkg, _, _) in build::COMPONENTS {
+        if *pkg != "scheduler" {
+            cmd.args(["--exclude", pkg]);
+        }
+    }
+    cmd.args(["--exclude", "action-support"]);
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}

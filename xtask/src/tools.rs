@@ -1,0 +1,39 @@
+//! Installs what the build needs, only when it is missing: the wasm32-wasip2
+//! target and pinned wac-cli and wasmtime-cli.
+
+use anyhow::{Context, Result, bail};
+use std::process::Command;
+
+/// (binary, crate, version, what `--version` prints)
+const TOOLS: [(&str, &str, &str, &str); 2] = [
+    ("wac", "wac-cli", "0.12.0", "wac-cli 0.12.0"),
+    ("wasmtime", "wasmtime-cli", "48.0.8", "wasmtime 48.0.8"),
+];
+
+pub fn ensure() -> Result<()> {
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if !targets.lines().any(|l| l.trim() == "wasm32-wasip2") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    }
+    for (bin, krate, version, banner) in TOOLS {
+        let have = output(Command::new(bin).arg("--version")).unwrap_or_default();
+        if !have.starts_with(banner) {
+            eprintln!("xtask: installing {krate} {version} (have: {:?})", have.trim());
+            run(Command::new("cargo").args(["install", "--locked", krate, "--version", version]))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("cannot start {cmd:?}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

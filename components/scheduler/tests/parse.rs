@@ -1,0 +1,164 @@
+//! The scenario parser and validator: the issue's scenario exactly as
+//! written, and one clear error per kind of bad input.
+
+use scheduler::model::{Call, ReadMode};
+use scheduler::{ScenarioError, parse};
+use std::time::Duration;
+
+/// The foundation issue's scenario, verbatim. Never run: its URL and pool are
+/// not on this machine; it only has to parse and validate.
+const ISSUE_SCENARIO: &str = r#"scenario:
+  id: test-001
+  description: Simple HTTP load test
+  load:
+    total_users: 5
+    ramp_duration: 5s
+    test_duration: 30s
+    ip_pool:
+      - 192.168.1.100
+      - 192.168.1.101
+  workflow:
+    - id: step1
+      type: http
+      name: Get Request
+      params:
+        method: GET
+        url: http://httpbin.org/get
+        headers:
+          User-Agent: WasmScheduler/1.0
+      think_time: 1s
+"#;
+
+#[test]
+fn issue_scenario_parses_as_written() {
+    let s = parse(ISSUE_SCENARIO, &[]).unwrap();
+    assert_eq!(s.id, "test-001");
+    assert_eq!(s.description, "Simple HTTP load test");
+    assert_eq!(s.load.total_users, 5);
+    assert_eq!(s.load.ramp, Duration::from_secs(5));
+    assert_eq!(s.load.duration, Some(Duration::from_secs(30)));
+    assert_eq!(s.load.pool.0.len(), 2);
+    assert_eq!(s.load.pool.for_vu(3).unwrap().to_string(), "192.168.1.101");
+    assert_eq!(s.workflow.len(), 1);
+    let step = &s.workflow[0];
+    assert_eq!((step.id.as_str(), step.name.as_str(), step.kind.as_str()), ("step1", "Get Request", "http"));
+    assert_eq!(step.think_time, Duration::from_secs(1));
+    let Call::Http(h) = &step.call else { panic!("not http: {:?}", step.call) };
+    assert_eq!(h.method, "GET");
+    assert_eq!(h.url, "http://httpbin.org/get");
+    assert_eq!(h.headers, vec![("User-Agent".to_string(), "WasmScheduler/1.0".to_string())]);
+    assert!(!s.weighted);
+    assert_eq!(s.targets(), vec!["httpbin.org:80".to_string()]);
+    // Ramp: user i of 5 starts at 5s * i / 5.
+    assert_eq!(s.load.start_offset(3), Duration::from_secs(3));
+}
+
+#[test]
+fn tcp_udp_weights_and_extension_kinds() {
+    let yaml = r#"
+scenario:
+  id: mix
+  load: { total_users: 2, iterations: 3, seed: 7 }
+  workflow:
+    - { id: a, type: tcp, weight: 3, params: { target: "127.0.0.1:9", payload_hex: "50 49", read_bytes: 2 } }
+    - { id: b, type: udp, weight: 1, timeout: 250ms, params: { target: "[::1]:9", payload: x, expect: y } }
+    - { id: c, type: redis-ping, params: { key: v, n: 3 } }
+"#;
+    let s = parse(yaml, &["redis-ping".to_string()]).unwrap();
+    assert!(s.weighted);
+    assert_eq!(s.load.iterations, Some(3));
+    assert_eq!(s.load.duration, None);
+    let Call::Tcp(t) = &s.workflow[0].call else { panic!() };
+    assert_eq!(t.payload, b"PI");
+    assert_eq!(t.read, ReadMode::Bytes(2));
+    assert_eq!(s.workflow[1].timeout, Duration::from_millis(250));
+    let Call::Extension { kind, params_json } = &s.workflow[2].call else { panic!() };
+    assert_eq!(kind, "redis-ping");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(params_json).unwrap(), serde_json::json!({"key": "v", "n": 3}));
+}
+
+/// (what is wrong, scenario, text the one-line error must contain)
+const BAD: &[(&str, &str, &[&str])] = &[
+    (
+        "yaml syntax",
+        "scenario:\n  id: x\n   load: {total_users: 1}\n",
+        &["scenario YAML", "line 3 column"],
+    ),
+    (
+        "unknown step type",
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: ftp, params: {}}\n",
+        &["scenario.workflow[0].type", "unknown step type \"ftp\""],
+    ),
+    (
+        "missing url",
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {method: GET}}\n",
+        &["scenario.workflow[0].params", "url"],
+    ),
+    (
+        "bad duration",
+        "scenario:\n  id: x\n  load:\n    total_users: 1\n    test_duration: 5x\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
+        &["test_duration", "invalid duration \"5x\"", "line 5"],
+    ),
+    (
+        "bad ip",
+        "scenario:\n  id: x\n  load:\n    total_users: 1\n    iterations: 1\n    ip_pool: [127.0.0.300]\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
+        &["ip_pool", "127.0.0.300", "line 6"],
+    ),
+    (
+        "empty workflow",
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow: []\n",
+        &["scenario.workflow", "at least one step"],
+    ),
+    (
+        "negative users",
+        "scenario:\n  id: x\n  load: {total_users: -5, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
+        &["total_users", "-5", "line 3"],
+    ),
+    (
+        "zero users",
+        "scenario:\n  id: x\n  load: {total_users: 0, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
+        &["scenario.load.total_users", "at least 1"],
+    ),
+    (
+        "misspelled field",
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1, think: 1s}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
+        &["unknown field `think`", "line 3"],
+    ),
+    (
+        "bad url",
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'ftp//nope'}}\n",
+        &["scenario.workflow[0].params.url", "ftp//nope"],
+    ),
+    (
+        "no stop condition",
+        "scenario:\n  id: x\n  load: {total_users: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
+        &["scenario.load", "test_duration"],
+    ),
+    (
+        "tcp target without port",
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: tcp, params: {target: '127.0.0.1'}}\n",
+        &["scenario.workflow[0].params.target", "host:port"],
+    ),
+    (
+        "duplicate ids",
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {id: a, type: udp, params: {target: '127.0.0.1:9'}}\n    - {id: a, type: udp, params: {target: '127.0.0.1:9'}}\n",
+        &["scenario.workflow[1].id", "duplicate"],
+    ),
+];
+
+#[test]
+fn bad_input_gets_one_line_errors_naming_the_field() {
+    for (what, yaml, needles) in BAD {
+        let err = parse(yaml, &[]).expect_err(what).to_string();
+        assert!(!err.contains('\n'), "{what}: error spans lines: {err}");
+        for n in *needles {
+            assert!(err.contains(n), "{what}: {err:?} lacks {n:?}");
+        }
+    }
+}
+
+#[test]
+fn yaml_errors_are_yaml_variant() {
+    assert!(matches!(parse("scenario: [", &[]), Err(ScenarioError::Yaml(_))));
+}
+

@@ -43,7 +43,10 @@ pub fn result(printed: &str) -> Result<Result<String, String>, String> {
 
 /// Decodes one WAVE string literal.
 pub fn unquote(lit: &str) -> Result<String, String> {
-    let body = lit.strip_prefix('"').and_then(|l| l.strip_suffix('"')).ok_or("not a WAVE string")?;
+    let body = lit
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix('"'))
+        .ok_or("not a WAVE string")?;
     let mut out = String::with_capacity(body.len());
     let mut chars = body.chars();
     while let Some(c) = chars.next() {
@@ -58,7 +61,10 @@ pub fn unquote(lit: &str) -> Result<String, String> {
             Some(c @ ('"' | '\\' | '\'')) => out.push(c),
             Some('u') => {
                 let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
-                let cp = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).ok_or("bad \\u escape")?;
+                let cp = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .ok_or("bad \\u escape")?;
                 out.push(cp);
             }
             other => return Err(format!("bad escape \\{other:?}")),
@@ -80,7 +86,10 @@ mod tests {
 
     #[test]
     fn results() {
-        assert_eq!(result("ok(\"{\\\"a\\\": 1}\")\n").unwrap(), Ok("{\"a\": 1}".into()));
+        assert_eq!(
+            result("ok(\"{\\\"a\\\": 1}\")\n").unwrap(),
+            Ok("{\"a\": 1}".into())
+        );
         assert_eq!(result("err(\"bad\")").unwrap(), Err("bad".into()));
         assert!(result("garbage").is_err());
     }

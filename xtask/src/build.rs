@@ -11,7 +11,11 @@ pub const COMPONENTS: &[(&str, &str, &str)] = &[
     ("action-http", "action_http.wasm", "component:http"),
     ("action-tcp", "action_tcp.wasm", "component:tcp"),
     ("action-udp", "action_udp.wasm", "component:udp"),
-    ("action-no-extension", "action_no_extension.wasm", "component:no-extension"),
+    (
+        "action-no-extension",
+        "action_no_extension.wasm",
+        "component:no-extension",
+    ),
     ("scheduler", "scheduler.wasm", "component:scheduler"),
 ];
 
@@ -19,7 +23,9 @@ pub const COMPONENTS: &[(&str, &str, &str)] = &[
 pub fn all(root: &Path) -> Result<PathBuf> {
     tools::ensure()?;
     let mut cargo = Command::new(env!("CARGO"));
-    cargo.current_dir(root).args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
+    cargo
+        .current_dir(root)
+        .args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
     for (pkg, _, _) in COMPONENTS {
         cargo.args(["-p", pkg]);
     }
@@ -28,9 +34,12 @@ pub fn all(root: &Path) -> Result<PathBuf> {
     let built = root.join("target/wasm32-wasip2/wasm");
     let out = root.join("target/scheduler-final.wasm");
     let mut wac = Command::new("wac");
-    wac.current_dir(root).args(["compose", "compositions/scheduler.wac", "-o"]).arg(&out);
+    wac.current_dir(root)
+        .args(["compose", "compositions/scheduler.wac", "-o"])
+        .arg(&out);
     for (_, file, name) in COMPONENTS {
-        wac.arg("--dep").arg(format!("{name}={}", built.join(file).display()));
+        wac.arg("--dep")
+            .arg(format!("{name}={}", built.join(file).display()));
     }
     tools::run(&mut wac)?;
 

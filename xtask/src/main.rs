@@ -30,14 +30,18 @@ fn run(args: Vec<String>) -> Result<()> {
         Some("test") => {
             let wasm = build::all(&root)?;
             let mut cmd = Command::new(env!("CARGO"));
-            cmd.current_dir(&root).args(["test", "--workspace", "--exclude", "xtask"]);
+            cmd.current_dir(&root)
+                .args(["test", "--workspace", "--exclude", "xtask"]);
             exclude_guests(&mut cmd);
             cmd.args(&args[1..]).env("SCHEDULER_FINAL_WASM", &wasm);
             tools::run(&mut cmd)
         }
         Some("wave") => {
-            let file = args.get(1).context("usage: cargo xtask wave SCENARIO.yaml")?;
-            let yaml = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
+            let file = args
+                .get(1)
+                .context("usage: cargo xtask wave SCENARIO.yaml")?;
+            let yaml =
+                std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
             println!("{}", scheduler_host::wave::invocation(&yaml));
             Ok(())
         }
@@ -56,5 +60,8 @@ fn exclude_guests(cmd: &mut Command) {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }

@@ -18,7 +18,10 @@ pub fn ensure() -> Result<()> {
     for (bin, krate, version, banner) in TOOLS {
         let have = output(Command::new(bin).arg("--version")).unwrap_or_default();
         if !have.starts_with(banner) {
-            eprintln!("xtask: installing {krate} {version} (have: {:?})", have.trim());
+            eprintln!(
+                "xtask: installing {krate} {version} (have: {:?})",
+                have.trim()
+            );
             run(Command::new("cargo").args(["install", "--locked", krate, "--version", version]))?;
         }
     }
@@ -26,7 +29,9 @@ pub fn ensure() -> Result<()> {
 }
 
 pub fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed ({status})");
     }
@@ -34,6 +39,8 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("cannot start {cmd:?}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -34,7 +34,10 @@ pub fn to_wasi(addr: SocketAddr) -> IpSocketAddress {
     match addr {
         SocketAddr::V4(a) => {
             let [a0, a1, a2, a3] = a.ip().octets();
-            IpSocketAddress::Ipv4(Ipv4SocketAddress { port: a.port(), address: (a0, a1, a2, a3) })
+            IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                port: a.port(),
+                address: (a0, a1, a2, a3),
+            })
         }
         SocketAddr::V6(a) => {
             let [s0, s1, s2, s3, s4, s5, s6, s7] = a.ip().segments();

@@ -19,6 +19,10 @@ impl Deadline {
         }
         let timer = monotonic_clock::subscribe_instant(self.0);
         let fired = poll(&[ready, &timer]);
-        if fired.contains(&0) { Ok(()) } else { Err(NetError::Timeout) }
+        if fired.contains(&0) {
+            Ok(())
+        } else {
+            Err(NetError::Timeout)
+        }
     }
 }

@@ -16,7 +16,9 @@ pub fn from_code(code: ErrorCode) -> NetError {
         ErrorCode::AccessDenied => NetError::AccessDenied,
         ErrorCode::NameUnresolvable
         | ErrorCode::TemporaryResolverFailure
-        | ErrorCode::PermanentResolverFailure => NetError::NameUnresolvable(code.name().to_string()),
+        | ErrorCode::PermanentResolverFailure => {
+            NetError::NameUnresolvable(code.name().to_string())
+        }
         ErrorCode::InvalidArgument => NetError::InvalidArgument(code.name().to_string()),
         other => NetError::Other(other.name().to_string()),
     }

@@ -3,6 +3,7 @@
 //! resolution from here, as `scheduler:core-libs`.
 
 mod addr;
+mod addresses;
 mod deadline;
 mod dns;
 mod error;

@@ -36,7 +36,9 @@ impl Guest for CoreLibs {
         if let Some(source) = source_ip {
             bind(&socket, &network, &source, target, deadline)?;
         }
-        socket.start_connect(&network, to_wasi(target)).map_err(from_code)?;
+        socket
+            .start_connect(&network, to_wasi(target))
+            .map_err(from_code)?;
         let (input, output) = loop {
             match socket.finish_connect() {
                 Ok(streams) => break streams,
@@ -44,7 +46,11 @@ impl Guest for CoreLibs {
                 Err(e) => return Err(from_code(e)),
             }
         };
-        Ok(Connection::new(TcpConnection { input, output, socket }))
+        Ok(Connection::new(TcpConnection {
+            input,
+            output,
+            socket,
+        }))
     }
 }
 
@@ -62,7 +68,9 @@ fn bind(
             "source {ip} and target {target} are of different IP families"
         )));
     }
-    socket.start_bind(network, to_wasi(SocketAddr::new(ip, 0))).map_err(|e| bind_error(e, source))?;
+    socket
+        .start_bind(network, to_wasi(SocketAddr::new(ip, 0)))
+        .map_err(|e| bind_error(e, source))?;
     loop {
         match socket.finish_bind() {
             Ok(()) => return Ok(()),
@@ -74,7 +82,9 @@ fn bind(
 
 fn bind_error(code: ErrorCode, source: &str) -> NetError {
     match from_code(code) {
-        NetError::AddressNotBindable(why) => NetError::AddressNotBindable(format!("{source}: {why}")),
+        NetError::AddressNotBindable(why) => {
+            NetError::AddressNotBindable(format!("{source}: {why}"))
+        }
         other => other,
     }
 }
@@ -89,7 +99,9 @@ impl GuestConnection for TcpConnection {
                 deadline.wait(&self.output.subscribe())?;
                 continue;
             }
-            let n = rest.len().min(usize::try_from(permit).unwrap_or(usize::MAX));
+            let n = rest
+                .len()
+                .min(usize::try_from(permit).unwrap_or(usize::MAX));
             self.output.write(&rest[..n]).map_err(from_stream)?;
             rest = &rest[n..];
         }
@@ -117,6 +129,9 @@ impl GuestConnection for TcpConnection {
     }
 
     fn local_address(&self) -> String {
-        self.socket.local_address().map(|a| from_wasi(a).to_string()).unwrap_or_default()
+        self.socket
+            .local_address()
+            .map(|a| from_wasi(a).to_string())
+            .unwrap_or_default()
     }
 }

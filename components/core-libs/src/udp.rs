@@ -10,7 +10,9 @@ use crate::exports::scheduler::core_libs::udp::{Guest, GuestSocket, Socket};
 use std::net::SocketAddr;
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::network::ErrorCode;
-use wasip2::sockets::udp::{IncomingDatagramStream, OutgoingDatagram, OutgoingDatagramStream, UdpSocket};
+use wasip2::sockets::udp::{
+    IncomingDatagramStream, OutgoingDatagram, OutgoingDatagramStream, UdpSocket,
+};
 use wasip2::sockets::udp_create_socket::create_udp_socket;
 
 /// Streams first: they are children of the socket and must drop before it.
@@ -40,7 +42,9 @@ impl Guest for CoreLibs {
         };
         let network = instance_network();
         let socket = create_udp_socket(fam).map_err(from_code)?;
-        socket.start_bind(&network, to_wasi(SocketAddr::new(local, 0))).map_err(from_code)?;
+        socket
+            .start_bind(&network, to_wasi(SocketAddr::new(local, 0)))
+            .map_err(from_code)?;
         loop {
             match socket.finish_bind() {
                 Ok(()) => break,
@@ -52,20 +56,24 @@ impl Guest for CoreLibs {
             }
         }
         let (incoming, outgoing) = socket.stream(Some(to_wasi(target))).map_err(from_code)?;
-        Ok(Socket::new(UdpConnection { incoming, outgoing, socket }))
+        Ok(Socket::new(UdpConnection {
+            incoming,
+            outgoing,
+            socket,
+        }))
     }
 }
 
 impl GuestSocket for UdpConnection {
     fn send(&self, data: Vec<u8>, timeout_ms: u32) -> Result<(), NetError> {
         let deadline = Deadline::after_ms(timeout_ms);
-        loop {
-            match self.outgoing.check_send().map_err(from_code)? {
-                0 => deadline.wait(&self.outgoing.subscribe())?,
-                _ => break,
-            }
+        while self.outgoing.check_send().map_err(from_code)? == 0 {
+            deadline.wait(&self.outgoing.subscribe())?;
         }
-        let datagram = OutgoingDatagram { data, remote_address: None };
+        let datagram = OutgoingDatagram {
+            data,
+            remote_address: None,
+        };
         match self.outgoing.send(&[datagram]).map_err(from_code)? {
             1 => Ok(()),
             _ => Err(NetError::Other("datagram not sent".into())),
@@ -87,6 +95,9 @@ impl GuestSocket for UdpConnection {
     }
 
     fn local_address(&self) -> String {
-        self.socket.local_address().map(|a| from_wasi(a).to_string()).unwrap_or_default()
+        self.socket
+            .local_address()
+            .map(|a| from_wasi(a).to_string())
+            .unwrap_or_default()
     }
 }

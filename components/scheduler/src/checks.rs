@@ -13,9 +13,11 @@ impl StatusSet {
     pub fn check(&self, status: Option<u16>) -> Option<String> {
         let status = status?;
         if self.0.is_empty() {
-            return (!(200..400).contains(&status)).then(|| format!("status {status} is not 2xx/3xx"));
+            return (!(200..400).contains(&status))
+                .then(|| format!("status {status} is not 2xx/3xx"));
         }
-        (!self.0.contains(&status)).then(|| format!("status {status} is not in assert_status {:?}", self.0))
+        (!self.0.contains(&status))
+            .then(|| format!("status {status} is not in assert_status {:?}", self.0))
     }
 }
 
@@ -31,7 +33,9 @@ impl<'de> Deserialize<'de> for StatusSet {
                 code(v).map(|c| StatusSet(vec![c]))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSet, E> {
-                Err(E::custom(format!("invalid status code {v}: expected 100-599")))
+                Err(E::custom(format!(
+                    "invalid status code {v}: expected 100-599"
+                )))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusSet, A::Error> {
                 let mut codes = Vec::new();

@@ -20,7 +20,11 @@ use scheduler::actions::{extension, http, tcp, types as t, udp};
 struct Slots;
 
 fn ctx(c: &CallContext) -> t::CallContext {
-    t::CallContext { source_ip: c.source_ip.clone(), timeout_ms: c.timeout_ms, vu: c.vu }
+    t::CallContext {
+        source_ip: c.source_ip.clone(),
+        timeout_ms: c.timeout_ms,
+        vu: c.vu,
+    }
 }
 
 fn outcome(o: t::Outcome) -> Outcome {
@@ -28,7 +32,10 @@ fn outcome(o: t::Outcome) -> Outcome {
         status: o.status,
         bytes_sent: o.bytes_sent,
         bytes_received: o.bytes_received,
-        error: o.error.map(|e| SampleError { kind: kind_name(e.kind).into(), message: e.message }),
+        error: o.error.map(|e| SampleError {
+            kind: kind_name(e.kind).into(),
+            message: e.message,
+        }),
     }
 }
 
@@ -90,7 +97,10 @@ impl Actions for Slots {
     }
 
     fn extension(&mut self, c: &CallContext, kind: &str, params_json: &str) -> Outcome {
-        let req = t::ExtensionRequest { kind: kind.into(), params_json: params_json.into() };
+        let req = t::ExtensionRequest {
+            kind: kind.into(),
+            params_json: params_json.into(),
+        };
         outcome(extension::execute(&ctx(c), &req))
     }
 }
@@ -99,11 +109,31 @@ fn parse(yaml: &str) -> Result<crate::Scenario, String> {
     crate::parse(yaml, &extension::kinds()).map_err(|e| e.to_string())
 }
 
+/// Every pool address must be bindable here: never fall back silently.
+fn check_pool(scenario: &crate::Scenario) -> Result<(), String> {
+    for ip in &scenario.load.pool.0 {
+        use scheduler::core_libs::types::NetError;
+        let why = match scheduler::core_libs::addresses::check_local(&ip.to_string()) {
+            Ok(()) => continue,
+            Err(NetError::AddressNotBindable(_)) => {
+                "it is not an address of this machine".to_string()
+            }
+            Err(NetError::AccessDenied) => "the runtime denies binding it".to_string(),
+            Err(other) => format!("{other:?}"),
+        };
+        return Err(format!(
+            "scenario field scenario.load.ip_pool: {ip} cannot be a source address: {why}"
+        ));
+    }
+    Ok(())
+}
+
 struct Component;
 
 impl Guest for Component {
     fn run_scenario(scenario_yaml: String) -> Result<String, String> {
         let scenario = parse(&scenario_yaml)?;
+        check_pool(&scenario)?;
         let report = crate::local::run(scenario, &mut Slots);
         serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
     }
@@ -125,7 +155,9 @@ impl wit_vu::Guest for Component {
     fn next_step() -> wit_vu::StepReport {
         VU.with(|v| {
             let mut v = v.borrow_mut();
-            let vu = v.as_mut().expect("vu.next-step called before a successful vu.init");
+            let vu = v
+                .as_mut()
+                .expect("vu.next-step called before a successful vu.init");
             let r = vu.next_step(&mut Slots);
             let s = r.sample;
             let (error_kind, error_message) = s.error.map(|e| (e.kind, e.message)).unzip();
@@ -156,13 +188,17 @@ impl wasip2::exports::cli::run::Guest for Cli {
     fn run() -> Result<(), ()> {
         let args = wasip2::cli::environment::get_arguments();
         let Some(path) = args.get(1) else {
-            eprintln!("usage: wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/scenario.yaml");
+            eprintln!(
+                "usage: wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/scenario.yaml"
+            );
             return Err(());
         };
         let yaml = match std::fs::read_to_string(path) {
             Ok(y) => y,
             Err(e) => {
-                eprintln!("error: cannot read scenario file {path}: {e} (did you pass --dir for its folder?)");
+                eprintln!(
+                    "error: cannot read scenario file {path}: {e} (did you pass --dir for its folder?)"
+                );
                 return Err(());
             }
         };

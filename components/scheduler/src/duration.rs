@@ -10,7 +10,9 @@ pub struct Dur(pub Duration);
 
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let value: f64 = num.parse().map_err(|_| bad(text))?;
     let scale = match unit.trim() {
@@ -40,13 +42,19 @@ impl<'de> Deserialize<'de> for Dur {
                 parse(v).map(Dur).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
-                Err(E::custom(format!("invalid duration {v}: add a unit, like {v}s or {v}ms")))
+                Err(E::custom(format!(
+                    "invalid duration {v}: add a unit, like {v}s or {v}ms"
+                )))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
-                Err(E::custom(format!("invalid duration {v}: expected a positive value with a unit, like 5s")))
+                Err(E::custom(format!(
+                    "invalid duration {v}: expected a positive value with a unit, like 5s"
+                )))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
-                Err(E::custom(format!("invalid duration {v}: add a unit, like {v}s")))
+                Err(E::custom(format!(
+                    "invalid duration {v}: add a unit, like {v}s"
+                )))
             }
         }
         d.deserialize_any(V)

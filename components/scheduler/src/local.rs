@@ -20,7 +20,11 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
     let scenario = Rc::new(scenario);
     let load = &scenario.load;
     let mut slots: Vec<Slot> = (0..load.total_users)
-        .map(|i| Slot { vu: Vu::new(Rc::clone(&scenario), i), ready_at: load.start_offset(i), iterations: 0 })
+        .map(|i| Slot {
+            vu: Vu::new(Rc::clone(&scenario), i),
+            ready_at: load.start_offset(i),
+            iterations: 0,
+        })
         .collect();
     let mut stats = Stats::new(scenario.workflow.len());
     let start = Instant::now();
@@ -28,7 +32,9 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
     loop {
         // The earliest-ready user that still has work; users past the end drop out.
         slots.retain(|s| s.ready_at < end && load.iterations.is_none_or(|n| s.iterations < n));
-        let Some(slot) = slots.iter_mut().min_by_key(|s| s.ready_at) else { break };
+        let Some(slot) = slots.iter_mut().min_by_key(|s| s.ready_at) else {
+            break;
+        };
         if let Some(wait) = slot.ready_at.checked_sub(start.elapsed()) {
             std::thread::sleep(wait);
         }

@@ -97,7 +97,8 @@ impl Load {
     /// When virtual user `vu` starts, relative to the start of the run
     /// (linear ramp: user i of n starts at ramp * i / n).
     pub fn start_offset(&self, vu: u32) -> Duration {
-        self.ramp.mul_f64(f64::from(vu) / f64::from(self.total_users.max(1)))
+        self.ramp
+            .mul_f64(f64::from(vu) / f64::from(self.total_users.max(1)))
     }
 }
 

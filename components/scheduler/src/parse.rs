@@ -17,13 +17,17 @@ pub enum ScenarioError {
 }
 
 fn field(field: impl Into<String>, message: impl Into<String>) -> ScenarioError {
-    ScenarioError::Field { field: field.into(), message: message.into() }
+    ScenarioError::Field {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 /// Parses and validates a scenario. `extension_kinds` are the step types the
 /// extension slot handles besides the built-in http, tcp and udp.
 pub fn parse(yaml: &str, extension_kinds: &[String]) -> Result<Scenario, ScenarioError> {
-    let doc: raw::Document = serde_yaml::from_str(yaml).map_err(|e| ScenarioError::Yaml(yaml_error(&e)))?;
+    let doc: raw::Document =
+        serde_yaml::from_str(yaml).map_err(|e| ScenarioError::Yaml(yaml_error(&e)))?;
     let s = doc.scenario;
     if s.id.trim().is_empty() {
         return Err(field("scenario.id", "must not be empty"));
@@ -37,18 +41,29 @@ pub fn parse(yaml: &str, extension_kinds: &[String]) -> Result<Scenario, Scenari
     for (i, raw) in s.workflow.into_iter().enumerate() {
         let step = step(i, raw, extension_kinds)?;
         if workflow.iter().any(|w: &Step| w.id == step.id) {
-            return Err(field(format!("scenario.workflow[{i}].id"), format!("duplicate step id {:?}", step.id)));
+            return Err(field(
+                format!("scenario.workflow[{i}].id"),
+                format!("duplicate step id {:?}", step.id),
+            ));
         }
         workflow.push(step);
     }
-    Ok(Scenario { id: s.id, description: s.description, load, workflow, weighted })
+    Ok(Scenario {
+        id: s.id,
+        description: s.description,
+        load,
+        workflow,
+        weighted,
+    })
 }
 
 /// serde_yaml puts "at line L column C" in its message; keep it on one line.
 fn yaml_error(e: &serde_yaml::Error) -> String {
     let msg = e.to_string().replace('\n', " ");
     match e.location() {
-        Some(l) if !msg.contains("line") => format!("{msg} at line {} column {}", l.line(), l.column()),
+        Some(l) if !msg.contains("line") => {
+            format!("{msg} at line {} column {}", l.line(), l.column())
+        }
         _ => msg,
     }
 }
@@ -59,13 +74,19 @@ fn load(l: raw::Load) -> Result<Load, ScenarioError> {
     }
     let duration = l.test_duration.map(|d| d.0);
     if duration.is_some_and(|d| d.is_zero()) {
-        return Err(field("scenario.load.test_duration", "must be longer than 0s"));
+        return Err(field(
+            "scenario.load.test_duration",
+            "must be longer than 0s",
+        ));
     }
     if l.iterations == Some(0) {
         return Err(field("scenario.load.iterations", "must be at least 1"));
     }
     if duration.is_none() && l.iterations.is_none() {
-        return Err(field("scenario.load", "set test_duration, iterations, or both (the run ends at the first)"));
+        return Err(field(
+            "scenario.load",
+            "set test_duration, iterations, or both (the run ends at the first)",
+        ));
     }
     let ramp = l.ramp_duration.map(|d| d.0).unwrap_or_default();
     if let Some(d) = duration.filter(|d| ramp > *d) {
@@ -75,10 +96,25 @@ fn load(l: raw::Load) -> Result<Load, ScenarioError> {
         ));
     }
     let pool = IpPool::from_entries(&l.ip_pool).map_err(|m| field("scenario.load.ip_pool", m))?;
-    if let Some(v6) = pool.0.iter().find(|ip| ip.is_ipv6()).filter(|_| pool.0.iter().any(|ip| ip.is_ipv4())) {
-        return Err(field("scenario.load.ip_pool", format!("mixes IPv4 and IPv6 ({v6}); use one family")));
+    if let Some(v6) = pool
+        .0
+        .iter()
+        .find(|ip| ip.is_ipv6())
+        .filter(|_| pool.0.iter().any(|ip| ip.is_ipv4()))
+    {
+        return Err(field(
+            "scenario.load.ip_pool",
+            format!("mixes IPv4 and IPv6 ({v6}); use one family"),
+        ));
     }
-    Ok(Load { total_users: l.total_users, ramp, duration, iterations: l.iterations, seed: l.seed, pool })
+    Ok(Load {
+        total_users: l.total_users,
+        ramp,
+        duration,
+        iterations: l.iterations,
+        seed: l.seed,
+        pool,
+    })
 }
 
 fn step(i: usize, s: raw::Step, extension_kinds: &[String]) -> Result<Step, ScenarioError> {
@@ -88,7 +124,10 @@ fn step(i: usize, s: raw::Step, extension_kinds: &[String]) -> Result<Step, Scen
         return Err(field(format!("{at}.id"), "must not be empty"));
     }
     if s.weight == Some(0) {
-        return Err(field(format!("{at}.weight"), "must be at least 1 (remove the step to disable it)"));
+        return Err(field(
+            format!("{at}.weight"),
+            "must be at least 1 (remove the step to disable it)",
+        ));
     }
     let params_at = format!("{at}.params");
     let call = match s.kind.as_str() {
@@ -97,7 +136,8 @@ fn step(i: usize, s: raw::Step, extension_kinds: &[String]) -> Result<Step, Scen
         "udp" => Call::Udp(udp(&params_at, typed(&params_at, s.params)?)?),
         kind if extension_kinds.iter().any(|k| k == kind) => Call::Extension {
             kind: kind.to_string(),
-            params_json: serde_json::to_string(&s.params).map_err(|e| field(&params_at, e.to_string()))?,
+            params_json: serde_json::to_string(&s.params)
+                .map_err(|e| field(&params_at, e.to_string()))?,
         },
         other => {
             let mut known: Vec<&str> = BUILTIN_KINDS.to_vec();
@@ -109,11 +149,17 @@ fn step(i: usize, s: raw::Step, extension_kinds: &[String]) -> Result<Step, Scen
         }
     };
     if s.assert_status.is_some() && !matches!(call, Call::Http(_)) {
-        return Err(field(format!("{at}.assert_status"), "only http steps have a status"));
+        return Err(field(
+            format!("{at}.assert_status"),
+            "only http steps have a status",
+        ));
     }
     let timeout = s.timeout.map(|d| d.0).unwrap_or(DEFAULT_STEP_TIMEOUT);
     if timeout.is_zero() || timeout.as_millis() > u128::from(u32::MAX) {
-        return Err(field(format!("{at}.timeout"), "must be between 1ms and 49 days"));
+        return Err(field(
+            format!("{at}.timeout"),
+            "must be between 1ms and 49 days",
+        ));
     }
     Ok(Step {
         name: s.name.unwrap_or_else(|| id.clone()),
@@ -129,7 +175,11 @@ fn step(i: usize, s: raw::Step, extension_kinds: &[String]) -> Result<Step, Scen
 
 /// Deserializes a step's `params` into the kind's typed parameters.
 fn typed<T: DeserializeOwned>(at: &str, v: serde_yaml::Value) -> Result<T, ScenarioError> {
-    let v = if v.is_null() { serde_yaml::Value::Mapping(Default::default()) } else { v };
+    let v = if v.is_null() {
+        serde_yaml::Value::Mapping(Default::default())
+    } else {
+        v
+    };
     T::deserialize(v).map_err(|e| field(at, e.to_string().replace('\n', " ")))
 }
 
@@ -148,24 +198,43 @@ struct HttpParams {
 }
 
 fn http(at: &str, p: HttpParams) -> Result<HttpCall, ScenarioError> {
-    let method = p.method.unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+    let method = p
+        .method
+        .unwrap_or_else(|| "GET".into())
+        .to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
-        return Err(field(format!("{at}.method"), format!("{method:?} is not an HTTP method")));
+        return Err(field(
+            format!("{at}.method"),
+            format!("{method:?} is not an HTTP method"),
+        ));
     }
-    let url = url::Url::parse(&p.url).map_err(|e| field(format!("{at}.url"), format!("{:?}: {e}", p.url)))?;
+    let url = url::Url::parse(&p.url)
+        .map_err(|e| field(format!("{at}.url"), format!("{:?}: {e}", p.url)))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(field(format!("{at}.url"), format!("{:?}: expected http://host[:port]/path", p.url)));
+        return Err(field(
+            format!("{at}.url"),
+            format!("{:?}: expected http://host[:port]/path", p.url),
+        ));
     }
     let mut headers = Vec::new();
     for (k, v) in p.headers {
         let (Some(k), Some(v)) = (scalar(&k), scalar(&v)) else {
-            return Err(field(format!("{at}.headers"), "names and values must be plain text"));
+            return Err(field(
+                format!("{at}.headers"),
+                "names and values must be plain text",
+            ));
         };
         if k.is_empty() || k.bytes().any(|b| b <= b' ' || b == b':' || b >= 0x7f) {
-            return Err(field(format!("{at}.headers"), format!("{k:?} is not a valid header name")));
+            return Err(field(
+                format!("{at}.headers"),
+                format!("{k:?} is not a valid header name"),
+            ));
         }
         if v.contains(['\r', '\n']) {
-            return Err(field(format!("{at}.headers.{k}"), "value must not contain line breaks"));
+            return Err(field(
+                format!("{at}.headers.{k}"),
+                "value must not contain line breaks",
+            ));
         }
         headers.push((k, v));
     }
@@ -215,14 +284,28 @@ fn tcp(at: &str, p: TcpParams) -> Result<TcpCall, ScenarioError> {
             Some(e) => ReadMode::Delimiter(e.clone()),
             None => ReadMode::None,
         },
-        (Some(0), None, false) => return Err(field(format!("{at}.read_bytes"), "must be at least 1")),
+        (Some(0), None, false) => {
+            return Err(field(format!("{at}.read_bytes"), "must be at least 1"));
+        }
         (Some(n), None, false) => ReadMode::Bytes(n),
         (None, Some(d), false) if !d.is_empty() => ReadMode::Delimiter(d.into_bytes()),
-        (None, Some(_), false) => return Err(field(format!("{at}.read_until"), "must not be empty")),
+        (None, Some(_), false) => {
+            return Err(field(format!("{at}.read_until"), "must not be empty"));
+        }
         (None, None, true) => ReadMode::UntilClose,
-        _ => return Err(field(at, "set at most one of read_bytes, read_until, read_until_close")),
+        _ => {
+            return Err(field(
+                at,
+                "set at most one of read_bytes, read_until, read_until_close",
+            ));
+        }
     };
-    Ok(TcpCall { target, payload, read, expect })
+    Ok(TcpCall {
+        target,
+        payload,
+        read,
+        expect,
+    })
 }
 
 #[derive(Deserialize)]
@@ -246,12 +329,22 @@ fn udp(at: &str, p: UdpParams) -> Result<UdpCall, ScenarioError> {
     if !await_reply && p.expect.is_some() {
         return Err(field(format!("{at}.expect"), "needs await_reply: true"));
     }
-    Ok(UdpCall { target, payload, await_reply, expect: p.expect.map(String::into_bytes) })
+    Ok(UdpCall {
+        target,
+        payload,
+        await_reply,
+        expect: p.expect.map(String::into_bytes),
+    })
 }
 
 /// "host:port" or "[v6]:port".
 fn target(at: &str, t: &str) -> Result<String, ScenarioError> {
-    let bad = || field(format!("{at}.target"), format!("{t:?}: expected host:port, like 127.0.0.1:9000"));
+    let bad = || {
+        field(
+            format!("{at}.target"),
+            format!("{t:?}: expected host:port, like 127.0.0.1:9000"),
+        )
+    };
     let (host, port) = t.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
     if host.is_empty() || port == 0 || (host.contains(':') && !host.starts_with('[')) {
@@ -264,15 +357,19 @@ fn payload(at: &str, text: Option<String>, hex: Option<String>) -> Result<Vec<u8
     match (text, hex) {
         (Some(_), Some(_)) => Err(field(at, "set payload or payload_hex, not both")),
         (Some(t), None) => Ok(t.into_bytes()),
-        (None, Some(h)) => decode_hex(&h).ok_or_else(|| field(format!("{at}.payload_hex"), format!("{h:?} is not hex"))),
+        (None, Some(h)) => decode_hex(&h)
+            .ok_or_else(|| field(format!("{at}.payload_hex"), format!("{h:?} is not hex"))),
         (None, None) => Ok(Vec::new()),
     }
 }
 
 fn decode_hex(h: &str) -> Option<Vec<u8>> {
     let h: String = h.chars().filter(|c| !c.is_whitespace()).collect();
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return None;
     }
-    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok()).collect()
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+        .collect()
 }

@@ -14,7 +14,9 @@ pub struct PoolEntry(pub Vec<IpAddr>);
 impl<'de> Deserialize<'de> for PoolEntry {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        expand(&text).map(PoolEntry).map_err(serde::de::Error::custom)
+        expand(&text)
+            .map(PoolEntry)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -28,7 +30,11 @@ pub fn expand(text: &str) -> Result<Vec<IpAddr>, String> {
             format!("invalid ip_pool entry {text:?}: prefix length must be 0..={width}")
         })?;
         let host_bits = width - bits;
-        let mask = if host_bits >= 128 { 0 } else { !0u128 << host_bits };
+        let mask = if host_bits >= 128 {
+            0
+        } else {
+            !0u128 << host_bits
+        };
         let first = to_int(base) & mask;
         let count = 1u128.checked_shl(host_bits).unwrap_or(u128::MAX);
         // Like k6, a v4 block larger than /31 skips its network and broadcast addresses.
@@ -42,10 +48,14 @@ pub fn expand(text: &str) -> Result<Vec<IpAddr>, String> {
     if let Some((a, b)) = t.split_once('-') {
         let (a, b) = (ip(a, text)?, ip(b, text)?);
         if a.is_ipv4() != b.is_ipv4() {
-            return Err(format!("invalid ip_pool entry {text:?}: range mixes IPv4 and IPv6"));
+            return Err(format!(
+                "invalid ip_pool entry {text:?}: range mixes IPv4 and IPv6"
+            ));
         }
         if to_int(a) > to_int(b) {
-            return Err(format!("invalid ip_pool entry {text:?}: range start is after its end"));
+            return Err(format!(
+                "invalid ip_pool entry {text:?}: range start is after its end"
+            ));
         }
         return range(to_int(a), to_int(b), a.is_ipv4(), text);
     }
@@ -53,7 +63,12 @@ pub fn expand(text: &str) -> Result<Vec<IpAddr>, String> {
 }
 
 fn ip(part: &str, whole: &str) -> Result<IpAddr, String> {
-    part.trim().parse().map_err(|_| format!("invalid ip_pool entry {whole:?}: {:?} is not an IP address", part.trim()))
+    part.trim().parse().map_err(|_| {
+        format!(
+            "invalid ip_pool entry {whole:?}: {:?} is not an IP address",
+            part.trim()
+        )
+    })
 }
 
 fn to_int(ip: IpAddr) -> u128 {
@@ -65,10 +80,18 @@ fn to_int(ip: IpAddr) -> u128 {
 
 fn range(lo: u128, hi: u128, v4: bool, text: &str) -> Result<Vec<IpAddr>, String> {
     if hi - lo >= MAX_POOL {
-        return Err(format!("invalid ip_pool entry {text:?}: more than {MAX_POOL} addresses"));
+        return Err(format!(
+            "invalid ip_pool entry {text:?}: more than {MAX_POOL} addresses"
+        ));
     }
     Ok((lo..=hi)
-        .map(|n| if v4 { IpAddr::V4((n as u32).into()) } else { IpAddr::V6(n.into()) })
+        .map(|n| {
+            if v4 {
+                IpAddr::V4((n as u32).into())
+            } else {
+                IpAddr::V6(n.into())
+            }
+        })
         .collect())
 }
 
@@ -80,7 +103,9 @@ impl IpPool {
     pub fn from_entries(entries: &[PoolEntry]) -> Result<Self, String> {
         let all: Vec<IpAddr> = entries.iter().flat_map(|e| e.0.iter().copied()).collect();
         if all.len() as u128 > MAX_POOL {
-            return Err(format!("load.ip_pool: more than {MAX_POOL} addresses in all"));
+            return Err(format!(
+                "load.ip_pool: more than {MAX_POOL} addresses in all"
+            ));
         }
         Ok(IpPool(all))
     }
@@ -102,17 +127,36 @@ mod tests {
     #[test]
     fn single_range_and_cidr() {
         assert_eq!(expand("127.0.0.2").unwrap(), ips(&["127.0.0.2"]));
-        assert_eq!(expand("127.0.0.2-127.0.0.4").unwrap(), ips(&["127.0.0.2", "127.0.0.3", "127.0.0.4"]));
-        assert_eq!(expand("10.0.0.0/30").unwrap(), ips(&["10.0.0.1", "10.0.0.2"]));
-        assert_eq!(expand("10.0.0.8/31").unwrap(), ips(&["10.0.0.8", "10.0.0.9"]));
+        assert_eq!(
+            expand("127.0.0.2-127.0.0.4").unwrap(),
+            ips(&["127.0.0.2", "127.0.0.3", "127.0.0.4"])
+        );
+        assert_eq!(
+            expand("10.0.0.0/30").unwrap(),
+            ips(&["10.0.0.1", "10.0.0.2"])
+        );
+        assert_eq!(
+            expand("10.0.0.8/31").unwrap(),
+            ips(&["10.0.0.8", "10.0.0.9"])
+        );
         assert_eq!(expand("10.0.0.7/32").unwrap(), ips(&["10.0.0.7"]));
-        assert_eq!(expand("fd00::1-fd00::3").unwrap(), ips(&["fd00::1", "fd00::2", "fd00::3"]));
+        assert_eq!(
+            expand("fd00::1-fd00::3").unwrap(),
+            ips(&["fd00::1", "fd00::2", "fd00::3"])
+        );
         assert_eq!(expand("fd00::/127").unwrap(), ips(&["fd00::", "fd00::1"]));
     }
 
     #[test]
     fn bad_entries_name_themselves() {
-        for bad in ["300.1.1.1", "1.1.1.9-1.1.1.1", "1.1.1.1-::1", "1.1.1.0/33", "10.0.0.0/8", "x"] {
+        for bad in [
+            "300.1.1.1",
+            "1.1.1.9-1.1.1.1",
+            "1.1.1.1-::1",
+            "1.1.1.0/33",
+            "10.0.0.0/8",
+            "x",
+        ] {
             let err = expand(bad).unwrap_err();
             assert!(err.contains(bad), "{err}");
         }
@@ -121,8 +165,19 @@ mod tests {
     #[test]
     fn vu_n_uses_pool_n_mod_size() {
         let pool = IpPool(ips(&["127.0.0.2", "127.0.0.3"]));
-        let got: Vec<_> = (0..5).map(|n| pool.for_vu(n).unwrap().to_string()).collect();
-        assert_eq!(got, ["127.0.0.2", "127.0.0.3", "127.0.0.2", "127.0.0.3", "127.0.0.2"]);
+        let got: Vec<_> = (0..5)
+            .map(|n| pool.for_vu(n).unwrap().to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "127.0.0.2",
+                "127.0.0.3",
+                "127.0.0.2",
+                "127.0.0.3",
+                "127.0.0.2"
+            ]
+        );
         assert_eq!(IpPool::default().for_vu(3), None);
     }
 }

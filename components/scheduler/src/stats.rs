@@ -97,7 +97,11 @@ impl Bucket {
 
     /// Latency at `q` (0..=1) in milliseconds; 0 with no samples.
     pub fn quantile_ms(&self, q: f64) -> f64 {
-        if self.latency.is_empty() { 0.0 } else { ms(self.latency.value_at_quantile(q)) }
+        if self.latency.is_empty() {
+            0.0
+        } else {
+            ms(self.latency.value_at_quantile(q))
+        }
     }
 
     fn metrics(&self, secs: f64) -> Metrics {
@@ -107,9 +111,17 @@ impl Bucket {
             total_requests: self.count(),
             successful: self.ok,
             failed: self.failed,
-            throughput_rps: if secs > 0.0 { round3(self.count() as f64 / secs) } else { 0.0 },
+            throughput_rps: if secs > 0.0 {
+                round3(self.count() as f64 / secs)
+            } else {
+                0.0
+            },
             latency_min_ms: pick(self.latency.min()),
-            latency_mean_ms: if empty { 0.0 } else { round3(self.latency.mean() / 1000.0) },
+            latency_mean_ms: if empty {
+                0.0
+            } else {
+                round3(self.latency.mean() / 1000.0)
+            },
             latency_p50_ms: self.quantile_ms(0.50),
             latency_p90_ms: self.quantile_ms(0.90),
             latency_p95_ms: self.quantile_ms(0.95),
@@ -117,7 +129,11 @@ impl Bucket {
             latency_max_ms: pick(self.latency.max()),
             bytes_sent: self.bytes_sent,
             bytes_received: self.bytes_received,
-            status_codes: self.status.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            status_codes: self
+                .status
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
             errors: self.errors.clone(),
         }
     }
@@ -143,7 +159,10 @@ pub struct Stats {
 
 impl Stats {
     pub fn new(steps: usize) -> Self {
-        Stats { steps: vec![Bucket::default(); steps], ..Default::default() }
+        Stats {
+            steps: vec![Bucket::default(); steps],
+            ..Default::default()
+        }
     }
 
     /// Adds one sample, sent from `source_ip` (none: the unspecified address).
@@ -154,7 +173,10 @@ impl Stats {
             self.steps.resize(i + 1, Bucket::default());
         }
         self.steps[i].push(s);
-        *self.source_ips.entry(source_ip.unwrap_or("unspecified").to_string()).or_default() += 1;
+        *self
+            .source_ips
+            .entry(source_ip.unwrap_or("unspecified").to_string())
+            .or_default() += 1;
     }
 
     pub fn merge(&mut self, o: &Stats) {
@@ -183,7 +205,11 @@ impl Stats {
             steps: scenario
                 .workflow
                 .iter()
-                .zip(self.steps.iter().chain(std::iter::repeat(&Bucket::default())))
+                .zip(
+                    self.steps
+                        .iter()
+                        .chain(std::iter::repeat(&Bucket::default())),
+                )
                 .map(|(st, b)| StepReport {
                     id: st.id.clone(),
                     name: st.name.clone(),

@@ -46,11 +46,20 @@ impl Vu {
         let source_ip = scenario.load.pool.for_vu(index).map(|ip| ip.to_string());
         // Same seed → same choices per user; users differ from each other.
         let rng = match scenario.load.seed {
-            Some(seed) => fastrand::Rng::with_seed(seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            Some(seed) => fastrand::Rng::with_seed(
+                seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ),
             None => fastrand::Rng::new(),
         };
         let total_weight = scenario.workflow.iter().map(|s| u64::from(s.weight)).sum();
-        Vu { scenario, index, source_ip, rng, cursor: 0, total_weight }
+        Vu {
+            scenario,
+            index,
+            source_ip,
+            rng,
+            cursor: 0,
+            total_weight,
+        }
     }
 
     /// Overrides the pool's choice (the host binds where it decides).
@@ -120,7 +129,10 @@ fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Sample {
     let error = o.error.or_else(|| {
         step.expect_status
             .check(o.status)
-            .map(|message| SampleError { kind: "check-failed".into(), message })
+            .map(|message| SampleError {
+                kind: "check-failed".into(),
+                message,
+            })
     });
     Sample {
         step: i as u32,

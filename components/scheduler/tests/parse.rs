@@ -41,12 +41,20 @@ fn issue_scenario_parses_as_written() {
     assert_eq!(s.load.pool.for_vu(3).unwrap().to_string(), "192.168.1.101");
     assert_eq!(s.workflow.len(), 1);
     let step = &s.workflow[0];
-    assert_eq!((step.id.as_str(), step.name.as_str(), step.kind.as_str()), ("step1", "Get Request", "http"));
+    assert_eq!(
+        (step.id.as_str(), step.name.as_str(), step.kind.as_str()),
+        ("step1", "Get Request", "http")
+    );
     assert_eq!(step.think_time, Duration::from_secs(1));
-    let Call::Http(h) = &step.call else { panic!("not http: {:?}", step.call) };
+    let Call::Http(h) = &step.call else {
+        panic!("not http: {:?}", step.call)
+    };
     assert_eq!(h.method, "GET");
     assert_eq!(h.url, "http://httpbin.org/get");
-    assert_eq!(h.headers, vec![("User-Agent".to_string(), "WasmScheduler/1.0".to_string())]);
+    assert_eq!(
+        h.headers,
+        vec![("User-Agent".to_string(), "WasmScheduler/1.0".to_string())]
+    );
     assert!(!s.weighted);
     assert_eq!(s.targets(), vec!["httpbin.org:80".to_string()]);
     // Ramp: user i of 5 starts at 5s * i / 5.
@@ -68,13 +76,20 @@ scenario:
     assert!(s.weighted);
     assert_eq!(s.load.iterations, Some(3));
     assert_eq!(s.load.duration, None);
-    let Call::Tcp(t) = &s.workflow[0].call else { panic!() };
+    let Call::Tcp(t) = &s.workflow[0].call else {
+        panic!()
+    };
     assert_eq!(t.payload, b"PI");
     assert_eq!(t.read, ReadMode::Bytes(2));
     assert_eq!(s.workflow[1].timeout, Duration::from_millis(250));
-    let Call::Extension { kind, params_json } = &s.workflow[2].call else { panic!() };
+    let Call::Extension { kind, params_json } = &s.workflow[2].call else {
+        panic!()
+    };
     assert_eq!(kind, "redis-ping");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(params_json).unwrap(), serde_json::json!({"key": "v", "n": 3}));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(params_json).unwrap(),
+        serde_json::json!({"key": "v", "n": 3})
+    );
 }
 
 /// (what is wrong, scenario, text the one-line error must contain)
@@ -159,6 +174,8 @@ fn bad_input_gets_one_line_errors_naming_the_field() {
 
 #[test]
 fn yaml_errors_are_yaml_variant() {
-    assert!(matches!(parse("scenario: [", &[]), Err(ScenarioError::Yaml(_))));
+    assert!(matches!(
+        parse("scenario: [", &[]),
+        Err(ScenarioError::Yaml(_))
+    ));
 }
-

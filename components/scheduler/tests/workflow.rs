@@ -14,7 +14,12 @@ struct Fake {
 impl Actions for Fake {
     fn http(&mut self, c: &CallContext, call: &HttpCall) -> Outcome {
         self.calls.push((call.url.clone(), c.source_ip.clone()));
-        Outcome { status: Some(self.status), bytes_sent: 10, bytes_received: 20, error: None }
+        Outcome {
+            status: Some(self.status),
+            bytes_sent: 10,
+            bytes_received: 20,
+            error: None,
+        }
     }
     fn tcp(&mut self, c: &CallContext, call: &TcpCall) -> Outcome {
         self.calls.push((call.target.clone(), c.source_ip.clone()));
@@ -22,8 +27,14 @@ impl Actions for Fake {
     }
     fn udp(&mut self, c: &CallContext, call: &UdpCall) -> Outcome {
         self.calls.push((call.target.clone(), c.source_ip.clone()));
-        let error = Some(SampleError { kind: "timeout".into(), message: "no reply".into() });
-        Outcome { error, ..Outcome::default() }
+        let error = Some(SampleError {
+            kind: "timeout".into(),
+            message: "no reply".into(),
+        });
+        Outcome {
+            error,
+            ..Outcome::default()
+        }
     }
     fn extension(&mut self, _: &CallContext, kind: &str, _: &str) -> Outcome {
         self.calls.push((kind.into(), None));
@@ -32,7 +43,11 @@ impl Actions for Fake {
 }
 
 fn scenario(load: &str, steps: &str) -> scheduler::Scenario {
-    parse(&format!("scenario:\n  id: t\n  load: {load}\n  workflow:\n{steps}"), &[]).unwrap()
+    parse(
+        &format!("scenario:\n  id: t\n  load: {load}\n  workflow:\n{steps}"),
+        &[],
+    )
+    .unwrap()
 }
 
 const ORDERED: &str = "    - {id: a, type: http, params: {url: 'http://127.0.0.1:1/a'}}\n    - {id: b, type: tcp, params: {target: '127.0.0.1:2'}}\n    - {id: c, type: udp, params: {target: '127.0.0.1:3'}}\n";
@@ -41,22 +56,36 @@ const ORDERED: &str = "    - {id: a, type: http, params: {url: 'http://127.0.0.1
 fn ordered_workflow_runs_steps_in_order_and_flags_iteration_end() {
     let s = Rc::new(scenario("{total_users: 1, iterations: 1}", ORDERED));
     let mut vu = Vu::new(s, 0);
-    let mut fake = Fake { status: 200, ..Default::default() };
-    let flags: Vec<bool> = (0..6).map(|_| vu.next_step(&mut fake).iteration_done).collect();
+    let mut fake = Fake {
+        status: 200,
+        ..Default::default()
+    };
+    let flags: Vec<bool> = (0..6)
+        .map(|_| vu.next_step(&mut fake).iteration_done)
+        .collect();
     assert_eq!(flags, [false, false, true, false, false, true]);
     let order: Vec<&str> = fake.calls.iter().map(|c| c.0.as_str()).collect();
-    assert_eq!(order[..3], ["http://127.0.0.1:1/a", "127.0.0.1:2", "127.0.0.1:3"]);
+    assert_eq!(
+        order[..3],
+        ["http://127.0.0.1:1/a", "127.0.0.1:2", "127.0.0.1:3"]
+    );
 }
 
 #[test]
 fn status_checks_belong_to_the_scheduler() {
     let steps = "    - {type: http, params: {url: 'http://127.0.0.1:1/'}}\n    - {type: http, assert_status: [404], params: {url: 'http://127.0.0.1:1/'}}\n";
     let s = Rc::new(scenario("{total_users: 1, iterations: 1}", steps));
-    let mut fake = Fake { status: 404, ..Default::default() };
+    let mut fake = Fake {
+        status: 404,
+        ..Default::default()
+    };
     let mut vu = Vu::new(s, 0);
     let default_check = vu.next_step(&mut fake).sample;
     assert_eq!(default_check.error.unwrap().kind, "check-failed");
-    assert!(vu.next_step(&mut fake).sample.error.is_none(), "404 is asserted");
+    assert!(
+        vu.next_step(&mut fake).sample.error.is_none(),
+        "404 is asserted"
+    );
 }
 
 #[test]
@@ -66,7 +95,9 @@ fn weighted_choice_follows_weights_and_seed() {
     let picks = |index| {
         let mut vu = Vu::new(Rc::clone(&s), index);
         let mut fake = Fake::default();
-        (0..4000).map(|_| vu.next_step(&mut fake).sample.step).collect::<Vec<u32>>()
+        (0..4000)
+            .map(|_| vu.next_step(&mut fake).sample.step)
+            .collect::<Vec<u32>>()
     };
     let run = picks(0);
     assert_eq!(run, picks(0), "same seed and user → same choices");
@@ -77,8 +108,14 @@ fn weighted_choice_follows_weights_and_seed() {
 
 #[test]
 fn plain_run_interleaves_users_and_counts_per_source_ip() {
-    let s = scenario("{total_users: 4, iterations: 5, ip_pool: [127.0.0.2, 127.0.0.3]}", ORDERED);
-    let mut fake = Fake { status: 200, ..Default::default() };
+    let s = scenario(
+        "{total_users: 4, iterations: 5, ip_pool: [127.0.0.2, 127.0.0.3]}",
+        ORDERED,
+    );
+    let mut fake = Fake {
+        status: 200,
+        ..Default::default()
+    };
     let report = local::run(s, &mut fake);
     assert_eq!(report.metrics.total_requests, 4 * 5 * 3);
     assert_eq!(report.iterations, 20);
@@ -88,7 +125,14 @@ fn plain_run_interleaves_users_and_counts_per_source_ip() {
     assert_eq!(report.metrics.status_codes["200"], 20);
     assert_eq!(report.source_ips["127.0.0.2"], 30);
     assert_eq!(report.source_ips["127.0.0.3"], 30);
-    assert_eq!(report.steps.iter().map(|s| s.metrics.total_requests).collect::<Vec<_>>(), [20, 20, 20]);
+    assert_eq!(
+        report
+            .steps
+            .iter()
+            .map(|s| s.metrics.total_requests)
+            .collect::<Vec<_>>(),
+        [20, 20, 20]
+    );
     let by_user: Vec<Option<String>> = fake.calls.iter().take(4).map(|c| c.1.clone()).collect();
     let want = ["127.0.0.2", "127.0.0.3", "127.0.0.2", "127.0.0.3"].map(|s| Some(s.to_string()));
     assert_eq!(by_user, want, "first step of each user, in user order");
@@ -101,24 +145,41 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<&str>) 
         status,
         bytes_sent: 1,
         bytes_received: 2,
-        error: error.map(|k| SampleError { kind: k.into(), message: format!("{k} happened") }),
+        error: error.map(|k| SampleError {
+            kind: k.into(),
+            message: format!("{k} happened"),
+        }),
     }
 }
 
 #[test]
 fn merge_equals_pushing_everything_into_one() {
     let samples: Vec<Sample> = (1..=1000u64)
-        .map(|i| sample((i % 2) as u32, i * 100, Some(if i % 10 == 0 { 500 } else { 200 }), (i % 50 == 0).then_some("timeout")))
+        .map(|i| {
+            sample(
+                (i % 2) as u32,
+                i * 100,
+                Some(if i % 10 == 0 { 500 } else { 200 }),
+                (i % 50 == 0).then_some("timeout"),
+            )
+        })
         .collect();
     let mut one = Stats::new(2);
     let (mut left, mut right) = (Stats::new(2), Stats::new(2));
     for (i, s) in samples.iter().enumerate() {
         let ip = if i % 3 == 0 { "127.0.0.2" } else { "127.0.0.3" };
         one.push(s, Some(ip));
-        if i < 400 { left.push(s, Some(ip)) } else { right.push(s, Some(ip)) }
+        if i < 400 {
+            left.push(s, Some(ip))
+        } else {
+            right.push(s, Some(ip))
+        }
     }
     left.merge(&right);
-    let s = scenario("{total_users: 1, iterations: 1}", "    - {type: tcp, params: {target: '127.0.0.1:1'}}\n    - {type: tcp, params: {target: '127.0.0.1:1'}}\n");
+    let s = scenario(
+        "{total_users: 1, iterations: 1}",
+        "    - {type: tcp, params: {target: '127.0.0.1:1'}}\n    - {type: tcp, params: {target: '127.0.0.1:1'}}\n",
+    );
     let d = std::time::Duration::from_secs(2);
     assert_eq!(left.report(&s, d), one.report(&s, d));
     let r = one.report(&s, d);
@@ -127,8 +188,20 @@ fn merge_equals_pushing_everything_into_one() {
     assert_eq!(r.metrics.throughput_rps, 500.0);
     assert_eq!(r.metrics.status_codes["500"], 100);
     // Latencies 0.1ms..100ms uniform: p50 ≈ 50ms, p99 ≈ 99ms, max 100ms (3 significant digits).
-    assert!((r.metrics.latency_p50_ms - 50.0).abs() < 0.1, "{}", r.metrics.latency_p50_ms);
-    assert!((r.metrics.latency_p99_ms - 99.0).abs() < 0.1, "{}", r.metrics.latency_p99_ms);
-    assert!((r.metrics.latency_max_ms - 100.0).abs() < 0.1, "{}", r.metrics.latency_max_ms);
+    assert!(
+        (r.metrics.latency_p50_ms - 50.0).abs() < 0.1,
+        "{}",
+        r.metrics.latency_p50_ms
+    );
+    assert!(
+        (r.metrics.latency_p99_ms - 99.0).abs() < 0.1,
+        "{}",
+        r.metrics.latency_p99_ms
+    );
+    assert!(
+        (r.metrics.latency_max_ms - 100.0).abs() < 0.1,
+        "{}",
+        r.metrics.latency_max_ms
+    );
     assert_eq!(r.source_ips.values().sum::<u64>(), 1000);
 }

@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 server with keep-alive. Routes:
 //! `/` and anything else → 200 "hello world\n" (Content-Length);
 //! `/chunked` → the same body in chunks; `/status/N` → status N;
-//! `/close` → 200 with `Connection: close`; `/garbage` → non-HTTP bytes;
+//! `/close` → 200 with `Connection: close`; `/silent-close` → 200, then
+//! close without saying so; `/garbage` → non-HTTP bytes;
 //! `/echo` → the request body; `/delay/MS` → 200 after MS milliseconds.
 
 use super::{Counters, stopped};
@@ -14,7 +15,11 @@ use std::time::Duration;
 /// Longest request head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 
-pub fn serve(addr: SocketAddr, seen: Arc<Counters>, stop: Arc<AtomicBool>) -> io::Result<SocketAddr> {
+pub fn serve(
+    addr: SocketAddr,
+    seen: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     std::thread::spawn(move || {
@@ -42,7 +47,7 @@ fn connection(mut conn: TcpStream, seen: &Counters) -> io::Result<()> {
     let mut chunk = [0u8; 16 * 1024];
     loop {
         // Read until one full request (head + Content-Length body) is buffered.
-        let (head_len, path, body_len) = loop {
+        let (head_len, method, path, body_len) = loop {
             if let Some(parsed) = parse(&buf)? {
                 break parsed;
             }
@@ -65,14 +70,25 @@ fn connection(mut conn: TcpStream, seen: &Counters) -> io::Result<()> {
         let body: Vec<u8> = buf[head_len..head_len + body_len].to_vec();
         buf.drain(..head_len + body_len);
         seen.hit(peer);
-        if !respond(&mut conn, &path, &body)? {
+        let mut out = Vec::with_capacity(256);
+        let keep = respond(&mut out, &path, &body)?;
+        if method == "HEAD" {
+            // Same head, no body (RFC 9110 §9.3.2).
+            let end = out
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(out.len(), |p| p + 4);
+            out.truncate(end);
+        }
+        conn.write_all(&out)?;
+        if !keep {
             return Ok(());
         }
     }
 }
 
-/// (head length, path, body length) once a whole head is buffered.
-fn parse(buf: &[u8]) -> io::Result<Option<(usize, String, usize)>> {
+/// (head length, method, path, body length) once a whole head is buffered.
+fn parse(buf: &[u8]) -> io::Result<Option<(usize, String, String, usize)>> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(buf) {
@@ -83,7 +99,12 @@ fn parse(buf: &[u8]) -> io::Result<Option<(usize, String, usize)>> {
                 .find(|h| h.name.eq_ignore_ascii_case("content-length"))
                 .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
                 .unwrap_or(0);
-            Ok(Some((n, req.path.unwrap_or("/").to_string(), body_len)))
+            Ok(Some((
+                n,
+                req.method.unwrap_or("GET").to_string(),
+                req.path.unwrap_or("/").to_string(),
+                body_len,
+            )))
         }
         Ok(httparse::Status::Partial) => Ok(None),
         Err(e) => Err(io::Error::other(e)),
@@ -91,7 +112,7 @@ fn parse(buf: &[u8]) -> io::Result<Option<(usize, String, usize)>> {
 }
 
 /// Writes the response; false when the connection must close.
-fn respond(conn: &mut TcpStream, path: &str, body: &[u8]) -> io::Result<bool> {
+fn respond(conn: &mut Vec<u8>, path: &str, body: &[u8]) -> io::Result<bool> {
     const HELLO: &str = "hello world\n";
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     match (parts.next().unwrap_or(""), parts.next()) {
@@ -104,7 +125,20 @@ fn respond(conn: &mut TcpStream, path: &str, body: &[u8]) -> io::Result<bool> {
             write!(conn, "HTTP/1.1 {code} Status\r\nContent-Length: 0\r\n\r\n")?;
         }
         ("close", _) => {
-            write!(conn, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{HELLO}", HELLO.len())?;
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{HELLO}",
+                HELLO.len()
+            )?;
+            return Ok(false);
+        }
+        ("silent-close", _) => {
+            // Looks kept-alive, then closes: like a server's idle timeout.
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{HELLO}",
+                HELLO.len()
+            )?;
             return Ok(false);
         }
         ("garbage", _) => {
@@ -112,15 +146,29 @@ fn respond(conn: &mut TcpStream, path: &str, body: &[u8]) -> io::Result<bool> {
             return Ok(false);
         }
         ("echo", _) => {
-            write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())?;
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )?;
             conn.write_all(body)?;
         }
         ("delay", Some(ms)) => {
-            std::thread::sleep(Duration::from_millis(ms.parse::<u64>().unwrap_or(0).min(10_000)));
-            write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{HELLO}", HELLO.len())?;
+            std::thread::sleep(Duration::from_millis(
+                ms.parse::<u64>().unwrap_or(0).min(10_000),
+            ));
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{HELLO}",
+                HELLO.len()
+            )?;
         }
         _ => {
-            write!(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{HELLO}", HELLO.len())?;
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{HELLO}",
+                HELLO.len()
+            )?;
         }
     }
     Ok(true)

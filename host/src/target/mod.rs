@@ -25,7 +25,12 @@ pub struct Counters {
 impl Counters {
     fn hit(&self, from: IpAddr) {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        *self.by_source.lock().unwrap_or_else(|e| e.into_inner()).entry(from).or_default() += 1;
+        *self
+            .by_source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(from)
+            .or_default() += 1;
     }
 
     pub fn requests(&self) -> u64 {
@@ -38,7 +43,10 @@ impl Counters {
 
     /// Requests per source address.
     pub fn by_source(&self) -> BTreeMap<IpAddr, u64> {
-        self.by_source.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.by_source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -58,14 +66,37 @@ impl LoopbackTarget {
     /// given ports; port 0 picks a free one.
     pub fn start(ip: IpAddr, http_port: u16, tcp_port: u16, udp_port: u16) -> io::Result<Self> {
         if !ip.is_loopback() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{ip} is not a loopback address")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{ip} is not a loopback address"),
+            ));
         }
         let stop = Arc::new(AtomicBool::new(false));
         let (http_seen, tcp_seen, udp_seen) = Default::default();
-        let http = http::serve(SocketAddr::new(ip, http_port), Arc::clone(&http_seen), Arc::clone(&stop))?;
-        let tcp = tcp::serve(SocketAddr::new(ip, tcp_port), Arc::clone(&tcp_seen), Arc::clone(&stop))?;
-        let udp = udp::serve(SocketAddr::new(ip, udp_port), Arc::clone(&udp_seen), Arc::clone(&stop))?;
-        Ok(LoopbackTarget { http, tcp, udp, http_seen, tcp_seen, udp_seen, stop })
+        let http = http::serve(
+            SocketAddr::new(ip, http_port),
+            Arc::clone(&http_seen),
+            Arc::clone(&stop),
+        )?;
+        let tcp = tcp::serve(
+            SocketAddr::new(ip, tcp_port),
+            Arc::clone(&tcp_seen),
+            Arc::clone(&stop),
+        )?;
+        let udp = udp::serve(
+            SocketAddr::new(ip, udp_port),
+            Arc::clone(&udp_seen),
+            Arc::clone(&stop),
+        )?;
+        Ok(LoopbackTarget {
+            http,
+            tcp,
+            udp,
+            http_seen,
+            tcp_seen,
+            udp_seen,
+            stop,
+        })
     }
 }
 

@@ -7,7 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-pub fn serve(addr: SocketAddr, seen: Arc<Counters>, stop: Arc<AtomicBool>) -> io::Result<SocketAddr> {
+pub fn serve(
+    addr: SocketAddr,
+    seen: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     std::thread::spawn(move || {

@@ -7,7 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-pub fn serve(addr: SocketAddr, seen: Arc<Counters>, stop: Arc<AtomicBool>) -> io::Result<SocketAddr> {
+pub fn serve(
+    addr: SocketAddr,
+    seen: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<SocketAddr> {
     let socket = UdpSocket::bind(addr)?;
     let local = socket.local_addr()?;
     // A read timeout lets the loop notice `stop`.

@@ -46,7 +46,10 @@ fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(
     let target = request::Target::parse(&req.url)?;
     let addr = pool::resolve(&target.host, ctx.source_ip.as_deref())
         .map_err(|e| net_fail(e, true, &target.authority))?;
-    let key = pool::Key { addr, source: ctx.source_ip.clone() };
+    let key = pool::Key {
+        addr,
+        source: ctx.source_ip.clone(),
+    };
     let bytes = request::encode(req, &target);
     // A kept-alive connection may have been closed by the server since its
     // last use; then (and only then) retry once on a fresh connection.
@@ -78,20 +81,38 @@ fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(
             }
             Err(ReadError::NothingReceived) if reused && !budget.expired() => continue,
             Err(ReadError::NothingReceived) => {
-                return Err(fail(ErrorKind::Protocol, format!("{}: connection closed before any response", target.authority)));
+                return Err(fail(
+                    ErrorKind::Protocol,
+                    format!(
+                        "{}: connection closed before any response",
+                        target.authority
+                    ),
+                ));
             }
             Err(ReadError::Net(e)) => return Err(net_fail(e, false, &target.authority)),
-            Err(ReadError::Protocol(why)) => return Err(fail(ErrorKind::Protocol, format!("{}: {why}", target.authority))),
+            Err(ReadError::Protocol(why)) => {
+                return Err(fail(
+                    ErrorKind::Protocol,
+                    format!("{}: {why}", target.authority),
+                ));
+            }
         }
     }
-    Err(fail(ErrorKind::ConnectionReset, format!("{}: connection closed twice before a response", target.authority)))
+    Err(fail(
+        ErrorKind::ConnectionReset,
+        format!(
+            "{}: connection closed twice before a response",
+            target.authority
+        ),
+    ))
 }
 
 fn check_body(req: &HttpRequest, body: &[u8]) -> Result<(), ActionError> {
     match &req.expect_body {
-        Some(want) if !contains(body, want) => {
-            Err(fail(ErrorKind::CheckFailed, format!("expected {} in body {}", show(want), show(body))))
-        }
+        Some(want) if !contains(body, want) => Err(fail(
+            ErrorKind::CheckFailed,
+            format!("expected {} in body {}", show(want), show(body)),
+        )),
         _ => Ok(()),
     }
 }

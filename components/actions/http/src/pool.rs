@@ -40,5 +40,9 @@ pub fn resolve(host_port: &(String, u16), source: Option<&str>) -> Result<String
             ip
         }
     };
-    Ok(if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") })
+    Ok(if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    })
 }

@@ -15,15 +15,26 @@ pub struct Target {
 
 impl Target {
     pub fn parse(text: &str) -> Result<Target, ActionError> {
-        let url = url::Url::parse(text).map_err(|e| fail(ErrorKind::BadParams, format!("{text:?}: {e}")))?;
+        let url = url::Url::parse(text)
+            .map_err(|e| fail(ErrorKind::BadParams, format!("{text:?}: {e}")))?;
         match url.scheme() {
             "http" => {}
             "https" => {
-                return Err(fail(ErrorKind::Unsupported, format!("{text}: TLS not supported yet (use http://)")));
+                return Err(fail(
+                    ErrorKind::Unsupported,
+                    format!("{text}: TLS not supported yet (use http://)"),
+                ));
             }
-            other => return Err(fail(ErrorKind::BadParams, format!("{text}: unsupported scheme {other:?}"))),
+            other => {
+                return Err(fail(
+                    ErrorKind::BadParams,
+                    format!("{text}: unsupported scheme {other:?}"),
+                ));
+            }
         }
-        let host = url.host_str().ok_or_else(|| fail(ErrorKind::BadParams, format!("{text}: no host")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| fail(ErrorKind::BadParams, format!("{text}: no host")))?;
         let port = url.port_or_known_default().unwrap_or(80);
         let authority = match url.port() {
             Some(p) => format!("{host}:{p}"),
@@ -34,13 +45,22 @@ impl Target {
             path.push('?');
             path.push_str(q);
         }
-        let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
-        Ok(Target { host: (bare, port), authority, path })
+        let bare = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        Ok(Target {
+            host: (bare, port),
+            authority,
+            path,
+        })
     }
 }
 
 fn has(req: &HttpRequest, name: &str) -> bool {
-    req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+    req.headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case(name))
 }
 
 pub fn encode(req: &HttpRequest, t: &Target) -> Vec<u8> {
@@ -50,13 +70,20 @@ pub fn encode(req: &HttpRequest, t: &Target) -> Vec<u8> {
         let _ = write!(head, "Host: {}\r\n", t.authority);
     }
     if !has(req, "user-agent") {
-        head.push_str(concat!("User-Agent: wasm-scheduler/", env!("CARGO_PKG_VERSION"), "\r\n"));
+        head.push_str(concat!(
+            "User-Agent: wasm-scheduler/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\n"
+        ));
     }
     for (k, v) in &req.headers {
         let _ = write!(head, "{k}: {v}\r\n");
     }
     let body = req.body.as_deref().unwrap_or_default();
-    if !has(req, "content-length") && !has(req, "transfer-encoding") && (!body.is_empty() || req.body.is_some()) {
+    if !has(req, "content-length")
+        && !has(req, "transfer-encoding")
+        && (!body.is_empty() || req.body.is_some())
+    {
         let _ = write!(head, "Content-Length: {}\r\n", body.len());
     }
     head.push_str("\r\n");

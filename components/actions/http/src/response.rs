@@ -46,13 +46,19 @@ impl Reader<'_> {
                 self.buf.extend_from_slice(&chunk);
                 Ok(true)
             }
-            Err(NetError::ConnectionReset) if *self.received == 0 => Err(ReadError::NothingReceived),
+            Err(NetError::ConnectionReset) if *self.received == 0 => {
+                Err(ReadError::NothingReceived)
+            }
             Err(e) => Err(ReadError::Net(e)),
         }
     }
 
     fn fill_or(&mut self, what: &str) -> Result<(), ReadError> {
-        if self.fill()? { Ok(()) } else { Err(ReadError::Protocol(format!("connection closed {what}"))) }
+        if self.fill()? {
+            Ok(())
+        } else {
+            Err(ReadError::Protocol(format!("connection closed {what}")))
+        }
     }
 }
 
@@ -86,13 +92,20 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
         if h.name.eq_ignore_ascii_case("content-length") {
-            let n = value.parse().map_err(|_| ReadError::Protocol(format!("bad Content-Length {value:?}")))?;
+            let n = value
+                .parse()
+                .map_err(|_| ReadError::Protocol(format!("bad Content-Length {value:?}")))?;
             if head.content_length.is_some_and(|c| c != n) {
-                return Err(ReadError::Protocol("conflicting Content-Length headers".into()));
+                return Err(ReadError::Protocol(
+                    "conflicting Content-Length headers".into(),
+                ));
             }
             head.content_length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            head.chunked = value.to_ascii_lowercase().split(',').any(|t| t.trim() == "chunked");
+            head.chunked = value
+                .to_ascii_lowercase()
+                .split(',')
+                .any(|t| t.trim() == "chunked");
         } else if h.name.eq_ignore_ascii_case("connection") {
             let v = value.to_ascii_lowercase();
             head.close |= v.split(',').any(|t| t.trim() == "close");
@@ -109,7 +122,12 @@ pub fn read(
     keep_body: bool,
     received: &mut u64,
 ) -> Result<Response, ReadError> {
-    let mut r = Reader { conn, budget, buf: Vec::with_capacity(4096), received };
+    let mut r = Reader {
+        conn,
+        budget,
+        buf: Vec::with_capacity(4096),
+        received,
+    };
     let head = loop {
         match parse_head(&r.buf)? {
             // Interim 1xx responses (100 Continue, 103 Early Hints) precede the real one.
@@ -117,13 +135,18 @@ pub fn read(
                 r.buf.drain(..h.len);
             }
             Some(h) => break h,
-            None if r.buf.len() > MAX_HEAD => return Err(ReadError::Protocol("response head over 64 KiB".into())),
+            None if r.buf.len() > MAX_HEAD => {
+                return Err(ReadError::Protocol("response head over 64 KiB".into()));
+            }
             None => {
                 if !r.fill()? {
                     return Err(if r.buf.is_empty() && *r.received == 0 {
                         ReadError::NothingReceived
                     } else {
-                        ReadError::Protocol(format!("connection closed inside the response head ({} bytes)", r.buf.len()))
+                        ReadError::Protocol(format!(
+                            "connection closed inside the response head ({} bytes)",
+                            r.buf.len()
+                        ))
                     });
                 }
             }
@@ -149,11 +172,21 @@ pub fn read(
     }
     // Leftover bytes mean the server sent more than one response: don't reuse.
     keep_alive &= r.buf.is_empty();
-    Ok(Response { status: head.status, keep_alive, body })
+    Ok(Response {
+        status: head.status,
+        keep_alive,
+        body,
+    })
 }
 
 /// Consumes exactly `len` body bytes, keeping up to MAX_KEPT_BODY of them.
-fn consume(r: &mut Reader, len: u64, keep_body: bool, body: &mut Vec<u8>, what: &str) -> Result<(), ReadError> {
+fn consume(
+    r: &mut Reader,
+    len: u64,
+    keep_body: bool,
+    body: &mut Vec<u8>,
+    what: &str,
+) -> Result<(), ReadError> {
     let mut left = len;
     while left > 0 {
         if r.buf.is_empty() {
@@ -175,7 +208,12 @@ fn read_chunked(r: &mut Reader, keep_body: bool, body: &mut Vec<u8>) -> Result<(
             match httparse::parse_chunk_size(&r.buf) {
                 Ok(httparse::Status::Complete(c)) => break c,
                 Ok(httparse::Status::Partial) => r.fill_or("inside a chunk size")?,
-                Err(_) => return Err(ReadError::Protocol(format!("bad chunk size line {:?}", head_text(&r.buf)))),
+                Err(_) => {
+                    return Err(ReadError::Protocol(format!(
+                        "bad chunk size line {:?}",
+                        head_text(&r.buf)
+                    )));
+                }
             }
         };
         r.buf.drain(..consumed);
@@ -204,7 +242,9 @@ fn read_trailers(r: &mut Reader) -> Result<(), ReadError> {
             Some(end) => {
                 r.buf.drain(..end + 2);
             }
-            None if r.buf.len() > MAX_HEAD => return Err(ReadError::Protocol("trailers over 64 KiB".into())),
+            None if r.buf.len() > MAX_HEAD => {
+                return Err(ReadError::Protocol("trailers over 64 KiB".into()));
+            }
             None => r.fill_or("inside the trailers")?,
         }
     }

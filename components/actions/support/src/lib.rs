@@ -27,29 +27,62 @@ use types::{ActionError, ErrorKind, Outcome};
 
 /// A failed step as the action reports it.
 pub fn fail(kind: ErrorKind, message: impl Into<String>) -> ActionError {
-    ActionError { kind, message: message.into() }
+    ActionError {
+        kind,
+        message: message.into(),
+    }
 }
 
 /// Maps a socket error to the report's error kind. `connecting` tells a
 /// connect timeout from a read/write timeout.
 pub fn net_fail(e: NetError, connecting: bool, target: &str) -> ActionError {
     match e {
-        NetError::Timeout if connecting => fail(ErrorKind::ConnectTimeout, format!("connect to {target} timed out")),
-        NetError::Timeout => fail(ErrorKind::Timeout, format!("{target}: timed out waiting for the peer")),
-        NetError::ConnectionRefused => fail(ErrorKind::ConnectRefused, format!("{target}: connection refused")),
-        NetError::ConnectionReset => fail(ErrorKind::ConnectionReset, format!("{target}: connection reset")),
+        NetError::Timeout if connecting => fail(
+            ErrorKind::ConnectTimeout,
+            format!("connect to {target} timed out"),
+        ),
+        NetError::Timeout => fail(
+            ErrorKind::Timeout,
+            format!("{target}: timed out waiting for the peer"),
+        ),
+        NetError::ConnectionRefused => fail(
+            ErrorKind::ConnectRefused,
+            format!("{target}: connection refused"),
+        ),
+        NetError::ConnectionReset => fail(
+            ErrorKind::ConnectionReset,
+            format!("{target}: connection reset"),
+        ),
         NetError::Unreachable => fail(ErrorKind::Unreachable, format!("{target}: unreachable")),
-        NetError::AddressNotBindable(why) => fail(ErrorKind::AddressNotBindable, format!("cannot bind source address: {why}")),
-        NetError::AccessDenied => fail(ErrorKind::EgressDenied, format!("{target}: denied by the host's egress rules")),
-        NetError::NameUnresolvable(why) => fail(ErrorKind::NameUnresolvable, format!("{target}: {why}")),
+        NetError::AddressNotBindable(why) => fail(
+            ErrorKind::AddressNotBindable,
+            format!("cannot bind source address: {why}"),
+        ),
+        NetError::AccessDenied => fail(
+            ErrorKind::EgressDenied,
+            format!("{target}: denied by the host's egress rules"),
+        ),
+        NetError::NameUnresolvable(why) => {
+            fail(ErrorKind::NameUnresolvable, format!("{target}: {why}"))
+        }
         NetError::InvalidArgument(why) => fail(ErrorKind::BadParams, why),
         NetError::Other(why) => fail(ErrorKind::Other, format!("{target}: {why}")),
     }
 }
 
 /// An outcome from counters and a result.
-pub fn outcome(status: Option<u16>, sent: u64, received: u64, result: Result<(), ActionError>) -> Outcome {
-    Outcome { status, bytes_sent: sent, bytes_received: received, error: result.err() }
+pub fn outcome(
+    status: Option<u16>,
+    sent: u64,
+    received: u64,
+    result: Result<(), ActionError>,
+) -> Outcome {
+    Outcome {
+        status,
+        bytes_sent: sent,
+        bytes_received: received,
+        error: result.err(),
+    }
 }
 
 /// The step's remaining budget, for each socket call.
@@ -79,7 +112,11 @@ pub fn resolve_target(target: &str, source_ip: Option<&str>) -> Result<String, A
     let (host, port) = target.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
     let ip = resolve_host(host, source_ip).map_err(|e| net_fail(e, true, target))?;
-    Ok(if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") })
+    Ok(if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    })
 }
 
 /// Resolves a host name to one IP address (as text).
@@ -105,7 +142,12 @@ pub fn show(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(64)];
     let more = if bytes.len() > 64 { "…" } else { "" };
     match std::str::from_utf8(head) {
-        Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') => format!("{s:?}{more}"),
-        _ => format!("0x{}{more}", head.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') => {
+            format!("{s:?}{more}")
+        }
+        _ => format!(
+            "0x{}{more}",
+            head.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
     }
 }

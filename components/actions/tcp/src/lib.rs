@@ -42,7 +42,8 @@ fn exchange(
     let conn = net::connect(&target, ctx.source_ip.as_deref(), budget.left_ms())
         .map_err(|e| net_fail(e, true, &req.target))?;
     if !req.payload.is_empty() {
-        conn.write(&req.payload, budget.left_ms()).map_err(|e| net_fail(e, false, &req.target))?;
+        conn.write(&req.payload, budget.left_ms())
+            .map_err(|e| net_fail(e, false, &req.target))?;
         *sent = req.payload.len() as u64;
     }
     let mut got = Vec::new();
@@ -63,14 +64,23 @@ fn exchange(
         }
     }
     if !done(&got) && !matches!(req.read, ReadMode::UntilClose) {
-        return Err(fail(ErrorKind::Protocol, format!("{}: peer closed after {} bytes: {}", req.target, got.len(), show(&got))));
+        return Err(fail(
+            ErrorKind::Protocol,
+            format!(
+                "{}: peer closed after {} bytes: {}",
+                req.target,
+                got.len(),
+                show(&got)
+            ),
+        ));
     }
-    if let Some(expect) = &req.expect {
-        if !contains(&got, expect) {
-            return Err(fail(ErrorKind::CheckFailed, format!("expected {} in reply {}", show(expect), show(&got))));
-        }
+    match &req.expect {
+        Some(expect) if !contains(&got, expect) => Err(fail(
+            ErrorKind::CheckFailed,
+            format!("expected {} in reply {}", show(expect), show(&got)),
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 export!(TcpAction);

@@ -31,21 +31,32 @@ impl exports::scheduler::actions::udp::Guest for UdpAction {
     }
 }
 
-fn exchange(ctx: &CallContext, req: &UdpRequest, sent: &mut u64, received: &mut u64) -> Result<(), ActionError> {
+fn exchange(
+    ctx: &CallContext,
+    req: &UdpRequest,
+    sent: &mut u64,
+    received: &mut u64,
+) -> Result<(), ActionError> {
     let budget = Budget::new(ctx.timeout_ms);
     let target = resolve_target(&req.target, ctx.source_ip.as_deref())?;
-    let socket = net::open(&target, ctx.source_ip.as_deref()).map_err(|e| net_fail(e, true, &req.target))?;
-    socket.send(&req.payload, budget.left_ms()).map_err(|e| net_fail(e, false, &req.target))?;
+    let socket =
+        net::open(&target, ctx.source_ip.as_deref()).map_err(|e| net_fail(e, true, &req.target))?;
+    socket
+        .send(&req.payload, budget.left_ms())
+        .map_err(|e| net_fail(e, false, &req.target))?;
     *sent = req.payload.len() as u64;
     if !req.await_reply {
         return Ok(());
     }
-    let reply = socket.receive(MAX_DATAGRAM, budget.left_ms()).map_err(|e| net_fail(e, false, &req.target))?;
+    let reply = socket
+        .receive(MAX_DATAGRAM, budget.left_ms())
+        .map_err(|e| net_fail(e, false, &req.target))?;
     *received = reply.len() as u64;
     match &req.expect {
-        Some(expect) if !contains(&reply, expect) => {
-            Err(fail(ErrorKind::CheckFailed, format!("expected {} in reply {}", show(expect), show(&reply))))
-        }
+        Some(expect) if !contains(&reply, expect) => Err(fail(
+            ErrorKind::CheckFailed,
+            format!("expected {} in reply {}", show(expect), show(&reply)),
+        )),
         _ => Ok(()),
     }
 }

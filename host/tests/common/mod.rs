@@ -1,0 +1,66 @@
+//! Running scheduler-final.wasm in the stock wasmtime CLI, as a user would.
+
+#![allow(dead_code)]
+
+use scheduler_host::target::LoopbackTarget;
+use scheduler_host::wave;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Built by `cargo xtask build` (the README's test command builds it first).
+pub fn wasm() -> PathBuf {
+    let path = std::env::var_os("SCHEDULER_FINAL_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/scheduler-final.wasm")
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask test` (it builds it first)",
+        path.display()
+    );
+    path
+}
+
+/// A loopback target on 127.0.0.1 with free ports.
+pub fn target() -> LoopbackTarget {
+    LoopbackTarget::start([127, 0, 0, 1].into(), 0, 0, 0).expect("loopback target")
+}
+
+/// Fills {http}, {tcp}, {udp} with the target's addresses.
+pub fn scenario(template: &str, t: &LoopbackTarget) -> String {
+    template
+        .replace("{http}", &t.http.to_string())
+        .replace("{tcp}", &t.tcp.to_string())
+        .replace("{udp}", &t.udp.to_string())
+}
+
+/// `wasmtime run -S inherit-network --invoke 'run-scenario("…")' scheduler-final.wasm`.
+pub fn invoke(yaml: &str) -> Result<Value, String> {
+    let out = Command::new("wasmtime")
+        .args([
+            "run",
+            "-S",
+            "inherit-network",
+            "--invoke",
+            &wave::invocation(yaml),
+        ])
+        .arg(wasm())
+        .output()
+        .expect("wasmtime is installed by `cargo xtask test`");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "wasmtime failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = wave::result(&stdout).expect("a WAVE result")?;
+    Ok(serde_json::from_str(&json).expect("run-scenario returns JSON"))
+}
+
+pub fn num(v: &Value, key: &str) -> u64 {
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} missing in {v:#}"))
+}

@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the one build entry point.
 //!   build  tools, components (wasm32-wasip2), composition, validation
-//!   demo   build, start the loopback target, run scenarios/demo.yaml in stock wasmtime
-//!   test   build, then every test (unit and integration)
+//!   demo   build, then `scheduler-host demo` (built-in loopback target + scenarios/demo.yaml)
+//!   plain-demo  the same scenario in stock `wasmtime run` (users interleaved in one instance)
+//!   test   build, then every test (unit and integration), in release
 //!   wave   print the `--invoke` argument for a scenario file
 
 mod build;
@@ -26,7 +27,21 @@ fn run(args: Vec<String>) -> Result<()> {
     let root = root();
     match args.first().map(String::as_str) {
         Some("build") => build::all(&root).map(drop),
-        Some("demo") => demo::run(&root, &build::all(&root)?),
+        Some("demo") => {
+            build::all(&root)?;
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.current_dir(&root).args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "scheduler-host",
+                "--",
+                "demo",
+            ]);
+            tools::run(cmd.args(&args[1..]))
+        }
+        Some("plain-demo") => demo::run(&root, &build::all(&root)?),
         Some("test") => {
             let wasm = build::all(&root)?;
             let mut cmd = Command::new(env!("CARGO"));
@@ -42,10 +57,12 @@ fn run(args: Vec<String>) -> Result<()> {
                 .context("usage: cargo xtask wave SCENARIO.yaml")?;
             let yaml =
                 std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
-            println!("{}", scheduler_host::wave::invocation(&yaml));
+            println!("{}", scheduler::wave::invocation(&yaml));
             Ok(())
         }
-        _ => bail!("usage: cargo xtask build | demo | test [cargo test args] | wave SCENARIO.yaml"),
+        _ => bail!(
+            "usage: cargo xtask build | demo [demo args] | plain-demo | test [cargo test args] | wave SCENARIO.yaml"
+        ),
     }
 }
 

@@ -133,6 +133,11 @@ struct Component;
 impl Guest for Component {
     fn run_scenario(scenario_yaml: String) -> Result<String, String> {
         let scenario = parse(&scenario_yaml)?;
+        if let Some(slot) = scenario.components.keys().next() {
+            return Err(format!(
+                "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
+            ));
+        }
         check_pool(&scenario)?;
         let report = crate::local::run(scenario, &mut Slots);
         serde_json::to_string_pretty(&report).map_err(|e| e.to_string())

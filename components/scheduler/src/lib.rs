@@ -12,13 +12,14 @@ pub mod parse;
 pub mod pool;
 pub mod sample;
 pub mod stats;
+pub mod wave;
 pub mod workflow;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
 
 pub use model::Scenario;
-pub use parse::{ScenarioError, parse};
-pub use sample::{Outcome, Sample, SampleError};
+pub use parse::{ScenarioError, parse, parse_with};
+pub use sample::{Outcome, Sample, SampleError, UNATTRIBUTED};
 pub use stats::{Report, Stats};
 pub use workflow::{Actions, CallContext, StepReport, Vu};

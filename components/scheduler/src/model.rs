@@ -30,6 +30,10 @@ pub mod raw {
         pub description: String,
         pub load: Load,
         pub workflow: Vec<Step>,
+        /// Action components to plug (scheduler-host): slot or kind → file,
+        /// relative to the scenario file.
+        #[serde(default)]
+        pub components: std::collections::BTreeMap<String, String>,
     }
 
     #[derive(Deserialize)]
@@ -79,6 +83,8 @@ pub struct Scenario {
     pub description: String,
     pub load: Load,
     pub workflow: Vec<Step>,
+    /// Components to plug, as written (`components:`).
+    pub components: std::collections::BTreeMap<String, String>,
     /// True when steps carry weights: each iteration runs one weighted pick.
     pub weighted: bool,
 }
@@ -169,7 +175,20 @@ impl Scenario {
                 }),
                 Call::Tcp(t) => Some(t.target.clone()),
                 Call::Udp(u) => Some(u.target.clone()),
-                Call::Extension { .. } => None,
+                // Extension steps name their destination in params.target or params.url.
+                Call::Extension { params_json, .. } => {
+                    let v: serde_json::Value = serde_json::from_str(params_json).ok()?;
+                    match (
+                        v.get("target").and_then(|t| t.as_str()),
+                        v.get("url").and_then(|u| u.as_str()),
+                    ) {
+                        (Some(t), _) => Some(t.to_string()),
+                        (None, Some(u)) => url::Url::parse(u).ok().and_then(|u| {
+                            Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
+                        }),
+                        _ => None,
+                    }
+                }
             })
             .collect();
         out.sort();

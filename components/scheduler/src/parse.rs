@@ -26,6 +26,21 @@ fn field(field: impl Into<String>, message: impl Into<String>) -> ScenarioError 
 /// Parses and validates a scenario. `extension_kinds` are the step types the
 /// extension slot handles besides the built-in http, tcp and udp.
 pub fn parse(yaml: &str, extension_kinds: &[String]) -> Result<Scenario, ScenarioError> {
+    parse_with(
+        yaml,
+        &|kind| extension_kinds.iter().any(|k| k == kind),
+        &extension_kinds.join(", "),
+    )
+}
+
+/// Like `parse`, with the extension kinds given as a predicate (`known`
+/// names them for the error message). The host passes "any kind" and lets
+/// the composed component's own `init` judge the kinds.
+pub fn parse_with(
+    yaml: &str,
+    is_extension: &dyn Fn(&str) -> bool,
+    known: &str,
+) -> Result<Scenario, ScenarioError> {
     let doc: raw::Document =
         serde_yaml::from_str(yaml).map_err(|e| ScenarioError::Yaml(yaml_error(&e)))?;
     let s = doc.scenario;
@@ -39,7 +54,7 @@ pub fn parse(yaml: &str, extension_kinds: &[String]) -> Result<Scenario, Scenari
     let weighted = s.workflow.iter().any(|st| st.weight.is_some());
     let mut workflow = Vec::with_capacity(s.workflow.len());
     for (i, raw) in s.workflow.into_iter().enumerate() {
-        let step = step(i, raw, extension_kinds)?;
+        let step = step(i, raw, is_extension, known)?;
         if workflow.iter().any(|w: &Step| w.id == step.id) {
             return Err(field(
                 format!("scenario.workflow[{i}].id"),
@@ -53,6 +68,7 @@ pub fn parse(yaml: &str, extension_kinds: &[String]) -> Result<Scenario, Scenari
         description: s.description,
         load,
         workflow,
+        components: s.components,
         weighted,
     })
 }
@@ -117,7 +133,12 @@ fn load(l: raw::Load) -> Result<Load, ScenarioError> {
     })
 }
 
-fn step(i: usize, s: raw::Step, extension_kinds: &[String]) -> Result<Step, ScenarioError> {
+fn step(
+    i: usize,
+    s: raw::Step,
+    is_extension: &dyn Fn(&str) -> bool,
+    known: &str,
+) -> Result<Step, ScenarioError> {
     let at = format!("scenario.workflow[{i}]");
     let id = s.id.unwrap_or_else(|| format!("step{}", i + 1));
     if id.trim().is_empty() {
@@ -134,17 +155,19 @@ fn step(i: usize, s: raw::Step, extension_kinds: &[String]) -> Result<Step, Scen
         "http" => Call::Http(http(&params_at, typed(&params_at, s.params)?)?),
         "tcp" => Call::Tcp(tcp(&params_at, typed(&params_at, s.params)?)?),
         "udp" => Call::Udp(udp(&params_at, typed(&params_at, s.params)?)?),
-        kind if extension_kinds.iter().any(|k| k == kind) => Call::Extension {
+        kind if is_extension(kind) => Call::Extension {
             kind: kind.to_string(),
             params_json: serde_json::to_string(&s.params)
                 .map_err(|e| field(&params_at, e.to_string()))?,
         },
         other => {
-            let mut known: Vec<&str> = BUILTIN_KINDS.to_vec();
-            known.extend(extension_kinds.iter().map(String::as_str));
+            let mut all = BUILTIN_KINDS.join(", ");
+            if !known.is_empty() {
+                all = format!("{all}, {known}");
+            }
             return Err(field(
                 format!("{at}.type"),
-                format!("unknown step type {other:?} (known: {})", known.join(", ")),
+                format!("unknown step type {other:?} (known: {all})"),
             ));
         }
     };

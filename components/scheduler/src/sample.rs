@@ -1,5 +1,9 @@
 //! What one executed step produced: the unit statistics are built from.
 
+/// `Sample::step` of a sample no step can claim: a trap inside an instance
+/// (the host does not know which step the guest was in).
+pub const UNATTRIBUTED: u32 = u32::MAX;
+
 /// One executed step, measured around the action call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {

@@ -168,11 +168,13 @@ impl Stats {
     /// Adds one sample, sent from `source_ip` (none: the unspecified address).
     pub fn push(&mut self, s: &Sample, source_ip: Option<&str>) {
         self.total.push(s);
-        let i = s.step as usize;
-        if i >= self.steps.len() {
-            self.steps.resize(i + 1, Bucket::default());
+        if s.step != crate::sample::UNATTRIBUTED {
+            let i = s.step as usize;
+            if i >= self.steps.len() {
+                self.steps.resize(i + 1, Bucket::default());
+            }
+            self.steps[i].push(s);
         }
-        self.steps[i].push(s);
         *self
             .source_ips
             .entry(source_ip.unwrap_or("unspecified").to_string())

@@ -2,8 +2,8 @@
 
 #![allow(dead_code)]
 
+use scheduler::wave;
 use scheduler_host::target::LoopbackTarget;
-use scheduler_host::wave;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,4 +1,4 @@
-//! WAVE string literals, for plain mode: `wasmtime run --invoke
+//! WAVE string literals, for plain mode (stock wasmtime): `wasmtime run --invoke
 //! 'run-scenario("…")'` takes its argument as WAVE and prints the result as
 //! WAVE (`ok("…")`), so the YAML must be escaped and the JSON unescaped.
 

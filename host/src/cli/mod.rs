@@ -1,0 +1,102 @@
+//! The command line (clap): one file per subcommand.
+
+mod demo;
+mod run;
+mod validate;
+
+use crate::error::Failure;
+use crate::plan::Overrides;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "scheduler-host",
+    version,
+    about = "Load tests from WebAssembly components: one instance per virtual user"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario.
+    #[command(
+        after_help = "Example:\n  scheduler-host run scenarios/demo.yaml --vus 50 --duration 10s --out report.json\n  scheduler-host run s.yaml --action http=./my-http.wasm --action redis-ping=./redis.wasm"
+    )]
+    Run(run::RunArgs),
+    /// Parse and validate a scenario, print the plan; exit 2 on error.
+    #[command(after_help = "Example:\n  scheduler-host validate scenarios/demo.yaml")]
+    Validate(validate::ValidateArgs),
+    /// Start the built-in loopback target (HTTP, TCP echo, UDP echo) and run the bundled demo scenario against it.
+    #[command(after_help = "Example:\n  scheduler-host demo --vus 20 --duration 5s")]
+    Demo(demo::DemoArgs),
+}
+
+/// Options shared by run and validate: what to run, with which components.
+#[derive(Args, Clone)]
+pub struct Common {
+    /// Replace an action (http, tcp, udp, extension) or add a step type: SLOT=FILE.wasm
+    #[arg(long = "action", value_name = "SLOT=FILE", value_parser = parse_plug)]
+    pub actions: Vec<(String, PathBuf)>,
+    /// Virtual users (over scenario.load.total_users)
+    #[arg(long)]
+    pub vus: Option<u32>,
+    /// Test duration, like 30s or 2m (over scenario.load.test_duration)
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Iterations per user (over scenario.load.iterations)
+    #[arg(long)]
+    pub iterations: Option<u64>,
+}
+
+impl Common {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            vus: self.vus,
+            duration: self.duration,
+            iterations: self.iterations,
+        }
+    }
+}
+
+fn parse_plug(s: &str) -> Result<(String, PathBuf), String> {
+    let (slot, file) = s
+        .split_once('=')
+        .ok_or("expected SLOT=FILE, like http=./my-http.wasm")?;
+    Ok((slot.to_string(), PathBuf::from(file)))
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    scheduler::duration::parse(s)
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(Failure::internal(e.into())),
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Run(a) => run::main(a).await,
+            Command::Validate(a) => validate::main(a).await,
+            Command::Demo(a) => demo::main(a).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => fail(f),
+    }
+}
+
+fn fail(f: Failure) -> ExitCode {
+    eprintln!("error: {f}");
+    ExitCode::from(f.exit_code())
+}

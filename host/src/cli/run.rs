@@ -1,0 +1,30 @@
+use super::Common;
+use crate::error::Failure;
+use crate::{plan, session};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario file (YAML)
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+    /// Run this finished composition (e.g. target/scheduler-final.wasm) instead of the built-in parts
+    #[arg(long, value_name = "FILE.wasm")]
+    pub component: Option<PathBuf>,
+    /// Write the JSON report here ("-" for stdout, instead of the summary)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// No live progress; print only the summary
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub async fn main(a: RunArgs) -> Result<u8, Failure> {
+    let plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
+    let ready = session::prepare(&plan, a.component.as_deref()).await?;
+    Ok(session::execute(&plan, ready, a.out.as_deref(), a.quiet)
+        .await?
+        .0)
+}

@@ -1,0 +1,57 @@
+//! The live progress line (stderr, on a terminal): elapsed/total, active
+//! users, requests, rps, errors, p95 so far.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use scheduler::Stats;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    total: Option<Duration>,
+}
+
+impl Progress {
+    /// Hidden with `quiet` or when stderr is not a terminal.
+    pub fn new(total: Option<Duration>, quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress { bar: None, total };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+        Progress {
+            bar: Some(bar),
+            total,
+        }
+    }
+
+    pub fn update(&self, elapsed: Duration, active: u32, stats: &Stats) {
+        let Some(bar) = &self.bar else { return };
+        let total = self
+            .total
+            .map(|t| format!("/{:.0}s", t.as_secs_f64()))
+            .unwrap_or_default();
+        let secs = elapsed.as_secs_f64().max(0.001);
+        bar.set_message(format!(
+            "{:.1}s{total} | VUs {active} | requests {} | {:.0} rps | errors {} | p95 {:.2} ms",
+            secs,
+            stats.total.count(),
+            stats.total.count() as f64 / secs,
+            stats.total.failed(),
+            stats.total.quantile_ms(0.95),
+        ));
+        bar.tick();
+    }
+
+    pub fn interrupted(&self) {
+        if let Some(bar) = &self.bar {
+            bar.println("stopping: finishing in-flight steps (up to 2s), then writing the report");
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

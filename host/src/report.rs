@@ -1,0 +1,54 @@
+//! The report file: the scheduler's JSON result (merged across all
+//! instances) plus the per-second timeline; written atomically.
+
+use crate::run::Outcome;
+use crate::timeline::Point;
+use scheduler::{Report, Scenario};
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Serialize)]
+pub struct HostReport {
+    #[serde(flatten)]
+    pub run: Report,
+    /// True when SIGINT/SIGTERM ended the run early.
+    pub interrupted: bool,
+    pub timeline: Vec<Point>,
+}
+
+impl HostReport {
+    pub fn new(scenario: &Scenario, o: &Outcome) -> Self {
+        HostReport {
+            run: o.stats.report(scenario, o.elapsed),
+            interrupted: o.interrupted,
+            timeline: o.timeline.points(),
+        }
+    }
+}
+
+/// Writes `report` to `path` (a temp file beside it, then rename), or to
+/// stdout for "-".
+pub fn write(path: &Path, report: &HostReport) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(report)?;
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&json)?;
+        out.write_all(b"\n")?;
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report.json".into());
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, &json)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}

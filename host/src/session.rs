@@ -1,0 +1,105 @@
+//! What run, validate and demo share: from a plan to a ready engine (compose,
+//! compile, probe), and from a finished run to its summary and report.
+
+use crate::bindings::VuDriverPre;
+use crate::error::{EXIT_INTERRUPTED, Failure};
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::report::{self, HostReport};
+use crate::run::{self, GRACE, Outcome};
+use crate::vu::{self, Shared};
+use crate::vu_state::VuState;
+use crate::{compose, engine, summary};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A compiled, linked and probed component, ready for `total_users` users.
+pub struct Ready {
+    engine: wasmtime::Engine,
+    pre: VuDriverPre<VuState>,
+}
+
+pub async fn prepare(plan: &Plan, component: Option<&Path>) -> Result<Ready, Failure> {
+    let from_user = component.is_some() || !plan.plugs.is_empty();
+    let bytes = match component {
+        Some(_) if !plan.plugs.is_empty() => {
+            return Err(Failure::input(
+                "--component runs a finished composition; plug actions (--action, components:) into the built-in parts instead",
+            ));
+        }
+        Some(path) => std::fs::read(path).map_err(|e| {
+            Failure::input(format!("cannot read component {}: {e}", path.display()))
+        })?,
+        None => compose::compose(&plan.plugs)?,
+    };
+    let engine = engine::engine(plan.scenario.load.total_users)?;
+    let pre = engine::load(&engine, &bytes).map_err(|e| {
+        if from_user {
+            Failure::input(format!("{e:#}"))
+        } else {
+            Failure::internal(e)
+        }
+    })?;
+    let ready = Ready { engine, pre };
+    // One instance runs `init`: the component's own validation (its kinds).
+    let probe = shared(plan, &ready);
+    let ticker = tokio::spawn(tick(ready.engine.clone()));
+    let result = vu::probe(&probe, plan.scenario.load.pool.for_vu(0)).await;
+    ticker.abort();
+    result.map_err(Failure::input)?;
+    Ok(ready)
+}
+
+async fn tick(engine: wasmtime::Engine) {
+    loop {
+        tokio::time::sleep(engine::EPOCH_TICK).await;
+        engine.increment_epoch();
+    }
+}
+
+fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
+    let longest = plan
+        .scenario
+        .workflow
+        .iter()
+        .map(|s| s.timeout)
+        .max()
+        .unwrap_or_default();
+    Arc::new(Shared {
+        engine: ready.engine.clone(),
+        pre: ready.pre.clone(),
+        yaml: plan.yaml.clone(),
+        targets: plan.targets.clone(),
+        budget: longest + Duration::from_secs(1),
+        grace: GRACE,
+        start: Instant::now(),
+    })
+}
+
+/// Runs the plan, prints the summary, writes the report; returns the exit code.
+pub async fn execute(
+    plan: &Plan,
+    ready: Ready,
+    out: Option<&Path>,
+    quiet: bool,
+) -> Result<(u8, Outcome), Failure> {
+    let progress = Progress::new(plan.scenario.load.duration, quiet);
+    let outcome = run::execute(plan, shared(plan, &ready), &progress).await;
+    progress.finish();
+    let report = HostReport::new(&plan.scenario, &outcome);
+    if out != Some(Path::new("-")) {
+        print!("{}", summary::render(&report.run, outcome.interrupted));
+    }
+    if let Some(path) = out {
+        report::write(path, &report)?;
+    }
+    Ok((
+        if outcome.interrupted {
+            EXIT_INTERRUPTED
+        } else {
+            0
+        },
+        outcome,
+    ))
+}

@@ -1,0 +1,77 @@
+//! The end-of-run summary table (stdout).
+
+use scheduler::Report;
+use scheduler::stats::Metrics;
+use std::fmt::Write;
+
+pub fn render(r: &Report, interrupted: bool) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "scenario {}: {} users, {:.2}s{}, {} iterations",
+        r.scenario_id,
+        r.vus,
+        r.duration_seconds,
+        if interrupted { " (interrupted)" } else { "" },
+        r.iterations
+    );
+    let _ = writeln!(
+        s,
+        "{:<20} {:>9} {:>9} {:>8} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "step", "count", "ok", "failed", "success", "rps", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    for st in &r.steps {
+        row(&mut s, &format!("{} ({})", st.id, st.kind), &st.metrics);
+    }
+    row(&mut s, "total", &r.metrics);
+    if !r.metrics.status_codes.is_empty() {
+        let codes: Vec<String> = r
+            .metrics
+            .status_codes
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let _ = writeln!(s, "status codes: {}", codes.join(", "));
+    }
+    let mut errors: Vec<_> = r.metrics.errors.iter().collect();
+    errors.sort_by(|a, b| b.1.count.cmp(&a.1.count));
+    for (kind, e) in errors.iter().take(5) {
+        let _ = writeln!(
+            s,
+            "error {kind}: {} (e.g. {})",
+            e.count,
+            e.samples.first().map(String::as_str).unwrap_or("")
+        );
+    }
+    if r.source_ips.len() > 1 || !r.source_ips.contains_key("unspecified") {
+        let ips: Vec<String> = r
+            .source_ips
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let _ = writeln!(s, "source IPs: {}", ips.join(", "));
+    }
+    s
+}
+
+fn row(s: &mut String, name: &str, m: &Metrics) {
+    let pct = if m.total_requests == 0 {
+        0.0
+    } else {
+        100.0 * m.successful as f64 / m.total_requests as f64
+    };
+    let _ = writeln!(
+        s,
+        "{:<20} {:>9} {:>9} {:>8} {:>7.2}% {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+        name,
+        m.total_requests,
+        m.successful,
+        m.failed,
+        pct,
+        m.throughput_rps,
+        m.latency_p50_ms,
+        m.latency_p95_ms,
+        m.latency_p99_ms,
+        m.latency_max_ms
+    );
+}

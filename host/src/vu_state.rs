@@ -1,0 +1,68 @@
+//! What each virtual user's `Store` holds: its WASI context (sockets scoped
+//! by `egress`) and its step timer for epoch interruption.
+
+use crate::egress::Egress;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub struct VuState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// When the step in flight started; the epoch callback interrupts guest
+    /// code running past `budget`.
+    step_started: Instant,
+    budget: Duration,
+}
+
+impl WasiView for VuState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl VuState {
+    /// No filesystem, no environment, no stdin/stdout; stderr for guest logs;
+    /// TCP and UDP only where `egress` allows.
+    pub fn store(
+        engine: &wasmtime::Engine,
+        egress: Arc<Egress>,
+        budget: Duration,
+    ) -> Store<VuState> {
+        let mut b = WasiCtxBuilder::new();
+        b.inherit_stderr()
+            .allow_tcp(true)
+            .allow_udp(true)
+            .allow_ip_name_lookup(true);
+        b.socket_addr_check(move |addr, use_| {
+            let ok = egress.allows(addr, use_);
+            Box::pin(async move { ok })
+        });
+        let state = VuState {
+            wasi: b.build(),
+            table: ResourceTable::new(),
+            step_started: Instant::now(),
+            budget,
+        };
+        let mut store = Store::new(engine, state);
+        store.set_epoch_deadline(1);
+        // Every tick: yield to other users; past the budget: interrupt (a trap).
+        store.epoch_deadline_callback(|ctx| {
+            let s = ctx.data();
+            if s.step_started.elapsed() > s.budget {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    pub fn start_step(&mut self) {
+        self.step_started = Instant::now();
+    }
+}

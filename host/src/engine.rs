@@ -49,6 +49,29 @@ pub fn engine(max_vus: u32) -> Result<Engine> {
     ctx(Engine::new(&config), "creating the wasmtime engine")
 }
 
+/// Memory mappings one user needs (memories, stacks, tables, CoW images),
+/// measured: about 13; kept with headroom.
+const MAPS_PER_VU: u64 = 20;
+
+/// Linux caps mappings per process (vm.max_map_count, often 65530): past it,
+/// instantiation fails with ENOMEM. Say so before the run, not 8,000 traps later.
+pub fn check_map_count(vus: u32) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string("/proc/sys/vm/max_map_count") else {
+        return Ok(());
+    };
+    let Ok(max) = text.trim().parse::<u64>() else {
+        return Ok(());
+    };
+    let need = u64::from(vus) * MAPS_PER_VU + 10_000;
+    if need > max {
+        bail!(
+            "{vus} users need about {need} memory mappings but vm.max_map_count is {max}; raise it: sudo sysctl -w vm.max_map_count={}",
+            need.next_power_of_two()
+        );
+    }
+    Ok(())
+}
+
 /// Compiles `bytes` (or loads the cached compilation) and pre-links it.
 pub fn load(engine: &Engine, bytes: &[u8]) -> Result<VuDriverPre<VuState>> {
     let component = compile_cached(engine, bytes)?;

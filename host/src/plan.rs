@@ -180,6 +180,23 @@ fn resolve(targets: &[String]) -> Result<HashSet<SocketAddr>, Failure> {
 }
 
 impl Plan {
+    /// Takes addresses out of the egress allow-list (like k6's blacklistIPs):
+    /// steps that target them fail as `egress-denied`, nothing is sent.
+    pub fn deny(&mut self, addrs: &[String]) -> Result<(), Failure> {
+        for a in addrs {
+            if let Ok(sa) = a.parse::<SocketAddr>() {
+                self.targets.remove(&sa);
+            } else if let Ok(ip) = a.parse::<IpAddr>() {
+                self.targets.retain(|t| t.ip() != ip);
+            } else {
+                return Err(Failure::input(format!(
+                    "--deny {a:?}: expected an IP or IP:port"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// A one-screen description of what `run` will do.
     pub fn describe(&self) -> String {
         let l = &self.scenario.load;

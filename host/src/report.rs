@@ -14,6 +14,9 @@ pub struct HostReport {
     pub run: Report,
     /// True when SIGINT/SIGTERM ended the run early.
     pub interrupted: bool,
+    /// Seconds from the start until every user's instance was ready (null if
+    /// some never were); with no ramp, the time to start all instances.
+    pub instances_ready_seconds: Option<f64>,
     pub timeline: Vec<Point>,
 }
 
@@ -22,6 +25,9 @@ impl HostReport {
         HostReport {
             run: o.stats.report(scenario, o.elapsed),
             interrupted: o.interrupted,
+            instances_ready_seconds: o
+                .all_ready
+                .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),
             timeline: o.timeline.points(),
         }
     }

@@ -18,6 +18,9 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Stopped early by a signal.
     pub interrupted: bool,
+    /// When the last user's first instance was ready (instantiated and
+    /// initialised), since the start; none if some never were.
+    pub all_ready: Option<Duration>,
 }
 
 /// How long an in-flight step may continue once the run stops.
@@ -60,6 +63,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     let mut stats = Stats::new(plan.scenario.workflow.len());
     let mut timeline = Timeline::default();
     let mut active = 0u32;
+    let (mut ready, mut all_ready) = (0u32, None);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -70,6 +74,12 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
                 }
                 Some(Event::Iteration) => stats.iterations += 1,
                 Some(Event::Started) => active += 1,
+                Some(Event::Ready) => {
+                    ready += 1;
+                    if ready == load.total_users {
+                        all_ready = Some(start.elapsed());
+                    }
+                }
                 Some(Event::Stopped) => active = active.saturating_sub(1),
                 None => break, // every user has finished
             },
@@ -85,6 +95,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         timeline,
         elapsed,
         interrupted: *interrupt_rx.borrow(),
+        all_ready,
     }
 }
 

@@ -33,6 +33,8 @@ pub async fn prepare(plan: &Plan, component: Option<&Path>) -> Result<Ready, Fai
         })?,
         None => compose::compose(&plan.plugs)?,
     };
+    engine::check_map_count(plan.scenario.load.total_users)
+        .map_err(|e| Failure::input(e.to_string()))?;
     let engine = engine::engine(plan.scenario.load.total_users)?;
     let pre = engine::load(&engine, &bytes).map_err(|e| {
         if from_user {

@@ -29,6 +29,8 @@ pub struct Shared {
 /// What users report to the aggregator.
 pub enum Event {
     Started,
+    /// The user's first instance is instantiated and initialised.
+    Ready,
     Sample {
         at: Duration,
         source: Option<Arc<str>>,
@@ -60,10 +62,17 @@ pub async fn run(
     let source: Option<Arc<str>> = spec.source.map(|ip| ip.to_string().into());
     let mut live: Option<(Store<VuState>, VuDriver)> = None;
     let mut iterations = 0;
+    let mut ready = false;
     while Instant::now() < *stop.borrow() {
         if live.is_none() {
             match instantiate(&shared, spec.index, spec.source, Arc::clone(&egress)).await {
-                Ok(l) => live = Some(l),
+                Ok(l) => {
+                    if !ready {
+                        ready = true;
+                        let _ = events.send(Event::Ready);
+                    }
+                    live = Some(l);
+                }
                 Err(message) => {
                     let _ = events.send(trap(&shared, source.clone(), Duration::ZERO, message));
                     break;
@@ -182,17 +191,23 @@ fn trap(shared: &Shared, source: Option<Arc<str>>, took: Duration, message: Stri
 
 /// One line: the trap's own words, not a backtrace.
 fn trap_message(e: &wasmtime::Error) -> String {
-    if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
-        if *t == wasmtime::Trap::Interrupt {
-            return "interrupted: the step ran past its timeout".into();
-        }
+    // The trap sits under backtrace context; its own words are the root cause.
+    let trap = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<wasmtime::Trap>())
+        .or_else(|| e.downcast_ref());
+    match trap {
+        Some(wasmtime::Trap::Interrupt) => "interrupted: the step ran past its timeout".into(),
+        Some(trap) => format!("trap: {trap}"),
+        None => e
+            .root_cause()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("trap")
+            .trim()
+            .to_string(),
     }
-    let text = format!("{e:#}");
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("trap")
-        .trim()
-        .to_string()
 }
 
 /// Sleeps until `at`; false if the stop time comes first.

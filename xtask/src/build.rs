@@ -30,6 +30,17 @@ pub fn all(root: &Path) -> Result<PathBuf> {
         cargo.args(["-p", pkg]);
     }
     tools::run(&mut cargo)?;
+    // The third-party example builds on its own, from the WIT alone.
+    let mut example = Command::new(env!("CARGO"));
+    example.current_dir(root).args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip2",
+        "--manifest-path",
+        "components/examples/line-ping/Cargo.toml",
+    ]);
+    tools::run(&mut example)?;
 
     let built = root.join("target/wasm32-wasip2/wasm");
     let out = root.join("target/scheduler-final.wasm");

@@ -3,8 +3,10 @@
 //!   demo   build, then `scheduler-host demo` (built-in loopback target + scenarios/demo.yaml)
 //!   plain-demo  the same scenario in stock `wasmtime run` (users interleaved in one instance)
 //!   test   build, then every test (unit and integration), in release
+//!   bench  scheduler-host vs oha on nginx; memory and start-up at 1,000 and 10,000 users
 //!   wave   print the `--invoke` argument for a scenario file
 
+mod bench;
 mod build;
 mod demo;
 mod tools;
@@ -41,12 +43,18 @@ fn run(args: Vec<String>) -> Result<()> {
             ]);
             tools::run(cmd.args(&args[1..]))
         }
+        Some("bench") => {
+            build::all(&root)?;
+            bench::run(&root)
+        }
         Some("plain-demo") => demo::run(&root, &build::all(&root)?),
         Some("test") => {
             let wasm = build::all(&root)?;
             let mut cmd = Command::new(env!("CARGO"));
+            // Release: the host's tests share the optimized wasmtime build
+            // with the binary and the benchmark (one long build, not two).
             cmd.current_dir(&root)
-                .args(["test", "--workspace", "--exclude", "xtask"]);
+                .args(["test", "--release", "--workspace", "--exclude", "xtask"]);
             exclude_guests(&mut cmd);
             cmd.args(&args[1..]).env("SCHEDULER_FINAL_WASM", &wasm);
             tools::run(&mut cmd)

@@ -19,10 +19,14 @@ pub struct RunArgs {
     /// No live progress; print only the summary
     #[arg(long)]
     pub quiet: bool,
+    /// Never send to this address (IP or IP:port), even if a step targets it; such steps fail as egress-denied
+    #[arg(long, value_name = "ADDR")]
+    pub deny: Vec<String>,
 }
 
 pub async fn main(a: RunArgs) -> Result<u8, Failure> {
-    let plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
+    let mut plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
+    plan.deny(&a.deny)?;
     let ready = session::prepare(&plan, a.component.as_deref()).await?;
     Ok(session::execute(&plan, ready, a.out.as_deref(), a.quiet)
         .await?

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod host;
+pub mod schema;
+
 use scheduler::wave;
 use scheduler_host::target::LoopbackTarget;
 use serde_json::Value;

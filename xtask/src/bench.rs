@@ -1,0 +1,266 @@
+//! `cargo xtask bench`: scheduler-host against oha on the same nginx, in the
+//! same run, each pinned to its own CPU; then memory per user and instance
+//! start time at 1,000 and 10,000 users. Prints a Markdown table (also
+//! written to target/bench.md) for the README.
+
+use crate::tools;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PORT: u16 = 18090;
+/// oha as the peer, pinned like the tools.
+const OHA: (&str, &str) = ("oha", "1.16.0");
+
+pub fn run(root: &Path) -> Result<()> {
+    ensure_peers()?;
+    let mut cargo = Command::new(env!("CARGO"));
+    tools::run(
+        cargo
+            .current_dir(root)
+            .args(["build", "--release", "-p", "scheduler-host"]),
+    )?;
+    let host = root.join("target/release/scheduler-host");
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work)?;
+    // 10,000 instances need more memory mappings than Linux's default 65530.
+    let _ = std::fs::write("/proc/sys/vm/max_map_count", "1048576");
+
+    let nginx = Nginx::start(&work)?;
+    let url = format!("http://127.0.0.1:{PORT}/");
+    let scenario = work.join("bench.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "scenario:\n  id: bench\n  load: {{total_users: 50, test_duration: 5s}}\n  workflow:\n    - {{type: http, params: {{url: '{url}'}}}}\n"
+        ),
+    )?;
+    // Warm the compile cache so the timed run measures load, not compilation.
+    measure(
+        &host,
+        &["run", path(&scenario), "--quiet", "--duration", "1s"],
+    )?;
+
+    let out = work.join("host.json");
+    let h = measure(
+        &host,
+        &["run", path(&scenario), "--quiet", "--out", path(&out)],
+    )?;
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+    let host_requests = report["total_requests"]
+        .as_f64()
+        .context("total_requests")?;
+    let host_rps = report["throughput_rps"]
+        .as_f64()
+        .context("throughput_rps")?;
+    let host_failed = report["failed"].as_u64().unwrap_or(0);
+
+    let o = measure(
+        Path::new(OHA.0),
+        &[
+            "-c",
+            "50",
+            "-z",
+            "5s",
+            "--no-tui",
+            "--output-format",
+            "json",
+            &url,
+        ],
+    )?;
+    let oha: serde_json::Value =
+        serde_json::from_str(&o.stdout).context("oha --output-format json")?;
+    let oha_rps = oha["summary"]["requestsPerSec"]
+        .as_f64()
+        .context("oha requestsPerSec")?;
+    let oha_requests = oha_rps * oha["summary"]["total"].as_f64().unwrap_or(5.0);
+    drop(nginx);
+
+    // Memory per user and start-up: users that mostly think (1s), no server needed
+    // beyond loopback nginx, ramp 0 so all instances start at once.
+    let nginx = Nginx::start(&work)?;
+    let mut mem = Vec::new();
+    for vus in [1u32, 1000, 10_000] {
+        let s = work.join(format!("mem{vus}.yaml"));
+        std::fs::write(
+            &s,
+            format!(
+                "scenario:\n  id: mem\n  load: {{total_users: {vus}, test_duration: 6s}}\n  workflow:\n    - {{type: http, think_time: 1s, params: {{url: '{url}'}}}}\n"
+            ),
+        )?;
+        let out = work.join(format!("mem{vus}.json"));
+        let m = measure(&host, &["run", path(&s), "--quiet", "--out", path(&out)])?;
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+        let ready = r["instances_ready_seconds"].as_f64();
+        mem.push((
+            vus,
+            m.max_rss_kb,
+            ready,
+            r["failed"].as_u64().unwrap_or(0),
+            r["total_requests"].as_u64().unwrap_or(0),
+        ));
+    }
+    drop(nginx);
+
+    let base = mem[0].1 as f64;
+    let mut md = String::new();
+    md += &format!(
+        "| measure (nginx 1 worker on CPU 0; load generator on CPU 1; 50 connections, 5 s) | scheduler-host | oha {} | ratio |\n|---|---|---|---|\n",
+        OHA.1
+    );
+    md += &format!(
+        "| requests/s | {host_rps:.0} | {oha_rps:.0} | {:.2}× |\n",
+        host_rps / oha_rps
+    );
+    md += &format!(
+        "| CPU s per 1,000 requests | {:.3} | {:.3} | {:.2}× |\n",
+        h.cpu_secs / host_requests * 1000.0,
+        o.cpu_secs / oha_requests * 1000.0,
+        (h.cpu_secs / host_requests) / (o.cpu_secs / oha_requests)
+    );
+    md += &format!(
+        "| failed requests | {host_failed} | {} | |\n",
+        oha["summary"]["successRate"]
+            .as_f64()
+            .map(|s| format!("success rate {s:.4}"))
+            .unwrap_or_default()
+    );
+    md += "\n| users (1 s think time, 6 s) | peak RSS | RSS per user over 1 user | all instances ready after | requests / failed |\n|---|---|---|---|---|\n";
+    for (vus, rss, ready, failed, total) in &mem {
+        let per = if *vus > 1 {
+            format!("{:.0} KB", (*rss as f64 - base) / f64::from(vus - 1))
+        } else {
+            "(baseline)".into()
+        };
+        let ready = ready.map(|r| format!("{r:.3} s")).unwrap_or("never".into());
+        md += &format!(
+            "| {vus} | {:.1} MB | {per} | {ready} | {total} / {failed} |\n",
+            *rss as f64 / 1024.0
+        );
+    }
+    println!("{md}");
+    std::fs::write(root.join("target/bench.md"), &md)?;
+    Ok(())
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+struct Measured {
+    stdout: String,
+    cpu_secs: f64,
+    max_rss_kb: u64,
+}
+
+/// Runs `bin args` pinned to CPU 1 under /usr/bin/time.
+fn measure(bin: &Path, args: &[&str]) -> Result<Measured> {
+    let out = Command::new("taskset")
+        .args(["-c", "1", "/usr/bin/time", "-f", "TIME %U %S %M"])
+        .arg(bin)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", bin.display()))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("{} {args:?} failed: {stderr}", bin.display());
+    }
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("TIME "))
+        .context("no /usr/bin/time line")?;
+    let f: Vec<f64> = line[5..]
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Ok(Measured {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        cpu_secs: f[0] + f[1],
+        max_rss_kb: f[2] as u64,
+    })
+}
+
+/// Debian's nginx, time, taskset; oha from crates.io — installed when missing.
+fn ensure_peers() -> Result<()> {
+    let have = |bin: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {bin}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut apt = Vec::new();
+    for (bin, pkg) in [
+        ("nginx", "nginx"),
+        ("/usr/bin/time", "time"),
+        ("taskset", "util-linux"),
+    ] {
+        if !have(bin) {
+            apt.push(pkg);
+        }
+    }
+    if !apt.is_empty() {
+        tools::run(Command::new("apt-get").arg("update").arg("-q"))?;
+        tools::run(
+            Command::new("apt-get")
+                .args(["install", "-y", "-q"])
+                .args(&apt),
+        )?;
+    }
+    let version = Command::new(OHA.0)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if !version.contains(OHA.1) {
+        tools::run(Command::new("cargo").args(["install", "--locked", "oha", "--version", OHA.1]))?;
+    }
+    Ok(())
+}
+
+/// nginx: one worker on CPU 0, keep-alive, `return 200 "hello world\n"`.
+struct Nginx(Child, PathBuf);
+
+impl Nginx {
+    fn start(work: &Path) -> Result<Self> {
+        let prefix = work.join("nginx");
+        std::fs::create_dir_all(prefix.join("logs"))?;
+        let conf = prefix.join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "worker_processes 1;\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 20000; }}\nworker_rlimit_nofile 40000;\nhttp {{\n  access_log off;\n  keepalive_requests 1000000;\n  keepalive_timeout 60s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096;\n    location / {{ return 200 \"hello world\\n\"; }}\n  }}\n}}\n",
+                p = prefix.display()
+            ),
+        )?;
+        let child = Command::new("taskset")
+            .args(["-c", "0", "nginx", "-p"])
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&conf)
+            .spawn()
+            .context("starting nginx")?;
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", PORT)).is_ok() {
+                return Ok(Nginx(child, prefix));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!(
+            "nginx did not start on 127.0.0.1:{PORT} (see {}/logs/error.log)",
+            prefix.display()
+        )
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-QUIT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+        let _ = &self.1;
+    }
+}

@@ -20,7 +20,8 @@ pub struct Overrides {
 
 #[derive(Debug)]
 pub struct Plan {
-    /// The scenario text each instance's `vu.init` parses (overrides applied).
+    /// The scenario each instance's `vu.init` parses (overrides applied), in
+    /// its JSON form.
     pub yaml: String,
     pub scenario: Scenario,
     /// Every address the targets resolve to: the egress allow-list.
@@ -73,7 +74,7 @@ pub fn from_text(
         });
     }
     Ok(Plan {
-        yaml,
+        yaml: json_form(&yaml),
         scenario,
         targets,
         plugs: slots(plugs)?,
@@ -153,6 +154,16 @@ fn apply(text: &str, o: &Overrides) -> Result<String, Failure> {
         load.insert("iterations".into(), i.into());
     }
     serde_yaml::to_string(&doc).map_err(|e| Failure::internal(e.into()))
+}
+
+/// The scenario as JSON (still valid YAML): each user's instance parses it
+/// with serde_json, whose peak memory is far below libyaml's. Falls back to
+/// the YAML text when a mapping has non-string keys.
+fn json_form(yaml: &str) -> String {
+    serde_yaml::from_str::<serde_json::Value>(yaml)
+        .ok()
+        .and_then(|v| serde_json::to_string(&v).ok())
+        .unwrap_or_else(|| yaml.to_string())
 }
 
 /// Every pool address must be local: a test bind, never a silent fallback.

@@ -202,23 +202,7 @@ fn third_party_action_plugs_in_with_wac_for_stock_wasmtime() {
         .arg(format!("component:extension={}", line_ping().display()));
     let st = wac.status().unwrap();
     assert!(st.success());
-    let yaml = scenario(LINE_PING, &t);
-    let out = Command::new("wasmtime")
-        .args([
-            "run",
-            "-S",
-            "inherit-network",
-            "--invoke",
-            &scheduler::wave::invocation(&yaml),
-        ])
-        .arg(&out_wasm)
-        .output()
-        .unwrap();
-    ok(&out);
-    let json = scheduler::wave::result(&String::from_utf8_lossy(&out.stdout))
-        .unwrap()
-        .unwrap();
-    let r: Value = serde_json::from_str(&json).unwrap();
+    let r = common::invoke_file(&out_wasm, &scenario(LINE_PING, &t)).unwrap();
     assert_eq!(num(&r, "successful"), 12, "{r:#}");
 }
 

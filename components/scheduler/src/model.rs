@@ -170,9 +170,7 @@ impl Scenario {
             .workflow
             .iter()
             .filter_map(|s| match &s.call {
-                Call::Http(h) => url::Url::parse(&h.url).ok().and_then(|u| {
-                    Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
-                }),
+                Call::Http(h) => authority(&h.url),
                 Call::Tcp(t) => Some(t.target.clone()),
                 Call::Udp(u) => Some(u.target.clone()),
                 // Extension steps name their destination in params.target or params.url.
@@ -183,9 +181,7 @@ impl Scenario {
                         v.get("url").and_then(|u| u.as_str()),
                     ) {
                         (Some(t), _) => Some(t.to_string()),
-                        (None, Some(u)) => url::Url::parse(u).ok().and_then(|u| {
-                            Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
-                        }),
+                        (None, Some(u)) => authority(u),
                         _ => None,
                     }
                 }
@@ -195,4 +191,18 @@ impl Scenario {
         out.dedup();
         out
     }
+}
+
+/// "host:port" of an absolute http:// or https:// URL (default ports
+/// filled in); none for anything else.
+pub fn authority(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    let port = match (uri.scheme_str()?, uri.port_u16()) {
+        ("http" | "https", Some(p)) => p,
+        ("http", None) => 80,
+        ("https", None) => 443,
+        _ => return None,
+    };
+    let host = uri.host().filter(|h| !h.is_empty())?;
+    Some(format!("{host}:{port}"))
 }

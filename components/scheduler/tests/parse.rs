@@ -179,3 +179,17 @@ fn yaml_errors_are_yaml_variant() {
         Err(ScenarioError::Yaml(_))
     ));
 }
+
+#[test]
+fn the_json_form_parses_like_the_yaml() {
+    let from_yaml = parse(ISSUE_SCENARIO, &[]).unwrap();
+    let v: serde_json::Value = serde_yaml::from_str(ISSUE_SCENARIO).unwrap();
+    let from_json = parse(&serde_json::to_string(&v).unwrap(), &[]).unwrap();
+    assert_eq!(format!("{from_yaml:?}"), format!("{from_json:?}"));
+    let err = parse(
+        r#"{"scenario": {"id": "x", "load": {"total_users": 0}}}"#,
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("workflow"), "{err}");
+}

@@ -5,11 +5,11 @@
 //! close without saying so; `/garbage` → non-HTTP bytes;
 //! `/echo` → the request body; `/delay/MS` → 200 after MS milliseconds.
 
-use super::{Counters, stopped};
+use super::Counters;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// Longest request head accepted.
@@ -20,22 +20,7 @@ pub fn serve(
     seen: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr)?;
-    let local = listener.local_addr()?;
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            if stopped(&stop) {
-                break;
-            }
-            let Ok(conn) = conn else { continue };
-            seen.connections.fetch_add(1, Ordering::Relaxed);
-            let seen = Arc::clone(&seen);
-            std::thread::spawn(move || {
-                let _ = connection(conn, &seen);
-            });
-        }
-    });
-    Ok(local)
+    super::accept_loop(addr, seen, stop, connection)
 }
 
 fn connection(mut conn: TcpStream, seen: &Counters) -> io::Result<()> {

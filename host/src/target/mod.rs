@@ -112,3 +112,29 @@ impl Drop for LoopbackTarget {
 fn stopped(stop: &AtomicBool) -> bool {
     stop.load(Ordering::Relaxed)
 }
+
+/// Listens on `addr` and serves each connection on its own thread with
+/// `handle`, until `stop`; returns the bound address.
+fn accept_loop(
+    addr: SocketAddr,
+    seen: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+    handle: fn(std::net::TcpStream, &Counters) -> io::Result<()>,
+) -> io::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            if stopped(&stop) {
+                break;
+            }
+            let Ok(conn) = conn else { continue };
+            seen.connections.fetch_add(1, Ordering::Relaxed);
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let _ = handle(conn, &seen);
+            });
+        }
+    });
+    Ok(local)
+}

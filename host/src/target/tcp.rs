@@ -1,10 +1,10 @@
 //! TCP echo: every byte received is sent back; one hit per connection.
 
-use super::{Counters, stopped};
+use super::Counters;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 pub fn serve(
@@ -12,27 +12,11 @@ pub fn serve(
     seen: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr)?;
-    let local = listener.local_addr()?;
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            if stopped(&stop) {
-                break;
-            }
-            let Ok(conn) = conn else { continue };
-            seen.connections.fetch_add(1, Ordering::Relaxed);
-            if let Ok(peer) = conn.peer_addr() {
-                seen.hit(peer.ip());
-            }
-            std::thread::spawn(move || {
-                let _ = echo(conn);
-            });
-        }
-    });
-    Ok(local)
+    super::accept_loop(addr, seen, stop, echo)
 }
 
-fn echo(mut conn: TcpStream) -> io::Result<()> {
+fn echo(mut conn: TcpStream, seen: &Counters) -> io::Result<()> {
+    seen.hit(conn.peer_addr()?.ip());
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut buf = [0u8; 16 * 1024];
     loop {

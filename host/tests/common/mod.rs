@@ -41,6 +41,11 @@ pub fn scenario(template: &str, t: &LoopbackTarget) -> String {
 
 /// `wasmtime run -S inherit-network --invoke 'run-scenario("…")' scheduler-final.wasm`.
 pub fn invoke(yaml: &str) -> Result<Value, String> {
+    invoke_file(&wasm(), yaml)
+}
+
+/// The same with another composed file.
+pub fn invoke_file(wasm: &std::path::Path, yaml: &str) -> Result<Value, String> {
     let out = Command::new("wasmtime")
         .args([
             "run",
@@ -49,7 +54,7 @@ pub fn invoke(yaml: &str) -> Result<Value, String> {
             "--invoke",
             &wave::invocation(yaml),
         ])
-        .arg(wasm())
+        .arg(wasm)
         .output()
         .expect("wasmtime is installed by `cargo xtask test`");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -15,11 +15,12 @@ pub struct Target {
 
 impl Target {
     pub fn parse(text: &str) -> Result<Target, ActionError> {
-        let url = url::Url::parse(text)
+        let uri: http::Uri = text
+            .parse()
             .map_err(|e| fail(ErrorKind::BadParams, format!("{text:?}: {e}")))?;
-        match url.scheme() {
-            "http" => {}
-            "https" => {
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
                 return Err(fail(
                     ErrorKind::Unsupported,
                     format!("{text}: TLS not supported yet (use http://)"),
@@ -32,19 +33,17 @@ impl Target {
                 ));
             }
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| fail(ErrorKind::BadParams, format!("{text}: no host")))?;
-        let port = url.port_or_known_default().unwrap_or(80);
-        let authority = match url.port() {
+        let host = uri.host().filter(|h| !h.is_empty());
+        let host = host.ok_or_else(|| fail(ErrorKind::BadParams, format!("{text}: no host")))?;
+        let port = uri.port_u16().unwrap_or(80);
+        let authority = match uri.port_u16() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
         };
-        let mut path = url.path().to_string();
-        if let Some(q) = url.query() {
-            path.push('?');
-            path.push_str(q);
-        }
+        let path = match uri.path_and_query().map(|p| p.as_str()) {
+            Some(p) if !p.is_empty() => p.to_string(),
+            _ => "/".to_string(),
+        };
         let bare = host
             .trim_start_matches('[')
             .trim_end_matches(']')

@@ -77,8 +77,8 @@ pub fn run(root: &Path) -> Result<()> {
     let oha_requests = oha_rps * oha["summary"]["total"].as_f64().unwrap_or(5.0);
     drop(nginx);
 
-    // Memory per user and start-up: users that mostly think (1s), no server needed
-    // beyond loopback nginx, ramp 0 so all instances start at once.
+    // Memory per user and start-up: users that mostly think (1 s), ramp 0 so
+    // all instances start at once; long enough for 10,000 to all start.
     let nginx = Nginx::start(&work)?;
     let mut mem = Vec::new();
     for vus in [1u32, 1000, 10_000] {
@@ -86,16 +86,17 @@ pub fn run(root: &Path) -> Result<()> {
         std::fs::write(
             &s,
             format!(
-                "scenario:\n  id: mem\n  load: {{total_users: {vus}, test_duration: 6s}}\n  workflow:\n    - {{type: http, think_time: 1s, params: {{url: '{url}'}}}}\n"
+                "scenario:\n  id: mem\n  load: {{total_users: {vus}, test_duration: 15s}}\n  workflow:\n    - {{type: http, think_time: 1s, params: {{url: '{url}'}}}}\n"
             ),
         )?;
         let out = work.join(format!("mem{vus}.json"));
-        let m = measure(&host, &["run", path(&s), "--quiet", "--out", path(&out)])?;
+        let (rss, pss) = peak_memory(&host, &["run", path(&s), "--quiet", "--out", path(&out)])?;
         let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
         let ready = r["instances_ready_seconds"].as_f64();
         mem.push((
             vus,
-            m.max_rss_kb,
+            rss,
+            pss,
             ready,
             r["failed"].as_u64().unwrap_or(0),
             r["total_requests"].as_u64().unwrap_or(0),
@@ -103,7 +104,7 @@ pub fn run(root: &Path) -> Result<()> {
     }
     drop(nginx);
 
-    let base = mem[0].1 as f64;
+    let (base_rss, base_pss) = (mem[0].1 as f64, mem[0].2 as f64);
     let mut md = String::new();
     md += &format!(
         "| measure (nginx 1 worker on CPU 0; load generator on CPU 1; 50 connections, 5 s) | scheduler-host | oha {} | ratio |\n|---|---|---|---|\n",
@@ -126,17 +127,22 @@ pub fn run(root: &Path) -> Result<()> {
             .map(|s| format!("success rate {s:.4}"))
             .unwrap_or_default()
     );
-    md += "\n| users (1 s think time, 6 s) | peak RSS | RSS per user over 1 user | all instances ready after | requests / failed |\n|---|---|---|---|---|\n";
-    for (vus, rss, ready, failed, total) in &mem {
-        let per = if *vus > 1 {
-            format!("{:.0} KB", (*rss as f64 - base) / f64::from(vus - 1))
-        } else {
-            "(baseline)".into()
+    md += "\n| users (1 s think time, 15 s, no ramp, both CPUs) | peak RSS | RSS per user (over 1 user) | peak PSS | PSS per user | all instances ready after | requests / failed |\n|---|---|---|---|---|---|---|\n";
+    for (vus, rss, pss, ready, failed, total) in &mem {
+        let per = |v: u64, base: f64| {
+            if *vus > 1 {
+                format!("{:.0} KB", (v as f64 - base) / f64::from(vus - 1))
+            } else {
+                "(baseline)".into()
+            }
         };
         let ready = ready.map(|r| format!("{r:.3} s")).unwrap_or("never".into());
         md += &format!(
-            "| {vus} | {:.1} MB | {per} | {ready} | {total} / {failed} |\n",
-            *rss as f64 / 1024.0
+            "| {vus} | {:.1} MB | {} | {:.1} MB | {} | {ready} | {total} / {failed} |\n",
+            *rss as f64 / 1024.0,
+            per(*rss, base_rss),
+            *pss as f64 / 1024.0,
+            per(*pss, base_pss)
         );
     }
     println!("{md}");
@@ -148,16 +154,62 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// Runs `bin args` (not pinned: starting 10,000 instances needs both cores;
+/// nginx stays on CPU 0). Peak RSS (kB) from getrusage via /usr/bin/time;
+/// peak PSS (kB) from /proc/PID/smaps_rollup every 2 s (reading it walks all
+/// mappings under the process's lock, so more often would slow the run).
+/// PSS divides pages shared between instances (compiled code,
+/// copy-on-write memory images) among them.
+fn peak_memory(bin: &Path, args: &[&str]) -> Result<(u64, u64)> {
+    let mut child = Command::new("/usr/bin/time")
+        .args(["-f", "TIME %M"])
+        .arg(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let children = format!("/proc/{0}/task/{0}/children", child.id());
+    let mut pss = 0u64;
+    loop {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        let host = std::fs::read_to_string(&children)
+            .ok()
+            .and_then(|c| c.split_whitespace().next().map(String::from));
+        if let Some(text) =
+            host.and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        {
+            let kb = text
+                .lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+            pss = pss.max(kb.unwrap_or(0));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("{} {args:?} failed: {stderr}", bin.display());
+    }
+    let rss = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("TIME ")?.trim().parse().ok())
+        .context("no RSS")?;
+    Ok((rss, pss))
+}
+
 struct Measured {
     stdout: String,
     cpu_secs: f64,
-    max_rss_kb: u64,
 }
 
 /// Runs `bin args` pinned to CPU 1 under /usr/bin/time.
 fn measure(bin: &Path, args: &[&str]) -> Result<Measured> {
     let out = Command::new("taskset")
-        .args(["-c", "1", "/usr/bin/time", "-f", "TIME %U %S %M"])
+        .args(["-c", "1", "/usr/bin/time", "-f", "TIME %U %S"])
         .arg(bin)
         .args(args)
         .output()
@@ -178,7 +230,6 @@ fn measure(bin: &Path, args: &[&str]) -> Result<Measured> {
     Ok(Measured {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         cpu_secs: f[0] + f[1],
-        max_rss_kb: f[2] as u64,
     })
 }
 

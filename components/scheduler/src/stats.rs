@@ -175,10 +175,14 @@ impl Stats {
             }
             self.steps[i].push(s);
         }
-        *self
-            .source_ips
-            .entry(source_ip.unwrap_or("unspecified").to_string())
-            .or_default() += 1;
+        // Looked up before inserting: no String allocation per sample.
+        let ip = source_ip.unwrap_or("unspecified");
+        match self.source_ips.get_mut(ip) {
+            Some(n) => *n += 1,
+            None => {
+                self.source_ips.insert(ip.to_string(), 1);
+            }
+        }
     }
 
     pub fn merge(&mut self, o: &Stats) {

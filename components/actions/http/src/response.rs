@@ -11,7 +11,8 @@ const MAX_HEADERS: usize = 100;
 const MAX_HEAD: usize = 64 * 1024;
 /// Body bytes kept for `expect_body` checks; the rest is only counted.
 const MAX_KEPT_BODY: usize = 1024 * 1024;
-const READ_CHUNK: u32 = 64 * 1024;
+/// Per read call; the host allocates this much per call, so keep it modest.
+const READ_CHUNK: u32 = 16 * 1024;
 
 pub struct Response {
     pub status: u16,

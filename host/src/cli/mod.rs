@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Run a scenario.
     #[command(
-        after_help = "Example:\n  scheduler-host run scenarios/demo.yaml --vus 50 --duration 10s --out report.json\n  scheduler-host run s.yaml --action http=./my-http.wasm --action redis-ping=./redis.wasm"
+        after_help = "Example:\n  scheduler-host run scenarios/demo.yaml --vus 50 --duration 10s --out report.json\n  scheduler-host run s.yaml --action http=./my-http.wasm --action line-ping=./line_ping.wasm"
     )]
     Run(run::RunArgs),
     /// Parse and validate a scenario, print the plan; exit 2 on error.

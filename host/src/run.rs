@@ -101,7 +101,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
 
 /// Drives epoch interruption: every tick, running guests yield (and one past
 /// its step budget is interrupted).
-async fn tick_epochs(engine: wasmtime::Engine) {
+pub async fn tick_epochs(engine: wasmtime::Engine) {
     let mut t = tokio::time::interval(crate::engine::EPOCH_TICK);
     loop {
         t.tick().await;

@@ -46,18 +46,11 @@ pub async fn prepare(plan: &Plan, component: Option<&Path>) -> Result<Ready, Fai
     let ready = Ready { engine, pre };
     // One instance runs `init`: the component's own validation (its kinds).
     let probe = shared(plan, &ready);
-    let ticker = tokio::spawn(tick(ready.engine.clone()));
+    let ticker = tokio::spawn(run::tick_epochs(ready.engine.clone()));
     let result = vu::probe(&probe, plan.scenario.load.pool.for_vu(0)).await;
     ticker.abort();
     result.map_err(Failure::input)?;
     Ok(ready)
-}
-
-async fn tick(engine: wasmtime::Engine) {
-    loop {
-        tokio::time::sleep(engine::EPOCH_TICK).await;
-        engine.increment_epoch();
-    }
 }
 
 fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {

@@ -189,16 +189,25 @@ fn peak_memory(bin: &Path, args: &[&str]) -> Result<(u64, u64)> {
         std::thread::sleep(Duration::from_secs(2));
     }
     let out = child.wait_with_output()?;
+    let rss = time_fields(bin, args, &out)?[0] as u64;
+    Ok((rss, pss))
+}
+
+/// The numbers of /usr/bin/time's `TIME …` line, after checking the run succeeded.
+fn time_fields(bin: &Path, args: &[&str], out: &std::process::Output) -> Result<Vec<f64>> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         bail!("{} {args:?} failed: {stderr}", bin.display());
     }
-    let rss = stderr
+    let line = stderr
         .lines()
         .rev()
-        .find_map(|l| l.strip_prefix("TIME ")?.trim().parse().ok())
-        .context("no RSS")?;
-    Ok((rss, pss))
+        .find_map(|l| l.strip_prefix("TIME "))
+        .context("no /usr/bin/time line")?;
+    Ok(line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect())
 }
 
 struct Measured {
@@ -214,19 +223,7 @@ fn measure(bin: &Path, args: &[&str]) -> Result<Measured> {
         .args(args)
         .output()
         .with_context(|| format!("running {}", bin.display()))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        bail!("{} {args:?} failed: {stderr}", bin.display());
-    }
-    let line = stderr
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("TIME "))
-        .context("no /usr/bin/time line")?;
-    let f: Vec<f64> = line[5..]
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
+    let f = time_fields(bin, args, &out)?;
     Ok(Measured {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         cpu_secs: f[0] + f[1],

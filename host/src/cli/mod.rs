@@ -83,13 +83,20 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(Failure::internal(e.into())),
     };
-    let result = rt.block_on(async {
+    // Spawned, not run on the main thread by `block_on`: the aggregator then
+    // shares the workers with the users instead of being woken across
+    // threads (a futex pair) for every sample.
+    let work = rt.spawn(async move {
         match cli.command {
             Command::Run(a) => run::main(a).await,
             Command::Validate(a) => validate::main(a).await,
             Command::Demo(a) => demo::main(a).await,
         }
     });
+    let result = match rt.block_on(work) {
+        Ok(r) => r,
+        Err(e) => Err(Failure::internal(e.into())),
+    };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => fail(f),

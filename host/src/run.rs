@@ -68,11 +68,11 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
-                Some(Event::Sample { at, source, sample }) => {
+                Some(Event::Sample { at, source, sample, iteration_done }) => {
                     stats.push(&sample, source.as_deref());
                     timeline.push(at, &sample);
+                    stats.iterations += u64::from(iteration_done);
                 }
-                Some(Event::Iteration) => stats.iterations += 1,
                 Some(Event::Started) => active += 1,
                 Some(Event::Ready) => {
                     ready += 1;

@@ -35,8 +35,9 @@ pub enum Event {
         at: Duration,
         source: Option<Arc<str>>,
         sample: Sample,
+        /// The step ended an iteration (one event, not two, per step).
+        iteration_done: bool,
     },
-    Iteration,
     Stopped,
 }
 
@@ -94,10 +95,10 @@ pub async fn run(
                     at,
                     source: source.clone(),
                     sample: sample(r.sample),
+                    iteration_done: r.iteration_done,
                 });
                 if r.iteration_done {
                     iterations += 1;
-                    let _ = events.send(Event::Iteration);
                     if spec.max_iterations.is_some_and(|m| iterations >= m) {
                         break;
                     }
@@ -186,6 +187,7 @@ fn trap(shared: &Shared, source: Option<Arc<str>>, took: Duration, message: Stri
         at: shared.start.elapsed(),
         source,
         sample,
+        iteration_done: false,
     }
 }
 

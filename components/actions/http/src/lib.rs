@@ -43,14 +43,13 @@ struct Tally {
 
 fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(), ActionError> {
     let budget = Budget::new(ctx.timeout_ms);
-    let target = request::Target::parse(&req.url)?;
-    let addr = pool::resolve(&target.host, ctx.source_ip.as_deref())
-        .map_err(|e| net_fail(e, true, &target.authority))?;
+    let route = pool::route(&req.url, ctx.source_ip.as_deref())?;
+    let target = &route.target;
     let key = pool::Key {
-        addr,
+        addr: std::rc::Rc::clone(&route.addr),
         source: ctx.source_ip.clone(),
     };
-    let bytes = request::encode(req, &target);
+    let bytes = request::encode(req, target);
     // A kept-alive connection may have been closed by the server since its
     // last use; then (and only then) retry once on a fresh connection.
     for attempt in 0..2 {

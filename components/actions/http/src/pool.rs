@@ -1,48 +1,78 @@
-//! Per-instance state: resolved host names and kept-alive connections, one
-//! per (target address, source IP). An instance serves one virtual user in
-//! the host, so no connection is ever shared between users there.
+//! Per-instance state: routes (a URL parsed and its host resolved) and
+//! kept-alive connections, one per (target address, source IP). An instance
+//! serves one virtual user in the host, so no connection is ever shared
+//! between users there. A user touches a handful of URLs and addresses, so
+//! both are short lists searched in order: cheaper than hashing every call.
 
 use crate::net::Connection;
-use action_support::net::NetError;
+use crate::request::Target;
+use action_support::types::ActionError;
+use action_support::{net_fail, resolve_host};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::rc::Rc;
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// Routes kept per instance; past this, URLs are parsed and resolved per call.
+const MAX_ROUTES: usize = 64;
+
+/// A URL's target and the "ip:port" it resolved to.
+pub struct Route {
+    pub target: Target,
+    pub addr: Rc<str>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct Key {
-    /// "ip:port" to connect to.
-    pub addr: String,
+    pub addr: Rc<str>,
     pub source: Option<String>,
 }
 
 thread_local! {
-    static IDLE: RefCell<HashMap<Key, Connection>> = RefCell::new(HashMap::new());
-    static DNS: RefCell<HashMap<(String, bool), String>> = RefCell::new(HashMap::new());
+    static IDLE: RefCell<Vec<(Key, Connection)>> = const { RefCell::new(Vec::new()) };
+    /// (url, IPv6 source?) → route.
+    static ROUTES: RefCell<Vec<(String, bool, Rc<Route>)>> = const { RefCell::new(Vec::new()) };
 }
 
 pub fn take(key: &Key) -> Option<Connection> {
-    IDLE.with(|m| m.borrow_mut().remove(key))
+    IDLE.with(|m| {
+        let mut m = m.borrow_mut();
+        let i = m.iter().position(|(k, _)| k == key)?;
+        Some(m.swap_remove(i).1)
+    })
 }
 
 pub fn put(key: Key, conn: Connection) {
-    IDLE.with(|m| m.borrow_mut().insert(key, conn));
+    IDLE.with(|m| m.borrow_mut().push((key, conn)));
 }
 
-/// "host:port" → "ip:port", cached for the life of the instance.
-pub fn resolve(host_port: &(String, u16), source: Option<&str>) -> Result<String, NetError> {
-    let (host, port) = host_port;
+/// The route for `url`, cached for the life of the instance.
+pub fn route(url: &str, source: Option<&str>) -> Result<Rc<Route>, ActionError> {
     let v6 = source.is_some_and(|s| s.contains(':'));
-    let cached = DNS.with(|d| d.borrow().get(&(host.clone(), v6)).cloned());
-    let ip = match cached {
-        Some(ip) => ip,
-        None => {
-            let ip = action_support::resolve_host(host, source)?;
-            DNS.with(|d| d.borrow_mut().insert((host.clone(), v6), ip.clone()));
-            ip
-        }
-    };
-    Ok(if ip.contains(':') {
+    let cached = ROUTES.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|(u, six, _)| *six == v6 && u == url)
+            .map(|(_, _, route)| Rc::clone(route))
+    });
+    if let Some(route) = cached {
+        return Ok(route);
+    }
+    let target = Target::parse(url)?;
+    let (host, port) = &target.host;
+    let ip = resolve_host(host, source).map_err(|e| net_fail(e, true, &target.authority))?;
+    let addr = if ip.contains(':') {
         format!("[{ip}]:{port}")
     } else {
         format!("{ip}:{port}")
-    })
+    };
+    let route = Rc::new(Route {
+        target,
+        addr: addr.into(),
+    });
+    ROUTES.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.len() < MAX_ROUTES {
+            r.push((url.to_string(), v6, Rc::clone(&route)));
+        }
+    });
+    Ok(route)
 }

@@ -9,6 +9,7 @@ pub mod compose;
 pub mod egress;
 pub mod engine;
 pub mod error;
+pub mod init;
 pub mod parts;
 pub mod plan;
 pub mod progress;

@@ -43,6 +43,16 @@ impl Progress {
         bar.tick();
     }
 
+    /// During the init phase, before the clock starts.
+    pub fn initializing(&self, ready: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "initializing users: {ready}/{total} instances ready"
+            ));
+            bar.tick();
+        }
+    }
+
     pub fn interrupted(&self) {
         if let Some(bar) = &self.bar {
             bar.println("stopping: finishing in-flight steps (up to 2s), then writing the report");

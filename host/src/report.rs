@@ -14,8 +14,8 @@ pub struct HostReport {
     pub run: Report,
     /// True when SIGINT/SIGTERM ended the run early.
     pub interrupted: bool,
-    /// Seconds from the start until every user's instance was ready (null if
-    /// some never were); with no ramp, the time to start all instances.
+    /// Seconds the init phase took to instantiate and initialise every
+    /// user's instance, before the clock started (null if some never were).
     pub instances_ready_seconds: Option<f64>,
     pub timeline: Vec<Point>,
 }

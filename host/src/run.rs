@@ -1,7 +1,9 @@
-//! A whole run: users started on the ramp, samples aggregated with the
-//! scheduler's `Stats`, the stop condition as data (a stop time users watch,
-//! moved to "now" by SIGINT/SIGTERM), and the epoch ticker.
+//! A whole run: every user's instance created first (the init phase), then
+//! users started on the ramp, samples aggregated with the scheduler's
+//! `Stats`, the stop condition as data (a stop time users watch, moved to
+//! "now" by SIGINT/SIGTERM), and the epoch ticker.
 
+use crate::init;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::timeline::Timeline;
@@ -18,8 +20,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Stopped early by a signal.
     pub interrupted: bool,
-    /// When the last user's first instance was ready (instantiated and
-    /// initialised), since the start; none if some never were.
+    /// How long the init phase took to create and initialise every user's
+    /// instance (before the clock started); none if some never were ready.
     pub all_ready: Option<Duration>,
 }
 
@@ -31,39 +33,57 @@ const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> Outcome {
     let load = &plan.scenario.load;
-    let start = shared.start;
-    let (stop_tx, stop_rx) = watch::channel(start + load.duration.unwrap_or(FOREVER));
     let ticker = tokio::spawn(tick_epochs(shared.engine.clone()));
     let (interrupt_tx, mut interrupt_rx) = watch::channel(false);
     let signals = tokio::spawn(async move {
         wait_for_signal().await;
-        let _ = stop_tx.send(Instant::now());
         let _ = interrupt_tx.send(true);
-        // Keep the stop sender alive so users see the moved stop time.
+        // Keep the sender alive: a closed channel would read as a change.
         std::future::pending::<()>().await;
     });
 
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    for index in 0..load.total_users {
-        let spec = Spec {
+    let specs = (0..load.total_users)
+        .map(|index| Spec {
             index,
             source: load.pool.for_vu(index),
             offset: load.start_offset(index),
             max_iterations: load.iterations,
-        };
-        tokio::spawn(vu::run(
-            Arc::clone(&shared),
-            spec,
-            stop_rx.clone(),
-            tx.clone(),
-        ));
+        })
+        .collect();
+    let users = init::users(&shared, specs, progress, &mut interrupt_rx).await;
+
+    // The clock starts now: durations, ramp offsets and rps count from here.
+    let start = Instant::now();
+    let mut stats = Stats::new(plan.scenario.workflow.len());
+    let mut timeline = Timeline::default();
+    let all_ready = users.failed.is_empty().then_some(users.took);
+    for (spec, why) in users.failed {
+        let sample = vu::trap_sample(Duration::ZERO, why);
+        let source = spec.source.map(|ip| ip.to_string());
+        stats.push(&sample, source.as_deref());
+        timeline.push(Duration::ZERO, &sample);
+    }
+    let stop_at = if users.interrupted {
+        start
+    } else {
+        start + load.duration.unwrap_or(FOREVER)
+    };
+    let (stop_tx, stop_rx) = watch::channel(stop_at);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut running = users.ready.len();
+    let mut instances = Vec::with_capacity(running);
+    for (spec, live) in users.ready {
+        let shared = Arc::clone(&shared);
+        let user = vu::run(shared, spec, live, start, stop_rx.clone(), tx.clone());
+        instances.push(tokio::spawn(user));
     }
     drop(tx);
 
-    let mut stats = Stats::new(plan.scenario.workflow.len());
-    let mut timeline = Timeline::default();
     let mut active = 0u32;
-    let (mut ready, mut all_ready) = (0u32, None);
+    let mut elapsed = Duration::ZERO;
+    if running == 0 {
+        rx.close();
+    }
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -74,27 +94,32 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
                     stats.iterations += u64::from(iteration_done);
                 }
                 Some(Event::Started) => active += 1,
-                Some(Event::Ready) => {
-                    ready += 1;
-                    if ready == load.total_users {
-                        all_ready = Some(start.elapsed());
+                Some(Event::Stopped { ran, at }) => {
+                    active -= u32::from(ran);
+                    elapsed = elapsed.max(at);
+                    running -= 1;
+                    if running == 0 {
+                        break;
                     }
                 }
-                Some(Event::Stopped) => active = active.saturating_sub(1),
-                None => break, // every user has finished
+                None => break, // every user has finished (or none ran)
             },
             _ = tick.tick() => progress.update(start.elapsed(), active, &stats),
-            _ = interrupt_rx.changed() => progress.interrupted(),
+            _ = interrupt_rx.changed() => {
+                progress.interrupted();
+                let _ = stop_tx.send(Instant::now());
+            }
         }
     }
-    let elapsed = start.elapsed();
     ticker.abort();
     signals.abort();
+    // Instances are torn down off the workers while the report is written.
+    tokio::task::spawn_blocking(move || drop(instances));
     Outcome {
         stats,
         timeline,
         elapsed,
-        interrupted: *interrupt_rx.borrow(),
+        interrupted: users.interrupted || *interrupt_rx.borrow(),
         all_ready,
     }
 }

@@ -12,7 +12,7 @@ use crate::vu_state::VuState;
 use crate::{compose, engine, summary};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A compiled, linked and probed component, ready for `total_users` users.
 pub struct Ready {
@@ -68,7 +68,6 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
         targets: plan.targets.clone(),
         budget: longest + Duration::from_secs(1),
         grace: GRACE,
-        start: Instant::now(),
     })
 }
 

@@ -1,6 +1,7 @@
-//! One virtual user: its own instance (from the shared `InstancePre`),
-//! driven one step per call. The host waits the think time on its own
-//! clock, stops at the deadline, and replaces the instance after a trap.
+//! One virtual user: its own instance (from the shared `InstancePre`,
+//! created in the init phase), driven one step per call. The host waits the
+//! think time on its own clock, stops at the deadline, and replaces the
+//! instance after a trap.
 
 use crate::bindings::{VuDriver, VuDriverPre};
 use crate::egress::Egress;
@@ -23,14 +24,14 @@ pub struct Shared {
     pub budget: Duration,
     /// How long an in-flight step may go on after the stop time.
     pub grace: Duration,
-    pub start: Instant,
 }
+
+/// A user's instance, initialised and ready for `next-step`.
+pub type Live = (Store<VuState>, VuDriver);
 
 /// What users report to the aggregator.
 pub enum Event {
     Started,
-    /// The user's first instance is instantiated and initialised.
-    Ready,
     Sample {
         at: Duration,
         source: Option<Arc<str>>,
@@ -38,7 +39,9 @@ pub enum Event {
         /// The step ended an iteration (one event, not two, per step).
         iteration_done: bool,
     },
-    Stopped,
+    /// The user is done (`ran`: it had started) at `at` since the start.
+    /// Tearing its instance down comes after and is not part of the run.
+    Stopped { ran: bool, at: Duration },
 }
 
 /// One user's identity and stop condition.
@@ -49,33 +52,32 @@ pub struct Spec {
     pub max_iterations: Option<u64>,
 }
 
+/// Runs one user from its ramp offset (after `start`) until the stop time.
+/// Returns its instance rather than dropping it: tearing thousands of
+/// instances down takes a while and must not delay the other users' stop.
 pub async fn run(
     shared: Arc<Shared>,
     spec: Spec,
+    first: Live,
+    start: Instant,
     mut stop: watch::Receiver<Instant>,
     events: mpsc::UnboundedSender<Event>,
-) {
-    if !sleep_or_stop(shared.start + spec.offset, &mut stop).await {
-        return;
+) -> Option<Live> {
+    if !sleep_or_stop(start + spec.offset, &mut stop).await {
+        let at = start.elapsed();
+        let _ = events.send(Event::Stopped { ran: false, at });
+        return Some(first);
     }
     let _ = events.send(Event::Started);
-    let egress = Arc::new(Egress::new(shared.targets.clone(), spec.source));
     let source: Option<Arc<str>> = spec.source.map(|ip| ip.to_string().into());
-    let mut live: Option<(Store<VuState>, VuDriver)> = None;
+    let mut live = Some(first);
     let mut iterations = 0;
-    let mut ready = false;
     while Instant::now() < *stop.borrow() {
         if live.is_none() {
-            match instantiate(&shared, spec.index, spec.source, Arc::clone(&egress)).await {
-                Ok(l) => {
-                    if !ready {
-                        ready = true;
-                        let _ = events.send(Event::Ready);
-                    }
-                    live = Some(l);
-                }
+            match create(&shared, &spec).await {
+                Ok(l) => live = Some(l),
                 Err(message) => {
-                    let _ = events.send(trap(&shared, source.clone(), Duration::ZERO, message));
+                    let _ = events.send(trap(start, source.clone(), Duration::ZERO, message));
                     break;
                 }
             }
@@ -90,7 +92,7 @@ pub async fn run(
         };
         match result {
             Some(Ok(r)) => {
-                let at = shared.start.elapsed();
+                let at = start.elapsed();
                 let _ = events.send(Event::Sample {
                     at,
                     source: source.clone(),
@@ -111,7 +113,7 @@ pub async fn run(
             Some(Err(e)) => {
                 // The instance is poisoned: count it and start a fresh one.
                 let _ = events.send(trap(
-                    &shared,
+                    start,
                     source.clone(),
                     began.elapsed(),
                     trap_message(&e),
@@ -122,15 +124,18 @@ pub async fn run(
             None => break,
         }
     }
-    let _ = events.send(Event::Stopped);
+    let at = start.elapsed();
+    let _ = events.send(Event::Stopped { ran: true, at });
+    live
 }
 
-async fn instantiate(
-    shared: &Shared,
-    index: u32,
-    source: Option<IpAddr>,
-    egress: Arc<Egress>,
-) -> Result<(Store<VuState>, VuDriver), String> {
+/// Creates the user's instance and runs `init` (its scenario, index, source).
+pub async fn create(shared: &Shared, spec: &Spec) -> Result<Live, String> {
+    instantiate(shared, spec.index, spec.source).await
+}
+
+async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Result<Live, String> {
+    let egress = Arc::new(Egress::new(shared.targets.clone(), source));
     let mut store = VuState::store(&shared.engine, egress, shared.budget);
     let vu = shared
         .pre
@@ -151,8 +156,7 @@ async fn instantiate(
 /// Instantiates one user and runs `init`: validates the scenario with the
 /// composed component's own rules (e.g. which extension kinds exist).
 pub async fn probe(shared: &Shared, source: Option<IpAddr>) -> Result<(), String> {
-    let egress = Arc::new(Egress::new(shared.targets.clone(), source));
-    instantiate(shared, 0, source, egress).await.map(drop)
+    instantiate(shared, 0, source).await.map(drop)
 }
 
 fn sample(s: crate::bindings::Sample) -> Sample {
@@ -170,24 +174,27 @@ fn sample(s: crate::bindings::Sample) -> Sample {
     }
 }
 
-fn trap(shared: &Shared, source: Option<Arc<str>>, took: Duration, message: String) -> Event {
-    let error = Some(SampleError {
-        kind: "trap".into(),
-        message,
-    });
-    let sample = Sample {
+fn trap(start: Instant, source: Option<Arc<str>>, took: Duration, message: String) -> Event {
+    Event::Sample {
+        at: start.elapsed(),
+        source,
+        sample: trap_sample(took, message),
+        iteration_done: false,
+    }
+}
+
+/// A trap (or a failed instantiation): counted, not attributed to a step.
+pub fn trap_sample(took: Duration, message: String) -> Sample {
+    Sample {
         step: UNATTRIBUTED,
         latency_us: took.as_micros() as u64,
         status: None,
         bytes_sent: 0,
         bytes_received: 0,
-        error,
-    };
-    Event::Sample {
-        at: shared.start.elapsed(),
-        source,
-        sample,
-        iteration_done: false,
+        error: Some(SampleError {
+            kind: "trap".into(),
+            message,
+        }),
     }
 }
 

@@ -293,6 +293,31 @@ fn a_thousand_users_run() {
     assert_eq!(num(&r, "failed"), 0, "{:#}", r["errors"]);
     assert_eq!(t.http_seen.requests(), 2000);
     assert_eq!(t.http_seen.connections(), 1000);
+    // Every instance is created in the init phase, before the clock starts.
+    assert!(r["instances_ready_seconds"].as_f64().unwrap() > 0.0, "{r:#}");
+}
+
+#[test]
+fn the_init_phase_is_not_part_of_the_measured_duration() {
+    let t = target();
+    let dir = scratch("init-phase");
+    let yaml = scenario(
+        "scenario:\n  id: init\n  load: {total_users: 500, test_duration: 1s}\n  workflow:\n    - {type: http, params: {url: 'http://{http}/'}, think_time: 200ms}\n",
+        &t,
+    );
+    let began = Instant::now();
+    let (out, r) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = r.unwrap();
+    let init = r["instances_ready_seconds"].as_f64().unwrap();
+    let measured = r["duration_seconds"].as_f64().unwrap();
+    // The run lasts its test_duration (plus in-flight steps), whatever the
+    // init phase took; both together fit in the wall time.
+    assert!((1.0..1.5).contains(&measured), "{measured} s");
+    assert!(init > 0.0 && init + measured <= began.elapsed().as_secs_f64());
+    // Every user ran at least its first step.
+    assert_eq!(num(&r, "failed"), 0, "{:#}", r["errors"]);
+    assert!(num(&r, "total_requests") >= 500, "{r:#}");
 }
 
 #[test]

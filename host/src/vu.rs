@@ -41,7 +41,10 @@ pub enum Event {
     },
     /// The user is done (`ran`: it had started) at `at` since the start.
     /// Tearing its instance down comes after and is not part of the run.
-    Stopped { ran: bool, at: Duration },
+    Stopped {
+        ran: bool,
+        at: Duration,
+    },
 }
 
 /// One user's identity and stop condition.

@@ -70,6 +70,62 @@ fn each_pool_address_is_used_by_exactly_its_users() {
 }
 
 #[test]
+fn an_ipv6_pool_binds_its_users_to_ipv6_sources() {
+    let t = scheduler_host::target::LoopbackTarget::start("::1".parse().unwrap(), 0, 0, 0)
+        .expect("an IPv6 loopback target");
+    let dir = scratch("pool-v6");
+    let yaml = scenario(
+        "scenario:\n  id: v6\n  load: {total_users: 3, iterations: 2, ip_pool: ['::1']}\n  workflow:\n    - {type: http, params: {url: 'http://{http}/'}}\n    - {type: tcp, params: {target: '{tcp}', payload: \"x\\n\", expect: x}}\n    - {type: udp, params: {target: '{udp}', payload: ping, expect: ping}}\n",
+        &t,
+    );
+    let (out, r) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = r.unwrap();
+    assert_eq!(num(&r, "failed"), 0, "{:#}", r["errors"]);
+    let want = sources(&[("::1", 6)]);
+    assert_eq!(t.http_seen.by_source(), want);
+    assert_eq!(t.tcp_seen.by_source(), want);
+    assert_eq!(t.udp_seen.by_source(), want);
+    assert_eq!(r["source_ips"]["::1"], 18, "{r:#}");
+}
+
+/// Accepts `n` connections and resets each once the client has sent:
+/// closing with unread data makes Linux answer with RST, not FIN.
+fn resetting_server(n: usize) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(n) {
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = std::io::Read::read(&mut conn, &mut [0u8; 1]);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_reset_connection_is_counted_as_connection_reset() {
+    let http = resetting_server(4);
+    let tcp = resetting_server(4);
+    let dir = scratch("reset");
+    let yaml = format!(
+        "scenario:\n  id: reset\n  load: {{total_users: 2, iterations: 2}}\n  workflow:\n    - {{type: http, params: {{url: 'http://{http}/'}}}}\n    - {{type: tcp, params: {{target: '{tcp}', payload: \"hello there\\n\", expect: hello}}}}\n"
+    );
+    let (out, r) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = r.unwrap();
+    assert_eq!(
+        r["errors"]["connection-reset"]["count"], 8,
+        "{:#}",
+        r["errors"]
+    );
+    assert_eq!(num(&r, "failed"), 8);
+    assert_eq!(r["steps"][0]["failed"], 4);
+    assert_eq!(r["steps"][1]["failed"], 4);
+}
+
+#[test]
 fn denied_egress_is_reported_and_never_reached() {
     let t = target();
     let dir = scratch("deny");
@@ -294,7 +350,10 @@ fn a_thousand_users_run() {
     assert_eq!(t.http_seen.requests(), 2000);
     assert_eq!(t.http_seen.connections(), 1000);
     // Every instance is created in the init phase, before the clock starts.
-    assert!(r["instances_ready_seconds"].as_f64().unwrap() > 0.0, "{r:#}");
+    assert!(
+        r["instances_ready_seconds"].as_f64().unwrap() > 0.0,
+        "{r:#}"
+    );
 }
 
 #[test]
@@ -447,6 +506,40 @@ fn bad_input_is_one_line_and_exit_2_before_any_load() {
         0,
         "no load before the input was valid"
     );
+}
+
+/// Inside a fresh network namespace (only a downed loopback) a lookup
+/// fails at once and no query leaves the machine.
+#[test]
+fn a_target_that_does_not_resolve_is_exit_2_before_any_load() {
+    let dir = scratch("no-dns");
+    let file = dir.join("scenario.yaml");
+    std::fs::write(
+        &file,
+        "scenario:\n  id: dns\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://no-such-host.invalid/'}}\n",
+    )
+    .unwrap();
+    let out = Command::new("unshare")
+        .arg("--net")
+        .arg(bin())
+        .arg("run")
+        .arg(&file)
+        .args(["--quiet", "--out"])
+        .arg(dir.join("report.json"))
+        .output()
+        .expect("unshare (util-linux) runs the host in a new network namespace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("unshare:"),
+        "unshare failed (needs root or user namespaces): {stderr}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("target no-such-host.invalid:80 does not resolve"),
+        "{stderr}"
+    );
+    assert!(!dir.join("report.json").exists(), "no load, no report");
 }
 
 #[test]

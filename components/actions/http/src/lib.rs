@@ -78,8 +78,14 @@ fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(
                 }
                 return check_body(req, &resp.body);
             }
-            Err(ReadError::NothingReceived) if reused && !budget.expired() => continue,
-            Err(ReadError::NothingReceived) => {
+            Err(ReadError::NothingReceived { .. }) if reused && !budget.expired() => continue,
+            Err(ReadError::NothingReceived { reset: true }) => {
+                return Err(fail(
+                    ErrorKind::ConnectionReset,
+                    format!("{}: connection reset before any response", target.authority),
+                ));
+            }
+            Err(ReadError::NothingReceived { reset: false }) => {
                 return Err(fail(
                     ErrorKind::Protocol,
                     format!(

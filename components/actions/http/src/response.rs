@@ -24,7 +24,9 @@ pub struct Response {
 pub enum ReadError {
     /// The connection closed (or reset) before a single byte arrived: on a
     /// reused connection this means the server dropped it while idle.
-    NothingReceived,
+    NothingReceived {
+        reset: bool,
+    },
     Net(NetError),
     Protocol(String),
 }
@@ -48,7 +50,7 @@ impl Reader<'_> {
                 Ok(true)
             }
             Err(NetError::ConnectionReset) if *self.received == 0 => {
-                Err(ReadError::NothingReceived)
+                Err(ReadError::NothingReceived { reset: true })
             }
             Err(e) => Err(ReadError::Net(e)),
         }
@@ -142,7 +144,7 @@ pub fn read(
             None => {
                 if !r.fill()? {
                     return Err(if r.buf.is_empty() && *r.received == 0 {
-                        ReadError::NothingReceived
+                        ReadError::NothingReceived { reset: false }
                     } else {
                         ReadError::Protocol(format!(
                             "connection closed inside the response head ({} bytes)",

@@ -1,23 +1,37 @@
 //! Waiting on a pollable with a deadline: the one place timeouts are enforced.
 
 use crate::exports::scheduler::core_libs::types::NetError;
+use std::cell::Cell;
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::{Pollable, poll};
 
-#[derive(Clone, Copy)]
-pub struct Deadline(monotonic_clock::Instant);
+/// A timeout that starts counting when the operation first has to wait:
+/// calls that never wait (most writes) never read the clock.
+pub struct Deadline {
+    ms: u32,
+    at: Cell<Option<monotonic_clock::Instant>>,
+}
 
 impl Deadline {
     pub fn after_ms(ms: u32) -> Self {
-        Deadline(monotonic_clock::now().saturating_add(u64::from(ms) * 1_000_000))
+        Deadline {
+            ms,
+            at: Cell::new(None),
+        }
     }
 
-    /// Blocks until `ready` fires, or fails with `timeout` once the deadline passes.
-    pub fn wait(self, ready: &Pollable) -> Result<(), NetError> {
-        if ready.ready() {
-            return Ok(());
-        }
-        let timer = monotonic_clock::subscribe_instant(self.0);
+    /// Blocks until `ready` fires, or fails with `timeout` once the deadline
+    /// passes. Callers wait only after an attempt would have blocked.
+    pub fn wait(&self, ready: &Pollable) -> Result<(), NetError> {
+        let at = match self.at.get() {
+            Some(at) => at,
+            None => {
+                let at = monotonic_clock::now().saturating_add(u64::from(self.ms) * 1_000_000);
+                self.at.set(Some(at));
+                at
+            }
+        };
+        let timer = monotonic_clock::subscribe_instant(at);
         let fired = poll(&[ready, &timer]);
         if fired.contains(&0) {
             Ok(())

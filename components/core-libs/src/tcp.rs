@@ -34,7 +34,7 @@ impl Guest for CoreLibs {
         let network = instance_network();
         let socket = create_tcp_socket(family(target.ip())).map_err(from_code)?;
         if let Some(source) = source_ip {
-            bind(&socket, &network, &source, target, deadline)?;
+            bind(&socket, &network, &source, target, &deadline)?;
         }
         socket
             .start_connect(&network, to_wasi(target))
@@ -60,7 +60,7 @@ fn bind(
     network: &Network,
     source: &str,
     target: SocketAddr,
-    deadline: Deadline,
+    deadline: &Deadline,
 ) -> Result<(), NetError> {
     let ip = parse_ip(source)?;
     if ip.is_ipv4() != target.is_ipv4() {

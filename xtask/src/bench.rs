@@ -127,7 +127,7 @@ pub fn run(root: &Path) -> Result<()> {
             .map(|s| format!("success rate {s:.4}"))
             .unwrap_or_default()
     );
-    md += "\n| users (1 s think time, 15 s, no ramp, both CPUs) | peak RSS | RSS per user (over 1 user) | peak PSS | PSS per user | all instances ready after | requests / failed |\n|---|---|---|---|---|---|---|\n";
+    md += "\n| users (1 s think time, 15 s, no ramp, both CPUs) | peak RSS | RSS per user (over 1 user) | peak PSS | PSS per user | init phase (all instances ready) | requests / failed |\n|---|---|---|---|---|---|---|\n";
     for (vus, rss, pss, ready, failed, total) in &mem {
         let per = |v: u64, base: f64| {
             if *vus > 1 {

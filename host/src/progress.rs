@@ -6,6 +6,7 @@ use scheduler::Stats;
 use std::io::IsTerminal;
 use std::time::Duration;
 
+#[derive(Clone)]
 pub struct Progress {
     bar: Option<ProgressBar>,
     total: Option<Duration>,

@@ -50,16 +50,16 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
             max_iterations: load.iterations,
         })
         .collect();
-    let users = init::users(&shared, specs, progress, &mut interrupt_rx).await;
+    let users = init::users(&shared, specs, progress, &interrupt_rx).await;
 
     // The clock starts now: durations, ramp offsets and rps count from here.
     let start = Instant::now();
     let mut stats = Stats::new(plan.scenario.workflow.len());
     let mut timeline = Timeline::default();
     let all_ready = users.failed.is_empty().then_some(users.took);
-    for (spec, why) in users.failed {
+    for (source, why) in users.failed {
         let sample = vu::trap_sample(Duration::ZERO, why);
-        let source = spec.source.map(|ip| ip.to_string());
+        let source = source.map(|ip| ip.to_string());
         stats.push(&sample, source.as_deref());
         timeline.push(Duration::ZERO, &sample);
     }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::host::{bin, line_ping, run, scratch};
+use common::host::{bin, line_ping, run, run_under, scratch};
 use common::{invoke, num, scenario, target};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -513,21 +513,8 @@ fn bad_input_is_one_line_and_exit_2_before_any_load() {
 #[test]
 fn a_target_that_does_not_resolve_is_exit_2_before_any_load() {
     let dir = scratch("no-dns");
-    let file = dir.join("scenario.yaml");
-    std::fs::write(
-        &file,
-        "scenario:\n  id: dns\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://no-such-host.invalid/'}}\n",
-    )
-    .unwrap();
-    let out = Command::new("unshare")
-        .arg("--net")
-        .arg(bin())
-        .arg("run")
-        .arg(&file)
-        .args(["--quiet", "--out"])
-        .arg(dir.join("report.json"))
-        .output()
-        .expect("unshare (util-linux) runs the host in a new network namespace");
+    let yaml = "scenario:\n  id: dns\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://no-such-host.invalid/'}}\n";
+    let (out, report) = run_under(&["unshare", "--net"], &dir, yaml, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.contains("unshare:"),
@@ -539,7 +526,7 @@ fn a_target_that_does_not_resolve_is_exit_2_before_any_load() {
         stderr.contains("target no-such-host.invalid:80 does not resolve"),
         "{stderr}"
     );
-    assert!(!dir.join("report.json").exists(), "no load, no report");
+    assert!(report.is_none(), "no load, no report");
 }
 
 #[test]

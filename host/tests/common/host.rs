@@ -30,11 +30,29 @@ pub fn scratch(name: &str) -> PathBuf {
 /// `scheduler-host run FILE --quiet --out DIR/report.json ARGS…`; returns
 /// the output and the parsed report (if one was written).
 pub fn run(dir: &Path, yaml: &str, args: &[&str]) -> (Output, Option<serde_json::Value>) {
+    run_under(&[], dir, yaml, args)
+}
+
+/// The same, started by `wrapper` (e.g. `unshare --net`) when it is not empty.
+pub fn run_under(
+    wrapper: &[&str],
+    dir: &Path,
+    yaml: &str,
+    args: &[&str],
+) -> (Output, Option<serde_json::Value>) {
     let file = dir.join("scenario.yaml");
     let out_file = dir.join("report.json");
     let _ = std::fs::remove_file(&out_file);
     std::fs::write(&file, yaml).unwrap();
-    let out = Command::new(bin())
+    let mut cmd = match wrapper.split_first() {
+        Some((program, wrapper_args)) => {
+            let mut c = Command::new(program);
+            c.args(wrapper_args).arg(bin());
+            c
+        }
+        None => Command::new(bin()),
+    };
+    let out = cmd
         .arg("run")
         .arg(&file)
         .args(["--quiet", "--out"])

@@ -58,7 +58,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     let mut timeline = Timeline::default();
     let all_ready = users.failed.is_empty().then_some(users.took);
     for (source, why) in users.failed {
-        let sample = vu::trap_sample(Duration::ZERO, why);
+        let sample = vu::trap_sample(scheduler::UNATTRIBUTED, Duration::ZERO, why);
         let source = source.map(|ip| ip.to_string());
         stats.push(&sample, source.as_deref());
         timeline.push(Duration::ZERO, &sample);

@@ -27,7 +27,12 @@ pub struct Shared {
 }
 
 /// A user's instance, initialised and ready for `next-step`.
-pub type Live = (Store<VuState>, VuDriver);
+pub struct Live {
+    store: Store<VuState>,
+    vu: VuDriver,
+    /// The step its next `next-step` call runs: a trap is counted there.
+    next_step: u32,
+}
 
 /// What users report to the aggregator.
 pub enum Event {
@@ -80,12 +85,19 @@ pub async fn run(
             match create(&shared, &spec).await {
                 Ok(l) => live = Some(l),
                 Err(message) => {
-                    let _ = events.send(trap(start, source.clone(), Duration::ZERO, message));
+                    // No step was running: the instance could not be made.
+                    let failed = trap(start, source.clone(), UNATTRIBUTED, Duration::ZERO, message);
+                    let _ = events.send(failed);
                     break;
                 }
             }
         }
-        let (store, vu) = live.as_mut().expect("instantiated above");
+        let Live {
+            store,
+            vu,
+            next_step,
+        } = live.as_mut().expect("instantiated above");
+        let running = *next_step;
         store.data_mut().start_step();
         let began = Instant::now();
         let step = vu.scheduler_main_vu().call_next_step(&mut *store);
@@ -95,6 +107,7 @@ pub async fn run(
         };
         match result {
             Some(Ok(r)) => {
+                *next_step = r.next_step;
                 let at = start.elapsed();
                 let _ = events.send(Event::Sample {
                     at,
@@ -115,12 +128,9 @@ pub async fn run(
             }
             Some(Err(e)) => {
                 // The instance is poisoned: count it and start a fresh one.
-                let _ = events.send(trap(
-                    start,
-                    source.clone(),
-                    began.elapsed(),
-                    trap_message(&e),
-                ));
+                let message = trap_message(&e);
+                let trapped = trap(start, source.clone(), running, began.elapsed(), message);
+                let _ = events.send(trapped);
                 live = None;
             }
             // Stopped and the grace period ran out: abandon the step.
@@ -150,7 +160,11 @@ async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Res
         .scheduler_main_vu()
         .call_init(&mut store, &shared.yaml, index, source.as_deref());
     match init.await {
-        Ok(Ok(())) => Ok((store, vu)),
+        Ok(Ok(next_step)) => Ok(Live {
+            store,
+            vu,
+            next_step,
+        }),
         Ok(Err(message)) => Err(message),
         Err(e) => Err(trap_message(&e)),
     }
@@ -177,19 +191,25 @@ fn sample(s: crate::bindings::Sample) -> Sample {
     }
 }
 
-fn trap(start: Instant, source: Option<Arc<str>>, took: Duration, message: String) -> Event {
+fn trap(
+    start: Instant,
+    source: Option<Arc<str>>,
+    step: u32,
+    took: Duration,
+    message: String,
+) -> Event {
     Event::Sample {
         at: start.elapsed(),
         source,
-        sample: trap_sample(took, message),
+        sample: trap_sample(step, took, message),
         iteration_done: false,
     }
 }
 
-/// A trap (or a failed instantiation): counted, not attributed to a step.
-pub fn trap_sample(took: Duration, message: String) -> Sample {
+/// A trap in `step`, or a failed instantiation (step `UNATTRIBUTED`).
+pub fn trap_sample(step: u32, took: Duration, message: String) -> Sample {
     Sample {
-        step: UNATTRIBUTED,
+        step,
         latency_us: took.as_micros() as u64,
         status: None,
         bytes_sent: 0,

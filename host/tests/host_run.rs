@@ -283,6 +283,10 @@ fn a_trapping_action_is_counted_and_the_run_goes_on() {
             .contains("unreachable"),
         "{r:#}"
     );
+    // Counted against the step that was running (the line-ping step).
+    assert_eq!(r["steps"][0]["failed"], traps, "{r:#}");
+    assert_eq!(r["steps"][0]["successful"], 0, "{r:#}");
+    assert_eq!(r["steps"][1]["failed"], 0, "{r:#}");
     let http_ok = r["steps"][1]["successful"].as_u64().unwrap();
     assert!(
         http_ok > traps,
@@ -312,6 +316,7 @@ fn a_runaway_guest_is_interrupted_after_the_step_timeout() {
         e["samples"][0].as_str().unwrap().contains("interrupted"),
         "{r:#}"
     );
+    assert_eq!(r["steps"][0]["failed"], e["count"], "{r:#}");
 }
 
 #[test]

@@ -150,11 +150,12 @@ thread_local! {
 }
 
 impl wit_vu::Guest for Component {
-    fn init(scenario_yaml: String, index: u32, source_ip: Option<String>) -> Result<(), String> {
+    fn init(scenario_yaml: String, index: u32, source_ip: Option<String>) -> Result<u32, String> {
         let scenario = Rc::new(parse(&scenario_yaml)?);
         let vu = Vu::new(scenario, index).with_source_ip(source_ip);
+        let first = vu.upcoming_step();
         VU.with(|v| *v.borrow_mut() = Some(vu));
-        Ok(())
+        Ok(first)
     }
 
     fn next_step() -> wit_vu::StepReport {
@@ -178,6 +179,7 @@ impl wit_vu::Guest for Component {
                 },
                 think_time_ms: u32::try_from(r.think_time.as_millis()).unwrap_or(u32::MAX),
                 iteration_done: r.iteration_done,
+                next_step: r.next_step,
             }
         })
     }

@@ -28,6 +28,8 @@ pub struct StepReport {
     pub sample: Sample,
     pub think_time: Duration,
     pub iteration_done: bool,
+    /// The step the next call will run.
+    pub next_step: u32,
 }
 
 /// One virtual user.
@@ -39,6 +41,9 @@ pub struct Vu {
     /// Next step of an ordered workflow.
     cursor: usize,
     total_weight: u64,
+    /// The step the next call runs, and whether it ends an iteration: drawn
+    /// one step ahead so a host can name the step a trap interrupted.
+    upcoming: (usize, bool),
 }
 
 impl Vu {
@@ -52,14 +57,17 @@ impl Vu {
             None => fastrand::Rng::new(),
         };
         let total_weight = scenario.workflow.iter().map(|s| u64::from(s.weight)).sum();
-        Vu {
+        let mut vu = Vu {
             scenario,
             index,
             source_ip,
             rng,
             cursor: 0,
             total_weight,
-        }
+            upcoming: (0, false),
+        };
+        vu.upcoming = vu.pick();
+        vu
     }
 
     /// Overrides the pool's choice (the host binds where it decides).
@@ -74,6 +82,11 @@ impl Vu {
 
     pub fn index(&self) -> u32 {
         self.index
+    }
+
+    /// The step the next `next_step` call will run.
+    pub fn upcoming_step(&self) -> u32 {
+        self.upcoming.0 as u32
     }
 
     /// Picks the next step: the next in order, or one weighted draw per iteration.
@@ -96,7 +109,8 @@ impl Vu {
 
     /// Runs this user's next step through `actions`.
     pub fn next_step(&mut self, actions: &mut impl Actions) -> StepReport {
-        let (i, iteration_done) = self.pick();
+        let after = self.pick();
+        let (i, iteration_done) = std::mem::replace(&mut self.upcoming, after);
         let scenario = Rc::clone(&self.scenario);
         let step = &scenario.workflow[i];
         let ctx = CallContext {
@@ -111,6 +125,7 @@ impl Vu {
             sample: judge(i, step, outcome, latency_us),
             think_time: step.think_time,
             iteration_done,
+            next_step: self.upcoming_step(),
         }
     }
 }

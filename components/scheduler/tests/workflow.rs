@@ -205,3 +205,26 @@ fn merge_equals_pushing_everything_into_one() {
     );
     assert_eq!(r.source_ips.values().sum::<u64>(), 1000);
 }
+
+#[test]
+fn each_report_names_the_step_the_next_call_runs() {
+    // Ordered and weighted (seeded) workflows: the announced step is the one
+    // that runs next, so a host can attribute a trap to it.
+    let weighted = "    - {type: http, weight: 1, params: {url: 'http://127.0.0.1:1/a'}}\n    - {type: tcp, weight: 2, params: {target: '127.0.0.1:2'}}\n    - {type: udp, weight: 3, params: {target: '127.0.0.1:3'}}\n";
+    for (load, steps) in [
+        ("{total_users: 1, iterations: 1}", ORDERED),
+        ("{total_users: 1, iterations: 1, seed: 7}", weighted),
+    ] {
+        let mut vu = Vu::new(Rc::new(scenario(load, steps)), 0);
+        let mut fake = Fake::default();
+        let mut announced = vu.upcoming_step();
+        let mut seen = [0u32; 3];
+        for _ in 0..60 {
+            let r = vu.next_step(&mut fake);
+            assert_eq!(r.sample.step, announced, "{steps}");
+            seen[r.sample.step as usize] += 1;
+            announced = r.next_step;
+        }
+        assert!(seen.iter().all(|&n| n > 0), "every step ran: {seen:?}");
+    }
+}

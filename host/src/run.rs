@@ -81,9 +81,6 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
 
     let mut active = 0u32;
     let mut elapsed = Duration::ZERO;
-    if running == 0 {
-        rx.close();
-    }
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -102,7 +99,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
                         break;
                     }
                 }
-                None => break, // every user has finished (or none ran)
+                None => break, // no user ran: every sender is gone
             },
             _ = tick.tick() => progress.update(start.elapsed(), active, &stats),
             _ = interrupt_rx.changed() => {

@@ -7,7 +7,7 @@
 use crate::net::Connection;
 use crate::request::Target;
 use action_support::types::ActionError;
-use action_support::{net_fail, resolve_host};
+use action_support::{net_fail, resolve_host, socket_text};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -59,15 +59,8 @@ pub fn route(url: &str, source: Option<&str>) -> Result<Rc<Route>, ActionError> 
     let target = Target::parse(url)?;
     let (host, port) = &target.host;
     let ip = resolve_host(host, source).map_err(|e| net_fail(e, true, &target.authority))?;
-    let addr = if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
-    };
-    let route = Rc::new(Route {
-        target,
-        addr: addr.into(),
-    });
+    let addr = socket_text(&ip, *port).into();
+    let route = Rc::new(Route { target, addr });
     ROUTES.with(|r| {
         let mut r = r.borrow_mut();
         if r.len() < MAX_ROUTES {

@@ -112,11 +112,16 @@ pub fn resolve_target(target: &str, source_ip: Option<&str>) -> Result<String, A
     let (host, port) = target.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
     let ip = resolve_host(host, source_ip).map_err(|e| net_fail(e, true, target))?;
-    Ok(if ip.contains(':') {
+    Ok(socket_text(&ip, port))
+}
+
+/// "ip:port", bracketing an IPv6 address: what core-libs connects to.
+pub fn socket_text(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
         format!("[{ip}]:{port}")
     } else {
         format!("{ip}:{port}")
-    })
+    }
 }
 
 /// Resolves a host name to one IP address (as text).

@@ -1,153 +1,155 @@
-//! Composes the scheduler with its action slots at run time (wac-graph): the
-//! wiring of compositions/scheduler.wac, with any slot's part replaced by a
-//! third-party component. No rebuild of the scheduler or of this host.
+//! Composes the scheduler with its action slots at run time, from the same
+//! `.wac` files `cargo xtask build` gives `wac compose` (parsed and resolved
+//! with wac-parser), with plugged components in place of their slot's
+//! built-in part. No rebuild of the scheduler or of this host.
 
 use crate::error::Failure;
-use crate::parts;
+use crate::parts::{self, PARTS};
+use indexmap::IndexMap;
 use std::path::PathBuf;
-use wac_graph::types::{ItemKind, Package};
-use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
+use wac_graph::EncodeOptions;
+use wac_graph::types::{BorrowedPackageKey, Package, Types};
+
+/// The default composition: the extension slot's part imports nothing.
+pub const SCHEDULER_WAC: &str = include_str!("../../compositions/scheduler.wac");
+/// The same with core-libs given to the extension slot.
+pub const WITH_EXTENSION_WAC: &str =
+    include_str!("../../compositions/scheduler-with-extension.wac");
 
 /// A component plugged into a slot (`--action http=./my-http.wasm`).
 #[derive(Clone, Debug)]
 pub struct Plug {
+    /// The slot it fills (http, tcp, udp, extension).
     pub slot: String,
+    /// The step type it was plugged for (`--action line-ping=FILE`), which
+    /// the component must list in its `kinds()`.
+    pub kind: Option<String>,
     pub path: PathBuf,
+    /// How the user named it, for messages: `--action line-ping=FILE` or
+    /// `scenario field scenario.components.line-ping`.
+    pub origin: String,
 }
 
 /// The composed component's bytes.
 pub fn compose(plugs: &[Plug]) -> Result<Vec<u8>, Failure> {
-    let mut parts: Vec<(String, String, Vec<u8>)> = vec![(
-        "core-libs".into(),
-        "built-in core-libs".into(),
-        parts::CORE_LIBS.to_vec(),
-    )];
-    for (slot, _, builtin) in parts::SLOTS {
-        let (origin, bytes) = match plugs.iter().find(|p| p.slot == slot) {
-            Some(p) => {
-                let bytes = std::fs::read(&p.path).map_err(|e| {
-                    Failure::input(format!(
-                        "--action {slot}: cannot read {}: {e}",
-                        p.path.display()
-                    ))
-                })?;
-                (p.path.display().to_string(), bytes)
-            }
-            None => (format!("built-in {slot} action"), builtin.to_vec()),
-        };
-        parts.push((slot.to_string(), origin, bytes));
-    }
-    parts.push((
-        "scheduler".into(),
-        "built-in scheduler".into(),
-        parts::SCHEDULER.to_vec(),
-    ));
-    wire(parts)
-}
-
-/// Instantiates the parts in order; each import is taken from the latest
-/// earlier part that exports the same name (the `...spread` rule of the
-/// .wac file); WASI and types-only imports stay open for the runtime.
-fn wire(parts: Vec<(String, String, Vec<u8>)>) -> Result<Vec<u8>, Failure> {
-    let mut graph = CompositionGraph::new();
-    let mut placed: Vec<(NodeId, PackageId)> = Vec::new();
-    for (label, origin, bytes) in parts {
-        let pkg = Package::from_bytes(
-            &format!("component:{label}"),
-            None,
-            bytes,
-            graph.types_mut(),
-        )
-        .map_err(|e| {
+    let mut bytes: IndexMap<&str, Vec<u8>> =
+        PARTS.iter().map(|p| (p.name, p.bytes.to_vec())).collect();
+    let mut extension_uses_core = false;
+    for plug in plugs {
+        let part = parts::slot(&plug.slot).ok_or_else(|| {
+            Failure::input(format!("{}: there is no {:?} slot", plug.origin, plug.slot))
+        })?;
+        let data = std::fs::read(&plug.path).map_err(|e| {
             Failure::input(format!(
-                "{origin}: not a usable WebAssembly component: {e:#}"
+                "{}: cannot read {}: {e}",
+                plug.origin,
+                plug.path.display()
             ))
         })?;
-        let id = graph
-            .register_package(pkg)
-            .map_err(|e| Failure::input(format!("{origin}: {e:#}")))?;
-        if let Some((_, iface, _)) = parts::SLOTS.iter().find(|(slot, _, _)| *slot == label) {
-            check_fits(&graph, id, &label, iface, &origin)?;
+        let imports_core = check_fits(plug, &data)?;
+        if part.name == "extension" {
+            extension_uses_core = imports_core;
+        } else if !imports_core {
+            return Err(Failure::input(format!(
+                "{}: {} imports nothing from scheduler:core-libs, but the {} slot's world gives it core-libs' sockets (compositions/scheduler.wac)",
+                plug.origin,
+                plug.path.display(),
+                plug.slot
+            )));
         }
-        let node = graph.instantiate(id);
-        let imports: Vec<(String, ItemKind)> = graph.types()[graph[id].ty()]
-            .imports
-            .iter()
-            .map(|(n, k)| (n.clone(), *k))
-            .collect();
-        for (name, kind) in imports {
-            let provider = placed
-                .iter()
-                .rev()
-                .find(|(_, p)| graph.types()[graph[*p].ty()].exports.contains_key(&name));
-            match provider {
-                Some((from, _)) => {
-                    let export = graph
-                        .alias_instance_export(*from, &name)
-                        .map_err(|e| Failure::internal(e.into()))?;
-                    graph.set_instantiation_argument(node, &name, export).map_err(|e| {
-                        Failure::input(format!("{origin}: its import {name} does not match what the composition provides: {e:#}"))
-                    })?;
-                }
-                None if name.starts_with("wasi:") || types_only(&graph, kind) => {}
-                None => {
-                    return Err(Failure::input(format!(
-                        "{origin} imports {name}, which neither core-libs nor the runtime provides"
-                    )));
-                }
-            }
-        }
-        placed.push((node, id));
+        bytes.insert(part.name, data);
     }
-    let (scheduler, id) = *placed.last().expect("the scheduler part is last");
-    let exports: Vec<String> = graph.types()[graph[id].ty()]
-        .exports
-        .keys()
-        .cloned()
-        .collect();
-    for name in exports {
-        let alias = graph
-            .alias_instance_export(scheduler, &name)
-            .map_err(|e| Failure::internal(e.into()))?;
-        graph
-            .export(alias, &name)
-            .map_err(|e| Failure::internal(e.into()))?;
-    }
-    graph
-        .encode(EncodeOptions::default())
-        .map_err(|e| Failure::input(format!("the composition does not validate: {e:#}")))
-}
-
-/// A plugged component must export its slot's interface.
-fn check_fits(
-    graph: &CompositionGraph,
-    id: PackageId,
-    slot: &str,
-    iface: &str,
-    origin: &str,
-) -> Result<(), Failure> {
-    let exports = &graph.types()[graph[id].ty()].exports;
-    if exports.contains_key(iface) {
-        return Ok(());
-    }
-    let has: Vec<&str> = exports.keys().map(String::as_str).collect();
-    Err(Failure::input(format!(
-        "{origin} does not fit the {slot} slot: it does not export {iface} (it exports: {})",
-        if has.is_empty() {
-            "nothing".to_string()
+    let source = if extension_uses_core {
+        WITH_EXTENSION_WAC
+    } else {
+        SCHEDULER_WAC
+    };
+    wac(source, bytes).map_err(|e| {
+        let e = format!("the composition does not validate: {e}");
+        if plugs.is_empty() {
+            Failure::internal(anyhow::anyhow!(e))
         } else {
-            has.join(", ")
+            Failure::input(e)
         }
-    )))
+    })
 }
 
-/// An instance import that carries only types (e.g. scheduler:actions/types).
-fn types_only(graph: &CompositionGraph, kind: ItemKind) -> bool {
-    match kind {
-        ItemKind::Instance(i) => graph.types()[i]
-            .exports
-            .values()
-            .all(|k| matches!(k, ItemKind::Type(_))),
-        _ => false,
+/// Parses and resolves a `.wac` document with `component:<name>` bound to
+/// `parts[name]`, as `wac compose --deps-dir` does, and encodes the result.
+pub fn wac(source: &str, parts: IndexMap<&str, Vec<u8>>) -> Result<Vec<u8>, String> {
+    let names: Vec<String> = parts.keys().map(|n| format!("component:{n}")).collect();
+    let doc = wac_parser::Document::parse(source).map_err(|e| chain(&e))?;
+    let packages = names
+        .iter()
+        .zip(parts.into_values())
+        .map(|(name, bytes)| {
+            (
+                BorrowedPackageKey {
+                    name: name.as_str(),
+                    version: None,
+                },
+                bytes,
+            )
+        })
+        .collect();
+    let resolution = doc.resolve(packages).map_err(|e| chain(&e))?;
+    resolution
+        .encode(EncodeOptions::default())
+        .map_err(|e| chain(&e))
+}
+
+/// An error and its sources on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
     }
+    s.replace('\n', " ")
+}
+
+/// A plugged file must be a component exporting its slot's interface.
+/// Returns whether it imports anything from scheduler:core-libs.
+fn check_fits(plug: &Plug, data: &[u8]) -> Result<bool, Failure> {
+    let not = |what: &str| {
+        Failure::input(format!(
+            "{}: {} is {what}",
+            plug.origin,
+            plug.path.display()
+        ))
+    };
+    match data.get(..8) {
+        Some([0, b'a', b's', b'm', 0x0d, 0, 1, 0]) => {}
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
+            return Err(not(
+                "a core WebAssembly module, not a WebAssembly component (build it with `cargo build --target wasm32-wasip2`)",
+            ));
+        }
+        _ => return Err(not("not a WebAssembly component")),
+    }
+    let mut types = Types::default();
+    let pkg = Package::from_bytes("component:plug", None, data.to_vec(), &mut types)
+        .map_err(|e| not(&format!("not a usable WebAssembly component ({e:#})")))?;
+    let world = &types[pkg.ty()];
+    let iface = parts::slot_interface(&plug.slot);
+    if !world.exports.contains_key(&iface) {
+        let has: Vec<&str> = world.exports.keys().map(String::as_str).collect();
+        return Err(Failure::input(format!(
+            "{}: {} does not fit the {} slot: it does not export {iface} (it exports: {})",
+            plug.origin,
+            plug.path.display(),
+            plug.slot,
+            if has.is_empty() {
+                "nothing".to_string()
+            } else {
+                has.join(", ")
+            }
+        )));
+    }
+    Ok(world
+        .imports
+        .keys()
+        .any(|name| name.starts_with("scheduler:core-libs/")))
 }

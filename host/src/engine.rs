@@ -89,11 +89,17 @@ pub fn load(engine: &Engine, bytes: &[u8]) -> Result<VuDriverPre<VuState>> {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker),
         "linking WASI",
     )?;
-    // Types-only interface the actions share: nothing to provide but its name.
-    ctx(
-        linker.instance("scheduler:actions/types@0.1.0").map(drop),
-        "linking",
-    )?;
+    // Types-only interfaces the parts share (scheduler:actions/types): the
+    // composition leaves them as imports with nothing to provide but a name.
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .filter(|name| name.starts_with("scheduler:"))
+        .collect();
+    for name in imports {
+        ctx(linker.instance(&name).map(drop), "linking")?;
+    }
     let pre = ctx(
         linker.instantiate_pre(&component),
         "the component cannot be linked",

@@ -2,22 +2,25 @@
 //! user. The host owns time, concurrency, capabilities and output; the
 //! scheduler component (driven through `scheduler:main/vu`) owns workflow
 //! semantics, and its rlib provides the scenario model and statistics.
+//!
+//! Public: what the binary (`cli`) and the integration tests use (`compose`
+//! and `parts` for the golden composition test, `loopback` as their server).
 
-pub mod bindings;
+mod bindings;
 pub mod cli;
 pub mod compose;
-pub mod egress;
-pub mod engine;
-pub mod error;
-pub mod init;
+mod egress;
+mod engine;
+mod error;
+mod init;
+pub mod loopback;
 pub mod parts;
-pub mod plan;
-pub mod progress;
-pub mod report;
-pub mod run;
-pub mod session;
-pub mod summary;
-pub mod target;
-pub mod timeline;
-pub mod vu;
-pub mod vu_state;
+mod plan;
+mod progress;
+mod report;
+mod run;
+mod session;
+mod summary;
+mod timeline;
+mod vu;
+mod vu_state;

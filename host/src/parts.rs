@@ -1,35 +1,28 @@
-//! The built-in component parts, embedded at build time, and the slots a
-//! user may replace.
+//! The built-in component parts (compositions/parts.toml), embedded at build
+//! time, and the slots a user may replace.
 
-macro_rules! part {
-    ($file:literal) => {
-        include_bytes!(concat!(env!("SCHEDULER_PARTS_DIR"), "/", $file)).as_slice()
-    };
+/// One part: `component:<name>` in compositions/*.wac.
+#[derive(Debug)]
+pub struct Part {
+    pub name: &'static str,
+    /// An action slot: exports `scheduler:actions/<name>`, replaceable.
+    pub slot: bool,
+    pub bytes: &'static [u8],
 }
 
-pub const CORE_LIBS: &[u8] = part!("core_libs.wasm");
-pub const SCHEDULER: &[u8] = part!("scheduler.wasm");
+include!(concat!(env!("OUT_DIR"), "/parts.rs"));
 
-/// Action slots: (slot name, interface the component must export, built-in part).
-pub const SLOTS: [(&str, &str, &[u8]); 4] = [
-    (
-        "http",
-        "scheduler:actions/http@0.1.0",
-        part!("action_http.wasm"),
-    ),
-    (
-        "tcp",
-        "scheduler:actions/tcp@0.1.0",
-        part!("action_tcp.wasm"),
-    ),
-    (
-        "udp",
-        "scheduler:actions/udp@0.1.0",
-        part!("action_udp.wasm"),
-    ),
-    (
-        "extension",
-        "scheduler:actions/extension@0.1.0",
-        part!("action_no_extension.wasm"),
-    ),
-];
+/// The slot called `name`, if there is one.
+pub fn slot(name: &str) -> Option<&'static Part> {
+    PARTS.iter().find(|p| p.slot && p.name == name)
+}
+
+/// The interface a component in slot `name` must export.
+pub fn slot_interface(name: &str) -> String {
+    format!("scheduler:actions/{name}@{ACTIONS_VERSION}")
+}
+
+/// The names of every slot, for messages.
+pub fn slot_names() -> Vec<&'static str> {
+    PARTS.iter().filter(|p| p.slot).map(|p| p.name).collect()
+}

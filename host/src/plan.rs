@@ -4,7 +4,7 @@
 use crate::compose::Plug;
 use crate::error::Failure;
 use crate::parts;
-use scheduler::Scenario;
+use scheduler::{Endpoint, Scenario};
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -24,7 +24,9 @@ pub struct Plan {
     /// its JSON form.
     pub yaml: String,
     pub scenario: Scenario,
-    /// Every address the targets resolve to: the egress allow-list.
+    /// Every address the scenario's destinations resolve to: the egress
+    /// allow-list. Filled by `session::prepare`, from what the composed
+    /// component's `check` declares.
     pub targets: HashSet<SocketAddr>,
     pub plugs: Vec<Plug>,
 }
@@ -57,59 +59,64 @@ pub fn from_text(
     let scenario =
         scheduler::parse_with(&yaml, &any_kind, "").map_err(|e| Failure::input(e.to_string()))?;
     check_pool(&scenario.load.pool.0)?;
-    let targets = resolve(&scenario.targets())?;
-    let mut plugs: Vec<Plug> = scenario
+    let mut named: Vec<(String, PathBuf, String)> = scenario
         .components
         .iter()
-        .map(|(slot, file)| Plug {
-            slot: slot.clone(),
-            path: base.join(file),
+        .map(|(name, file)| {
+            let origin = format!("scenario field scenario.components.{name}");
+            (name.clone(), base.join(file), origin)
         })
         .collect();
-    for (slot, path) in cli_plugs {
-        plugs.retain(|p| &p.slot != slot);
-        plugs.push(Plug {
-            slot: slot.clone(),
-            path: path.clone(),
-        });
+    for (name, path) in cli_plugs {
+        named.retain(|(n, _, _)| n != name);
+        let origin = format!("--action {name}={}", path.display());
+        named.push((name.clone(), path.clone(), origin));
     }
     Ok(Plan {
         yaml: json_form(&yaml),
         scenario,
-        targets,
-        plugs: slots(plugs)?,
+        targets: HashSet::new(),
+        plugs: slots(named)?,
     })
 }
 
-/// Built-in slot names stay; any other name is a kind for the extension slot.
-fn slots(plugs: Vec<Plug>) -> Result<Vec<Plug>, Failure> {
-    let builtin = |s: &str| parts::SLOTS.iter().any(|(name, _, _)| *name == s);
-    let mut out: Vec<Plug> = plugs.iter().filter(|p| builtin(&p.slot)).cloned().collect();
-    for p in plugs.iter().filter(|p| !builtin(&p.slot)) {
-        if !p
-            .slot
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            || p.slot.is_empty()
+/// Slot names stay; any other name is a step type for the extension slot.
+fn slots(named: Vec<(String, PathBuf, String)>) -> Result<Vec<Plug>, Failure> {
+    let mut out: Vec<Plug> = Vec::new();
+    for (name, path, origin) in named {
+        if parts::slot(&name).is_some() {
+            out.retain(|p| p.slot != name);
+            out.push(Plug {
+                slot: name,
+                kind: None,
+                path,
+                origin,
+            });
+            continue;
+        }
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             return Err(Failure::input(format!(
-                "unknown action slot {:?}: use http, tcp, udp, extension, or a step type in kebab-case",
-                p.slot
+                "{origin}: unknown action slot {name:?}: use {}, or a step type in kebab-case",
+                parts::slot_names().join(", ")
             )));
         }
         match out.iter().find(|q| q.slot == "extension") {
-            Some(q) if q.path != p.path => {
+            Some(q) if q.path != path => {
                 return Err(Failure::input(format!(
-                    "{} and {} both want the extension slot (kinds {:?}): one extension component per run",
-                    q.path.display(),
-                    p.path.display(),
-                    p.slot
+                    "{} and {origin} both want the extension slot: one extension component per run",
+                    q.origin
                 )));
             }
             Some(_) => {}
             None => out.push(Plug {
                 slot: "extension".into(),
-                path: p.path.clone(),
+                kind: Some(name),
+                path,
+                origin,
             }),
         }
     }
@@ -178,13 +185,13 @@ pub fn check_pool(pool: &[IpAddr]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// "host:port" targets → socket addresses; a name that does not resolve is an error.
-fn resolve(targets: &[String]) -> Result<HashSet<SocketAddr>, Failure> {
+/// Destinations → socket addresses; a name that does not resolve is an error.
+pub fn resolve(destinations: &[Endpoint]) -> Result<HashSet<SocketAddr>, Failure> {
     let mut out = HashSet::new();
-    for t in targets {
-        let addrs = t
+    for d in destinations {
+        let addrs = (d.host.as_str(), d.port)
             .to_socket_addrs()
-            .map_err(|e| Failure::input(format!("target {t} does not resolve: {e}")))?;
+            .map_err(|e| Failure::input(format!("target {d} does not resolve: {e}")))?;
         out.extend(addrs);
     }
     Ok(out)
@@ -252,7 +259,7 @@ impl Plan {
         t.sort();
         s += &format!("  egress:     {}\n", t.join(", "));
         for p in &self.plugs {
-            s += &format!("  plugged:    {} = {}\n", p.slot, p.path.display());
+            s += &format!("  plugged:    {} slot = {}\n", p.slot, p.path.display());
         }
         s
     }

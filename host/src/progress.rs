@@ -36,10 +36,10 @@ impl Progress {
         bar.set_message(format!(
             "{:.1}s{total} | VUs {active} | requests {} | {:.0} rps | errors {} | p95 {:.2} ms",
             secs,
-            stats.total.count(),
-            stats.total.count() as f64 / secs,
-            stats.total.failed(),
-            stats.total.quantile_ms(0.95),
+            stats.total().count(),
+            stats.total().count() as f64 / secs,
+            stats.total().failed(),
+            stats.total().quantile_ms(0.95),
         ));
         bar.tick();
     }

@@ -59,8 +59,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     let all_ready = users.failed.is_empty().then_some(users.took);
     for (source, why) in users.failed {
         let sample = vu::trap_sample(scheduler::UNATTRIBUTED, Duration::ZERO, why);
-        let source = source.map(|ip| ip.to_string());
-        stats.push(&sample, source.as_deref());
+        stats.push(&sample, source);
         timeline.push(Duration::ZERO, &sample);
     }
     let stop_at = if users.interrupted {
@@ -86,9 +85,11 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(Event::Sample { at, source, sample, iteration_done }) => {
-                    stats.push(&sample, source.as_deref());
+                    stats.push(&sample, source);
                     timeline.push(at, &sample);
-                    stats.iterations += u64::from(iteration_done);
+                    if iteration_done {
+                        stats.add_iteration();
+                    }
                 }
                 Some(Event::Started) => active += 1,
                 Some(Event::Stopped { ran, at }) => {

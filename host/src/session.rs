@@ -20,7 +20,10 @@ pub struct Ready {
     pre: VuDriverPre<VuState>,
 }
 
-pub async fn prepare(plan: &Plan, component: Option<&Path>) -> Result<Ready, Failure> {
+/// Composes (or reads) the component, compiles it, and has one instance
+/// `check` the scenario; fills `plan.targets` with what its destinations
+/// resolve to. Any problem here is bad input: nothing has been sent.
+pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready, Failure> {
     let from_user = component.is_some() || !plan.plugs.is_empty();
     let bytes = match component {
         Some(_) if !plan.plugs.is_empty() => {
@@ -44,12 +47,28 @@ pub async fn prepare(plan: &Plan, component: Option<&Path>) -> Result<Ready, Fai
         }
     })?;
     let ready = Ready { engine, pre };
-    // One instance runs `init`: the component's own validation (its kinds).
     let probe = shared(plan, &ready);
     let ticker = tokio::spawn(run::tick_epochs(ready.engine.clone()));
-    let result = vu::probe(&probe, plan.scenario.load.pool.for_vu(0)).await;
+    let result = vu::check(&probe).await;
     ticker.abort();
-    result.map_err(Failure::input)?;
+    let needs = result.map_err(Failure::input)?;
+    for plug in &plan.plugs {
+        let Some(kind) = &plug.kind else { continue };
+        if !needs.extension_kinds.contains(kind) {
+            return Err(Failure::input(format!(
+                "{}: {} handles the step types [{}], not {kind:?}",
+                plug.origin,
+                plug.path.display(),
+                needs.extension_kinds.join(", ")
+            )));
+        }
+    }
+    let destinations: Vec<scheduler::Endpoint> = needs
+        .destinations
+        .into_iter()
+        .map(crate::bindings::endpoint)
+        .collect();
+    plan.targets = crate::plan::resolve(&destinations)?;
     Ok(ready)
 }
 

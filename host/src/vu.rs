@@ -3,10 +3,10 @@
 //! think time on its own clock, stops at the deadline, and replaces the
 //! instance after a trap.
 
-use crate::bindings::{VuDriver, VuDriverPre};
+use crate::bindings::{self, ScenarioNeeds, VuDriver, VuDriverPre};
 use crate::egress::Egress;
 use crate::vu_state::VuState;
-use scheduler::{Sample, SampleError, UNATTRIBUTED};
+use scheduler::{ErrorKind, Sample, SampleError, UNATTRIBUTED};
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ pub enum Event {
     Started,
     Sample {
         at: Duration,
-        source: Option<Arc<str>>,
+        source: Option<IpAddr>,
         sample: Sample,
         /// The step ended an iteration (one event, not two, per step).
         iteration_done: bool,
@@ -77,7 +77,7 @@ pub async fn run(
         return Some(first);
     }
     let _ = events.send(Event::Started);
-    let source: Option<Arc<str>> = spec.source.map(|ip| ip.to_string().into());
+    let source = spec.source;
     let mut live = Some(first);
     let mut iterations = 0;
     while Instant::now() < *stop.borrow() {
@@ -86,7 +86,7 @@ pub async fn run(
                 Ok(l) => live = Some(l),
                 Err(message) => {
                     // No step was running: the instance could not be made.
-                    let failed = trap(start, source.clone(), UNATTRIBUTED, Duration::ZERO, message);
+                    let failed = trap(start, source, UNATTRIBUTED, Duration::ZERO, message);
                     let _ = events.send(failed);
                     break;
                 }
@@ -111,8 +111,8 @@ pub async fn run(
                 let at = start.elapsed();
                 let _ = events.send(Event::Sample {
                     at,
-                    source: source.clone(),
-                    sample: sample(r.sample),
+                    source,
+                    sample: bindings::sample(r.sample),
                     iteration_done: r.iteration_done,
                 });
                 if r.iteration_done {
@@ -121,7 +121,7 @@ pub async fn run(
                         break;
                     }
                 }
-                let think = Duration::from_millis(u64::from(r.think_time_ms));
+                let think = bindings::duration(r.think_time);
                 if !think.is_zero() && !sleep_or_stop(Instant::now() + think, &mut stop).await {
                     break;
                 }
@@ -129,7 +129,7 @@ pub async fn run(
             Some(Err(e)) => {
                 // The instance is poisoned: count it and start a fresh one.
                 let message = trap_message(&e);
-                let trapped = trap(start, source.clone(), running, began.elapsed(), message);
+                let trapped = trap(start, source, running, began.elapsed(), message);
                 let _ = events.send(trapped);
                 live = None;
             }
@@ -155,10 +155,9 @@ async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Res
         .instantiate_async(&mut store)
         .await
         .map_err(|e| trap_message(&e))?;
-    let source = source.map(|s| s.to_string());
-    let init = vu
-        .scheduler_main_vu()
-        .call_init(&mut store, &shared.yaml, index, source.as_deref());
+    let init =
+        vu.scheduler_main_vu()
+            .call_init(&mut store, &shared.yaml, index, source.map(bindings::ip));
     match init.await {
         Ok(Ok(next_step)) => Ok(Live {
             store,
@@ -170,30 +169,27 @@ async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Res
     }
 }
 
-/// Instantiates one user and runs `init`: validates the scenario with the
-/// composed component's own rules (e.g. which extension kinds exist).
-pub async fn probe(shared: &Shared, source: Option<IpAddr>) -> Result<(), String> {
-    instantiate(shared, 0, source).await.map(drop)
-}
-
-fn sample(s: crate::bindings::Sample) -> Sample {
-    let error = s.error_kind.map(|kind| SampleError {
-        kind,
-        message: s.error_message.unwrap_or_default(),
-    });
-    Sample {
-        step: s.step,
-        latency_us: s.latency_us,
-        status: s.status,
-        bytes_sent: s.bytes_sent,
-        bytes_received: s.bytes_received,
-        error,
+/// Asks a fresh instance (with no egress at all) to `check` the scenario:
+/// the composed component's own validation, including the extension's
+/// `validate` of each of its steps, and what the scenario will reach.
+pub async fn check(shared: &Shared) -> Result<ScenarioNeeds, String> {
+    let egress = Arc::new(Egress::new(HashSet::new(), None));
+    let mut store = VuState::store(&shared.engine, egress, shared.budget);
+    let vu = shared
+        .pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| trap_message(&e))?;
+    let check = vu.scheduler_main_vu().call_check(&mut store, &shared.yaml);
+    match check.await {
+        Ok(result) => result,
+        Err(e) => Err(trap_message(&e)),
     }
 }
 
 fn trap(
     start: Instant,
-    source: Option<Arc<str>>,
+    source: Option<IpAddr>,
     step: u32,
     took: Duration,
     message: String,
@@ -215,7 +211,7 @@ pub fn trap_sample(step: u32, took: Duration, message: String) -> Sample {
         bytes_sent: 0,
         bytes_received: 0,
         error: Some(SampleError {
-            kind: "trap".into(),
+            kind: ErrorKind::Trap,
             message,
         }),
     }

@@ -71,7 +71,7 @@ fn each_pool_address_is_used_by_exactly_its_users() {
 
 #[test]
 fn an_ipv6_pool_binds_its_users_to_ipv6_sources() {
-    let t = scheduler_host::target::LoopbackTarget::start("::1".parse().unwrap(), 0, 0, 0)
+    let t = scheduler_host::loopback::LoopbackTarget::start("::1".parse().unwrap(), 0, 0, 0)
         .expect("an IPv6 loopback target");
     let dir = scratch("pool-v6");
     let yaml = scenario(
@@ -237,23 +237,12 @@ fn third_party_action_plugs_in_from_the_yaml() {
 fn third_party_action_plugs_in_with_wac_for_stock_wasmtime() {
     let t = target();
     let dir = scratch("lp-wac");
-    let parts =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/wasm");
     let out_wasm = dir.join("with-line-ping.wasm");
     let mut wac = Command::new("wac");
     wac.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .args(["compose", "compositions/scheduler-with-extension.wac", "-o"])
-        .arg(&out_wasm);
-    for (name, file) in [
-        ("core-libs", "core_libs.wasm"),
-        ("http", "action_http.wasm"),
-        ("tcp", "action_tcp.wasm"),
-        ("udp", "action_udp.wasm"),
-        ("scheduler", "scheduler.wasm"),
-    ] {
-        wac.arg("--dep")
-            .arg(format!("component:{name}={}", parts.join(file).display()));
-    }
+        .arg(&out_wasm)
+        .args(["--deps-dir", scheduler_host::parts::DIR]);
     wac.arg("--dep")
         .arg(format!("component:extension={}", line_ping().display()));
     let st = wac.status().unwrap();
@@ -386,7 +375,7 @@ fn the_init_phase_is_not_part_of_the_measured_duration() {
 
 #[test]
 fn host_and_plain_wasmtime_agree_on_counts() {
-    let yaml_for = |t: &scheduler_host::target::LoopbackTarget| {
+    let yaml_for = |t: &scheduler_host::loopback::LoopbackTarget| {
         scenario(
             "scenario:\n  id: parity\n  load: {total_users: 1, iterations: 5}\n  workflow:\n    - {type: http, params: {url: 'http://{http}/'}}\n    - {type: http, params: {url: 'http://{http}/status/404'}}\n    - {type: tcp, params: {target: '{tcp}', payload: \"a\\n\", expect: a}}\n    - {type: udp, params: {target: '{udp}', payload: b, expect: c}}\n",
             t,
@@ -428,10 +417,7 @@ fn bad_input_is_one_line_and_exit_2_before_any_load() {
         &t,
     );
     let lp = line_ping().display().to_string();
-    let core_libs = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/wasm32-wasip2/wasm/core_libs.wasm"
-    );
+    let core_libs = format!("{}/component/core-libs.wasm", scheduler_host::parts::DIR);
     let cases: Vec<(String, Vec<String>, &str)> = vec![
         (
             good.replace("url: 'http://", "nourl: 'http://"),
@@ -461,7 +447,7 @@ fn bad_input_is_one_line_and_exit_2_before_any_load() {
         (
             good.clone(),
             vec!["--action".into(), format!("tcp={core_libs}")],
-            "does not export scheduler:actions/tcp@0.1.0",
+            "does not export scheduler:actions/tcp@0.2.0",
         ),
         (
             good.clone(),

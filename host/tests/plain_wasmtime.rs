@@ -264,7 +264,7 @@ scenario:
 #[test]
 fn the_loopback_copy_of_the_issue_scenario_runs_as_written() {
     // scenarios/loopback.yaml, unchanged: 5 users, 5s ramp, 30s, 1s think time.
-    let t = scheduler_host::target::LoopbackTarget::start([127, 0, 0, 1].into(), 18080, 0, 0)
+    let t = scheduler_host::loopback::LoopbackTarget::start([127, 0, 0, 1].into(), 18080, 0, 0)
         .expect("port 18080 free (is `cargo xtask demo` running?)");
     let yaml = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

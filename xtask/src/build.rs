@@ -1,36 +1,48 @@
-//! Builds the guest components and composes scheduler-final.wasm.
+//! Builds the guest components (the parts in compositions/parts.toml), lays
+//! them out for `wac compose --deps-dir`, and composes scheduler-final.wasm.
 
 use crate::tools;
-use anyhow::Result;
+use anyhow::{Result, anyhow};
+use parts_table::Part;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (cargo package, built file, package name in compositions/scheduler.wac)
-pub const COMPONENTS: &[(&str, &str, &str)] = &[
-    ("core-libs", "core_libs.wasm", "component:core-libs"),
-    ("action-http", "action_http.wasm", "component:http"),
-    ("action-tcp", "action_tcp.wasm", "component:tcp"),
-    ("action-udp", "action_udp.wasm", "component:udp"),
-    (
-        "action-no-extension",
-        "action_no_extension.wasm",
-        "component:no-extension",
-    ),
-    ("scheduler", "scheduler.wasm", "component:scheduler"),
-];
+/// The third-party example: built on its own, from the WIT alone.
+pub const EXAMPLE: &str = "components/examples/line-ping/Cargo.toml";
+
+pub fn parts(root: &Path) -> Result<Vec<Part>> {
+    parts_table::read(root).map_err(|e| anyhow!(e))
+}
+
+/// `target/parts`: `component/<name>.wasm` for every part.
+pub fn parts_dir(root: &Path) -> PathBuf {
+    parts_table::parts_dir(&root.join("target"))
+}
 
 /// Everything, in order; returns the path of scheduler-final.wasm.
 pub fn all(root: &Path) -> Result<PathBuf> {
     tools::ensure()?;
+    let parts = parts(root)?;
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .current_dir(root)
         .args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
-    for (pkg, _, _) in COMPONENTS {
-        cargo.args(["-p", pkg]);
+    for part in &parts {
+        cargo.args(["-p", &part.krate]);
     }
     tools::run(&mut cargo)?;
-    // The third-party example builds on its own, from the WIT alone.
+    let built = root.join("target/wasm32-wasip2/wasm");
+    let dir = parts_dir(root);
+    std::fs::create_dir_all(dir.join("component"))?;
+    for part in &parts {
+        // Copied only when changed, so the host's build script (which
+        // embeds these) reruns only when a part really changed.
+        let (from, to) = (built.join(part.built_file()), part.laid_out(&dir));
+        let bytes = std::fs::read(&from)?;
+        if std::fs::read(&to).ok().as_deref() != Some(&bytes[..]) {
+            std::fs::write(&to, bytes)?;
+        }
+    }
     let mut example = Command::new(env!("CARGO"));
     example.current_dir(root).args([
         "build",
@@ -38,20 +50,17 @@ pub fn all(root: &Path) -> Result<PathBuf> {
         "--target",
         "wasm32-wasip2",
         "--manifest-path",
-        "components/examples/line-ping/Cargo.toml",
+        EXAMPLE,
     ]);
     tools::run(&mut example)?;
 
-    let built = root.join("target/wasm32-wasip2/wasm");
     let out = root.join("target/scheduler-final.wasm");
     let mut wac = Command::new("wac");
     wac.current_dir(root)
-        .args(["compose", "compositions/scheduler.wac", "-o"])
+        .args(["compose", "compositions/scheduler.wac", "--deps-dir"])
+        .arg(&dir)
+        .arg("-o")
         .arg(&out);
-    for (_, file, name) in COMPONENTS {
-        wac.arg("--dep")
-            .arg(format!("{name}={}", built.join(file).display()));
-    }
     tools::run(&mut wac)?;
 
     // The composition must be exactly the published world (nothing else imported).

@@ -1,39 +1,29 @@
 //! `cargo xtask plain-demo`: scenarios/demo.yaml in stock wasmtime (plain
-//! mode: users interleaved in one instance). A server must already listen on
-//! 127.0.0.1:18080-18082, e.g. `scheduler-host demo` runs its own instead.
+//! mode: users interleaved in one instance), started the way the project is
+//! meant to be used: `wasmtime run -S inherit-network scheduler-final.wasm
+//! --invoke run-scenario < scenarios/demo.yaml`. A server must already
+//! listen on 127.0.0.1:18080-18082 (`scheduler-host demo` runs its own).
 
 use anyhow::{Context, Result, bail};
-use scheduler::wave;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 pub fn run(root: &Path, wasm: &Path) -> Result<()> {
-    let yaml =
-        std::fs::read_to_string(root.join("scenarios/demo.yaml")).context("scenarios/demo.yaml")?;
+    let scenario = root.join("scenarios/demo.yaml");
     eprintln!(
-        "xtask: wasmtime run -S inherit-network --invoke 'run-scenario(…scenarios/demo.yaml…)' {}",
+        "xtask: wasmtime run -S inherit-network {} --invoke run-scenario < scenarios/demo.yaml",
         wasm.display()
     );
-    let out = Command::new("wasmtime")
-        .args([
-            "run",
-            "-S",
-            "inherit-network",
-            "--invoke",
-            &wave::invocation(&yaml),
-        ])
+    let input = std::fs::File::open(&scenario).context("scenarios/demo.yaml")?;
+    let status = Command::new("wasmtime")
+        .args(["run", "-S", "inherit-network"])
         .arg(wasm)
-        .output()
+        .args(["--invoke", "run-scenario"])
+        .stdin(Stdio::from(input))
+        .status()
         .context("cannot start wasmtime")?;
-    if !out.status.success() {
-        bail!(
-            "wasmtime failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    match wave::result(&String::from_utf8_lossy(&out.stdout)).map_err(anyhow::Error::msg)? {
-        Ok(json) => println!("{json}"),
-        Err(e) => bail!("run-scenario: {e}"),
+    if !status.success() {
+        bail!("wasmtime failed ({status})");
     }
     Ok(())
 }

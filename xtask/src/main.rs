@@ -2,7 +2,8 @@
 //!   build  tools, components (wasm32-wasip2), composition, validation
 //!   demo   build, then `scheduler-host demo` (built-in loopback target + scenarios/demo.yaml)
 //!   plain-demo  the same scenario in stock `wasmtime run` (users interleaved in one instance)
-//!   test   build, then every test (unit and integration), in release
+//!   test   build, fmt and clippy gates, then every test (unit and integration), in release
+//!   wit    write a self-contained copy of the action contracts (for third parties)
 //!   bench  scheduler-host vs oha on nginx; memory and start-up at 1,000 and 10,000 users
 //!   wave   print the `--invoke` argument for a scenario file
 
@@ -50,14 +51,24 @@ fn run(args: Vec<String>) -> Result<()> {
         Some("plain-demo") => demo::run(&root, &build::all(&root)?),
         Some("test") => {
             let wasm = build::all(&root)?;
+            lint(&root)?;
             let mut cmd = Command::new(env!("CARGO"));
             // Release: the host's tests share the optimized wasmtime build
             // with the binary and the benchmark (one long build, not two).
+            // Guest crates run their unit tests natively (their WIT imports
+            // are never called there).
             cmd.current_dir(&root)
                 .args(["test", "--release", "--workspace", "--exclude", "xtask"]);
-            exclude_guests(&mut cmd);
             cmd.args(&args[1..]).env("SCHEDULER_FINAL_WASM", &wasm);
             tools::run(&mut cmd)
+        }
+        Some("lint") => lint(&root),
+        Some("wit") => {
+            let out = args
+                .get(1)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target/wit"));
+            wit(&root, &out)
         }
         Some("wave") => {
             let file = args
@@ -69,19 +80,62 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask build | demo [demo args] | plain-demo | test [cargo test args] | wave SCENARIO.yaml"
+            "usage: cargo xtask build | demo [demo args] | plain-demo | test [cargo test args] | lint | bench | wit [OUT_DIR] | wave SCENARIO.yaml"
         ),
     }
 }
 
-/// Guest crates build only for wasm32-wasip2; keep them out of native tests.
-fn exclude_guests(cmd: &mut Command) {
-    for (pkg, _, _) in build::COMPONENTS {
-        if *pkg != "scheduler" {
-            cmd.args(["--exclude", pkg]);
-        }
+/// The gates CI enforces: rustfmt, and clippy with warnings as errors on
+/// the workspace (natively, every target), on the guests as wasm32-wasip2
+/// (their component glue compiles only there) and on the example action.
+fn lint(root: &Path) -> Result<()> {
+    let cargo = || {
+        let mut c = Command::new(env!("CARGO"));
+        c.current_dir(root);
+        c
+    };
+    tools::run(cargo().args(["fmt", "--all", "--check"]))?;
+    tools::run(cargo().args(["fmt", "--check", "--manifest-path", build::EXAMPLE]))?;
+    tools::run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let mut guests = cargo();
+    guests.args(["clippy", "--target", "wasm32-wasip2"]);
+    for part in build::parts(root)? {
+        guests.args(["-p", &part.krate]);
     }
-    cmd.args(["--exclude", "action-support"]);
+    tools::run(guests.args(["--", "-D", "warnings"]))?;
+    tools::run(cargo().args([
+        "clippy",
+        "--target",
+        "wasm32-wasip2",
+        "--manifest-path",
+        build::EXAMPLE,
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+/// A self-contained copy of `wit/actions` (its `deps/` symlinks resolved):
+/// all a third party needs for `wit_bindgen::generate!`.
+fn wit(root: &Path, out: &Path) -> Result<()> {
+    let deps = out.join("deps/core-libs");
+    std::fs::create_dir_all(&deps).with_context(|| format!("cannot create {}", deps.display()))?;
+    for (from, to) in [
+        ("wit/actions/actions.wit", out.join("actions.wit")),
+        ("wit/core-libs/core-libs.wit", deps.join("core-libs.wit")),
+    ] {
+        std::fs::copy(root.join(from), &to)
+            .with_context(|| format!("cannot copy {from} to {}", to.display()))?;
+    }
+    println!("{}", out.display());
+    Ok(())
 }
 
 fn root() -> PathBuf {

@@ -8,14 +8,15 @@ use wasip2::io::poll::{Pollable, poll};
 /// A timeout that starts counting when the operation first has to wait:
 /// calls that never wait (most writes) never read the clock.
 pub struct Deadline {
-    ms: u32,
+    /// Nanoseconds, as the contract's `duration`.
+    span: u64,
     at: Cell<Option<monotonic_clock::Instant>>,
 }
 
 impl Deadline {
-    pub fn after_ms(ms: u32) -> Self {
+    pub fn after(span: u64) -> Self {
         Deadline {
-            ms,
+            span,
             at: Cell::new(None),
         }
     }
@@ -26,7 +27,7 @@ impl Deadline {
         let at = match self.at.get() {
             Some(at) => at,
             None => {
-                let at = monotonic_clock::now().saturating_add(u64::from(self.ms) * 1_000_000);
+                let at = monotonic_clock::now().saturating_add(self.span);
                 self.at.set(Some(at));
                 at
             }

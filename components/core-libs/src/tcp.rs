@@ -1,11 +1,11 @@
 //! TCP: create, bind to the source IP, connect, read and write with deadlines.
 
 use crate::CoreLibs;
-use crate::addr::{family, from_wasi, parse_ip, parse_socket, to_wasi};
+use crate::addr::{contract_socket, family, from_wasi, ip, socket, to_wasi};
 use crate::deadline::Deadline;
-use crate::error::{from_code, from_stream};
+use crate::error::{at, bind_error, from_stream};
 use crate::exports::scheduler::core_libs::tcp::{Connection, Guest, GuestConnection};
-use crate::exports::scheduler::core_libs::types::NetError;
+use crate::exports::scheduler::core_libs::types::{Duration, IpAddress, IpSocketAddress, NetError};
 use std::net::SocketAddr;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::instance_network::instance_network;
@@ -25,73 +25,69 @@ impl Guest for CoreLibs {
     type Connection = TcpConnection;
 
     fn connect(
-        target: String,
-        source_ip: Option<String>,
-        timeout_ms: u32,
+        target: IpSocketAddress,
+        source: Option<IpAddress>,
+        timeout: Duration,
     ) -> Result<Connection, NetError> {
-        let target = parse_socket(&target)?;
-        let deadline = Deadline::after_ms(timeout_ms);
+        let target = socket(target);
+        let deadline = Deadline::after(timeout);
         let network = instance_network();
-        let socket = create_tcp_socket(family(target.ip())).map_err(from_code)?;
-        if let Some(source) = source_ip {
-            bind(&socket, &network, &source, target, &deadline)?;
+        let sock = create_tcp_socket(family(target.ip())).map_err(|e| at(e, target))?;
+        if let Some(source) = source {
+            bind(
+                &sock,
+                &network,
+                SocketAddr::new(ip(source), 0),
+                target,
+                &deadline,
+            )?;
         }
-        socket
-            .start_connect(&network, to_wasi(target))
-            .map_err(from_code)?;
+        let connect_error = |e: ErrorCode| at(e, target);
+        sock.start_connect(&network, to_wasi(target))
+            .map_err(connect_error)?;
         let (input, output) = loop {
-            match socket.finish_connect() {
+            match sock.finish_connect() {
                 Ok(streams) => break streams,
-                Err(ErrorCode::WouldBlock) => deadline.wait(&socket.subscribe())?,
-                Err(e) => return Err(from_code(e)),
+                Err(ErrorCode::WouldBlock) => deadline.wait(&sock.subscribe())?,
+                Err(e) => return Err(connect_error(e)),
             }
         };
         Ok(Connection::new(TcpConnection {
             input,
             output,
-            socket,
+            socket: sock,
         }))
     }
 }
 
-/// Binds to `source`:0 so the peer sees this virtual user's address.
+/// Binds to `local` (port 0) so the peer sees this virtual user's address.
 fn bind(
-    socket: &TcpSocket,
+    sock: &TcpSocket,
     network: &Network,
-    source: &str,
+    local: SocketAddr,
     target: SocketAddr,
     deadline: &Deadline,
 ) -> Result<(), NetError> {
-    let ip = parse_ip(source)?;
-    if ip.is_ipv4() != target.is_ipv4() {
+    if local.is_ipv4() != target.is_ipv4() {
         return Err(NetError::InvalidArgument(format!(
-            "source {ip} and target {target} are of different IP families"
+            "source {} and target {target} are of different IP families",
+            local.ip()
         )));
     }
-    socket
-        .start_bind(network, to_wasi(SocketAddr::new(ip, 0)))
-        .map_err(|e| bind_error(e, source))?;
+    sock.start_bind(network, to_wasi(local))
+        .map_err(|e| bind_error(e, local))?;
     loop {
-        match socket.finish_bind() {
+        match sock.finish_bind() {
             Ok(()) => return Ok(()),
-            Err(ErrorCode::WouldBlock) => deadline.wait(&socket.subscribe())?,
-            Err(e) => return Err(bind_error(e, source)),
+            Err(ErrorCode::WouldBlock) => deadline.wait(&sock.subscribe())?,
+            Err(e) => return Err(bind_error(e, local)),
         }
-    }
-}
-
-fn bind_error(code: ErrorCode, source: &str) -> NetError {
-    match from_code(code) {
-        NetError::AddressNotBindable(why) => {
-            NetError::AddressNotBindable(format!("{source}: {why}"))
-        }
-        other => other,
     }
 }
 
 impl GuestConnection for TcpConnection {
-    fn write(&self, data: Vec<u8>, timeout_ms: u32) -> Result<(), NetError> {
-        let deadline = Deadline::after_ms(timeout_ms);
+    fn write(&self, data: Vec<u8>, timeout: Duration) -> Result<(), NetError> {
+        let deadline = Deadline::after(timeout);
         let mut rest = &data[..];
         while !rest.is_empty() {
             let permit = self.output.check_write().map_err(from_stream)?;
@@ -116,8 +112,8 @@ impl GuestConnection for TcpConnection {
         }
     }
 
-    fn read(&self, max: u32, timeout_ms: u32) -> Result<Vec<u8>, NetError> {
-        let deadline = Deadline::after_ms(timeout_ms);
+    fn read(&self, max: u32, timeout: Duration) -> Result<Vec<u8>, NetError> {
+        let deadline = Deadline::after(timeout);
         loop {
             match self.input.read(u64::from(max.max(1))) {
                 Ok(bytes) if !bytes.is_empty() => return Ok(bytes),
@@ -128,10 +124,10 @@ impl GuestConnection for TcpConnection {
         }
     }
 
-    fn local_address(&self) -> String {
+    fn local_address(&self) -> Option<IpSocketAddress> {
         self.socket
             .local_address()
-            .map(|a| from_wasi(a).to_string())
-            .unwrap_or_default()
+            .ok()
+            .map(|a| contract_socket(from_wasi(a)))
     }
 }

@@ -2,10 +2,10 @@
 //! to one peer, with send and receive deadlines.
 
 use crate::CoreLibs;
-use crate::addr::{family, from_wasi, parse_ip, parse_socket, to_wasi, unspecified};
+use crate::addr::{contract_socket, family, from_wasi, ip, socket, to_wasi, unspecified};
 use crate::deadline::Deadline;
-use crate::error::from_code;
-use crate::exports::scheduler::core_libs::types::NetError;
+use crate::error::{at, bind_error};
+use crate::exports::scheduler::core_libs::types::{Duration, IpAddress, IpSocketAddress, NetError};
 use crate::exports::scheduler::core_libs::udp::{Guest, GuestSocket, Socket};
 use std::net::SocketAddr;
 use wasip2::sockets::instance_network::instance_network;
@@ -20,70 +20,72 @@ pub struct UdpConnection {
     incoming: IncomingDatagramStream,
     outgoing: OutgoingDatagramStream,
     socket: UdpSocket,
+    target: SocketAddr,
 }
 
 impl Guest for CoreLibs {
     type Socket = UdpConnection;
 
-    fn open(target: String, source_ip: Option<String>) -> Result<Socket, NetError> {
-        let target = parse_socket(&target)?;
-        let fam = family(target.ip());
-        let local = match source_ip {
-            Some(text) => {
-                let ip = parse_ip(&text)?;
-                if ip.is_ipv4() != target.is_ipv4() {
-                    return Err(NetError::InvalidArgument(format!(
-                        "source {ip} and target {target} are of different IP families"
-                    )));
-                }
-                ip
+    fn open(target: IpSocketAddress, source: Option<IpAddress>) -> Result<Socket, NetError> {
+        let target = socket(target);
+        let local = match source.map(ip) {
+            Some(ip) if ip.is_ipv4() != target.is_ipv4() => {
+                return Err(NetError::InvalidArgument(format!(
+                    "source {ip} and target {target} are of different IP families"
+                )));
             }
-            None => unspecified(fam),
+            Some(ip) => SocketAddr::new(ip, 0),
+            None => SocketAddr::new(unspecified(target.ip()), 0),
         };
         let network = instance_network();
-        let socket = create_udp_socket(fam).map_err(from_code)?;
-        socket
-            .start_bind(&network, to_wasi(SocketAddr::new(local, 0)))
-            .map_err(from_code)?;
+        let sock = create_udp_socket(family(target.ip())).map_err(|e| at(e, target))?;
+        sock.start_bind(&network, to_wasi(local))
+            .map_err(|e| bind_error(e, local))?;
         loop {
-            match socket.finish_bind() {
+            match sock.finish_bind() {
                 Ok(()) => break,
-                Err(ErrorCode::WouldBlock) => socket.subscribe().block(),
-                Err(ErrorCode::AddressNotBindable) | Err(ErrorCode::AddressInUse) => {
-                    return Err(NetError::AddressNotBindable(local.to_string()));
-                }
-                Err(e) => return Err(from_code(e)),
+                Err(ErrorCode::WouldBlock) => sock.subscribe().block(),
+                Err(e) => return Err(bind_error(e, local)),
             }
         }
-        let (incoming, outgoing) = socket.stream(Some(to_wasi(target))).map_err(from_code)?;
+        let (incoming, outgoing) = sock
+            .stream(Some(to_wasi(target)))
+            .map_err(|e| at(e, target))?;
         Ok(Socket::new(UdpConnection {
             incoming,
             outgoing,
-            socket,
+            socket: sock,
+            target,
         }))
     }
 }
 
+impl UdpConnection {
+    fn fail(&self, e: ErrorCode) -> NetError {
+        at(e, self.target)
+    }
+}
+
 impl GuestSocket for UdpConnection {
-    fn send(&self, data: Vec<u8>, timeout_ms: u32) -> Result<(), NetError> {
-        let deadline = Deadline::after_ms(timeout_ms);
-        while self.outgoing.check_send().map_err(from_code)? == 0 {
+    fn send(&self, data: Vec<u8>, timeout: Duration) -> Result<(), NetError> {
+        let deadline = Deadline::after(timeout);
+        while self.outgoing.check_send().map_err(|e| self.fail(e))? == 0 {
             deadline.wait(&self.outgoing.subscribe())?;
         }
         let datagram = OutgoingDatagram {
             data,
             remote_address: None,
         };
-        match self.outgoing.send(&[datagram]).map_err(from_code)? {
+        match self.outgoing.send(&[datagram]).map_err(|e| self.fail(e))? {
             1 => Ok(()),
             _ => Err(NetError::Other("datagram not sent".into())),
         }
     }
 
-    fn receive(&self, max: u32, timeout_ms: u32) -> Result<Vec<u8>, NetError> {
-        let deadline = Deadline::after_ms(timeout_ms);
+    fn receive(&self, max: u32, timeout: Duration) -> Result<Vec<u8>, NetError> {
+        let deadline = Deadline::after(timeout);
         loop {
-            match self.incoming.receive(1).map_err(from_code)?.pop() {
+            match self.incoming.receive(1).map_err(|e| self.fail(e))?.pop() {
                 Some(d) => {
                     let mut data = d.data;
                     data.truncate(max as usize);
@@ -94,10 +96,10 @@ impl GuestSocket for UdpConnection {
         }
     }
 
-    fn local_address(&self) -> String {
+    fn local_address(&self) -> Option<IpSocketAddress> {
         self.socket
             .local_address()
-            .map(|a| from_wasi(a).to_string())
-            .unwrap_or_default()
+            .ok()
+            .map(|a| contract_socket(from_wasi(a)))
     }
 }

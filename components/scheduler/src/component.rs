@@ -1,11 +1,14 @@
 //! The scheduler as a component: WIT bindings, the `Actions` impl over the
 //! imported action slots, and the exports (`run-scenario`, `vu`, `wasi:cli/run`).
 
-use crate::model::{HttpCall, ReadMode, TcpCall, UdpCall};
-use crate::sample::{Outcome, SampleError};
+use crate::endpoint::Endpoint;
+use crate::model::{Call, HttpCall, ReadMode, TcpCall, UdpCall};
+use crate::sample::{ErrorKind, Outcome, SampleError};
 use crate::workflow::{Actions, CallContext, Vu};
 use std::cell::RefCell;
+use std::net::IpAddr;
 use std::rc::Rc;
+use std::time::Duration;
 
 wit_bindgen::generate!({
     world: "scheduler:main/scheduler",
@@ -15,14 +18,46 @@ wit_bindgen::generate!({
 
 use exports::scheduler::main::vu as wit_vu;
 use scheduler::actions::{extension, http, tcp, types as t, udp};
+use scheduler::core_libs::types::{IpAddress, NetError};
 
 /// The imported action slots.
 struct Slots;
 
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn wit_ip(ip: IpAddr) -> IpAddress {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            IpAddress::Ipv4((a, b, c, d))
+        }
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, e, f, g, h] = v6.segments();
+            IpAddress::Ipv6((a, b, c, d, e, f, g, h))
+        }
+    }
+}
+
+fn std_ip(ip: IpAddress) -> IpAddr {
+    match ip {
+        IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
+    }
+}
+
+fn wit_endpoint(e: &Endpoint) -> t::Endpoint {
+    t::Endpoint {
+        host: e.host.clone(),
+        port: e.port,
+    }
+}
+
 fn ctx(c: &CallContext) -> t::CallContext {
     t::CallContext {
-        source_ip: c.source_ip.clone(),
-        timeout_ms: c.timeout_ms,
+        source_ip: c.source_ip.map(wit_ip),
+        timeout: nanos(c.timeout),
         vu: c.vu,
     }
 }
@@ -33,28 +68,49 @@ fn outcome(o: t::Outcome) -> Outcome {
         bytes_sent: o.bytes_sent,
         bytes_received: o.bytes_received,
         error: o.error.map(|e| SampleError {
-            kind: kind_name(e.kind).into(),
+            kind: kind(e.kind),
             message: e.message,
         }),
     }
 }
 
-fn kind_name(k: t::ErrorKind) -> &'static str {
+/// The contract's kinds are ours; a kind added to the WIT fails to compile here.
+fn kind(k: t::ErrorKind) -> ErrorKind {
     use t::ErrorKind as K;
     match k {
-        K::ConnectRefused => "connect-refused",
-        K::ConnectTimeout => "connect-timeout",
-        K::Timeout => "timeout",
-        K::ConnectionReset => "connection-reset",
-        K::Unreachable => "unreachable",
-        K::NameUnresolvable => "name-unresolvable",
-        K::AddressNotBindable => "address-not-bindable",
-        K::EgressDenied => "egress-denied",
-        K::Protocol => "protocol",
-        K::Unsupported => "unsupported",
-        K::BadParams => "bad-params",
-        K::CheckFailed => "check-failed",
-        K::Other => "other",
+        K::ConnectRefused => ErrorKind::ConnectRefused,
+        K::ConnectTimeout => ErrorKind::ConnectTimeout,
+        K::Timeout => ErrorKind::Timeout,
+        K::ConnectionReset => ErrorKind::ConnectionReset,
+        K::Unreachable => ErrorKind::Unreachable,
+        K::NameUnresolvable => ErrorKind::NameUnresolvable,
+        K::AddressNotBindable => ErrorKind::AddressNotBindable,
+        K::EgressDenied => ErrorKind::EgressDenied,
+        K::Protocol => ErrorKind::Protocol,
+        K::Unsupported => ErrorKind::Unsupported,
+        K::BadParams => ErrorKind::BadParams,
+        K::CheckFailed => ErrorKind::CheckFailed,
+        K::Other => ErrorKind::Other,
+    }
+}
+
+fn wit_kind(k: ErrorKind) -> t::ErrorKind {
+    use t::ErrorKind as K;
+    match k {
+        ErrorKind::ConnectRefused => K::ConnectRefused,
+        ErrorKind::ConnectTimeout => K::ConnectTimeout,
+        ErrorKind::Timeout => K::Timeout,
+        ErrorKind::ConnectionReset => K::ConnectionReset,
+        ErrorKind::Unreachable => K::Unreachable,
+        ErrorKind::NameUnresolvable => K::NameUnresolvable,
+        ErrorKind::AddressNotBindable => K::AddressNotBindable,
+        ErrorKind::EgressDenied => K::EgressDenied,
+        ErrorKind::Protocol => K::Protocol,
+        ErrorKind::Unsupported => K::Unsupported,
+        ErrorKind::BadParams => K::BadParams,
+        ErrorKind::CheckFailed => K::CheckFailed,
+        // Only a host counts traps; the scheduler never makes one.
+        ErrorKind::Other | ErrorKind::Trap => K::Other,
     }
 }
 
@@ -67,7 +123,7 @@ impl Actions for Slots {
             body: call.body.clone(),
             expect_body: call.expect_body.clone(),
         };
-        outcome(http::execute(&ctx(c), &req))
+        outcome(http::execute(ctx(c), &req))
     }
 
     fn tcp(&mut self, c: &CallContext, call: &TcpCall) -> Outcome {
@@ -78,22 +134,22 @@ impl Actions for Slots {
             ReadMode::UntilClose => t::ReadMode::UntilClose,
         };
         let req = t::TcpRequest {
-            target: call.target.clone(),
+            target: wit_endpoint(&call.target),
             payload: call.payload.clone(),
             read,
             expect: call.expect.clone(),
         };
-        outcome(tcp::execute(&ctx(c), &req))
+        outcome(tcp::execute(ctx(c), &req))
     }
 
     fn udp(&mut self, c: &CallContext, call: &UdpCall) -> Outcome {
         let req = t::UdpRequest {
-            target: call.target.clone(),
+            target: wit_endpoint(&call.target),
             payload: call.payload.clone(),
             await_reply: call.await_reply,
             expect: call.expect.clone(),
         };
-        outcome(udp::execute(&ctx(c), &req))
+        outcome(udp::execute(ctx(c), &req))
     }
 
     fn extension(&mut self, c: &CallContext, kind: &str, params_json: &str) -> Outcome {
@@ -101,7 +157,7 @@ impl Actions for Slots {
             kind: kind.into(),
             params_json: params_json.into(),
         };
-        outcome(extension::execute(&ctx(c), &req))
+        outcome(extension::execute(ctx(c), &req))
     }
 }
 
@@ -109,17 +165,53 @@ fn parse(yaml: &str) -> Result<crate::Scenario, String> {
     crate::parse(yaml, &extension::kinds()).map_err(|e| e.to_string())
 }
 
+/// Parses, then has the extension validate each of its steps' params;
+/// returns the scenario and every destination its steps declare.
+fn check(yaml: &str) -> Result<(crate::Scenario, Vec<Endpoint>), String> {
+    let scenario = parse(yaml)?;
+    let mut destinations = scenario.builtin_destinations();
+    for (i, step) in scenario.workflow.iter().enumerate() {
+        let Call::Extension { kind, params_json } = &step.call else {
+            continue;
+        };
+        let req = t::ExtensionRequest {
+            kind: kind.clone(),
+            params_json: params_json.clone(),
+        };
+        extension::validate(&req).map_err(|m| {
+            let m = m.replace('\n', " ");
+            format!("scenario field scenario.workflow[{i}].params: {m}")
+        })?;
+        destinations.extend(extension::destinations(&req).into_iter().map(|e| Endpoint {
+            host: e.host,
+            port: e.port,
+        }));
+    }
+    destinations.sort();
+    destinations.dedup();
+    Ok((scenario, destinations))
+}
+
+/// Plain mode needs the runtime's network: a test bind of the unspecified
+/// address tells whether wasmtime was started with `-S inherit-network`.
+fn check_network() -> Result<(), String> {
+    match scheduler::core_libs::addresses::check_local(IpAddress::Ipv4((0, 0, 0, 0))) {
+        Err(NetError::AccessDenied(_)) => Err(
+            "the runtime gives this component no network: run it with `wasmtime run -S inherit-network …`"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Every pool address must be bindable here: never fall back silently.
 fn check_pool(scenario: &crate::Scenario) -> Result<(), String> {
     for ip in &scenario.load.pool.0 {
-        use scheduler::core_libs::types::NetError;
-        let why = match scheduler::core_libs::addresses::check_local(&ip.to_string()) {
+        let why = match scheduler::core_libs::addresses::check_local(wit_ip(*ip)) {
             Ok(()) => continue,
-            Err(NetError::AddressNotBindable(_)) => {
-                "it is not an address of this machine".to_string()
-            }
-            Err(NetError::AccessDenied) => "the runtime denies binding it".to_string(),
-            Err(other) => format!("{other:?}"),
+            Err(NetError::AddressNotBindable(_)) => "it is not an address of this machine",
+            Err(NetError::AccessDenied(_)) => "the runtime denies binding it",
+            Err(_) => "a test bind failed",
         };
         return Err(format!(
             "scenario field scenario.load.ip_pool: {ip} cannot be a source address: {why}"
@@ -132,12 +224,13 @@ struct Component;
 
 impl Guest for Component {
     fn run_scenario(scenario_yaml: String) -> Result<String, String> {
-        let scenario = parse(&scenario_yaml)?;
+        let (scenario, _) = check(&scenario_yaml)?;
         if let Some(slot) = scenario.components.keys().next() {
             return Err(format!(
                 "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
             ));
         }
+        check_network()?;
         check_pool(&scenario)?;
         let report = crate::local::run(scenario, &mut Slots);
         serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
@@ -150,9 +243,21 @@ thread_local! {
 }
 
 impl wit_vu::Guest for Component {
-    fn init(scenario_yaml: String, index: u32, source_ip: Option<String>) -> Result<u32, String> {
+    fn check(scenario_yaml: String) -> Result<wit_vu::ScenarioNeeds, String> {
+        let (_, destinations) = check(&scenario_yaml)?;
+        Ok(wit_vu::ScenarioNeeds {
+            destinations: destinations.iter().map(wit_endpoint).collect(),
+            extension_kinds: extension::kinds(),
+        })
+    }
+
+    fn init(
+        scenario_yaml: String,
+        index: u32,
+        source_ip: Option<IpAddress>,
+    ) -> Result<u32, String> {
         let scenario = Rc::new(parse(&scenario_yaml)?);
-        let vu = Vu::new(scenario, index).with_source_ip(source_ip);
+        let vu = Vu::new(scenario, index).with_source_ip(source_ip.map(std_ip));
         let first = vu.upcoming_step();
         VU.with(|v| *v.borrow_mut() = Some(vu));
         Ok(first)
@@ -166,18 +271,19 @@ impl wit_vu::Guest for Component {
                 .expect("vu.next-step called before a successful vu.init");
             let r = vu.next_step(&mut Slots);
             let s = r.sample;
-            let (error_kind, error_message) = s.error.map(|e| (e.kind, e.message)).unzip();
             wit_vu::StepReport {
                 sample: wit_vu::Sample {
                     step: s.step,
-                    latency_us: s.latency_us,
+                    latency: s.latency_us.saturating_mul(1_000),
                     status: s.status,
                     bytes_sent: s.bytes_sent,
                     bytes_received: s.bytes_received,
-                    error_kind,
-                    error_message,
+                    error: s.error.map(|e| t::ActionError {
+                        kind: wit_kind(e.kind),
+                        message: e.message,
+                    }),
                 },
-                think_time_ms: u32::try_from(r.think_time.as_millis()).unwrap_or(u32::MAX),
+                think_time: nanos(r.think_time),
                 iteration_done: r.iteration_done,
                 next_step: r.next_step,
             }
@@ -187,25 +293,67 @@ impl wit_vu::Guest for Component {
 
 export!(Component);
 
-/// `wasmtime run -S inherit-network --dir scenarios scheduler-final.wasm scenarios/x.yaml`:
-/// reads the file named by the first argument and prints the JSON report.
+/// `wasi:cli/run`: how stock `wasmtime run` starts the file without
+/// `--invoke` before it. Every form prints the JSON report on stdout:
+///   wasmtime run -S inherit-network scheduler-final.wasm --invoke run-scenario < scenario.yaml
+///   wasmtime run -S inherit-network scheduler-final.wasm --invoke run-scenario -- "$(cat scenario.yaml)"
+///   wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/scenario.yaml
 struct Cli;
+
+const USAGE: &str = "usage: wasmtime run -S inherit-network scheduler-final.wasm --invoke run-scenario < scenario.yaml (or: … --invoke run-scenario -- \"$(cat scenario.yaml)\", or: wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/scenario.yaml)";
+
+/// Where the scenario text comes from, by the arguments after the program name.
+enum Input {
+    Stdin,
+    Text(String),
+    File(String),
+}
+
+fn input(args: &[String]) -> Result<Input, String> {
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--")
+        .collect();
+    match args.as_slice() {
+        ["--invoke", "run-scenario"] => Ok(Input::Stdin),
+        ["--invoke", "run-scenario", text] => Ok(Input::Text(text.to_string())),
+        ["--invoke", other, ..] => Err(format!(
+            "unknown export {other:?}: this component's command form runs `run-scenario`; {USAGE}"
+        )),
+        [path] if !path.starts_with('-') => Ok(Input::File(path.to_string())),
+        _ => Err(USAGE.into()),
+    }
+}
 
 impl wasip2::exports::cli::run::Guest for Cli {
     fn run() -> Result<(), ()> {
         let args = wasip2::cli::environment::get_arguments();
-        let Some(path) = args.get(1) else {
-            eprintln!(
-                "usage: wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/scenario.yaml"
-            );
-            return Err(());
-        };
-        let yaml = match std::fs::read_to_string(path) {
-            Ok(y) => y,
-            Err(e) => {
-                eprintln!(
-                    "error: cannot read scenario file {path}: {e} (did you pass --dir for its folder?)"
-                );
+        let (yaml, origin) = match input(args.get(1..).unwrap_or_default()) {
+            Ok(Input::Stdin) => {
+                let mut text = String::new();
+                if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                    eprintln!("error: cannot read the scenario from stdin: {e}");
+                    return Err(());
+                }
+                if text.trim().is_empty() {
+                    eprintln!("error: no scenario on stdin; {USAGE}");
+                    return Err(());
+                }
+                (text, "stdin".to_string())
+            }
+            Ok(Input::Text(text)) => (text, "the scenario argument".to_string()),
+            Ok(Input::File(path)) => match std::fs::read_to_string(&path) {
+                Ok(text) => (text, path),
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot read scenario file {path}: {e} (did you pass --dir for its folder?)"
+                    );
+                    return Err(());
+                }
+            },
+            Err(usage) => {
+                eprintln!("error: {usage}");
                 return Err(());
             }
         };
@@ -215,7 +363,7 @@ impl wasip2::exports::cli::run::Guest for Cli {
                 Ok(())
             }
             Err(e) => {
-                eprintln!("error: {path}: {e}");
+                eprintln!("error: {origin}: {e}");
                 Err(())
             }
         }

@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod duration;
+pub mod endpoint;
 pub mod local;
 pub mod model;
 pub mod parse;
@@ -18,8 +19,9 @@ pub mod workflow;
 #[cfg(target_arch = "wasm32")]
 mod component;
 
+pub use endpoint::Endpoint;
 pub use model::Scenario;
 pub use parse::{ScenarioError, parse, parse_with};
-pub use sample::{Outcome, Sample, SampleError, UNATTRIBUTED};
+pub use sample::{ErrorKind, Outcome, Sample, SampleError, UNATTRIBUTED};
 pub use stats::{Report, Stats};
 pub use workflow::{Actions, CallContext, StepReport, Vu};

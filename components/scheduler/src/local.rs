@@ -3,6 +3,9 @@
 //! offset, then the end of its think time) and the earliest ready user runs
 //! its next step. With fast steps this keeps each user's pacing as the
 //! scenario asks; slow steps delay everyone (the host runs users in parallel).
+//! The run lasts `test_duration` (or until its last step ended, if later),
+//! as in scheduler-host; a run that ends by `iterations` first lasts until
+//! the last user's last step.
 
 use crate::model::Scenario;
 use crate::stats::{Report, Stats};
@@ -29,9 +32,16 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
     let mut stats = Stats::new(scenario.workflow.len());
     let start = Instant::now();
     let end = load.duration.unwrap_or(Duration::MAX);
+    // Some user still had work when the clock reached `end`.
+    let mut timed_out = false;
     loop {
-        // The earliest-ready user that still has work; users past the end drop out.
-        slots.retain(|s| s.ready_at < end && load.iterations.is_none_or(|n| s.iterations < n));
+        // Users done with their iterations drop out; so do users whose next
+        // step would start past the end (they are thinking until then).
+        slots.retain(|s| {
+            let more = load.iterations.is_none_or(|n| s.iterations < n);
+            timed_out |= more && s.ready_at >= end;
+            more && s.ready_at < end
+        });
         let Some(slot) = slots.iter_mut().min_by_key(|s| s.ready_at) else {
             break;
         };
@@ -39,15 +49,22 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
             std::thread::sleep(wait);
         }
         if start.elapsed() >= end {
+            timed_out = true;
             break;
         }
         let report = slot.vu.next_step(actions);
         stats.push(&report.sample, slot.vu.source_ip());
         if report.iteration_done {
             slot.iterations += 1;
-            stats.iterations += 1;
+            stats.add_iteration();
         }
         slot.ready_at = start.elapsed() + report.think_time;
+    }
+    if timed_out {
+        // The users still thinking at the end are part of the run until then.
+        if let Some(rest) = end.checked_sub(start.elapsed()) {
+            std::thread::sleep(rest);
+        }
     }
     stats.report(&scenario, start.elapsed())
 }

@@ -2,6 +2,7 @@
 //! validated (`Scenario`). Both the component and the host use this module.
 
 use crate::duration::Dur;
+pub use crate::endpoint::Endpoint;
 use crate::pool::{IpPool, PoolEntry};
 use serde::Deserialize;
 use std::time::Duration;
@@ -149,7 +150,7 @@ pub enum ReadMode {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TcpCall {
-    pub target: String,
+    pub target: Endpoint,
     pub payload: Vec<u8>,
     pub read: ReadMode,
     pub expect: Option<Vec<u8>>,
@@ -157,52 +158,29 @@ pub struct TcpCall {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct UdpCall {
-    pub target: String,
+    pub target: Endpoint,
     pub payload: Vec<u8>,
     pub await_reply: bool,
     pub expect: Option<Vec<u8>>,
 }
 
 impl Scenario {
-    /// "host:port" of every target the workflow sends to, for egress rules.
-    pub fn targets(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
+    /// Where the built-in steps (http, tcp, udp) send. Extension steps'
+    /// destinations are the extension component's to declare
+    /// (`extension.destinations`), so they are not in this list.
+    pub fn builtin_destinations(&self) -> Vec<Endpoint> {
+        let mut out: Vec<Endpoint> = self
             .workflow
             .iter()
             .filter_map(|s| match &s.call {
-                Call::Http(h) => authority(&h.url),
+                Call::Http(h) => Endpoint::from_url(&h.url),
                 Call::Tcp(t) => Some(t.target.clone()),
                 Call::Udp(u) => Some(u.target.clone()),
-                // Extension steps name their destination in params.target or params.url.
-                Call::Extension { params_json, .. } => {
-                    let v: serde_json::Value = serde_json::from_str(params_json).ok()?;
-                    match (
-                        v.get("target").and_then(|t| t.as_str()),
-                        v.get("url").and_then(|u| u.as_str()),
-                    ) {
-                        (Some(t), _) => Some(t.to_string()),
-                        (None, Some(u)) => authority(u),
-                        _ => None,
-                    }
-                }
+                Call::Extension { .. } => None,
             })
             .collect();
         out.sort();
         out.dedup();
         out
     }
-}
-
-/// "host:port" of an absolute http:// or https:// URL (default ports
-/// filled in); none for anything else.
-pub fn authority(url: &str) -> Option<String> {
-    let uri: http::Uri = url.parse().ok()?;
-    let port = match (uri.scheme_str()?, uri.port_u16()) {
-        ("http" | "https", Some(p)) => p,
-        ("http", None) => 80,
-        ("https", None) => 443,
-        _ => return None,
-    };
-    let host = uri.host().filter(|h| !h.is_empty())?;
-    Some(format!("{host}:{port}"))
 }

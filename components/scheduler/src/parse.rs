@@ -236,7 +236,7 @@ fn http(at: &str, p: HttpParams) -> Result<HttpCall, ScenarioError> {
             format!("{method:?} is not an HTTP method"),
         ));
     }
-    if authority(&p.url).is_none() {
+    if Endpoint::from_url(&p.url).is_none() {
         return Err(field(
             format!("{at}.url"),
             format!("{:?}: expected http://host[:port]/path", p.url),
@@ -363,20 +363,8 @@ fn udp(at: &str, p: UdpParams) -> Result<UdpCall, ScenarioError> {
     })
 }
 
-/// "host:port" or "[v6]:port".
-fn target(at: &str, t: &str) -> Result<String, ScenarioError> {
-    let bad = || {
-        field(
-            format!("{at}.target"),
-            format!("{t:?}: expected host:port, like 127.0.0.1:9000"),
-        )
-    };
-    let (host, port) = t.rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    if host.is_empty() || port == 0 || (host.contains(':') && !host.starts_with('[')) {
-        return Err(bad());
-    }
-    Ok(t.to_string())
+fn target(at: &str, t: &str) -> Result<Endpoint, ScenarioError> {
+    Endpoint::parse(t).map_err(|m| field(format!("{at}.target"), m))
 }
 
 fn payload(at: &str, text: Option<String>, hex: Option<String>) -> Result<Vec<u8>, ScenarioError> {

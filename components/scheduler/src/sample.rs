@@ -1,8 +1,81 @@
 //! What one executed step produced: the unit statistics are built from.
 
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
 /// `Sample::step` of a sample no step can claim: a trap inside an instance
 /// (the host does not know which step the guest was in).
 pub const UNATTRIBUTED: u32 = u32::MAX;
+
+/// Why a step failed: the `error-kind`s of `scheduler:actions/types` plus
+/// the host-only `trap`. The same enum keys the report's `errors` (in
+/// kebab-case) and is the `enum` of `host/report.schema.json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    ConnectRefused,
+    ConnectTimeout,
+    Timeout,
+    ConnectionReset,
+    Unreachable,
+    NameUnresolvable,
+    AddressNotBindable,
+    EgressDenied,
+    Protocol,
+    Unsupported,
+    BadParams,
+    CheckFailed,
+    Other,
+    /// The user's instance trapped (a panic, an interrupted runaway step) or
+    /// could not be created; counted by scheduler-host, never by an action.
+    Trap,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order the report lists them.
+    pub const ALL: [ErrorKind; 14] = [
+        ErrorKind::ConnectRefused,
+        ErrorKind::ConnectTimeout,
+        ErrorKind::Timeout,
+        ErrorKind::ConnectionReset,
+        ErrorKind::Unreachable,
+        ErrorKind::NameUnresolvable,
+        ErrorKind::AddressNotBindable,
+        ErrorKind::EgressDenied,
+        ErrorKind::Protocol,
+        ErrorKind::Unsupported,
+        ErrorKind::BadParams,
+        ErrorKind::CheckFailed,
+        ErrorKind::Other,
+        ErrorKind::Trap,
+    ];
+
+    /// The kebab-case name the report uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "connect-refused",
+            ErrorKind::ConnectTimeout => "connect-timeout",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::ConnectionReset => "connection-reset",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::NameUnresolvable => "name-unresolvable",
+            ErrorKind::AddressNotBindable => "address-not-bindable",
+            ErrorKind::EgressDenied => "egress-denied",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::BadParams => "bad-params",
+            ErrorKind::CheckFailed => "check-failed",
+            ErrorKind::Other => "other",
+            ErrorKind::Trap => "trap",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// One executed step, measured around the action call.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,8 +91,7 @@ pub struct Sample {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleError {
-    /// kebab-case kind: "connect-refused", "check-failed", "trap", ...
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
@@ -35,5 +107,45 @@ pub struct Outcome {
 impl Sample {
     pub fn ok(&self) -> bool {
         self.error.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serde_names_and_unique() {
+        for k in ErrorKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+            let back: ErrorKind = serde_json::from_value(k.name().into()).unwrap();
+            assert_eq!(back, k);
+        }
+        let mut names: Vec<_> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+    }
+
+    /// The contract's `error-kind` enum is exactly ALL without `trap`.
+    #[test]
+    fn the_wit_enum_matches() {
+        let wit = include_str!("../../../wit/actions/actions.wit");
+        let start = wit
+            .find("enum error-kind {")
+            .expect("error-kind in the WIT");
+        let body = &wit[start..][..wit[start..].find('}').unwrap()];
+        let wit_kinds: Vec<&str> = body
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().trim_end_matches(','))
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .collect();
+        let ours: Vec<&str> = ErrorKind::ALL
+            .iter()
+            .filter(|k| **k != ErrorKind::Trap)
+            .map(|k| k.name())
+            .collect();
+        assert_eq!(wit_kinds, ours);
     }
 }

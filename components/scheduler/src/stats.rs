@@ -3,11 +3,15 @@
 //! merged, never percentiles). `report` renders the JSON result.
 
 use crate::model::Scenario;
-use crate::sample::Sample;
+use crate::sample::{ErrorKind, Sample};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
+
+/// The report's name for samples sent from the unspecified address (no pool).
+pub const UNSPECIFIED: &str = "unspecified";
 
 /// Sample messages kept per error kind.
 const ERROR_SAMPLES: usize = 3;
@@ -22,7 +26,7 @@ pub struct Bucket {
     bytes_sent: u64,
     bytes_received: u64,
     status: BTreeMap<u16, u64>,
-    errors: BTreeMap<String, ErrorStat>,
+    errors: BTreeMap<ErrorKind, ErrorStat>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -58,7 +62,7 @@ impl Bucket {
             None => self.ok += 1,
             Some(e) => {
                 self.failed += 1;
-                let stat = self.errors.entry(e.kind.clone()).or_default();
+                let stat = self.errors.entry(e.kind).or_default();
                 stat.count += 1;
                 if stat.samples.len() < ERROR_SAMPLES && !stat.samples.contains(&e.message) {
                     stat.samples.push(e.message.clone());
@@ -77,7 +81,7 @@ impl Bucket {
             *self.status.entry(*k).or_default() += v;
         }
         for (k, v) in &o.errors {
-            let stat = self.errors.entry(k.clone()).or_default();
+            let stat = self.errors.entry(*k).or_default();
             stat.count += v.count;
             for m in &v.samples {
                 if stat.samples.len() < ERROR_SAMPLES && !stat.samples.contains(m) {
@@ -147,14 +151,16 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Everything a run measured.
+/// Everything a run measured. Changed only by `push`, `add_iteration` and
+/// `merge`, so every count comes from samples.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
-    pub total: Bucket,
+    total: Bucket,
     /// Indexed like the workflow.
-    pub steps: Vec<Bucket>,
-    pub source_ips: BTreeMap<String, u64>,
-    pub iterations: u64,
+    steps: Vec<Bucket>,
+    /// Source address (none: the unspecified address) → samples sent from it.
+    source_ips: BTreeMap<Option<IpAddr>, u64>,
+    iterations: u64,
 }
 
 impl Stats {
@@ -165,8 +171,27 @@ impl Stats {
         }
     }
 
+    /// Every sample of the run.
+    pub fn total(&self) -> &Bucket {
+        &self.total
+    }
+
+    /// Samples per step, indexed like the workflow.
+    pub fn steps(&self) -> &[Bucket] {
+        &self.steps
+    }
+
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// A user finished one workflow iteration.
+    pub fn add_iteration(&mut self) {
+        self.iterations += 1;
+    }
+
     /// Adds one sample, sent from `source_ip` (none: the unspecified address).
-    pub fn push(&mut self, s: &Sample, source_ip: Option<&str>) {
+    pub fn push(&mut self, s: &Sample, source_ip: Option<IpAddr>) {
         self.total.push(s);
         if s.step != crate::sample::UNATTRIBUTED {
             let i = s.step as usize;
@@ -175,14 +200,7 @@ impl Stats {
             }
             self.steps[i].push(s);
         }
-        // Looked up before inserting: no String allocation per sample.
-        let ip = source_ip.unwrap_or("unspecified");
-        match self.source_ips.get_mut(ip) {
-            Some(n) => *n += 1,
-            None => {
-                self.source_ips.insert(ip.to_string(), 1);
-            }
-        }
+        *self.source_ips.entry(source_ip).or_default() += 1;
     }
 
     pub fn merge(&mut self, o: &Stats) {
@@ -194,7 +212,7 @@ impl Stats {
             mine.merge(theirs);
         }
         for (k, v) in &o.source_ips {
-            *self.source_ips.entry(k.clone()).or_default() += v;
+            *self.source_ips.entry(*k).or_default() += v;
         }
         self.iterations += o.iterations;
     }
@@ -207,7 +225,14 @@ impl Stats {
             duration_seconds: round3(secs),
             iterations: self.iterations,
             metrics: self.total.metrics(secs),
-            source_ips: self.source_ips.clone(),
+            source_ips: self
+                .source_ips
+                .iter()
+                .map(|(ip, n)| {
+                    let name = ip.map_or_else(|| UNSPECIFIED.to_string(), |ip| ip.to_string());
+                    (name, *n)
+                })
+                .collect(),
             steps: scenario
                 .workflow
                 .iter()
@@ -246,7 +271,7 @@ pub struct Metrics {
     /// Status code (as text) → count.
     pub status_codes: BTreeMap<String, u64>,
     /// Error kind → count and up to three distinct sample messages.
-    pub errors: BTreeMap<String, ErrorStat>,
+    pub errors: BTreeMap<ErrorKind, ErrorStat>,
 }
 
 /// The JSON result of a run (documented in the README).

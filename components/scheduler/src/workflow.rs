@@ -2,15 +2,16 @@
 //! action, the scheduler-owned checks, and the think time that follows.
 
 use crate::model::{Call, HttpCall, Scenario, Step, TcpCall, UdpCall};
-use crate::sample::{Outcome, Sample, SampleError};
+use crate::sample::{ErrorKind, Outcome, Sample, SampleError};
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Where and how an action call sends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallContext {
-    pub source_ip: Option<String>,
-    pub timeout_ms: u32,
+    pub source_ip: Option<IpAddr>,
+    pub timeout: Duration,
     pub vu: u32,
 }
 
@@ -36,7 +37,7 @@ pub struct StepReport {
 pub struct Vu {
     scenario: Rc<Scenario>,
     index: u32,
-    source_ip: Option<String>,
+    source_ip: Option<IpAddr>,
     rng: fastrand::Rng,
     /// Next step of an ordered workflow.
     cursor: usize,
@@ -48,7 +49,7 @@ pub struct Vu {
 
 impl Vu {
     pub fn new(scenario: Rc<Scenario>, index: u32) -> Self {
-        let source_ip = scenario.load.pool.for_vu(index).map(|ip| ip.to_string());
+        let source_ip = scenario.load.pool.for_vu(index);
         // Same seed → same choices per user; users differ from each other.
         let rng = match scenario.load.seed {
             Some(seed) => fastrand::Rng::with_seed(
@@ -71,13 +72,13 @@ impl Vu {
     }
 
     /// Overrides the pool's choice (the host binds where it decides).
-    pub fn with_source_ip(mut self, ip: Option<String>) -> Self {
+    pub fn with_source_ip(mut self, ip: Option<IpAddr>) -> Self {
         self.source_ip = ip;
         self
     }
 
-    pub fn source_ip(&self) -> Option<&str> {
-        self.source_ip.as_deref()
+    pub fn source_ip(&self) -> Option<IpAddr> {
+        self.source_ip
     }
 
     pub fn index(&self) -> u32 {
@@ -114,8 +115,8 @@ impl Vu {
         let scenario = Rc::clone(&self.scenario);
         let step = &scenario.workflow[i];
         let ctx = CallContext {
-            source_ip: self.source_ip.clone(),
-            timeout_ms: u32::try_from(step.timeout.as_millis()).unwrap_or(u32::MAX),
+            source_ip: self.source_ip,
+            timeout: step.timeout,
             vu: self.index,
         };
         let started = Instant::now();
@@ -145,7 +146,7 @@ fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Sample {
         step.expect_status
             .check(o.status)
             .map(|message| SampleError {
-                kind: "check-failed".into(),
+                kind: ErrorKind::CheckFailed,
                 message,
             })
     });

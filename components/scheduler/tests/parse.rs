@@ -56,7 +56,13 @@ fn issue_scenario_parses_as_written() {
         vec![("User-Agent".to_string(), "WasmScheduler/1.0".to_string())]
     );
     assert!(!s.weighted);
-    assert_eq!(s.targets(), vec!["httpbin.org:80".to_string()]);
+    assert_eq!(
+        s.builtin_destinations(),
+        vec![scheduler::Endpoint {
+            host: "httpbin.org".into(),
+            port: 80
+        }]
+    );
     // Ramp: user i of 5 starts at 5s * i / 5.
     assert_eq!(s.load.start_offset(3), Duration::from_secs(3));
 }

@@ -1,7 +1,9 @@
 //! Workflow semantics and statistics, with a fake action slot.
 
 use scheduler::model::{HttpCall, TcpCall, UdpCall};
-use scheduler::{Actions, CallContext, Outcome, Sample, SampleError, Stats, Vu, local, parse};
+use scheduler::{
+    Actions, CallContext, ErrorKind, Outcome, Sample, SampleError, Stats, Vu, local, parse,
+};
 use std::rc::Rc;
 
 /// Answers every call with a fixed outcome and records who called.
@@ -13,7 +15,7 @@ struct Fake {
 
 impl Actions for Fake {
     fn http(&mut self, c: &CallContext, call: &HttpCall) -> Outcome {
-        self.calls.push((call.url.clone(), c.source_ip.clone()));
+        self.calls.push((call.url.clone(), ip(c)));
         Outcome {
             status: Some(self.status),
             bytes_sent: 10,
@@ -22,13 +24,13 @@ impl Actions for Fake {
         }
     }
     fn tcp(&mut self, c: &CallContext, call: &TcpCall) -> Outcome {
-        self.calls.push((call.target.clone(), c.source_ip.clone()));
+        self.calls.push((call.target.to_string(), ip(c)));
         Outcome::default()
     }
     fn udp(&mut self, c: &CallContext, call: &UdpCall) -> Outcome {
-        self.calls.push((call.target.clone(), c.source_ip.clone()));
+        self.calls.push((call.target.to_string(), ip(c)));
         let error = Some(SampleError {
-            kind: "timeout".into(),
+            kind: ErrorKind::Timeout,
             message: "no reply".into(),
         });
         Outcome {
@@ -40,6 +42,10 @@ impl Actions for Fake {
         self.calls.push((kind.into(), None));
         Outcome::default()
     }
+}
+
+fn ip(c: &CallContext) -> Option<String> {
+    c.source_ip.map(|ip| ip.to_string())
 }
 
 fn scenario(load: &str, steps: &str) -> scheduler::Scenario {
@@ -81,7 +87,7 @@ fn status_checks_belong_to_the_scheduler() {
     };
     let mut vu = Vu::new(s, 0);
     let default_check = vu.next_step(&mut fake).sample;
-    assert_eq!(default_check.error.unwrap().kind, "check-failed");
+    assert_eq!(default_check.error.unwrap().kind, ErrorKind::CheckFailed);
     assert!(
         vu.next_step(&mut fake).sample.error.is_none(),
         "404 is asserted"
@@ -120,8 +126,11 @@ fn plain_run_interleaves_users_and_counts_per_source_ip() {
     assert_eq!(report.metrics.total_requests, 4 * 5 * 3);
     assert_eq!(report.iterations, 20);
     assert_eq!(report.metrics.failed, 20, "every udp step timed out");
-    assert_eq!(report.metrics.errors["timeout"].count, 20);
-    assert_eq!(report.metrics.errors["timeout"].samples, ["no reply"]);
+    assert_eq!(report.metrics.errors[&ErrorKind::Timeout].count, 20);
+    assert_eq!(
+        report.metrics.errors[&ErrorKind::Timeout].samples,
+        ["no reply"]
+    );
     assert_eq!(report.metrics.status_codes["200"], 20);
     assert_eq!(report.source_ips["127.0.0.2"], 30);
     assert_eq!(report.source_ips["127.0.0.3"], 30);
@@ -138,7 +147,7 @@ fn plain_run_interleaves_users_and_counts_per_source_ip() {
     assert_eq!(by_user, want, "first step of each user, in user order");
 }
 
-fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<&str>) -> Sample {
+fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKind>) -> Sample {
     Sample {
         step,
         latency_us,
@@ -146,7 +155,7 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<&str>) 
         bytes_sent: 1,
         bytes_received: 2,
         error: error.map(|k| SampleError {
-            kind: k.into(),
+            kind: k,
             message: format!("{k} happened"),
         }),
     }
@@ -160,14 +169,19 @@ fn merge_equals_pushing_everything_into_one() {
                 (i % 2) as u32,
                 i * 100,
                 Some(if i % 10 == 0 { 500 } else { 200 }),
-                (i % 50 == 0).then_some("timeout"),
+                (i % 50 == 0).then_some(ErrorKind::Timeout),
             )
         })
         .collect();
     let mut one = Stats::new(2);
     let (mut left, mut right) = (Stats::new(2), Stats::new(2));
     for (i, s) in samples.iter().enumerate() {
-        let ip = if i % 3 == 0 { "127.0.0.2" } else { "127.0.0.3" };
+        let ip: std::net::IpAddr = if i % 3 == 0 {
+            [127, 0, 0, 2]
+        } else {
+            [127, 0, 0, 3]
+        }
+        .into();
         one.push(s, Some(ip));
         if i < 400 {
             left.push(s, Some(ip))

@@ -1,7 +1,7 @@
 use crate::error::Failure;
+use crate::loopback::LoopbackTarget;
 use crate::plan::{self, Overrides};
 use crate::session;
-use crate::target::LoopbackTarget;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -40,10 +40,10 @@ pub async fn main(a: DemoArgs) -> Result<u8, Failure> {
         duration: a.duration,
         iterations: None,
     };
-    let plan = plan::from_text(&yaml, Path::new("."), &o, &[])?;
-    let ready = session::prepare(&plan, None).await?;
+    let mut plan = plan::from_text(&yaml, Path::new("."), &o, &[])?;
+    let ready = session::prepare(&mut plan, None).await?;
     let (code, _) = session::execute(&plan, ready, a.out.as_deref(), a.quiet).await?;
-    let seen = |c: &crate::target::Counters| format!("{} from {:?}", c.requests(), c.by_source());
+    let seen = |c: &crate::loopback::Counters| format!("{} from {:?}", c.requests(), c.by_source());
     println!(
         "the target saw: http {}; tcp {}; udp {}",
         seen(&t.http_seen),

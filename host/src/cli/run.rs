@@ -26,8 +26,8 @@ pub struct RunArgs {
 
 pub async fn main(a: RunArgs) -> Result<u8, Failure> {
     let mut plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
+    let ready = session::prepare(&mut plan, a.component.as_deref()).await?;
     plan.deny(&a.deny)?;
-    let ready = session::prepare(&plan, a.component.as_deref()).await?;
     Ok(session::execute(&plan, ready, a.out.as_deref(), a.quiet)
         .await?
         .0)

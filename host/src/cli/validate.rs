@@ -13,8 +13,8 @@ pub struct ValidateArgs {
 }
 
 pub async fn main(a: ValidateArgs) -> Result<u8, Failure> {
-    let plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
-    session::prepare(&plan, None).await?;
+    let mut plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
+    session::prepare(&mut plan, None).await?;
     print!("{}", plan.describe());
     println!("ok: {} is valid", a.scenario.display());
     Ok(0)

@@ -6,7 +6,7 @@ pub mod host;
 pub mod schema;
 
 use scheduler::wave;
-use scheduler_host::target::LoopbackTarget;
+use scheduler_host::loopback::LoopbackTarget;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;

@@ -13,11 +13,11 @@ wit_bindgen::generate!({
     world: "scheduler:actions/http-action",
     path: "../../../wit/actions",
     with: {
-        "scheduler:core-libs/types@0.1.0": action_support::net,
-        "scheduler:core-libs/dns@0.1.0": action_support::dns,
-        "scheduler:actions/types@0.1.0": action_support::types,
-        "scheduler:core-libs/tcp@0.1.0": generate,
-        "scheduler:actions/http@0.1.0": generate,
+        "scheduler:core-libs/types@0.2.0": action_support::net,
+        "scheduler:core-libs/dns@0.2.0": action_support::dns,
+        "scheduler:actions/types@0.2.0": action_support::types,
+        "scheduler:core-libs/tcp@0.2.0": generate,
+        "scheduler:actions/http@0.2.0": generate,
     },
 });
 
@@ -42,13 +42,10 @@ struct Tally {
 }
 
 fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(), ActionError> {
-    let budget = Budget::new(ctx.timeout_ms);
-    let route = pool::route(&req.url, ctx.source_ip.as_deref())?;
+    let budget = Budget::new(ctx.timeout);
+    let route = pool::route(&req.url, ctx.source_ip)?;
     let target = &route.target;
-    let key = pool::Key {
-        addr: std::rc::Rc::clone(&route.addr),
-        source: ctx.source_ip.clone(),
-    };
+    let key = pool::Key::new(route.addr, ctx.source_ip);
     let bytes = request::encode(req, target);
     // A kept-alive connection may have been closed by the server since its
     // last use; then (and only then) retry once on a fresh connection.
@@ -56,12 +53,12 @@ fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(
         let (conn, reused) = match pool::take(&key) {
             Some(c) if attempt == 0 => (c, true),
             _ => {
-                let c = net::connect(&key.addr, key.source.as_deref(), budget.left_ms())
+                let c = net::connect(route.addr, ctx.source_ip, budget.left())
                     .map_err(|e| net_fail(e, true, &target.authority))?;
                 (c, false)
             }
         };
-        if let Err(e) = conn.write(&bytes, budget.left_ms()) {
+        if let Err(e) = conn.write(&bytes, budget.left()) {
             if reused && !budget.expired() {
                 continue;
             }
@@ -70,7 +67,11 @@ fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(
         tally.sent += bytes.len() as u64;
         let head_only = req.method.eq_ignore_ascii_case("HEAD");
         let want_body = req.expect_body.is_some();
-        match response::read(&conn, &budget, head_only, want_body, &mut tally.received) {
+        let mut wire = Wire {
+            conn: &conn,
+            budget: &budget,
+        };
+        match response::read(&mut wire, head_only, want_body, &mut tally.received) {
             Ok(resp) => {
                 tally.status = Some(resp.status);
                 if resp.keep_alive {
@@ -110,6 +111,18 @@ fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(
             target.authority
         ),
     ))
+}
+
+/// A connection read within the step's budget.
+struct Wire<'a> {
+    conn: &'a net::Connection,
+    budget: &'a Budget,
+}
+
+impl response::Source for Wire<'_> {
+    fn read(&mut self, max: u32) -> Result<Vec<u8>, action_support::net::NetError> {
+        self.conn.read(max, self.budget.left())
+    }
 }
 
 fn check_body(req: &HttpRequest, body: &[u8]) -> Result<(), ActionError> {

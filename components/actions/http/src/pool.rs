@@ -6,24 +6,36 @@
 
 use crate::net::Connection;
 use crate::request::Target;
+use action_support::net::{IpAddress, IpSocketAddress};
 use action_support::types::ActionError;
-use action_support::{net_fail, resolve_host, socket_text};
+use action_support::{net_fail, resolve_host, std_ip, std_socket};
 use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
 /// Routes kept per instance; past this, URLs are parsed and resolved per call.
 const MAX_ROUTES: usize = 64;
 
-/// A URL's target and the "ip:port" it resolved to.
+/// A URL's target and the address it resolved to.
 pub struct Route {
     pub target: Target,
-    pub addr: Rc<str>,
+    pub addr: IpSocketAddress,
 }
 
-#[derive(Clone, PartialEq, Eq)]
+/// Which idle connection a request may reuse.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Key {
-    pub addr: Rc<str>,
-    pub source: Option<String>,
+    pub addr: SocketAddr,
+    pub source: Option<IpAddr>,
+}
+
+impl Key {
+    pub fn new(addr: IpSocketAddress, source: Option<IpAddress>) -> Self {
+        Key {
+            addr: std_socket(addr),
+            source: source.map(std_ip),
+        }
+    }
 }
 
 thread_local! {
@@ -45,8 +57,8 @@ pub fn put(key: Key, conn: Connection) {
 }
 
 /// The route for `url`, cached for the life of the instance.
-pub fn route(url: &str, source: Option<&str>) -> Result<Rc<Route>, ActionError> {
-    let v6 = source.is_some_and(|s| s.contains(':'));
+pub fn route(url: &str, source: Option<IpAddress>) -> Result<Rc<Route>, ActionError> {
+    let v6 = matches!(source, Some(IpAddress::Ipv6(_)));
     let cached = ROUTES.with(|r| {
         r.borrow()
             .iter()
@@ -59,7 +71,10 @@ pub fn route(url: &str, source: Option<&str>) -> Result<Rc<Route>, ActionError> 
     let target = Target::parse(url)?;
     let (host, port) = &target.host;
     let ip = resolve_host(host, source).map_err(|e| net_fail(e, true, &target.authority))?;
-    let addr = socket_text(&ip, *port).into();
+    let addr = IpSocketAddress {
+        address: ip,
+        port: *port,
+    };
     let route = Rc::new(Route { target, addr });
     ROUTES.with(|r| {
         let mut r = r.borrow_mut();

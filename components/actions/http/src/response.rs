@@ -1,8 +1,6 @@
 //! Reading one response: headers with `httparse`, then the body framed by
 //! Content-Length, chunked encoding (`httparse::parse_chunk_size`) or close.
 
-use crate::net::Connection;
-use action_support::Budget;
 use action_support::net::NetError;
 
 /// Headers a response may carry; more is a protocol error.
@@ -31,18 +29,24 @@ pub enum ReadError {
     Protocol(String),
 }
 
-/// Buffered reads from a connection, counting bytes received.
-struct Reader<'a> {
-    conn: &'a Connection,
-    budget: &'a Budget,
+/// Where response bytes come from: a connection with the step's budget
+/// (`crate::Wire`), or a test's scripted chunks.
+pub trait Source {
+    /// Up to `max` bytes as soon as any arrive; empty at EOF.
+    fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError>;
+}
+
+/// Buffered reads from a source, counting bytes received.
+struct Reader<'a, S: Source> {
+    source: &'a mut S,
     buf: Vec<u8>,
     received: &'a mut u64,
 }
 
-impl Reader<'_> {
+impl<S: Source> Reader<'_, S> {
     /// Reads more bytes; false at EOF.
     fn fill(&mut self) -> Result<bool, ReadError> {
-        match self.conn.read(READ_CHUNK, self.budget.left_ms()) {
+        match self.source.read(READ_CHUNK) {
             Ok(chunk) if chunk.is_empty() => Ok(false),
             Ok(chunk) => {
                 *self.received += chunk.len() as u64;
@@ -119,15 +123,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
 }
 
 pub fn read(
-    conn: &Connection,
-    budget: &Budget,
+    source: &mut impl Source,
     head_only: bool,
     keep_body: bool,
     received: &mut u64,
 ) -> Result<Response, ReadError> {
     let mut r = Reader {
-        conn,
-        budget,
+        source,
         buf: Vec::with_capacity(4096),
         received,
     };
@@ -184,7 +186,7 @@ pub fn read(
 
 /// Consumes exactly `len` body bytes, keeping up to MAX_KEPT_BODY of them.
 fn consume(
-    r: &mut Reader,
+    r: &mut Reader<impl Source>,
     len: u64,
     keep_body: bool,
     body: &mut Vec<u8>,
@@ -205,7 +207,11 @@ fn consume(
     Ok(())
 }
 
-fn read_chunked(r: &mut Reader, keep_body: bool, body: &mut Vec<u8>) -> Result<(), ReadError> {
+fn read_chunked(
+    r: &mut Reader<impl Source>,
+    keep_body: bool,
+    body: &mut Vec<u8>,
+) -> Result<(), ReadError> {
     loop {
         let (consumed, size) = loop {
             match httparse::parse_chunk_size(&r.buf) {
@@ -235,7 +241,7 @@ fn read_chunked(r: &mut Reader, keep_body: bool, body: &mut Vec<u8>) -> Result<(
 }
 
 /// After the last chunk: optional trailer lines, then an empty line.
-fn read_trailers(r: &mut Reader) -> Result<(), ReadError> {
+fn read_trailers(r: &mut Reader<impl Source>) -> Result<(), ReadError> {
     loop {
         match r.buf.windows(2).position(|w| w == b"\r\n") {
             Some(0) => {
@@ -255,4 +261,174 @@ fn read_trailers(r: &mut Reader) -> Result<(), ReadError> {
 
 fn head_text(buf: &[u8]) -> String {
     String::from_utf8_lossy(&buf[..buf.len().min(32)]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// Scripted chunks; EOF once they run out.
+    struct Script(VecDeque<Vec<u8>>);
+
+    impl Source for Script {
+        fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
+            let Some(mut chunk) = self.0.pop_front() else {
+                return Ok(Vec::new());
+            };
+            if chunk.len() > max as usize {
+                let rest = chunk.split_off(max as usize);
+                self.0.push_front(rest);
+            }
+            Ok(chunk)
+        }
+    }
+
+    fn parse_chunks(chunks: Vec<Vec<u8>>, head_only: bool) -> Result<(Response, u64), ReadError> {
+        let mut received = 0;
+        let r = read(&mut Script(chunks.into()), head_only, true, &mut received)?;
+        Ok((r, received))
+    }
+
+    /// Parses `wire` whole, split at every byte boundary, and one byte at a
+    /// time; every way must give the same response.
+    fn parse_every_split(wire: &[u8]) -> Response {
+        let (whole, n) =
+            parse_chunks(vec![wire.to_vec()], false).unwrap_or_else(|e| panic!("{}", why(&e)));
+        assert_eq!(n, wire.len() as u64);
+        for i in 1..wire.len() {
+            let (r, _) = parse_chunks(vec![wire[..i].to_vec(), wire[i..].to_vec()], false)
+                .unwrap_or_else(|e| panic!("split at {i}: {}", why(&e)));
+            assert_eq!(
+                (r.status, r.keep_alive, &r.body),
+                (whole.status, whole.keep_alive, &whole.body),
+                "split at {i}"
+            );
+        }
+        let bytes = wire.iter().map(|b| vec![*b]).collect();
+        let (r, _) = parse_chunks(bytes, false).unwrap_or_else(|e| panic!("bytewise: {}", why(&e)));
+        assert_eq!(
+            (r.status, r.keep_alive, &r.body),
+            (whole.status, whole.keep_alive, &whole.body)
+        );
+        whole
+    }
+
+    fn why(e: &ReadError) -> String {
+        match e {
+            ReadError::NothingReceived { reset } => format!("nothing received (reset: {reset})"),
+            ReadError::Net(n) => format!("net: {n:?}"),
+            ReadError::Protocol(p) => format!("protocol: {p}"),
+        }
+    }
+
+    fn protocol_error(wire: &[u8]) -> String {
+        match parse_chunks(vec![wire.to_vec()], false) {
+            Err(ReadError::Protocol(p)) => p,
+            Err(e) => panic!("expected a protocol error, got {}", why(&e)),
+            Ok(r) => panic!("expected a protocol error, got status {}", r.0.status),
+        }
+    }
+
+    #[test]
+    fn content_length_body_keeps_the_connection() {
+        let r = parse_every_split(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"hello world");
+        assert!(r.keep_alive);
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: yes\r\nX-Other: 1\r\n\r\n";
+        let r = parse_every_split(wire);
+        assert_eq!(r.body, b"hello world");
+        assert!(
+            r.keep_alive,
+            "a complete chunked body leaves the connection reusable"
+        );
+    }
+
+    #[test]
+    fn close_delimited_body_reads_to_eof_and_drops_the_connection() {
+        let r = parse_every_split(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
+        assert_eq!(r.body, b"until the end");
+        assert!(!r.keep_alive);
+        let r = parse_every_split(b"HTTP/1.0 200 OK\r\n\r\nold style");
+        assert_eq!(r.body, b"old style");
+        assert!(!r.keep_alive);
+    }
+
+    #[test]
+    fn interim_1xx_responses_are_skipped() {
+        let r = parse_every_split(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+        );
+        assert_eq!(r.status, 201);
+        assert_eq!(r.body, b"ok");
+    }
+
+    #[test]
+    fn head_204_and_304_have_no_body() {
+        let (r, _) = parse_chunks(
+            vec![b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n".to_vec()],
+            true,
+        )
+        .ok()
+        .unwrap();
+        assert!(r.body.is_empty() && r.keep_alive);
+        let r = parse_every_split(b"HTTP/1.1 204 No Content\r\n\r\n");
+        assert_eq!(r.status, 204);
+        assert!(r.keep_alive);
+        let r = parse_every_split(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n");
+        assert!(r.body.is_empty() && r.keep_alive);
+    }
+
+    #[test]
+    fn extra_bytes_after_the_response_forbid_reuse() {
+        let (r, _) = parse_chunks(
+            vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naEXTRA".to_vec()],
+            false,
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(r.body, b"a");
+        assert!(!r.keep_alive);
+    }
+
+    #[test]
+    fn malformed_responses_are_protocol_errors() {
+        assert!(protocol_error(b"garbage\r\n\r\n").contains("bad response head"));
+        assert!(
+            protocol_error(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")
+                .contains("conflicting")
+        );
+        assert!(
+            protocol_error(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")
+                .contains("Content-Length")
+        );
+        assert!(
+            protocol_error(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
+                .contains("inside the body")
+        );
+        assert!(
+            protocol_error(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                .contains("chunk size")
+        );
+        assert!(
+            protocol_error(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX")
+                .contains("CRLF")
+        );
+        assert!(
+            protocol_error(b"HTTP/1.1 200 OK\r\nContent-").contains("inside the response head")
+        );
+    }
+
+    #[test]
+    fn nothing_received_is_told_apart() {
+        assert!(matches!(
+            parse_chunks(vec![], false),
+            Err(ReadError::NothingReceived { reset: false })
+        ));
+    }
 }

@@ -2,20 +2,21 @@
 //! scheduler rejects any step type beyond http/tcp/udp at validation. A
 //! third-party component exporting `scheduler:actions/extension` replaces it.
 
-use action_support::types::{CallContext, ErrorKind, ExtensionRequest, Outcome};
+use action_support::types::{CallContext, Endpoint, ErrorKind, ExtensionRequest, Outcome};
 use action_support::{fail, outcome};
 
 wit_bindgen::generate!({
     inline: "
         package scheduler:no-extension;
         world no-extension {
-            export scheduler:actions/extension@0.1.0;
+            export scheduler:actions/extension@0.2.0;
         }
     ",
     path: "../../../wit/actions",
     with: {
-        "scheduler:actions/types@0.1.0": action_support::types,
-        "scheduler:actions/extension@0.1.0": generate,
+        "scheduler:core-libs/types@0.2.0": action_support::net,
+        "scheduler:actions/types@0.2.0": action_support::types,
+        "scheduler:actions/extension@0.2.0": generate,
     },
 });
 
@@ -23,6 +24,17 @@ struct NoExtension;
 
 impl exports::scheduler::actions::extension::Guest for NoExtension {
     fn kinds() -> Vec<String> {
+        Vec::new()
+    }
+
+    fn validate(req: ExtensionRequest) -> Result<(), String> {
+        Err(format!(
+            "no extension component handles step type {:?}",
+            req.kind
+        ))
+    }
+
+    fn destinations(_: ExtensionRequest) -> Vec<Endpoint> {
         Vec::new()
     }
 

@@ -7,9 +7,9 @@ wit_bindgen::generate!({
     inline: "
         package scheduler:support;
         world support {
-            import scheduler:core-libs/types@0.1.0;
-            import scheduler:actions/types@0.1.0;
-            import scheduler:core-libs/dns@0.1.0;
+            import scheduler:core-libs/types@0.2.0;
+            import scheduler:actions/types@0.2.0;
+            import scheduler:core-libs/dns@0.2.0;
         }
     ",
     path: "../../../wit/actions",
@@ -21,9 +21,10 @@ pub use scheduler::actions::types;
 pub use scheduler::core_libs::dns;
 pub use scheduler::core_libs::types as net;
 
-use net::NetError;
+use net::{IpAddress, IpSocketAddress, NetError};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
-use types::{ActionError, ErrorKind, Outcome};
+use types::{ActionError, Endpoint, ErrorKind, Outcome};
 
 /// A failed step as the action reports it.
 pub fn fail(kind: ErrorKind, message: impl Into<String>) -> ActionError {
@@ -54,13 +55,16 @@ pub fn net_fail(e: NetError, connecting: bool, target: &str) -> ActionError {
             format!("{target}: connection reset"),
         ),
         NetError::Unreachable => fail(ErrorKind::Unreachable, format!("{target}: unreachable")),
-        NetError::AddressNotBindable(why) => fail(
+        NetError::AddressNotBindable(ip) => fail(
             ErrorKind::AddressNotBindable,
-            format!("cannot bind source address: {why}"),
+            format!("cannot bind source address {}", std_ip(ip)),
         ),
-        NetError::AccessDenied => fail(
+        NetError::AccessDenied(addr) => fail(
             ErrorKind::EgressDenied,
-            format!("{target}: denied by the host's egress rules"),
+            format!(
+                "{target}: {} denied by the runtime's egress rules",
+                std_socket(addr)
+            ),
         ),
         NetError::NameUnresolvable(why) => {
             fail(ErrorKind::NameUnresolvable, format!("{target}: {why}"))
@@ -90,14 +94,15 @@ pub fn outcome(
 pub struct Budget(Instant);
 
 impl Budget {
-    pub fn new(timeout_ms: u32) -> Self {
-        Budget(Instant::now() + Duration::from_millis(u64::from(timeout_ms)))
+    /// `timeout` in nanoseconds, as the contract's `duration`.
+    pub fn new(timeout: u64) -> Self {
+        Budget(Instant::now() + Duration::from_nanos(timeout))
     }
 
-    /// Milliseconds left (at least 1, so an expired budget still fails as a timeout).
-    pub fn left_ms(&self) -> u32 {
-        let left = self.0.saturating_duration_since(Instant::now()).as_millis();
-        u32::try_from(left).unwrap_or(u32::MAX).max(1)
+    /// Nanoseconds left (at least 1, so an expired budget still fails as a timeout).
+    pub fn left(&self) -> u64 {
+        let left = self.0.saturating_duration_since(Instant::now()).as_nanos();
+        u64::try_from(left).unwrap_or(u64::MAX).max(1)
     }
 
     pub fn expired(&self) -> bool {
@@ -105,35 +110,45 @@ impl Budget {
     }
 }
 
-/// Resolves "host:port" (or "[v6]:port") to "ip:port", preferring the source
-/// address's family. IP literals resolve without a lookup.
-pub fn resolve_target(target: &str, source_ip: Option<&str>) -> Result<String, ActionError> {
-    let bad = || fail(ErrorKind::BadParams, format!("{target:?} is not host:port"));
-    let (host, port) = target.rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    let ip = resolve_host(host, source_ip).map_err(|e| net_fail(e, true, target))?;
-    Ok(socket_text(&ip, port))
-}
-
-/// "ip:port", bracketing an IPv6 address: what core-libs connects to.
-pub fn socket_text(ip: &str, port: u16) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
+pub fn std_ip(a: IpAddress) -> IpAddr {
+    match a {
+        IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
     }
 }
 
-/// Resolves a host name to one IP address (as text).
-pub fn resolve_host(host: &str, source_ip: Option<&str>) -> Result<String, NetError> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+pub fn std_socket(a: IpSocketAddress) -> SocketAddr {
+    SocketAddr::new(std_ip(a.address), a.port)
+}
+
+/// `host:port` as people write it (IPv6 hosts in brackets), for messages.
+pub fn show_endpoint(e: &Endpoint) -> String {
+    if e.host.contains(':') {
+        format!("[{}]:{}", e.host, e.port)
+    } else {
+        format!("{}:{}", e.host, e.port)
+    }
+}
+
+/// Resolves an endpoint to one address, preferring the source address's family.
+pub fn resolve(e: &Endpoint, source: Option<IpAddress>) -> Result<IpSocketAddress, ActionError> {
+    let address =
+        resolve_host(&e.host, source).map_err(|err| net_fail(err, true, &show_endpoint(e)))?;
+    Ok(IpSocketAddress {
+        address,
+        port: e.port,
+    })
+}
+
+/// Resolves a host name (or IP literal) to one address.
+pub fn resolve_host(host: &str, source: Option<IpAddress>) -> Result<IpAddress, NetError> {
     let addrs = dns::resolve(host)?;
-    let want_v6 = source_ip.map(|s| s.contains(':'));
+    let want_v6 = source.map(|s| matches!(s, IpAddress::Ipv6(_)));
     addrs
         .iter()
-        .find(|a| want_v6.is_none_or(|v6| a.contains(':') == v6))
+        .find(|a| want_v6.is_none_or(|v6| matches!(a, IpAddress::Ipv6(_)) == v6))
         .or(addrs.first())
-        .cloned()
+        .copied()
         .ok_or_else(|| NetError::NameUnresolvable(host.to_string()))
 }
 

@@ -2,17 +2,17 @@
 //! wait for one reply and check it.
 
 use action_support::types::{ActionError, CallContext, ErrorKind, Outcome, UdpRequest};
-use action_support::{Budget, contains, fail, net_fail, outcome, resolve_target, show};
+use action_support::{Budget, contains, fail, net_fail, outcome, resolve, show, show_endpoint};
 
 wit_bindgen::generate!({
     world: "scheduler:actions/udp-action",
     path: "../../../wit/actions",
     with: {
-        "scheduler:core-libs/types@0.1.0": action_support::net,
-        "scheduler:core-libs/dns@0.1.0": action_support::dns,
-        "scheduler:actions/types@0.1.0": action_support::types,
-        "scheduler:core-libs/udp@0.1.0": generate,
-        "scheduler:actions/udp@0.1.0": generate,
+        "scheduler:core-libs/types@0.2.0": action_support::net,
+        "scheduler:core-libs/dns@0.2.0": action_support::dns,
+        "scheduler:actions/types@0.2.0": action_support::types,
+        "scheduler:core-libs/udp@0.2.0": generate,
+        "scheduler:actions/udp@0.2.0": generate,
     },
 });
 
@@ -37,20 +37,20 @@ fn exchange(
     sent: &mut u64,
     received: &mut u64,
 ) -> Result<(), ActionError> {
-    let budget = Budget::new(ctx.timeout_ms);
-    let target = resolve_target(&req.target, ctx.source_ip.as_deref())?;
-    let socket =
-        net::open(&target, ctx.source_ip.as_deref()).map_err(|e| net_fail(e, true, &req.target))?;
+    let budget = Budget::new(ctx.timeout);
+    let name = show_endpoint(&req.target);
+    let addr = resolve(&req.target, ctx.source_ip)?;
+    let socket = net::open(addr, ctx.source_ip).map_err(|e| net_fail(e, true, &name))?;
     socket
-        .send(&req.payload, budget.left_ms())
-        .map_err(|e| net_fail(e, false, &req.target))?;
+        .send(&req.payload, budget.left())
+        .map_err(|e| net_fail(e, false, &name))?;
     *sent = req.payload.len() as u64;
     if !req.await_reply {
         return Ok(());
     }
     let reply = socket
-        .receive(MAX_DATAGRAM, budget.left_ms())
-        .map_err(|e| net_fail(e, false, &req.target))?;
+        .receive(MAX_DATAGRAM, budget.left())
+        .map_err(|e| net_fail(e, false, &name))?;
     *received = reply.len() as u64;
     match &req.expect {
         Some(expect) if !contains(&reply, expect) => Err(fail(

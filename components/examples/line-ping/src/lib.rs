@@ -3,7 +3,7 @@
 //! line itself, as from an echo server), through core-libs' sockets.
 //!
 //! Step params (JSON from the scenario's YAML):
-//!   target: "127.0.0.1:7000"   (required; also tells the host where egress goes)
+//!   target: "127.0.0.1:7000"   (required: host:port, [v6]:port for IPv6)
 //!   line:   "PING"             (default "PING"; a newline is added)
 //!   expect: "PING"             (default: the line)
 //!   fault:  "panic" | "spin"   (testing aid: trap, or loop forever until interrupted)
@@ -15,18 +15,89 @@ wit_bindgen::generate!({
 });
 
 use exports::scheduler::actions::extension::Guest;
-use scheduler::actions::types::{ActionError, CallContext, ErrorKind, ExtensionRequest, Outcome};
+use scheduler::actions::types::{
+    ActionError, CallContext, Endpoint, ErrorKind, ExtensionRequest, Outcome,
+};
+use scheduler::core_libs::types::{IpSocketAddress, NetError};
 use scheduler::core_libs::{dns, tcp};
 
 struct LinePing;
+
+/// A step's params, checked.
+struct Params {
+    target: Endpoint,
+    line: String,
+    expect: String,
+    fault: Option<String>,
+}
+
+fn params(req: &ExtensionRequest) -> Result<Params, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(&req.params_json).map_err(|e| format!("not JSON: {e}"))?;
+    let text = |name: &str| -> Result<Option<String>, String> {
+        match v.get(name) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!("params.{name} must be text, not {other}")),
+        }
+    };
+    let target = text("target")?.ok_or("params.target is required (host:port)")?;
+    let target = endpoint(&target).ok_or(format!(
+        "params.target {target:?} is not host:port (like 127.0.0.1:7000)"
+    ))?;
+    let line = text("line")?.unwrap_or_else(|| "PING".into());
+    let expect = text("expect")?.unwrap_or_else(|| line.clone());
+    let fault = text("fault")?;
+    if let Some(f) = fault.as_deref().filter(|f| !["panic", "spin"].contains(f)) {
+        return Err(format!("params.fault {f:?}: expected panic or spin"));
+    }
+    if let Some(k) = v.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !["target", "line", "expect", "fault"].contains(&k.as_str()))
+    }) {
+        return Err(format!(
+            "unknown param {k:?} (known: target, line, expect, fault)"
+        ));
+    }
+    Ok(Params {
+        target,
+        line,
+        expect,
+        fault,
+    })
+}
+
+/// "host:port" or "[v6]:port".
+fn endpoint(text: &str) -> Option<Endpoint> {
+    let (host, port) = text.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port.parse().ok().filter(|p| *p != 0)?;
+    (!host.is_empty()).then(|| Endpoint {
+        host: host.to_string(),
+        port,
+    })
+}
 
 impl Guest for LinePing {
     fn kinds() -> Vec<String> {
         vec!["line-ping".to_string()]
     }
 
+    fn validate(req: ExtensionRequest) -> Result<(), String> {
+        params(&req).map(drop)
+    }
+
+    fn destinations(req: ExtensionRequest) -> Vec<Endpoint> {
+        params(&req).map(|p| vec![p.target]).unwrap_or_default()
+    }
+
     fn execute(ctx: CallContext, req: ExtensionRequest) -> Outcome {
-        let mut out = Outcome { status: None, bytes_sent: 0, bytes_received: 0, error: None };
+        let mut out = Outcome {
+            status: None,
+            bytes_sent: 0,
+            bytes_received: 0,
+            error: None,
+        };
         if let Err(e) = ping(&ctx, &req, &mut out) {
             out.error = Some(e);
         }
@@ -35,13 +106,15 @@ impl Guest for LinePing {
 }
 
 fn err(kind: ErrorKind, message: impl Into<String>) -> ActionError {
-    ActionError { kind, message: message.into() }
+    ActionError {
+        kind,
+        message: message.into(),
+    }
 }
 
 fn ping(ctx: &CallContext, req: &ExtensionRequest, out: &mut Outcome) -> Result<(), ActionError> {
-    let params: serde_json::Value =
-        serde_json::from_str(&req.params_json).map_err(|e| err(ErrorKind::BadParams, e.to_string()))?;
-    match params.get("fault").and_then(|f| f.as_str()) {
+    let p = params(req).map_err(|m| err(ErrorKind::BadParams, m))?;
+    match p.fault.as_deref() {
         Some("panic") => panic!("line-ping: fault injection asked for a panic"),
         Some("spin") => {
             let mut n: u64 = 0;
@@ -51,19 +124,22 @@ fn ping(ctx: &CallContext, req: &ExtensionRequest, out: &mut Outcome) -> Result<
         }
         _ => {}
     }
-    let target = params.get("target").and_then(|t| t.as_str()).ok_or_else(|| err(ErrorKind::BadParams, "params.target is required"))?;
-    let line = params.get("line").and_then(|l| l.as_str()).unwrap_or("PING");
-    let expect = params.get("expect").and_then(|e| e.as_str()).unwrap_or(line);
-    let (host, port) = target.rsplit_once(':').ok_or_else(|| err(ErrorKind::BadParams, "target must be host:port"))?;
-    let ip = dns::resolve(host).map_err(|e| err(ErrorKind::NameUnresolvable, format!("{e:?}")))?.remove(0);
-    let addr = if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") };
-    let conn = tcp::connect(&addr, ctx.source_ip.as_deref(), ctx.timeout_ms).map_err(|e| net(e, target))?;
-    let payload = format!("{line}\n");
-    conn.write(payload.as_bytes(), ctx.timeout_ms).map_err(|e| net(e, target))?;
+    let name = format!("{}:{}", p.target.host, p.target.port);
+    let address = dns::resolve(&p.target.host)
+        .map_err(|e| net(e, &name))?
+        .remove(0);
+    let addr = IpSocketAddress {
+        address,
+        port: p.target.port,
+    };
+    let conn = tcp::connect(addr, ctx.source_ip, ctx.timeout).map_err(|e| net(e, &name))?;
+    let payload = format!("{}\n", p.line);
+    conn.write(payload.as_bytes(), ctx.timeout)
+        .map_err(|e| net(e, &name))?;
     out.bytes_sent = payload.len() as u64;
     let mut got = Vec::new();
     while !got.contains(&b'\n') {
-        let chunk = conn.read(4096, ctx.timeout_ms).map_err(|e| net(e, target))?;
+        let chunk = conn.read(4096, ctx.timeout).map_err(|e| net(e, &name))?;
         if chunk.is_empty() {
             break;
         }
@@ -71,20 +147,23 @@ fn ping(ctx: &CallContext, req: &ExtensionRequest, out: &mut Outcome) -> Result<
         got.extend_from_slice(&chunk);
     }
     let reply = String::from_utf8_lossy(&got);
-    if !reply.contains(expect) {
-        return Err(err(ErrorKind::CheckFailed, format!("expected {expect:?} in reply {reply:?}")));
+    if !reply.contains(&p.expect) {
+        return Err(err(
+            ErrorKind::CheckFailed,
+            format!("expected {:?} in reply {reply:?}", p.expect),
+        ));
     }
     Ok(())
 }
 
-fn net(e: scheduler::core_libs::types::NetError, target: &str) -> ActionError {
-    use scheduler::core_libs::types::NetError as N;
+fn net(e: NetError, target: &str) -> ActionError {
     let kind = match e {
-        N::Timeout => ErrorKind::Timeout,
-        N::ConnectionRefused => ErrorKind::ConnectRefused,
-        N::ConnectionReset => ErrorKind::ConnectionReset,
-        N::AccessDenied => ErrorKind::EgressDenied,
-        N::AddressNotBindable(_) => ErrorKind::AddressNotBindable,
+        NetError::Timeout => ErrorKind::Timeout,
+        NetError::ConnectionRefused => ErrorKind::ConnectRefused,
+        NetError::ConnectionReset => ErrorKind::ConnectionReset,
+        NetError::AccessDenied(_) => ErrorKind::EgressDenied,
+        NetError::AddressNotBindable(_) => ErrorKind::AddressNotBindable,
+        NetError::NameUnresolvable(_) => ErrorKind::NameUnresolvable,
         _ => ErrorKind::Other,
     };
     err(kind, format!("{target}: {e:?}"))

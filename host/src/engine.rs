@@ -75,14 +75,14 @@ pub fn check_map_count(vus: u32) -> Result<()> {
 /// Compiles `bytes` (or loads the cached compilation) and pre-links it.
 pub fn load(engine: &Engine, bytes: &[u8]) -> Result<VuDriverPre<VuState>> {
     let component = compile_cached(engine, bytes)?;
-    if let Some(r) = component.resources_required() {
-        if r.num_memories > MEMORIES_PER_VU || r.num_tables > TABLES_PER_VU {
-            bail!(
-                "the composed component needs {} memories and {} tables per instance; the pool allows {MEMORIES_PER_VU} and {TABLES_PER_VU}",
-                r.num_memories,
-                r.num_tables
-            );
-        }
+    if let Some(r) = component.resources_required()
+        && (r.num_memories > MEMORIES_PER_VU || r.num_tables > TABLES_PER_VU)
+    {
+        bail!(
+            "the composed component needs {} memories and {} tables per instance; the pool allows {MEMORIES_PER_VU} and {TABLES_PER_VU}",
+            r.num_memories,
+            r.num_tables
+        );
     }
     let mut linker = Linker::<VuState>::new(engine);
     ctx(

@@ -148,13 +148,12 @@ fn apply(text: &str, o: &Overrides) -> Result<String, Failure> {
             .get("ramp_duration")
             .and_then(|r| r.as_str())
             .and_then(|r| scheduler::duration::parse(r).ok())
+            && r > d
         {
-            if r > d {
-                load.insert(
-                    "ramp_duration".into(),
-                    format!("{}ms", d.as_millis()).into(),
-                );
-            }
+            load.insert(
+                "ramp_duration".into(),
+                format!("{}ms", d.as_millis()).into(),
+            );
         }
     }
     if let Some(i) = o.iterations {

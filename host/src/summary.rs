@@ -34,7 +34,7 @@ pub fn render(r: &Report, interrupted: bool) -> String {
         let _ = writeln!(s, "status codes: {}", codes.join(", "));
     }
     let mut errors: Vec<_> = r.metrics.errors.iter().collect();
-    errors.sort_by(|a, b| b.1.count.cmp(&a.1.count));
+    errors.sort_by_key(|e| std::cmp::Reverse(e.1.count));
     for (kind, e) in errors.iter().take(5) {
         let _ = writeln!(
             s,

@@ -282,3 +282,89 @@ fn the_loopback_copy_of_the_issue_scenario_runs_as_written() {
     assert!(from("127.0.0.2") > from("127.0.0.3"));
     assert_eq!(from("127.0.0.2") + from("127.0.0.3"), n);
 }
+
+/// `wasmtime run [-S inherit-network] scheduler-final.wasm ARGS…` with
+/// `stdin` as its standard input.
+fn wasmtime_cli(network: bool, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = Command::new("wasmtime");
+    cmd.arg("run");
+    if network {
+        cmd.args(["-S", "inherit-network"]);
+    }
+    let mut child = cmd
+        .arg(wasm())
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_mission_command_line_reads_the_scenario_from_stdin() {
+    // wasmtime run -S inherit-network scheduler-final.wasm --invoke run-scenario < scenario.yaml
+    let t = target();
+    let out = wasmtime_cli(true, &["--invoke", "run-scenario"], &scenario(HTTP, &t));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(num(&r, "total_requests"), 30);
+    assert_eq!(num(&r, "total_requests"), t.http_seen.requests());
+}
+
+#[test]
+fn the_older_command_line_takes_the_scenario_as_an_argument() {
+    // wasmtime run -S inherit-network scheduler-final.wasm --invoke 'run-scenario' -- "$(cat scenario.yaml)"
+    let t = target();
+    let yaml = scenario(HTTP, &t);
+    let out = wasmtime_cli(true, &["--invoke", "run-scenario", "--", &yaml], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(num(&r, "successful"), 30);
+    assert_eq!(t.http_seen.requests(), 30);
+}
+
+#[test]
+fn without_inherit_network_the_error_says_to_add_it() {
+    let t = target();
+    let out = wasmtime_cli(false, &["--invoke", "run-scenario"], &scenario(HTTP, &t));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-S inherit-network"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(t.http_seen.requests(), 0);
+}
+
+#[test]
+fn a_timed_run_lasts_its_test_duration() {
+    // Users think past the end: the run still lasts test_duration, as in
+    // scheduler-host, not until the last step happened to end.
+    let t = target();
+    let yaml = scenario(
+        "scenario:\n  id: d\n  load: { total_users: 2, test_duration: 2s }\n  workflow:\n    - { type: http, think_time: 700ms, params: { url: \"http://{http}/\" } }\n",
+        &t,
+    );
+    let r = invoke(&yaml).unwrap();
+    let secs = r["duration_seconds"].as_f64().unwrap();
+    assert!((2.0..2.2).contains(&secs), "{secs} s");
+    // Each user sends at 0, 0.7 and 1.4 s.
+    assert_eq!(num(&r, "total_requests"), 6);
+    assert_eq!(t.http_seen.requests(), 6);
+}

@@ -65,3 +65,20 @@ pub fn run_under(
         .map(|b| serde_json::from_slice(&b).expect("report is JSON"));
     (out, report)
 }
+
+/// Asserts the command succeeded, showing its stderr if not.
+pub fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Source address → count, from text.
+pub fn sources(list: &[(&str, u64)]) -> std::collections::BTreeMap<std::net::IpAddr, u64> {
+    list.iter()
+        .map(|(ip, n)| (ip.parse().unwrap(), *n))
+        .collect()
+}

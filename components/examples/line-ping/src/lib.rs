@@ -3,7 +3,9 @@
 //! line itself, as from an echo server), through core-libs' sockets.
 //!
 //! Step params (JSON from the scenario's YAML):
-//!   target: "127.0.0.1:7000"   (required: host:port, [v6]:port for IPv6)
+//!   server: "127.0.0.1:7000"   (required: host:port, [v6]:port for IPv6; the
+//!                               component declares it in `destinations`, so
+//!                               scheduler-host lets the step reach it)
 //!   line:   "PING"             (default "PING"; a newline is added)
 //!   expect: "PING"             (default: the line)
 //!   fault:  "panic" | "spin"   (testing aid: trap, or loop forever until interrupted)
@@ -25,7 +27,7 @@ struct LinePing;
 
 /// A step's params, checked.
 struct Params {
-    target: Endpoint,
+    server: Endpoint,
     line: String,
     expect: String,
     fault: Option<String>,
@@ -41,9 +43,9 @@ fn params(req: &ExtensionRequest) -> Result<Params, String> {
             Some(other) => Err(format!("params.{name} must be text, not {other}")),
         }
     };
-    let target = text("target")?.ok_or("params.target is required (host:port)")?;
-    let target = endpoint(&target).ok_or(format!(
-        "params.target {target:?} is not host:port (like 127.0.0.1:7000)"
+    let server = text("server")?.ok_or("params.server is required (host:port)")?;
+    let server = endpoint(&server).ok_or(format!(
+        "params.server {server:?} is not host:port (like 127.0.0.1:7000)"
     ))?;
     let line = text("line")?.unwrap_or_else(|| "PING".into());
     let expect = text("expect")?.unwrap_or_else(|| line.clone());
@@ -53,14 +55,14 @@ fn params(req: &ExtensionRequest) -> Result<Params, String> {
     }
     if let Some(k) = v.as_object().and_then(|o| {
         o.keys()
-            .find(|k| !["target", "line", "expect", "fault"].contains(&k.as_str()))
+            .find(|k| !["server", "line", "expect", "fault"].contains(&k.as_str()))
     }) {
         return Err(format!(
-            "unknown param {k:?} (known: target, line, expect, fault)"
+            "unknown param {k:?} (known: server, line, expect, fault)"
         ));
     }
     Ok(Params {
-        target,
+        server,
         line,
         expect,
         fault,
@@ -88,7 +90,7 @@ impl Guest for LinePing {
     }
 
     fn destinations(req: ExtensionRequest) -> Vec<Endpoint> {
-        params(&req).map(|p| vec![p.target]).unwrap_or_default()
+        params(&req).map(|p| vec![p.server]).unwrap_or_default()
     }
 
     fn execute(ctx: CallContext, req: ExtensionRequest) -> Outcome {
@@ -124,13 +126,13 @@ fn ping(ctx: &CallContext, req: &ExtensionRequest, out: &mut Outcome) -> Result<
         }
         _ => {}
     }
-    let name = format!("{}:{}", p.target.host, p.target.port);
-    let address = dns::resolve(&p.target.host)
+    let name = format!("{}:{}", p.server.host, p.server.port);
+    let address = dns::resolve(&p.server.host)
         .map_err(|e| net(e, &name))?
         .remove(0);
     let addr = IpSocketAddress {
         address,
-        port: p.target.port,
+        port: p.server.port,
     };
     let conn = tcp::connect(addr, ctx.source_ip, ctx.timeout).map_err(|e| net(e, &name))?;
     let payload = format!("{}\n", p.line);

@@ -1,0 +1,89 @@
+//! The component graph has one source of truth (compositions/*.wac and
+//! compositions/parts.toml): what scheduler-host composes at run time has
+//! the same WIT as what `wac compose` makes of the same files.
+
+mod common;
+
+use common::host::{line_ping, scratch};
+use scheduler_host::compose::{Plug, compose};
+use std::process::Command;
+
+/// The component's WIT, every package printed, in name order.
+fn wit(bytes: &[u8]) -> String {
+    let decoded = wit_component::decode(bytes).expect("a component");
+    let resolve = decoded.resolve();
+    let main = decoded.package();
+    let mut others: Vec<_> = resolve
+        .packages
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| *id != main)
+        .collect();
+    others.sort_by_key(|id| resolve.packages[*id].name.to_string());
+    let mut printer = wit_component::WitPrinter::default();
+    printer
+        .print(resolve, main, &others)
+        .expect("printable WIT");
+    printer.output.to_string()
+}
+
+/// `wac compose FILE --deps-dir target/parts [--dep …]`, as the README says.
+fn wac_compose(file: &str, deps: &[String]) -> Vec<u8> {
+    let out = scratch("wac-golden").join(format!("{}.wasm", file.replace('/', "_")));
+    let st = Command::new("wac")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args([
+            "compose",
+            file,
+            "--deps-dir",
+            scheduler_host::parts::DIR,
+            "-o",
+        ])
+        .arg(&out)
+        .args(deps.iter().flat_map(|d| ["--dep", d.as_str()]))
+        .status()
+        .expect("wac is installed by `cargo xtask test`");
+    assert!(st.success());
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn the_host_composes_what_wac_compose_makes_of_scheduler_wac() {
+    let host = compose(&[]).expect("the built-in parts compose");
+    let cli = wac_compose("compositions/scheduler.wac", &[]);
+    let (host, cli) = (wit(&host), wit(&cli));
+    assert!(cli.contains("export scheduler:main/vu@"), "{cli}");
+    assert_eq!(host, cli);
+    // And that is what `cargo xtask build` ships.
+    assert_eq!(wit(&std::fs::read(common::wasm()).unwrap()), cli);
+}
+
+#[test]
+fn a_plugged_extension_that_uses_sockets_gets_the_with_extension_composition() {
+    let plug = Plug {
+        slot: "extension".into(),
+        kind: Some("line-ping".into()),
+        path: line_ping(),
+        origin: "--action line-ping".into(),
+    };
+    let host = compose(&[plug]).expect("line-ping composes");
+    let dep = format!("component:extension={}", line_ping().display());
+    let cli = wac_compose("compositions/scheduler-with-extension.wac", &[dep]);
+    assert_eq!(wit(&host), wit(&cli));
+}
+
+#[test]
+fn every_part_in_the_table_is_instantiated_by_both_wac_files() {
+    for (file, source) in [
+        ("scheduler.wac", scheduler_host::compose::SCHEDULER_WAC),
+        (
+            "scheduler-with-extension.wac",
+            scheduler_host::compose::WITH_EXTENSION_WAC,
+        ),
+    ] {
+        for part in scheduler_host::parts::PARTS {
+            let stmt = format!("= new component:{} {{", part.name);
+            assert!(source.contains(&stmt), "{file} lacks `{stmt}`");
+        }
+    }
+}

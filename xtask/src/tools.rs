@@ -1,5 +1,6 @@
 //! Installs what the build needs, only when it is missing: the wasm32-wasip2
-//! target and pinned wac-cli and wasmtime-cli.
+//! target, rustfmt and clippy (the test command's gates), and pinned wac-cli
+//! and wasmtime-cli.
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -14,6 +15,12 @@ pub fn ensure() -> Result<()> {
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
     if !targets.lines().any(|l| l.trim() == "wasm32-wasip2") {
         run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    }
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"]))?;
+    for component in ["rustfmt", "clippy"] {
+        if !components.lines().any(|l| l.starts_with(component)) {
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
     }
     for (bin, krate, version, banner) in TOOLS {
         let have = output(Command::new(bin).arg("--version")).unwrap_or_default();

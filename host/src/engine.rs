@@ -49,6 +49,28 @@ pub fn engine(max_vus: u32) -> Result<Engine> {
     ctx(Engine::new(&config), "creating the wasmtime engine")
 }
 
+/// Linear memory a user's composed instance has when it starts (its six
+/// components' initial memories), with headroom: a smaller limit is refused.
+pub const MIN_MEMORY_PER_USER: u64 = 16 << 20;
+/// The default limit never goes above this.
+const MAX_DEFAULT_MEMORY_PER_USER: u64 = 256 << 20;
+
+/// The default `max_memory_per_user`: half this machine's memory shared by
+/// the users, between MIN_MEMORY_PER_USER and 256 MiB. Linear memory is
+/// reserved, not touched: a user's resident share is far smaller (see the
+/// README's figures), so this bounds what a runaway guest can take.
+pub fn default_memory_limit(users: u32) -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(8 << 30, |kb| kb << 10);
+    (total / 2 / u64::from(users.max(1))).clamp(MIN_MEMORY_PER_USER, MAX_DEFAULT_MEMORY_PER_USER)
+}
+
 /// Memory mappings one user needs (memories, stacks, tables, CoW images),
 /// measured: about 13; kept with headroom.
 const MAPS_PER_VU: u64 = 20;

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod compose;
 mod egress;
 mod engine;
+mod epoch;
 mod error;
 mod init;
 pub mod loopback;

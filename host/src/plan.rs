@@ -16,6 +16,7 @@ pub struct Overrides {
     pub vus: Option<u32>,
     pub duration: Option<Duration>,
     pub iterations: Option<u64>,
+    pub max_memory_per_user: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -29,6 +30,8 @@ pub struct Plan {
     /// component's `check` declares.
     pub targets: HashSet<SocketAddr>,
     pub plugs: Vec<Plug>,
+    /// Linear memory each user's instance may grow to, in all.
+    pub memory_limit: u64,
 }
 
 pub fn from_file(
@@ -72,11 +75,23 @@ pub fn from_text(
         let origin = format!("--action {name}={}", path.display());
         named.push((name.clone(), path.clone(), origin));
     }
+    let memory_limit = o
+        .max_memory_per_user
+        .or(scenario.max_memory_per_user)
+        .unwrap_or_else(|| crate::engine::default_memory_limit(scenario.load.total_users));
+    if memory_limit < crate::engine::MIN_MEMORY_PER_USER {
+        return Err(Failure::input(format!(
+            "max_memory_per_user: {} KiB is less than a user's instance needs to start ({} MiB)",
+            memory_limit >> 10,
+            crate::engine::MIN_MEMORY_PER_USER >> 20
+        )));
+    }
     Ok(Plan {
         yaml: json_form(&yaml),
         scenario,
         targets: HashSet::new(),
         plugs: slots(named)?,
+        memory_limit,
     })
 }
 
@@ -222,6 +237,10 @@ impl Plan {
             self.scenario.id, self.scenario.description
         );
         s += &format!("  users:      {} (ramp {:?})\n", l.total_users, l.ramp);
+        s += &format!(
+            "  memory:     at most {} MiB of linear memory per user\n",
+            self.memory_limit >> 20
+        );
         s += &format!(
             "  stops:      {}{}\n",
             l.duration

@@ -56,7 +56,7 @@ impl Progress {
 
     pub fn interrupted(&self) {
         if let Some(bar) = &self.bar {
-            bar.println("stopping: finishing in-flight steps (up to 2s), then writing the report");
+            bar.println("stopping: finishing in-flight steps (up to 2s), then writing the report; press Ctrl-C again to stop at once");
         }
     }
 

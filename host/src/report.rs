@@ -14,6 +14,9 @@ pub struct HostReport {
     pub run: Report,
     /// True when SIGINT/SIGTERM ended the run early.
     pub interrupted: bool,
+    /// Where the signal came: "init" (creating instances, before the clock
+    /// started) or "load"; null when the run was not interrupted.
+    pub interrupted_during: Option<crate::run::Phase>,
     /// Seconds the init phase took to instantiate and initialise every
     /// user's instance, before the clock started (null if some never were).
     pub instances_ready_seconds: Option<f64>,
@@ -24,7 +27,8 @@ impl HostReport {
     pub fn new(scenario: &Scenario, o: &Outcome) -> Self {
         HostReport {
             run: o.stats.report(scenario, o.elapsed),
-            interrupted: o.interrupted,
+            interrupted: o.interrupted.is_some(),
+            interrupted_during: o.interrupted,
             instances_ready_seconds: o
                 .all_ready
                 .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),

@@ -18,11 +18,21 @@ pub struct Outcome {
     pub stats: Stats,
     pub timeline: Timeline,
     pub elapsed: Duration,
-    /// Stopped early by a signal.
-    pub interrupted: bool,
+    /// Stopped early by a signal, and in which phase.
+    pub interrupted: Option<Phase>,
     /// How long the init phase took to create and initialise every user's
     /// instance (before the clock started); none if some never were ready.
     pub all_ready: Option<Duration>,
+}
+
+/// Where a run was when a signal stopped it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Creating the users' instances, before the clock started.
+    Init,
+    /// Running the scenario.
+    Load,
 }
 
 /// How long an in-flight step may continue once the run stops.
@@ -33,12 +43,17 @@ const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> Outcome {
     let load = &plan.scenario.load;
-    let ticker = tokio::spawn(tick_epochs(shared.engine.clone()));
+    let ticker = crate::epoch::Ticker::start(shared.engine.clone());
+    // The first SIGINT/SIGTERM stops the run (in-flight steps get the
+    // grace period); a second one aborts in-flight steps at once.
     let (interrupt_tx, mut interrupt_rx) = watch::channel(false);
+    let (abort_tx, abort_rx) = watch::channel(false);
     let signals = tokio::spawn(async move {
         wait_for_signal().await;
         let _ = interrupt_tx.send(true);
-        // Keep the sender alive: a closed channel would read as a change.
+        wait_for_signal().await;
+        let _ = abort_tx.send(true);
+        // Keep the senders alive: a closed channel would read as a change.
         std::future::pending::<()>().await;
     });
 
@@ -56,7 +71,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     let start = Instant::now();
     let mut stats = Stats::new(plan.scenario.workflow.len());
     let mut timeline = Timeline::default();
-    let all_ready = users.failed.is_empty().then_some(users.took);
+    let all_ready = (users.failed.is_empty() && !users.interrupted).then_some(users.took);
     for (source, why) in users.failed {
         let sample = vu::trap_sample(scheduler::UNATTRIBUTED, Duration::ZERO, why);
         stats.push(&sample, source);
@@ -73,7 +88,11 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     let mut instances = Vec::with_capacity(running);
     for (spec, live) in users.ready {
         let shared = Arc::clone(&shared);
-        let user = vu::run(shared, spec, live, start, stop_rx.clone(), tx.clone());
+        let stops = vu::Stops {
+            at: stop_rx.clone(),
+            abort: abort_rx.clone(),
+        };
+        let user = vu::run(shared, spec, live, start, stops, tx.clone());
         instances.push(tokio::spawn(user));
     }
     drop(tx);
@@ -109,26 +128,21 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
             }
         }
     }
-    ticker.abort();
+    drop(ticker);
     signals.abort();
     // Instances are torn down off the workers while the report is written.
     tokio::task::spawn_blocking(move || drop(instances));
+    let interrupted = if users.interrupted {
+        Some(Phase::Init)
+    } else {
+        interrupt_rx.borrow().then_some(Phase::Load)
+    };
     Outcome {
         stats,
         timeline,
         elapsed,
-        interrupted: users.interrupted || *interrupt_rx.borrow(),
+        interrupted,
         all_ready,
-    }
-}
-
-/// Drives epoch interruption: every tick, running guests yield (and one past
-/// its step budget is interrupted).
-pub async fn tick_epochs(engine: wasmtime::Engine) {
-    let mut t = tokio::time::interval(crate::engine::EPOCH_TICK);
-    loop {
-        t.tick().await;
-        engine.increment_epoch();
     }
 }
 

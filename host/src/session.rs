@@ -48,9 +48,9 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
     })?;
     let ready = Ready { engine, pre };
     let probe = shared(plan, &ready);
-    let ticker = tokio::spawn(run::tick_epochs(ready.engine.clone()));
+    let ticker = crate::epoch::Ticker::start(ready.engine.clone());
     let result = vu::check(&probe).await;
-    ticker.abort();
+    drop(ticker);
     let needs = result.map_err(Failure::input)?;
     for plug in &plan.plugs {
         let Some(kind) = &plug.kind else { continue };
@@ -87,6 +87,7 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
         targets: plan.targets.clone(),
         budget: longest + Duration::from_secs(1),
         grace: GRACE,
+        memory_limit: usize::try_from(plan.memory_limit).unwrap_or(usize::MAX),
     })
 }
 
@@ -108,7 +109,7 @@ pub async fn execute(
         report::write(path, &report)?;
     }
     Ok((
-        if outcome.interrupted {
+        if outcome.interrupted.is_some() {
             EXIT_INTERRUPTED
         } else {
             0

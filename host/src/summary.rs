@@ -4,7 +4,7 @@ use scheduler::Report;
 use scheduler::stats::Metrics;
 use std::fmt::Write;
 
-pub fn render(r: &Report, interrupted: bool) -> String {
+pub fn render(r: &Report, interrupted: Option<crate::run::Phase>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -12,7 +12,11 @@ pub fn render(r: &Report, interrupted: bool) -> String {
         r.scenario_id,
         r.vus,
         r.duration_seconds,
-        if interrupted { " (interrupted)" } else { "" },
+        match interrupted {
+            Some(crate::run::Phase::Init) => " (interrupted while creating the users' instances)",
+            Some(crate::run::Phase::Load) => " (interrupted)",
+            None => "",
+        },
         r.iterations
     );
     let _ = writeln!(

@@ -24,6 +24,8 @@ pub struct Shared {
     pub budget: Duration,
     /// How long an in-flight step may go on after the stop time.
     pub grace: Duration,
+    /// Linear memory one user's instance may have, in all its memories.
+    pub memory_limit: usize,
 }
 
 /// A user's instance, initialised and ready for `next-step`.
@@ -60,6 +62,13 @@ pub struct Spec {
     pub max_iterations: Option<u64>,
 }
 
+/// When a user stops: the stop time (moved to "now" by the first signal),
+/// and an abort (the second signal) that ends an in-flight step at once.
+pub struct Stops {
+    pub at: watch::Receiver<Instant>,
+    pub abort: watch::Receiver<bool>,
+}
+
 /// Runs one user from its ramp offset (after `start`) until the stop time.
 /// Returns its instance rather than dropping it: tearing thousands of
 /// instances down takes a while and must not delay the other users' stop.
@@ -68,9 +77,13 @@ pub async fn run(
     spec: Spec,
     first: Live,
     start: Instant,
-    mut stop: watch::Receiver<Instant>,
+    stops: Stops,
     events: mpsc::UnboundedSender<Event>,
 ) -> Option<Live> {
+    let Stops {
+        at: mut stop,
+        mut abort,
+    } = stops;
     if !sleep_or_stop(start + spec.offset, &mut stop).await {
         let at = start.elapsed();
         let _ = events.send(Event::Stopped { ran: false, at });
@@ -104,6 +117,7 @@ pub async fn run(
         let result = tokio::select! {
             r = step => Some(r),
             _ = hard_stop(&mut stop, shared.grace) => None,
+            _ = abort.wait_for(|a| *a) => None,
         };
         match result {
             Some(Ok(r)) => {
@@ -133,8 +147,22 @@ pub async fn run(
                 let _ = events.send(trapped);
                 live = None;
             }
-            // Stopped and the grace period ran out: abandon the step.
-            None => break,
+            // Stopped and the grace period ran out, or aborted: the step is
+            // abandoned, and counted as interrupted.
+            None => {
+                let _ = events.send(Event::Sample {
+                    at: start.elapsed(),
+                    source,
+                    sample: failed_sample(
+                        running,
+                        began.elapsed(),
+                        ErrorKind::Interrupted,
+                        "the run stopped before the step ended".into(),
+                    ),
+                    iteration_done: false,
+                });
+                break;
+            }
         }
     }
     let at = start.elapsed();
@@ -149,7 +177,7 @@ pub async fn create(shared: &Shared, spec: &Spec) -> Result<Live, String> {
 
 async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Result<Live, String> {
     let egress = Arc::new(Egress::new(shared.targets.clone(), source));
-    let mut store = VuState::store(&shared.engine, egress, shared.budget);
+    let mut store = VuState::store(&shared.engine, egress, shared.budget, shared.memory_limit);
     let vu = shared
         .pre
         .instantiate_async(&mut store)
@@ -174,7 +202,7 @@ async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Res
 /// `validate` of each of its steps, and what the scenario will reach.
 pub async fn check(shared: &Shared) -> Result<ScenarioNeeds, String> {
     let egress = Arc::new(Egress::new(HashSet::new(), None));
-    let mut store = VuState::store(&shared.engine, egress, shared.budget);
+    let mut store = VuState::store(&shared.engine, egress, shared.budget, shared.memory_limit);
     let vu = shared
         .pre
         .instantiate_async(&mut store)
@@ -204,16 +232,18 @@ fn trap(
 
 /// A trap in `step`, or a failed instantiation (step `UNATTRIBUTED`).
 pub fn trap_sample(step: u32, took: Duration, message: String) -> Sample {
+    failed_sample(step, took, ErrorKind::Trap, message)
+}
+
+/// A step the host ended: it trapped or was interrupted.
+fn failed_sample(step: u32, took: Duration, kind: ErrorKind, message: String) -> Sample {
     Sample {
         step,
         latency_us: took.as_micros() as u64,
         status: None,
         bytes_sent: 0,
         bytes_received: 0,
-        error: Some(SampleError {
-            kind: ErrorKind::Trap,
-            message,
-        }),
+        error: Some(SampleError { kind, message }),
     }
 }
 

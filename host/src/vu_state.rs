@@ -5,7 +5,7 @@ use crate::egress::Egress;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, UpdateDeadline};
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub struct VuState {
@@ -15,6 +15,40 @@ pub struct VuState {
     /// code running past `budget`.
     step_started: Instant,
     budget: Duration,
+    /// Linear memory, summed over the instance's memories, and its limit.
+    memory: usize,
+    memory_limit: usize,
+}
+
+impl ResourceLimiter for VuState {
+    /// Counts every memory's size (from its creation) against one per-user
+    /// limit: a user past it traps, alone, saying why.
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let after = self.memory - current + desired;
+        if after > self.memory_limit {
+            wasmtime::bail!(
+                "memory limit: the user's instance asked for {:.1} MiB of linear memory, past max_memory_per_user ({:.1} MiB)",
+                after as f64 / f64::from(1 << 20),
+                self.memory_limit as f64 / f64::from(1 << 20)
+            );
+        }
+        self.memory = after;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl WasiView for VuState {
@@ -33,6 +67,7 @@ impl VuState {
         engine: &wasmtime::Engine,
         egress: Arc<Egress>,
         budget: Duration,
+        memory_limit: usize,
     ) -> Store<VuState> {
         let mut b = WasiCtxBuilder::new();
         b.inherit_stderr()
@@ -48,8 +83,11 @@ impl VuState {
             table: ResourceTable::new(),
             step_started: Instant::now(),
             budget,
+            memory: 0,
+            memory_limit,
         };
         let mut store = Store::new(engine, state);
+        store.limiter(|s| s);
         store.set_epoch_deadline(1);
         // Every tick: yield to other users; past the budget: interrupt (a trap).
         store.epoch_deadline_callback(|ctx| {

@@ -109,8 +109,8 @@ fn wit_kind(k: ErrorKind) -> t::ErrorKind {
         ErrorKind::Unsupported => K::Unsupported,
         ErrorKind::BadParams => K::BadParams,
         ErrorKind::CheckFailed => K::CheckFailed,
-        // Only a host counts traps; the scheduler never makes one.
-        ErrorKind::Other | ErrorKind::Trap => K::Other,
+        // Only a host counts traps and interruptions; the scheduler never makes one.
+        ErrorKind::Other | ErrorKind::Trap | ErrorKind::Interrupted => K::Other,
     }
 }
 
@@ -122,6 +122,7 @@ impl Actions for Slots {
             headers: call.headers.clone(),
             body: call.body.clone(),
             expect_body: call.expect_body.clone(),
+            max_body: call.max_body,
         };
         outcome(http::execute(ctx(c), &req))
     }
@@ -138,6 +139,7 @@ impl Actions for Slots {
             payload: call.payload.clone(),
             read,
             expect: call.expect.clone(),
+            max_read: call.max_read,
         };
         outcome(tcp::execute(ctx(c), &req))
     }

@@ -4,6 +4,7 @@
 //! an rlib the host links, so there is one scenario model and one statistics
 //! implementation.
 
+pub mod bytesize;
 pub mod checks;
 pub mod duration;
 pub mod endpoint;

@@ -9,6 +9,12 @@ use std::time::Duration;
 
 /// Default budget of one step (connect + exchange).
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default bytes kept of an HTTP body for `expect_body` (`max_body`) and of a
+/// TCP reply (`max_read`); bodies and replies stream past it, counted.
+pub const DEFAULT_MAX_KEEP: u64 = 1 << 20;
+/// Most steps a workflow may have: a scenario is parsed by every user's
+/// instance, so a runaway generated file is refused, not parsed 10,000 times.
+pub const MAX_STEPS: usize = 10_000;
 /// Step kinds built into the scheduler; others go to the extension slot.
 pub const BUILTIN_KINDS: [&str; 3] = ["http", "tcp", "udp"];
 
@@ -35,6 +41,21 @@ pub mod raw {
         /// relative to the scenario file.
         #[serde(default)]
         pub components: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        pub limits: Limits,
+    }
+
+    /// Scenario-wide bounds; steps may override `max_body` / `max_read`.
+    #[derive(Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Limits {
+        #[serde(default)]
+        pub max_body: Option<crate::bytesize::ByteSize>,
+        #[serde(default)]
+        pub max_read: Option<crate::bytesize::ByteSize>,
+        /// Linear memory one user's instance may grow to, in all (scheduler-host).
+        #[serde(default)]
+        pub max_memory_per_user: Option<crate::bytesize::ByteSize>,
     }
 
     #[derive(Deserialize)]
@@ -88,6 +109,8 @@ pub struct Scenario {
     pub components: std::collections::BTreeMap<String, String>,
     /// True when steps carry weights: each iteration runs one weighted pick.
     pub weighted: bool,
+    /// `limits.max_memory_per_user`, when the scenario sets it.
+    pub max_memory_per_user: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -138,6 +161,8 @@ pub struct HttpCall {
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
     pub expect_body: Option<Vec<u8>>,
+    /// Body bytes kept for `expect_body`.
+    pub max_body: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -154,6 +179,8 @@ pub struct TcpCall {
     pub payload: Vec<u8>,
     pub read: ReadMode,
     pub expect: Option<Vec<u8>>,
+    /// Reply bytes kept.
+    pub max_read: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]

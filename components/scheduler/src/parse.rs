@@ -56,11 +56,25 @@ pub fn parse_with(
     if s.workflow.is_empty() {
         return Err(field("scenario.workflow", "must list at least one step"));
     }
+    if s.workflow.len() > MAX_STEPS {
+        return Err(field(
+            "scenario.workflow",
+            format!(
+                "{} steps; a workflow may have at most {MAX_STEPS}",
+                s.workflow.len()
+            ),
+        ));
+    }
+    let limits = Defaults {
+        max_body: s.limits.max_body.map_or(DEFAULT_MAX_KEEP, |b| b.0),
+        max_read: s.limits.max_read.map_or(DEFAULT_MAX_KEEP, |b| b.0),
+    };
     let weighted = s.workflow.iter().any(|st| st.weight.is_some());
     let mut workflow = Vec::with_capacity(s.workflow.len());
+    let mut ids = std::collections::HashSet::with_capacity(s.workflow.len());
     for (i, raw) in s.workflow.into_iter().enumerate() {
-        let step = step(i, raw, is_extension, known)?;
-        if workflow.iter().any(|w: &Step| w.id == step.id) {
+        let step = step(i, raw, is_extension, known, &limits)?;
+        if !ids.insert(step.id.clone()) {
             return Err(field(
                 format!("scenario.workflow[{i}].id"),
                 format!("duplicate step id {:?}", step.id),
@@ -75,7 +89,14 @@ pub fn parse_with(
         workflow,
         components: s.components,
         weighted,
+        max_memory_per_user: s.limits.max_memory_per_user.map(|b| b.0),
     })
+}
+
+/// Scenario-wide values a step's params fall back to.
+struct Defaults {
+    max_body: u64,
+    max_read: u64,
 }
 
 /// serde_yaml puts "at line L column C" in its message; keep it on one line.
@@ -143,6 +164,7 @@ fn step(
     s: raw::Step,
     is_extension: &dyn Fn(&str) -> bool,
     known: &str,
+    limits: &Defaults,
 ) -> Result<Step, ScenarioError> {
     let at = format!("scenario.workflow[{i}]");
     let id = s.id.unwrap_or_else(|| format!("step{}", i + 1));
@@ -157,8 +179,8 @@ fn step(
     }
     let params_at = format!("{at}.params");
     let call = match s.kind.as_str() {
-        "http" => Call::Http(http(&params_at, typed(&params_at, s.params)?)?),
-        "tcp" => Call::Tcp(tcp(&params_at, typed(&params_at, s.params)?)?),
+        "http" => Call::Http(http(&params_at, typed(&params_at, s.params)?, limits)?),
+        "tcp" => Call::Tcp(tcp(&params_at, typed(&params_at, s.params)?, limits)?),
         "udp" => Call::Udp(udp(&params_at, typed(&params_at, s.params)?)?),
         kind if is_extension(kind) => Call::Extension {
             kind: kind.to_string(),
@@ -223,9 +245,11 @@ struct HttpParams {
     body: Option<String>,
     #[serde(default)]
     expect_body: Option<String>,
+    #[serde(default)]
+    max_body: Option<crate::bytesize::ByteSize>,
 }
 
-fn http(at: &str, p: HttpParams) -> Result<HttpCall, ScenarioError> {
+fn http(at: &str, p: HttpParams, limits: &Defaults) -> Result<HttpCall, ScenarioError> {
     let method = p
         .method
         .unwrap_or_else(|| "GET".into())
@@ -270,6 +294,7 @@ fn http(at: &str, p: HttpParams) -> Result<HttpCall, ScenarioError> {
         headers,
         body: p.body.map(String::into_bytes),
         expect_body: p.expect_body.map(String::into_bytes),
+        max_body: p.max_body.map_or(limits.max_body, |b| b.0),
     })
 }
 
@@ -298,9 +323,18 @@ struct TcpParams {
     read_until_close: bool,
     #[serde(default)]
     expect: Option<String>,
+    #[serde(default)]
+    max_read: Option<crate::bytesize::ByteSize>,
 }
 
-fn tcp(at: &str, p: TcpParams) -> Result<TcpCall, ScenarioError> {
+fn tcp(at: &str, p: TcpParams, limits: &Defaults) -> Result<TcpCall, ScenarioError> {
+    let max_read = p.max_read.map_or(limits.max_read, |b| b.0);
+    if let Some(n) = p.read_bytes.filter(|n| u64::from(*n) > max_read) {
+        return Err(field(
+            format!("{at}.read_bytes"),
+            format!("{n} is more than max_read ({max_read} bytes): raise max_read"),
+        ));
+    }
     let target = target(at, &p.target)?;
     let payload = payload(at, p.payload, p.payload_hex)?;
     let expect = p.expect.map(String::into_bytes);
@@ -331,6 +365,7 @@ fn tcp(at: &str, p: TcpParams) -> Result<TcpCall, ScenarioError> {
         payload,
         read,
         expect,
+        max_read,
     })
 }
 

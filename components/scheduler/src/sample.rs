@@ -26,14 +26,18 @@ pub enum ErrorKind {
     BadParams,
     CheckFailed,
     Other,
-    /// The user's instance trapped (a panic, an interrupted runaway step) or
-    /// could not be created; counted by scheduler-host, never by an action.
+    /// The user's instance trapped (a panic, an interrupted runaway step, its
+    /// memory limit) or could not be created; counted by scheduler-host,
+    /// never by an action.
     Trap,
+    /// The step was in flight when the run stopped and did not end within
+    /// the grace period, or a second SIGINT/SIGTERM aborted it (scheduler-host).
+    Interrupted,
 }
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Timeout,
@@ -48,6 +52,7 @@ impl ErrorKind {
         ErrorKind::CheckFailed,
         ErrorKind::Other,
         ErrorKind::Trap,
+        ErrorKind::Interrupted,
     ];
 
     /// The kebab-case name the report uses.
@@ -67,6 +72,7 @@ impl ErrorKind {
             ErrorKind::CheckFailed => "check-failed",
             ErrorKind::Other => "other",
             ErrorKind::Trap => "trap",
+            ErrorKind::Interrupted => "interrupted",
         }
     }
 }
@@ -127,7 +133,7 @@ mod tests {
         assert_eq!(names.len(), ErrorKind::ALL.len());
     }
 
-    /// The contract's `error-kind` enum is exactly ALL without `trap`.
+    /// The contract's `error-kind` enum is exactly ALL without the host's kinds.
     #[test]
     fn the_wit_enum_matches() {
         let wit = include_str!("../../../wit/actions/actions.wit");
@@ -143,7 +149,7 @@ mod tests {
             .collect();
         let ours: Vec<&str> = ErrorKind::ALL
             .iter()
-            .filter(|k| **k != ErrorKind::Trap)
+            .filter(|k| !matches!(k, ErrorKind::Trap | ErrorKind::Interrupted))
             .map(|k| k.name())
             .collect();
         assert_eq!(wit_kinds, ours);

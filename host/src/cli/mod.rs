@@ -51,6 +51,9 @@ pub struct Common {
     /// Iterations per user (over scenario.load.iterations)
     #[arg(long)]
     pub iterations: Option<u64>,
+    /// Linear memory one user's instance may grow to, like 64MB (over scenario.limits.max_memory_per_user)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory_per_user: Option<u64>,
 }
 
 impl Common {
@@ -59,6 +62,7 @@ impl Common {
             vus: self.vus,
             duration: self.duration,
             iterations: self.iterations,
+            max_memory_per_user: self.max_memory_per_user,
         }
     }
 }
@@ -68,6 +72,10 @@ fn parse_plug(s: &str) -> Result<(String, PathBuf), String> {
         .split_once('=')
         .ok_or("expected SLOT=FILE, like http=./my-http.wasm")?;
     Ok((slot.to_string(), PathBuf::from(file)))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    scheduler::bytesize::parse(s)
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

@@ -66,18 +66,22 @@ fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(
         }
         tally.sent += bytes.len() as u64;
         let head_only = req.method.eq_ignore_ascii_case("HEAD");
-        let want_body = req.expect_body.is_some();
+        // The body streams through; only a check keeps (part of) it.
+        let keep = match req.expect_body {
+            Some(_) => usize::try_from(req.max_body).unwrap_or(usize::MAX),
+            None => 0,
+        };
         let mut wire = Wire {
             conn: &conn,
             budget: &budget,
         };
-        match response::read(&mut wire, head_only, want_body, &mut tally.received) {
+        match response::read(&mut wire, head_only, keep, &mut tally.received) {
             Ok(resp) => {
                 tally.status = Some(resp.status);
                 if resp.keep_alive {
                     pool::put(key, conn);
                 }
-                return check_body(req, &resp.body);
+                return check_body(req, &resp);
             }
             Err(ReadError::NothingReceived { .. }) if reused && !budget.expired() => continue,
             Err(ReadError::NothingReceived { reset: true }) => {
@@ -120,17 +124,36 @@ struct Wire<'a> {
 }
 
 impl response::Source for Wire<'_> {
+    /// The step's deadline holds even while bytes keep arriving.
     fn read(&mut self, max: u32) -> Result<Vec<u8>, action_support::net::NetError> {
+        if self.budget.expired() {
+            return Err(action_support::net::NetError::Timeout);
+        }
         self.conn.read(max, self.budget.left())
     }
 }
 
-fn check_body(req: &HttpRequest, body: &[u8]) -> Result<(), ActionError> {
+fn check_body(req: &HttpRequest, resp: &response::Response) -> Result<(), ActionError> {
     match &req.expect_body {
-        Some(want) if !contains(body, want) => Err(fail(
-            ErrorKind::CheckFailed,
-            format!("expected {} in body {}", show(want), show(body)),
-        )),
+        Some(want) if !contains(&resp.body, want) => {
+            let truncated = if resp.truncated() {
+                format!(
+                    " (the first {} of {} bytes: max_body)",
+                    resp.body.len(),
+                    resp.body_len
+                )
+            } else {
+                String::new()
+            };
+            Err(fail(
+                ErrorKind::CheckFailed,
+                format!(
+                    "expected {} in body {}{truncated}",
+                    show(want),
+                    show(&resp.body)
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }

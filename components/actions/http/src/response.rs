@@ -7,16 +7,23 @@ use action_support::net::NetError;
 const MAX_HEADERS: usize = 100;
 /// Header block size limit.
 const MAX_HEAD: usize = 64 * 1024;
-/// Body bytes kept for `expect_body` checks; the rest is only counted.
-const MAX_KEPT_BODY: usize = 1024 * 1024;
 /// Per read call; the host allocates this much per call, so keep it modest.
 const READ_CHUNK: u32 = 16 * 1024;
 
 pub struct Response {
     pub status: u16,
     pub keep_alive: bool,
-    /// The body, if the caller asked to keep it (capped).
+    /// The body's first `keep` bytes (what the caller asked to keep).
     pub body: Vec<u8>,
+    /// Body bytes received in all; more than `body.len()` when truncated.
+    pub body_len: u64,
+}
+
+impl Response {
+    /// Part of the body was counted and discarded.
+    pub fn truncated(&self) -> bool {
+        self.body_len > self.body.len() as u64
+    }
 }
 
 pub enum ReadError {
@@ -122,10 +129,12 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
     Ok(Some(head))
 }
 
+/// Reads one response, keeping at most `keep` body bytes: the rest of the
+/// body streams through (counted, then dropped), whatever its size.
 pub fn read(
     source: &mut impl Source,
     head_only: bool,
-    keep_body: bool,
+    keep: usize,
     received: &mut u64,
 ) -> Result<Response, ReadError> {
     let mut r = Reader {
@@ -160,19 +169,26 @@ pub fn read(
     r.buf.drain(..head.len);
     let no_body = head_only || head.status == 204 || head.status == 304;
     let mut keep_alive = !head.close && (head.version == 1 || head.keep_alive_header);
-    let mut body = Vec::new();
+    let mut body = Body {
+        kept: Vec::new(),
+        keep,
+        len: 0,
+    };
     if no_body {
         // nothing to read
     } else if head.chunked {
-        read_chunked(&mut r, keep_body, &mut body)?;
+        read_chunked(&mut r, &mut body)?;
     } else if let Some(n) = head.content_length {
-        consume(&mut r, n, keep_body, &mut body, "inside the body")?;
+        consume(&mut r, n, &mut body, "inside the body")?;
     } else {
         // Delimited by close: read to EOF; the connection cannot be reused.
         keep_alive = false;
-        while r.fill()? {}
-        if keep_body {
-            body = std::mem::take(&mut r.buf);
+        loop {
+            body.take(&r.buf);
+            r.buf.clear();
+            if !r.fill()? {
+                break;
+            }
         }
     }
     // Leftover bytes mean the server sent more than one response: don't reuse.
@@ -180,16 +196,31 @@ pub fn read(
     Ok(Response {
         status: head.status,
         keep_alive,
-        body,
+        body: body.kept,
+        body_len: body.len,
     })
 }
 
-/// Consumes exactly `len` body bytes, keeping up to MAX_KEPT_BODY of them.
+/// The body as it streams by: counted in full, kept up to `keep` bytes.
+struct Body {
+    kept: Vec<u8>,
+    keep: usize,
+    len: u64,
+}
+
+impl Body {
+    fn take(&mut self, bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        let room = self.keep.saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+}
+
+/// Consumes exactly `len` body bytes into `body`.
 fn consume(
     r: &mut Reader<impl Source>,
     len: u64,
-    keep_body: bool,
-    body: &mut Vec<u8>,
+    body: &mut Body,
     what: &str,
 ) -> Result<(), ReadError> {
     let mut left = len;
@@ -198,20 +229,14 @@ fn consume(
             r.fill_or(what)?;
         }
         let take = (r.buf.len() as u64).min(left) as usize;
-        if keep_body && body.len() < MAX_KEPT_BODY {
-            body.extend_from_slice(&r.buf[..take.min(MAX_KEPT_BODY - body.len())]);
-        }
+        body.take(&r.buf[..take]);
         r.buf.drain(..take);
         left -= take as u64;
     }
     Ok(())
 }
 
-fn read_chunked(
-    r: &mut Reader<impl Source>,
-    keep_body: bool,
-    body: &mut Vec<u8>,
-) -> Result<(), ReadError> {
+fn read_chunked(r: &mut Reader<impl Source>, body: &mut Body) -> Result<(), ReadError> {
     loop {
         let (consumed, size) = loop {
             match httparse::parse_chunk_size(&r.buf) {
@@ -229,7 +254,7 @@ fn read_chunked(
         if size == 0 {
             return read_trailers(r);
         }
-        consume(r, size, keep_body, body, "inside a chunk")?;
+        consume(r, size, body, "inside a chunk")?;
         while r.buf.len() < 2 {
             r.fill_or("after a chunk")?;
         }
@@ -286,7 +311,7 @@ mod tests {
 
     fn parse_chunks(chunks: Vec<Vec<u8>>, head_only: bool) -> Result<(Response, u64), ReadError> {
         let mut received = 0;
-        let r = read(&mut Script(chunks.into()), head_only, true, &mut received)?;
+        let r = read(&mut Script(chunks.into()), head_only, 1 << 20, &mut received)?;
         Ok((r, received))
     }
 
@@ -422,6 +447,35 @@ mod tests {
         assert!(
             protocol_error(b"HTTP/1.1 200 OK\r\nContent-").contains("inside the response head")
         );
+    }
+
+    #[test]
+    fn a_body_past_keep_is_counted_and_dropped_as_it_streams() {
+        let chunk = vec![b'x'; 64 * 1024];
+        let head = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+        let mut script = vec![head];
+        script.extend(std::iter::repeat_n(chunk, 100));
+        let mut received = 0;
+        let r = read(&mut Script(script.into()), false, 1000, &mut received)
+            .ok()
+            .unwrap();
+        assert_eq!(r.body.len(), 1000);
+        assert_eq!(r.body_len, 100 * 64 * 1024);
+        assert!(r.truncated());
+        let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789".to_vec();
+        let r = read(&mut Script(vec![wire].into()), false, 4, &mut received)
+            .ok()
+            .unwrap();
+        assert_eq!((r.body.as_slice(), r.body_len, r.keep_alive), (&b"0123"[..], 10, true));
+        let r = read(
+            &mut Script(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc".to_vec()].into()),
+            false,
+            0,
+            &mut received,
+        )
+        .ok()
+        .unwrap();
+        assert!(r.body.is_empty() && r.truncated(), "nothing kept without a check");
     }
 
     #[test]

@@ -47,13 +47,28 @@ fn exchange(
         *sent = req.payload.len() as u64;
     }
     let mut got = Vec::new();
-    let ended = reply::read(
-        &req.read,
-        |max| conn.read(max, budget.left()),
-        &mut got,
-        received,
-    )
-    .map_err(|e| net_fail(e, false, &name))?;
+    let max_read = usize::try_from(req.max_read).unwrap_or(usize::MAX);
+    let read = |max| {
+        // The step's deadline holds even while bytes keep arriving.
+        if budget.expired() {
+            return Err(action_support::net::NetError::Timeout);
+        }
+        conn.read(max, budget.left())
+    };
+    let ended = reply::read(&req.read, max_read, read, &mut got, received)
+        .map_err(|e| net_fail(e, false, &name))?;
+    if ended == reply::Ended::Full {
+        return Err(fail(
+            ErrorKind::Protocol,
+            format!(
+                "{name}: no {} in the first {max_read} bytes (max_read)",
+                match &req.read {
+                    ReadMode::Delimiter(d) => format!("delimiter {}", show(d)),
+                    _ => "end".to_string(),
+                }
+            ),
+        ));
+    }
     if ended == reply::Ended::Closed && !matches!(req.read, ReadMode::UntilClose) {
         return Err(fail(
             ErrorKind::Protocol,

@@ -15,23 +15,32 @@ pub enum Ended {
     Done,
     /// The peer closed first; for `until-close` that is the normal end.
     Closed,
+    /// `max_read` bytes arrived and the delimiter (or byte count) was not
+    /// reached: reading stops rather than grow without bound.
+    Full,
 }
 
 /// Reads per `mode` from `read` (up to `max` bytes per call, empty at EOF),
-/// appending to `got` and counting into `received`.
+/// keeping at most `max_read` bytes in `got` and counting all into `received`.
+/// `until-close` drops what does not fit and reads on to the end.
 pub fn read(
     mode: &ReadMode,
+    max_read: usize,
     mut read: impl FnMut(u32) -> Result<Vec<u8>, NetError>,
     got: &mut Vec<u8>,
     received: &mut u64,
 ) -> Result<Ended, NetError> {
     while !done(mode, got) {
+        if got.len() >= max_read && !matches!(mode, ReadMode::UntilClose) {
+            return Ok(Ended::Full);
+        }
         let chunk = read(READ_CHUNK)?;
         if chunk.is_empty() {
             return Ok(Ended::Closed);
         }
         *received += chunk.len() as u64;
-        got.extend_from_slice(&chunk);
+        let room = max_read.saturating_sub(got.len());
+        got.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
     Ok(Ended::Done)
 }
@@ -56,6 +65,7 @@ mod tests {
         let (mut got, mut received) = (Vec::new(), 0);
         let r = read(
             &mode,
+            1 << 20,
             |_| {
                 calls += 1;
                 Ok(script.pop_front().unwrap_or_default())
@@ -104,11 +114,46 @@ mod tests {
     }
 
     #[test]
+    fn max_read_bounds_what_is_kept() {
+        let big = vec![b'x'; 64 * 1024];
+        let mut calls = 0;
+        let (mut got, mut received) = (Vec::new(), 0);
+        let r = read(
+            &ReadMode::Delimiter(b"END".to_vec()),
+            100_000,
+            |_| {
+                calls += 1;
+                Ok(big.clone())
+            },
+            &mut got,
+            &mut received,
+        );
+        assert_eq!(r.unwrap(), Ended::Full);
+        assert_eq!((got.len(), calls), (100_000, 2));
+        // until-close counts everything and keeps max_read.
+        let mut left = 50;
+        let (mut got, mut received) = (Vec::new(), 0);
+        let r = read(
+            &ReadMode::UntilClose,
+            1000,
+            |_| {
+                left -= 1;
+                Ok(if left > 0 { big.clone() } else { Vec::new() })
+            },
+            &mut got,
+            &mut received,
+        );
+        assert_eq!(r.unwrap(), Ended::Closed);
+        assert_eq!((got.len(), received), (1000, 49 * 64 * 1024));
+    }
+
+    #[test]
     fn a_socket_error_is_returned_with_what_was_counted() {
         let mut calls = 0;
         let (mut got, mut received) = (Vec::new(), 0);
         let r = read(
             &ReadMode::UntilClose,
+            1 << 20,
             |_| {
                 calls += 1;
                 if calls == 1 {

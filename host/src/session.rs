@@ -12,7 +12,6 @@ use crate::vu_state::VuState;
 use crate::{compose, engine, summary};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A compiled, linked and probed component, ready for `total_users` users.
 pub struct Ready {
@@ -73,19 +72,21 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
 }
 
 fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
-    let longest = plan
+    // A guest runs a step at most its timeout plus this margin: the action's
+    // own deadline fires first, the interrupt only stops a guest that
+    // ignores it (a loop that never yields or returns).
+    let budgets = plan
         .scenario
         .workflow
         .iter()
-        .map(|s| s.timeout)
-        .max()
-        .unwrap_or_default();
+        .map(|s| s.timeout + crate::vu_state::INTERRUPT_MARGIN)
+        .collect();
     Arc::new(Shared {
         engine: ready.engine.clone(),
         pre: ready.pre.clone(),
         yaml: plan.yaml.clone(),
         targets: plan.targets.clone(),
-        budget: longest + Duration::from_secs(1),
+        budgets,
         grace: GRACE,
         memory_limit: usize::try_from(plan.memory_limit).unwrap_or(usize::MAX),
     })

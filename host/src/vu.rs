@@ -20,8 +20,8 @@ pub struct Shared {
     pub pre: VuDriverPre<VuState>,
     pub yaml: String,
     pub targets: HashSet<SocketAddr>,
-    /// Longest a step may run (the largest step timeout plus slack).
-    pub budget: Duration,
+    /// Longest each step may run in the guest: its timeout plus a margin.
+    pub budgets: Vec<Duration>,
     /// How long an in-flight step may go on after the stop time.
     pub grace: Duration,
     /// Linear memory one user's instance may have, in all its memories.
@@ -111,7 +111,10 @@ pub async fn run(
             next_step,
         } = live.as_mut().expect("instantiated above");
         let running = *next_step;
-        store.data_mut().start_step();
+        let budget = shared.budgets.get(running as usize).copied();
+        store
+            .data_mut()
+            .start_step(budget.unwrap_or(crate::vu_state::SETUP_BUDGET));
         let began = Instant::now();
         let step = vu.scheduler_main_vu().call_next_step(&mut *store);
         let result = tokio::select! {
@@ -177,7 +180,7 @@ pub async fn create(shared: &Shared, spec: &Spec) -> Result<Live, String> {
 
 async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Result<Live, String> {
     let egress = Arc::new(Egress::new(shared.targets.clone(), source));
-    let mut store = VuState::store(&shared.engine, egress, shared.budget, shared.memory_limit);
+    let mut store = VuState::store(&shared.engine, egress, shared.memory_limit);
     let vu = shared
         .pre
         .instantiate_async(&mut store)
@@ -202,7 +205,7 @@ async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Res
 /// `validate` of each of its steps, and what the scenario will reach.
 pub async fn check(shared: &Shared) -> Result<ScenarioNeeds, String> {
     let egress = Arc::new(Egress::new(HashSet::new(), None));
-    let mut store = VuState::store(&shared.engine, egress, shared.budget, shared.memory_limit);
+    let mut store = VuState::store(&shared.engine, egress, shared.memory_limit);
     let vu = shared
         .pre
         .instantiate_async(&mut store)

@@ -8,6 +8,12 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+/// How far past its timeout a step may run in the guest before the epoch
+/// callback interrupts it.
+pub const INTERRUPT_MARGIN: Duration = Duration::from_millis(500);
+/// Budget of what runs outside any step: instantiation, `init`, `check`.
+pub const SETUP_BUDGET: Duration = Duration::from_secs(30);
+
 pub struct VuState {
     wasi: WasiCtx,
     table: ResourceTable,
@@ -66,7 +72,6 @@ impl VuState {
     pub fn store(
         engine: &wasmtime::Engine,
         egress: Arc<Egress>,
-        budget: Duration,
         memory_limit: usize,
     ) -> Store<VuState> {
         let mut b = WasiCtxBuilder::new();
@@ -82,7 +87,7 @@ impl VuState {
             wasi: b.build(),
             table: ResourceTable::new(),
             step_started: Instant::now(),
-            budget,
+            budget: SETUP_BUDGET,
             memory: 0,
             memory_limit,
         };
@@ -100,7 +105,9 @@ impl VuState {
         store
     }
 
-    pub fn start_step(&mut self) {
+    /// A step starts that may run `budget` in the guest.
+    pub fn start_step(&mut self, budget: Duration) {
         self.step_started = Instant::now();
+        self.budget = budget;
     }
 }

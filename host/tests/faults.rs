@@ -110,7 +110,7 @@ fn a_runaway_guest_is_interrupted_after_the_step_timeout() {
     ok(&out);
     assert!(began.elapsed() < Duration::from_secs(15));
     let r = r.unwrap();
-    // Budget: 200ms step timeout + 1s slack, so 2 interrupts in 3s.
+    // Budget: the 200ms step timeout + a 500ms margin, so at least 2 interrupts in 3s.
     let e = &r["errors"]["trap"];
     assert!(e["count"].as_u64().unwrap() >= 2, "{r:#}");
     assert!(

@@ -82,3 +82,79 @@ pub fn sources(list: &[(&str, u64)]) -> std::collections::BTreeMap<std::net::IpA
         .map(|(ip, n)| (ip.parse().unwrap(), *n))
         .collect()
 }
+
+/// What `run_measured` saw.
+pub struct Measured {
+    pub out: Output,
+    pub report: Option<serde_json::Value>,
+    pub wall: std::time::Duration,
+    /// Peak resident memory of the scheduler-host process (VmHWM), in KiB.
+    pub peak_rss_kib: u64,
+}
+
+/// Like `run`, timing the process and reading its peak RSS while it runs.
+pub fn run_measured(dir: &Path, yaml: &str, args: &[&str]) -> Measured {
+    use std::io::Read;
+    let file = dir.join("scenario.yaml");
+    let out_file = dir.join("report.json");
+    let _ = std::fs::remove_file(&out_file);
+    std::fs::write(&file, yaml).unwrap();
+    let began = std::time::Instant::now();
+    let mut child = Command::new(bin())
+        .arg("run")
+        .arg(&file)
+        .args(["--quiet", "--out"])
+        .arg(&out_file)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_rss_kib = 0;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        {
+            peak_rss_kib = kib;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(60),
+            "scheduler-host ran for a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let wall = began.elapsed();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    let report = std::fs::read(&out_file)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("report is JSON"));
+    Measured {
+        out: Output {
+            status,
+            stdout,
+            stderr,
+        },
+        report,
+        wall,
+        peak_rss_kib,
+    }
+}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod host;
+pub mod hostile;
 pub mod schema;
 
 use scheduler::wave;

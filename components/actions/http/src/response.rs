@@ -311,7 +311,12 @@ mod tests {
 
     fn parse_chunks(chunks: Vec<Vec<u8>>, head_only: bool) -> Result<(Response, u64), ReadError> {
         let mut received = 0;
-        let r = read(&mut Script(chunks.into()), head_only, 1 << 20, &mut received)?;
+        let r = read(
+            &mut Script(chunks.into()),
+            head_only,
+            1 << 20,
+            &mut received,
+        )?;
         Ok((r, received))
     }
 
@@ -466,7 +471,10 @@ mod tests {
         let r = read(&mut Script(vec![wire].into()), false, 4, &mut received)
             .ok()
             .unwrap();
-        assert_eq!((r.body.as_slice(), r.body_len, r.keep_alive), (&b"0123"[..], 10, true));
+        assert_eq!(
+            (r.body.as_slice(), r.body_len, r.keep_alive),
+            (&b"0123"[..], 10, true)
+        );
         let r = read(
             &mut Script(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc".to_vec()].into()),
             false,
@@ -475,7 +483,10 @@ mod tests {
         )
         .ok()
         .unwrap();
-        assert!(r.body.is_empty() && r.truncated(), "nothing kept without a check");
+        assert!(
+            r.body.is_empty() && r.truncated(),
+            "nothing kept without a check"
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //!                               scheduler-host lets the step reach it)
 //!   line:   "PING"             (default "PING"; a newline is added)
 //!   expect: "PING"             (default: the line)
-//!   fault:  "panic" | "spin"   (testing aid: trap, or loop forever until interrupted)
+//!   fault:  testing aid, how to misbehave: "panic" (trap), "spin" (loop
+//!           forever), "busy" (busy-wait on the clock for 30 s), "alloc"
+//!           (allocate without bound), "recurse" (recurse without bound),
+//!           "sneak" (connect to `sneak`, an address it does not declare)
+//!   sneak:  "127.0.0.1:9"      (with fault: sneak)
 
 wit_bindgen::generate!({
     world: "scheduler:actions/extension-action",
@@ -31,7 +35,10 @@ struct Params {
     line: String,
     expect: String,
     fault: Option<String>,
+    sneak: Option<Endpoint>,
 }
+
+const FAULTS: [&str; 6] = ["panic", "spin", "busy", "alloc", "recurse", "sneak"];
 
 fn params(req: &ExtensionRequest) -> Result<Params, String> {
     let v: serde_json::Value =
@@ -50,15 +57,22 @@ fn params(req: &ExtensionRequest) -> Result<Params, String> {
     let line = text("line")?.unwrap_or_else(|| "PING".into());
     let expect = text("expect")?.unwrap_or_else(|| line.clone());
     let fault = text("fault")?;
-    if let Some(f) = fault.as_deref().filter(|f| !["panic", "spin"].contains(f)) {
-        return Err(format!("params.fault {f:?}: expected panic or spin"));
+    if let Some(f) = fault.as_deref().filter(|f| !FAULTS.contains(f)) {
+        return Err(format!(
+            "params.fault {f:?}: expected one of {}",
+            FAULTS.join(", ")
+        ));
     }
+    let sneak = match text("sneak")? {
+        Some(s) => Some(endpoint(&s).ok_or(format!("params.sneak {s:?} is not host:port"))?),
+        None => None,
+    };
     if let Some(k) = v.as_object().and_then(|o| {
         o.keys()
-            .find(|k| !["server", "line", "expect", "fault"].contains(&k.as_str()))
+            .find(|k| !["server", "line", "expect", "fault", "sneak"].contains(&k.as_str()))
     }) {
         return Err(format!(
-            "unknown param {k:?} (known: server, line, expect, fault)"
+            "unknown param {k:?} (known: server, line, expect, fault, sneak)"
         ));
     }
     Ok(Params {
@@ -66,6 +80,7 @@ fn params(req: &ExtensionRequest) -> Result<Params, String> {
         line,
         expect,
         fault,
+        sneak,
     })
 }
 
@@ -124,15 +139,33 @@ fn ping(ctx: &CallContext, req: &ExtensionRequest, out: &mut Outcome) -> Result<
                 n = std::hint::black_box(n.wrapping_add(1));
             }
         }
+        Some("busy") => {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while std::time::Instant::now() < until {}
+        }
+        Some("alloc") => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        Some("recurse") => {
+            std::hint::black_box(recurse(std::hint::black_box(1)));
+        }
         _ => {}
     }
-    let name = format!("{}:{}", p.server.host, p.server.port);
-    let address = dns::resolve(&p.server.host)
+    let server = match (p.fault.as_deref(), &p.sneak) {
+        (Some("sneak"), Some(elsewhere)) => elsewhere,
+        _ => &p.server,
+    };
+    let name = format!("{}:{}", server.host, server.port);
+    let address = dns::resolve(&server.host)
         .map_err(|e| net(e, &name))?
         .remove(0);
     let addr = IpSocketAddress {
         address,
-        port: p.server.port,
+        port: server.port,
     };
     let conn = tcp::connect(addr, ctx.source_ip, ctx.timeout).map_err(|e| net(e, &name))?;
     let payload = format!("{}\n", p.line);
@@ -156,6 +189,13 @@ fn ping(ctx: &CallContext, req: &ExtensionRequest, out: &mut Outcome) -> Result<
         ));
     }
     Ok(())
+}
+
+/// Recursion that never ends (each frame keeps a little stack alive).
+#[allow(unconditional_recursion)]
+fn recurse(n: u64) -> u64 {
+    let frame = std::hint::black_box([n; 16]);
+    recurse(frame[3].wrapping_add(1)).wrapping_add(frame[7])
 }
 
 fn net(e: NetError, target: &str) -> ActionError {

@@ -49,6 +49,13 @@ fn case(
     );
     let r = report.unwrap_or_else(|| panic!("{name}: no report"));
     common::schema::check(&r);
+    // The figures the README quotes (`cargo test … -- --nocapture`).
+    eprintln!(
+        "{name}: wall {:.2} s, peak RSS {} MiB, fault step max {} ms",
+        wall.as_secs_f64(),
+        peak_rss_kib >> 10,
+        r["steps"][0]["latency_max_ms"]
+    );
     let healthy = &r["steps"][1];
     assert_eq!(healthy["failed"], 0, "{name}: {:#}", healthy["errors"]);
     assert!(num(healthy, "successful") > 10, "{name}: {healthy:#}");
@@ -252,6 +259,7 @@ fn a_hundred_thousand_steps_are_refused_at_once() {
         .output()
         .unwrap();
     let took = began.elapsed();
+    eprintln!("100,000 steps: refused in {:.2} s", took.as_secs_f64());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(

@@ -175,20 +175,12 @@ pub async fn run(
 
 /// Creates the user's instance and runs `init` (its scenario, index, source).
 pub async fn create(shared: &Shared, spec: &Spec) -> Result<Live, String> {
-    instantiate(shared, spec.index, spec.source).await
-}
-
-async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Result<Live, String> {
-    let egress = Arc::new(Egress::new(shared.targets.clone(), source));
-    let mut store = VuState::store(&shared.engine, egress, shared.memory_limit);
-    let vu = shared
-        .pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(|e| trap_message(&e))?;
-    let init =
-        vu.scheduler_main_vu()
-            .call_init(&mut store, &shared.yaml, index, source.map(bindings::ip));
+    let egress = Egress::new(shared.targets.clone(), spec.source);
+    let (mut store, vu) = instance(shared, egress).await?;
+    let source = spec.source.map(bindings::ip);
+    let init = vu
+        .scheduler_main_vu()
+        .call_init(&mut store, &shared.yaml, spec.index, source);
     match init.await {
         Ok(Ok(next_step)) => Ok(Live {
             store,
@@ -204,18 +196,23 @@ async fn instantiate(shared: &Shared, index: u32, source: Option<IpAddr>) -> Res
 /// the composed component's own validation, including the extension's
 /// `validate` of each of its steps, and what the scenario will reach.
 pub async fn check(shared: &Shared) -> Result<ScenarioNeeds, String> {
-    let egress = Arc::new(Egress::new(HashSet::new(), None));
-    let mut store = VuState::store(&shared.engine, egress, shared.memory_limit);
-    let vu = shared
-        .pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(|e| trap_message(&e))?;
+    let (mut store, vu) = instance(shared, Egress::new(HashSet::new(), None)).await?;
     let check = vu.scheduler_main_vu().call_check(&mut store, &shared.yaml);
     match check.await {
         Ok(result) => result,
         Err(e) => Err(trap_message(&e)),
     }
+}
+
+/// A fresh store with `egress` and an instance in it.
+async fn instance(shared: &Shared, egress: Egress) -> Result<(Store<VuState>, VuDriver), String> {
+    let mut store = VuState::store(&shared.engine, Arc::new(egress), shared.memory_limit);
+    let vu = shared
+        .pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| trap_message(&e))?;
+    Ok((store, vu))
 }
 
 fn trap(

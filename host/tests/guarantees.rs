@@ -359,7 +359,28 @@ fn a_sigint_during_init_says_so_in_the_report() {
         ));
     }
     let (mut child, report, h) = hanging_run("init-sigint", 1_000, &steps);
-    std::thread::sleep(Duration::from_millis(1000));
+    // The init phase is under way once the users' instances take memory
+    // (start-up and the probe stay far below 150 MiB; all 1,000 users ~600).
+    let status = format!("/proc/{}/status", child.id());
+    let began = Instant::now();
+    loop {
+        let rss_kib: u64 = std::fs::read_to_string(&status)
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0);
+        if rss_kib > 150 * 1024 {
+            break;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "init never began"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(h.connections(), 0, "the load began before the signal");
     sigint(&child);
     let (code, _) = wait(&mut child, Duration::from_secs(30));

@@ -106,10 +106,10 @@ fn an_endless_chunked_body_ends_at_the_step_timeout() {
     let (_h, step) = http_fault(Mode::EndlessChunked, "500ms");
     let (r, _) = case("endless", &step, &[]);
     only_kind("endless", &r, "timeout");
-    // Whole-step deadline: no fault step ran past its 500 ms by more than the
-    // time one read takes.
+    // Whole-step deadline: `timeout`, not the interrupt at 500 ms + 500 ms
+    // that an action reading on would meet (a `trap`); here about 505 ms.
     let max = r["steps"][0]["latency_max_ms"].as_f64().unwrap();
-    assert!(max < 700.0, "worst fault step took {max} ms");
+    assert!(max < 900.0, "worst fault step took {max} ms");
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn a_huge_body_streams_until_the_step_timeout() {
     only_kind("huge", &r, "timeout");
     assert!(num(&r["steps"][0], "bytes_received") > 1 << 20, "{r:#}");
     let max = r["steps"][0]["latency_max_ms"].as_f64().unwrap();
-    assert!(max < 700.0, "worst fault step took {max} ms");
+    assert!(max < 900.0, "worst fault step took {max} ms");
 }
 
 #[test]

@@ -368,3 +368,24 @@ fn a_timed_run_lasts_its_test_duration() {
     assert_eq!(num(&r, "total_requests"), 6);
     assert_eq!(t.http_seen.requests(), 6);
 }
+
+#[test]
+fn plain_mode_ends_an_endless_body_at_the_step_timeout() {
+    // The actions enforce the whole-step deadline and stream bodies, so one
+    // instance holds the same line as scheduler-host.
+    let endless = common::hostile::Hostile::start(common::hostile::Mode::EndlessChunked);
+    let flood = common::hostile::Hostile::start(common::hostile::Mode::TcpFlood);
+    let yaml = format!(
+        "scenario:\n  id: endless\n  load: {{ total_users: 1, iterations: 2 }}\n  workflow:\n    - {{ type: http, timeout: 300ms, params: {{ url: \"http://{}/\", expect_body: x }} }}\n    - {{ type: tcp, timeout: 2s, params: {{ target: \"{}\", payload: \"hi\\n\", read_until: \"\\n\" }} }}\n",
+        endless.addr, flood.addr
+    );
+    let began = std::time::Instant::now();
+    let r = invoke(&yaml).unwrap();
+    assert!(began.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(r["steps"][0]["errors"]["timeout"]["count"], 2, "{r:#}");
+    assert!(
+        r["steps"][0]["latency_max_ms"].as_f64().unwrap() < 900.0,
+        "{r:#}"
+    );
+    assert_eq!(r["steps"][1]["errors"]["protocol"]["count"], 2, "{r:#}");
+}

@@ -78,7 +78,7 @@ pub fn compose(plugs: &[Plug]) -> Result<Vec<u8>, Failure> {
 /// `parts[name]`, as `wac compose --deps-dir` does, and encodes the result.
 pub fn wac(source: &str, parts: IndexMap<&str, Vec<u8>>) -> Result<Vec<u8>, String> {
     let names: Vec<String> = parts.keys().map(|n| format!("component:{n}")).collect();
-    let doc = wac_parser::Document::parse(source).map_err(|e| chain(&e))?;
+    let doc = wac_parser::Document::parse(source).map_err(one_line)?;
     let packages = names
         .iter()
         .zip(parts.into_values())
@@ -92,22 +92,15 @@ pub fn wac(source: &str, parts: IndexMap<&str, Vec<u8>>) -> Result<Vec<u8>, Stri
             )
         })
         .collect();
-    let resolution = doc.resolve(packages).map_err(|e| chain(&e))?;
+    let resolution = doc.resolve(packages).map_err(one_line)?;
     resolution
         .encode(EncodeOptions::default())
-        .map_err(|e| chain(&e))
+        .map_err(one_line)
 }
 
-/// An error and its sources on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s.replace('\n', " ")
+/// An error and its sources (anyhow's `{:#}`), on one line.
+fn one_line(e: impl Into<anyhow::Error>) -> String {
+    format!("{:#}", e.into()).replace('\n', " ")
 }
 
 /// A plugged file must be a component exporting its slot's interface.

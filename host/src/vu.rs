@@ -99,7 +99,14 @@ pub async fn run(
                 Ok(l) => live = Some(l),
                 Err(message) => {
                     // No step was running: the instance could not be made.
-                    let failed = trap(start, source, UNATTRIBUTED, Duration::ZERO, message);
+                    let failed = ended(
+                        start,
+                        source,
+                        UNATTRIBUTED,
+                        Duration::ZERO,
+                        ErrorKind::Trap,
+                        message,
+                    );
                     let _ = events.send(failed);
                     break;
                 }
@@ -146,24 +153,25 @@ pub async fn run(
             Some(Err(e)) => {
                 // The instance is poisoned: count it and start a fresh one.
                 let message = trap_message(&e);
-                let trapped = trap(start, source, running, began.elapsed(), message);
+                let took = began.elapsed();
+                let trapped = ended(start, source, running, took, ErrorKind::Trap, message);
                 let _ = events.send(trapped);
                 live = None;
             }
             // Stopped and the grace period ran out, or aborted: the step is
             // abandoned, and counted as interrupted.
             None => {
-                let _ = events.send(Event::Sample {
-                    at: start.elapsed(),
+                let message = "the run stopped before the step ended".to_string();
+                let took = began.elapsed();
+                let interrupted = ended(
+                    start,
                     source,
-                    sample: failed_sample(
-                        running,
-                        began.elapsed(),
-                        ErrorKind::Interrupted,
-                        "the run stopped before the step ended".into(),
-                    ),
-                    iteration_done: false,
-                });
+                    running,
+                    took,
+                    ErrorKind::Interrupted,
+                    message,
+                );
+                let _ = events.send(interrupted);
                 break;
             }
         }
@@ -215,17 +223,19 @@ async fn instance(shared: &Shared, egress: Egress) -> Result<(Store<VuState>, Vu
     Ok((store, vu))
 }
 
-fn trap(
+/// The sample of a step the host ended (a trap, or the run's stop).
+fn ended(
     start: Instant,
     source: Option<IpAddr>,
     step: u32,
     took: Duration,
+    kind: ErrorKind,
     message: String,
 ) -> Event {
     Event::Sample {
         at: start.elapsed(),
         source,
-        sample: trap_sample(step, took, message),
+        sample: failed_sample(step, took, kind, message),
         iteration_done: false,
     }
 }

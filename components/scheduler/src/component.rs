@@ -167,31 +167,44 @@ fn parse(yaml: &str) -> Result<crate::Scenario, String> {
     crate::parse(yaml, &extension::kinds()).map_err(|e| e.to_string())
 }
 
-/// Parses, then has the extension validate each of its steps' params;
-/// returns the scenario and every destination its steps declare.
-fn check(yaml: &str) -> Result<(crate::Scenario, Vec<Endpoint>), String> {
+/// A step of the extension's, as its contract takes it.
+fn extension_request(step: &crate::model::Step) -> Option<t::ExtensionRequest> {
+    let Call::Extension { kind, params_json } = &step.call else {
+        return None;
+    };
+    Some(t::ExtensionRequest {
+        kind: kind.clone(),
+        params_json: params_json.clone(),
+    })
+}
+
+/// Parses, then has the extension validate each of its steps' params.
+fn check(yaml: &str) -> Result<crate::Scenario, String> {
     let scenario = parse(yaml)?;
-    let mut destinations = scenario.builtin_destinations();
     for (i, step) in scenario.workflow.iter().enumerate() {
-        let Call::Extension { kind, params_json } = &step.call else {
+        let Some(req) = extension_request(step) else {
             continue;
-        };
-        let req = t::ExtensionRequest {
-            kind: kind.clone(),
-            params_json: params_json.clone(),
         };
         extension::validate(&req).map_err(|m| {
             let m = m.replace('\n', " ");
             format!("scenario field scenario.workflow[{i}].params: {m}")
         })?;
-        destinations.extend(extension::destinations(&req).into_iter().map(|e| Endpoint {
+    }
+    Ok(scenario)
+}
+
+/// Every destination a checked scenario's steps declare.
+fn destinations(scenario: &crate::Scenario) -> Vec<Endpoint> {
+    let mut out = scenario.builtin_destinations();
+    for req in scenario.workflow.iter().filter_map(extension_request) {
+        out.extend(extension::destinations(&req).into_iter().map(|e| Endpoint {
             host: e.host,
             port: e.port,
         }));
     }
-    destinations.sort();
-    destinations.dedup();
-    Ok((scenario, destinations))
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Plain mode needs the runtime's network: a test bind of the unspecified
@@ -226,7 +239,7 @@ struct Component;
 
 impl Guest for Component {
     fn run_scenario(scenario_yaml: String) -> Result<String, String> {
-        let (scenario, _) = check(&scenario_yaml)?;
+        let scenario = check(&scenario_yaml)?;
         if let Some(slot) = scenario.components.keys().next() {
             return Err(format!(
                 "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
@@ -246,9 +259,9 @@ thread_local! {
 
 impl wit_vu::Guest for Component {
     fn check(scenario_yaml: String) -> Result<wit_vu::ScenarioNeeds, String> {
-        let (_, destinations) = check(&scenario_yaml)?;
+        let scenario = check(&scenario_yaml)?;
         Ok(wit_vu::ScenarioNeeds {
-            destinations: destinations.iter().map(wit_endpoint).collect(),
+            destinations: destinations(&scenario).iter().map(wit_endpoint).collect(),
             extension_kinds: extension::kinds(),
         })
     }

@@ -124,12 +124,8 @@ struct Wire<'a> {
 }
 
 impl response::Source for Wire<'_> {
-    /// The step's deadline holds even while bytes keep arriving.
     fn read(&mut self, max: u32) -> Result<Vec<u8>, action_support::net::NetError> {
-        if self.budget.expired() {
-            return Err(action_support::net::NetError::Timeout);
-        }
-        self.conn.read(max, self.budget.left())
+        self.conn.read(max, self.budget.for_read()?)
     }
 }
 

@@ -108,6 +108,16 @@ impl Budget {
     pub fn expired(&self) -> bool {
         Instant::now() >= self.0
     }
+
+    /// Nanoseconds left for a read, or `timeout` once the deadline passed:
+    /// a read returns at once when bytes are waiting, so a peer that keeps
+    /// sending would otherwise hold the step past its deadline.
+    pub fn for_read(&self) -> Result<u64, NetError> {
+        if self.expired() {
+            return Err(NetError::Timeout);
+        }
+        Ok(self.left())
+    }
 }
 
 pub fn std_ip(a: IpAddress) -> IpAddr {

@@ -48,13 +48,7 @@ fn exchange(
     }
     let mut got = Vec::new();
     let max_read = usize::try_from(req.max_read).unwrap_or(usize::MAX);
-    let read = |max| {
-        // The step's deadline holds even while bytes keep arriving.
-        if budget.expired() {
-            return Err(action_support::net::NetError::Timeout);
-        }
-        conn.read(max, budget.left())
-    };
+    let read = |max| conn.read(max, budget.for_read()?);
     let ended = reply::read(&req.read, max_read, read, &mut got, received)
         .map_err(|e| net_fail(e, false, &name))?;
     if ended == reply::Ended::Full {

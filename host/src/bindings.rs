@@ -7,9 +7,9 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-use self::scheduler::actions::types::{Endpoint, ErrorKind as WitKind};
-use self::scheduler::core_libs::types::IpAddress;
-pub use exports::scheduler::main::vu::{Sample, ScenarioNeeds};
+use self::scheduler::actions::types::{Endpoint, ErrorKind as WitKind, Phases, TlsUse};
+use self::scheduler::core_libs::types::{IpAddress, ProtocolVersion};
+pub use exports::scheduler::main::vu::{File, Sample, ScenarioNeeds};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -50,7 +50,9 @@ pub fn kind(k: WitKind) -> ::scheduler::ErrorKind {
         WitKind::NameUnresolvable => K::NameUnresolvable,
         WitKind::AddressNotBindable => K::AddressNotBindable,
         WitKind::EgressDenied => K::EgressDenied,
+        WitKind::Tls => K::Tls,
         WitKind::Protocol => K::Protocol,
+        WitKind::TooManyRedirects => K::TooManyRedirects,
         WitKind::Unsupported => K::Unsupported,
         WitKind::BadParams => K::BadParams,
         WitKind::CheckFailed => K::CheckFailed,
@@ -69,5 +71,29 @@ pub fn sample(s: Sample) -> ::scheduler::Sample {
             kind: kind(e.kind),
             message: e.message,
         }),
+        phases: s.phases.map(phases),
+        tls: s.tls.map(tls_use),
+    }
+}
+
+fn phases(p: Phases) -> ::scheduler::sample::Phases {
+    ::scheduler::sample::Phases {
+        connecting_us: p.connecting / 1_000,
+        tls_handshaking_us: p.tls_handshaking / 1_000,
+        sending_us: p.sending / 1_000,
+        waiting_us: p.waiting / 1_000,
+        receiving_us: p.receiving / 1_000,
+    }
+}
+
+fn tls_use(u: TlsUse) -> ::scheduler::sample::TlsUse {
+    use ::scheduler::tls::TlsVersion;
+    ::scheduler::sample::TlsUse {
+        version: match u.version {
+            ProtocolVersion::Tls12 => TlsVersion::Tls12,
+            ProtocolVersion::Tls13 => TlsVersion::Tls13,
+        },
+        handshake: u.handshake,
+        resumed: u.resumed,
     }
 }

@@ -32,6 +32,9 @@ pub struct Plan {
     pub plugs: Vec<Plug>,
     /// Linear memory each user's instance may grow to, in all.
     pub memory_limit: u64,
+    /// The files the scenario names (TLS certificates, keys), as written →
+    /// their bytes, read here relative to the scenario file and checked.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 pub fn from_file(
@@ -86,13 +89,30 @@ pub fn from_text(
             crate::engine::MIN_MEMORY_PER_USER >> 20
         )));
     }
+    let files = read_files(&scenario, base)?;
     Ok(Plan {
         yaml: json_form(&yaml),
         scenario,
         targets: HashSet::new(),
         plugs: slots(named)?,
         memory_limit,
+        files,
     })
+}
+
+/// Reads every file the scenario names and checks each holds what its
+/// field needs (the same check a component runs on the bytes it gets).
+fn read_files(scenario: &Scenario, base: &Path) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let mut files = Vec::new();
+    scheduler::tls::load(&scenario.tls, &mut |path| {
+        let bytes = std::fs::read(base.join(path)).map_err(|e| format!("cannot read it: {e}"))?;
+        files.push((path.to_string(), bytes.clone()));
+        Ok(bytes)
+    })
+    .map_err(|e| Failure::input(format!("scenario file {e}")))?;
+    files.sort();
+    files.dedup();
+    Ok(files)
 }
 
 /// Slot names stay; any other name is a step type for the extension slot.

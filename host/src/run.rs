@@ -103,9 +103,11 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
-                Some(Event::Sample { at, source, sample, iteration_done }) => {
-                    stats.push(&sample, source);
-                    timeline.push(at, &sample);
+                Some(Event::Sample { at, source, samples, iteration_done }) => {
+                    for sample in &samples {
+                        stats.push(sample, source);
+                        timeline.push(at, sample);
+                    }
                     if iteration_done {
                         stats.add_iteration();
                     }

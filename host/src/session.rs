@@ -85,6 +85,14 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
         engine: ready.engine.clone(),
         pre: ready.pre.clone(),
         yaml: plan.yaml.clone(),
+        files: plan
+            .files
+            .iter()
+            .map(|(path, bytes)| crate::bindings::File {
+                path: path.clone(),
+                bytes: bytes.clone(),
+            })
+            .collect(),
         targets: plan.targets.clone(),
         budgets,
         grace: GRACE,

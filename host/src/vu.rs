@@ -19,6 +19,9 @@ pub struct Shared {
     pub engine: wasmtime::Engine,
     pub pre: VuDriverPre<VuState>,
     pub yaml: String,
+    /// The files the scenario names, read by the host (components have no
+    /// filesystem), passed to every user's `init`.
+    pub files: Vec<bindings::File>,
     pub targets: HashSet<SocketAddr>,
     /// Longest each step may run in the guest: its timeout plus a margin.
     pub budgets: Vec<Duration>,
@@ -42,7 +45,8 @@ pub enum Event {
     Sample {
         at: Duration,
         source: Option<IpAddr>,
-        sample: Sample,
+        /// One per request the step made (redirects, then its last).
+        samples: Vec<Sample>,
         /// The step ended an iteration (one event, not two, per step).
         iteration_done: bool,
     },
@@ -136,7 +140,7 @@ pub async fn run(
                 let _ = events.send(Event::Sample {
                     at,
                     source,
-                    sample: bindings::sample(r.sample),
+                    samples: r.samples.into_iter().map(bindings::sample).collect(),
                     iteration_done: r.iteration_done,
                 });
                 if r.iteration_done {
@@ -188,7 +192,7 @@ pub async fn create(shared: &Shared, spec: &Spec) -> Result<Live, String> {
     let source = spec.source.map(bindings::ip);
     let init = vu
         .scheduler_main_vu()
-        .call_init(&mut store, &shared.yaml, spec.index, source);
+        .call_init(&mut store, &shared.yaml, &shared.files, spec.index, source);
     match init.await {
         Ok(Ok(next_step)) => Ok(Live {
             store,
@@ -235,7 +239,7 @@ fn ended(
     Event::Sample {
         at: start.elapsed(),
         source,
-        sample: failed_sample(step, took, kind, message),
+        samples: vec![failed_sample(step, took, kind, message)],
         iteration_done: false,
     }
 }
@@ -254,6 +258,8 @@ fn failed_sample(step: u32, took: Duration, kind: ErrorKind, message: String) ->
         bytes_sent: 0,
         bytes_received: 0,
         error: Some(SampleError { kind, message }),
+        phases: None,
+        tls: None,
     }
 }
 

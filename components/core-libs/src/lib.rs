@@ -8,6 +8,7 @@ mod deadline;
 mod dns;
 mod error;
 mod tcp;
+mod tls;
 mod udp;
 
 wit_bindgen::generate!({

@@ -6,6 +6,7 @@ use crate::deadline::Deadline;
 use crate::error::{at, bind_error, from_stream};
 use crate::exports::scheduler::core_libs::tcp::{Connection, Guest, GuestConnection};
 use crate::exports::scheduler::core_libs::types::{Duration, IpAddress, IpSocketAddress, NetError};
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::instance_network::instance_network;
@@ -16,6 +17,8 @@ use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 /// Field order matters: the streams are children of the socket and must be
 /// dropped before it.
 pub struct TcpConnection {
+    /// Set by `tls::handshake`: from then on `read`/`write` go through it.
+    pub(crate) tls: RefCell<Option<Box<rustls::ClientConnection>>>,
     input: InputStream,
     output: OutputStream,
     socket: TcpSocket,
@@ -53,6 +56,7 @@ impl Guest for CoreLibs {
             }
         };
         Ok(Connection::new(TcpConnection {
+            tls: RefCell::new(None),
             input,
             output,
             socket: sock,
@@ -88,7 +92,33 @@ fn bind(
 impl GuestConnection for TcpConnection {
     fn write(&self, data: Vec<u8>, timeout: Duration) -> Result<(), NetError> {
         let deadline = Deadline::after(timeout);
-        let mut rest = &data[..];
+        match self.tls.borrow_mut().as_deref_mut() {
+            Some(tls) => crate::tls::write(self, tls, &data, &deadline),
+            None => self.send(&data, &deadline),
+        }
+    }
+
+    fn read(&self, max: u32, timeout: Duration) -> Result<Vec<u8>, NetError> {
+        let deadline = Deadline::after(timeout);
+        match self.tls.borrow_mut().as_deref_mut() {
+            Some(tls) => crate::tls::read(self, tls, max, &deadline),
+            None => self.receive(max, &deadline),
+        }
+    }
+
+    fn local_address(&self) -> Option<IpSocketAddress> {
+        self.socket
+            .local_address()
+            .ok()
+            .map(|a| contract_socket(from_wasi(a)))
+    }
+}
+
+/// The socket's own bytes (TLS records, once TLS is on).
+impl TcpConnection {
+    /// Writes all of `data` and waits for the flush.
+    pub(crate) fn send(&self, data: &[u8], deadline: &Deadline) -> Result<(), NetError> {
+        let mut rest = data;
         while !rest.is_empty() {
             let permit = self.output.check_write().map_err(from_stream)?;
             if permit == 0 {
@@ -112,8 +142,8 @@ impl GuestConnection for TcpConnection {
         }
     }
 
-    fn read(&self, max: u32, timeout: Duration) -> Result<Vec<u8>, NetError> {
-        let deadline = Deadline::after(timeout);
+    /// Up to `max` bytes as soon as any arrive; empty at EOF.
+    pub(crate) fn receive(&self, max: u32, deadline: &Deadline) -> Result<Vec<u8>, NetError> {
         loop {
             match self.input.read(u64::from(max.max(1))) {
                 Ok(bytes) if !bytes.is_empty() => return Ok(bytes),
@@ -122,12 +152,5 @@ impl GuestConnection for TcpConnection {
                 Err(e) => return Err(from_stream(e)),
             }
         }
-    }
-
-    fn local_address(&self) -> Option<IpSocketAddress> {
-        self.socket
-            .local_address()
-            .ok()
-            .map(|a| contract_socket(from_wasi(a)))
     }
 }

@@ -3,7 +3,8 @@
 
 use crate::endpoint::Endpoint;
 use crate::model::{Call, HttpCall, ReadMode, TcpCall, UdpCall};
-use crate::sample::{ErrorKind, Outcome, SampleError};
+use crate::sample::{ErrorKind, Hop, Outcome, Phases, Sample, SampleError, TlsUse};
+use crate::tls::{TlsMaterial, TlsVersion};
 use crate::workflow::{Actions, CallContext, Vu};
 use std::cell::RefCell;
 use std::net::IpAddr;
@@ -18,10 +19,108 @@ wit_bindgen::generate!({
 
 use exports::scheduler::main::vu as wit_vu;
 use scheduler::actions::{extension, http, tcp, types as t, udp};
-use scheduler::core_libs::types::{IpAddress, NetError};
+use scheduler::core_libs::tls;
+use scheduler::core_libs::types::{IpAddress, NetError, ProtocolVersion};
 
-/// The imported action slots.
-struct Slots;
+/// The imported action slots, and each user's TLS clients: made on a
+/// user's first step that needs one, never shared between users (a
+/// client's session cache is what resumption draws on).
+struct Slots {
+    material: Vec<TlsMaterial>,
+    /// (user, index into `material`) → client.
+    clients: Vec<((u32, usize), tls::Client)>,
+}
+
+impl Slots {
+    fn new(material: Vec<TlsMaterial>) -> Self {
+        Slots {
+            material,
+            clients: Vec::new(),
+        }
+    }
+
+    fn client(&mut self, vu: u32, config: Option<usize>) -> Result<Option<&tls::Client>, Outcome> {
+        let Some(i) = config else { return Ok(None) };
+        let at = match self.clients.iter().position(|(k, _)| *k == (vu, i)) {
+            Some(at) => at,
+            None => {
+                let m = &self.material[i];
+                let client = tls::Client::create(&tls::ClientConfig {
+                    extra_roots_pem: m.ca_pem.clone(),
+                    skip_verify: m.insecure_skip_verify,
+                    server_name: m.server_name.clone(),
+                    client_cert_pem: m.client_cert_pem.clone(),
+                    client_key_pem: m.client_key_pem.clone(),
+                    versions: m.versions.iter().map(|v| wit_version_of(*v)).collect(),
+                })
+                .map_err(|message| Outcome {
+                    error: Some(SampleError {
+                        kind: ErrorKind::Tls,
+                        message: format!("TLS settings: {message}"),
+                    }),
+                    ..Outcome::default()
+                })?;
+                self.clients.push(((vu, i), client));
+                self.clients.len() - 1
+            }
+        };
+        Ok(Some(&self.clients[at].1))
+    }
+}
+
+fn wit_version_of(v: TlsVersion) -> ProtocolVersion {
+    match v {
+        TlsVersion::Tls12 => ProtocolVersion::Tls12,
+        TlsVersion::Tls13 => ProtocolVersion::Tls13,
+    }
+}
+
+fn version(v: ProtocolVersion) -> TlsVersion {
+    match v {
+        ProtocolVersion::Tls12 => TlsVersion::Tls12,
+        ProtocolVersion::Tls13 => TlsVersion::Tls13,
+    }
+}
+
+fn micros(ns: u64) -> u64 {
+    ns / 1_000
+}
+
+fn phases(p: t::Phases) -> Phases {
+    Phases {
+        connecting_us: micros(p.connecting),
+        tls_handshaking_us: micros(p.tls_handshaking),
+        sending_us: micros(p.sending),
+        waiting_us: micros(p.waiting),
+        receiving_us: micros(p.receiving),
+    }
+}
+
+fn wit_phases(p: Phases) -> t::Phases {
+    t::Phases {
+        connecting: p.connecting_us * 1_000,
+        tls_handshaking: p.tls_handshaking_us * 1_000,
+        sending: p.sending_us * 1_000,
+        waiting: p.waiting_us * 1_000,
+        receiving: p.receiving_us * 1_000,
+    }
+}
+
+fn tls_use(u: t::TlsUse) -> TlsUse {
+    TlsUse {
+        version: version(u.version),
+        handshake: u.handshake,
+        resumed: u.resumed,
+    }
+}
+
+fn wit_tls_use(u: TlsUse) -> t::TlsUse {
+    t::TlsUse {
+        version: wit_version_of(u.version),
+        handshake: u.handshake,
+        resumed: u.resumed,
+    }
+}
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -71,6 +170,20 @@ fn outcome(o: t::Outcome) -> Outcome {
             kind: kind(e.kind),
             message: e.message,
         }),
+        phases: o.phases.map(phases),
+        tls: o.tls.map(tls_use),
+        earlier: o
+            .earlier
+            .into_iter()
+            .map(|h| Hop {
+                status: h.status,
+                bytes_sent: h.bytes_sent,
+                bytes_received: h.bytes_received,
+                latency_us: micros(h.duration),
+                phases: h.phases.map(phases),
+                tls: h.tls.map(tls_use),
+            })
+            .collect(),
     }
 }
 
@@ -86,7 +199,9 @@ fn kind(k: t::ErrorKind) -> ErrorKind {
         K::NameUnresolvable => ErrorKind::NameUnresolvable,
         K::AddressNotBindable => ErrorKind::AddressNotBindable,
         K::EgressDenied => ErrorKind::EgressDenied,
+        K::Tls => ErrorKind::Tls,
         K::Protocol => ErrorKind::Protocol,
+        K::TooManyRedirects => ErrorKind::TooManyRedirects,
         K::Unsupported => ErrorKind::Unsupported,
         K::BadParams => ErrorKind::BadParams,
         K::CheckFailed => ErrorKind::CheckFailed,
@@ -105,7 +220,9 @@ fn wit_kind(k: ErrorKind) -> t::ErrorKind {
         ErrorKind::NameUnresolvable => K::NameUnresolvable,
         ErrorKind::AddressNotBindable => K::AddressNotBindable,
         ErrorKind::EgressDenied => K::EgressDenied,
+        ErrorKind::Tls => K::Tls,
         ErrorKind::Protocol => K::Protocol,
+        ErrorKind::TooManyRedirects => K::TooManyRedirects,
         ErrorKind::Unsupported => K::Unsupported,
         ErrorKind::BadParams => K::BadParams,
         ErrorKind::CheckFailed => K::CheckFailed,
@@ -123,8 +240,13 @@ impl Actions for Slots {
             body: call.body.clone(),
             expect_body: call.expect_body.clone(),
             max_body: call.max_body,
+            max_redirects: call.max_redirects,
+            cookies: call.cookies,
         };
-        outcome(http::execute(ctx(c), &req))
+        match self.client(c.vu, call.tls) {
+            Ok(client) => outcome(http::execute(ctx(c), &req, client)),
+            Err(failed) => failed,
+        }
     }
 
     fn tcp(&mut self, c: &CallContext, call: &TcpCall) -> Outcome {
@@ -141,7 +263,10 @@ impl Actions for Slots {
             expect: call.expect.clone(),
             max_read: call.max_read,
         };
-        outcome(tcp::execute(ctx(c), &req))
+        match self.client(c.vu, call.tls) {
+            Ok(client) => outcome(tcp::execute(ctx(c), &req, client)),
+            Err(failed) => failed,
+        }
     }
 
     fn udp(&mut self, c: &CallContext, call: &UdpCall) -> Outcome {
@@ -235,11 +360,34 @@ fn check_pool(scenario: &crate::Scenario) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads the files a scenario names (plain mode: through the runtime's
+/// preopened `--dir`), relative to `base`.
+fn read_files(scenario: &crate::Scenario, base: &std::path::Path) -> Result<Vec<TlsMaterial>, String> {
+    crate::tls::load(&scenario.tls, &mut |path| {
+        std::fs::read(base.join(path)).map_err(|e| {
+            format!("cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)")
+        })
+    })
+    .map_err(|e| format!("scenario file {e}"))
+}
+
+/// The material for `init`: the host read the files; each must be there.
+fn given_files(scenario: &crate::Scenario, files: Vec<wit_vu::File>) -> Result<Vec<TlsMaterial>, String> {
+    crate::tls::load(&scenario.tls, &mut |path| {
+        files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.bytes.clone())
+            .ok_or_else(|| "not among the files the host passed to init".to_string())
+    })
+    .map_err(|e| format!("scenario file {e}"))
+}
+
 struct Component;
 
-impl Guest for Component {
-    fn run_scenario(scenario_yaml: String) -> Result<String, String> {
-        let scenario = check(&scenario_yaml)?;
+/// Plain mode's run, with files relative to `base`.
+fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<String, String> {
+    let scenario = check(scenario_yaml)?;
         if let Some(slot) = scenario.components.keys().next() {
             return Err(format!(
                 "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
@@ -247,14 +395,20 @@ impl Guest for Component {
         }
         check_network()?;
         check_pool(&scenario)?;
-        let report = crate::local::run(scenario, &mut Slots);
+        let material = read_files(&scenario, base)?;
+        let report = crate::local::run(scenario, &mut Slots::new(material));
         serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
+}
+
+impl Guest for Component {
+    fn run_scenario(scenario_yaml: String) -> Result<String, String> {
+        run_plain(&scenario_yaml, std::path::Path::new("."))
     }
 }
 
 thread_local! {
-    /// This instance's virtual user, once `init` succeeded.
-    static VU: RefCell<Option<Vu>> = const { RefCell::new(None) };
+    /// This instance's virtual user and its action slots, once `init` succeeded.
+    static VU: RefCell<Option<(Vu, Slots)>> = const { RefCell::new(None) };
 }
 
 impl wit_vu::Guest for Component {
@@ -263,46 +417,54 @@ impl wit_vu::Guest for Component {
         Ok(wit_vu::ScenarioNeeds {
             destinations: destinations(&scenario).iter().map(wit_endpoint).collect(),
             extension_kinds: extension::kinds(),
+            files: scenario.files(),
         })
     }
 
     fn init(
         scenario_yaml: String,
+        files: Vec<wit_vu::File>,
         index: u32,
         source_ip: Option<IpAddress>,
     ) -> Result<u32, String> {
-        let scenario = Rc::new(parse(&scenario_yaml)?);
-        let vu = Vu::new(scenario, index).with_source_ip(source_ip.map(std_ip));
+        let scenario = parse(&scenario_yaml)?;
+        let slots = Slots::new(given_files(&scenario, files)?);
+        let vu = Vu::new(Rc::new(scenario), index).with_source_ip(source_ip.map(std_ip));
         let first = vu.upcoming_step();
-        VU.with(|v| *v.borrow_mut() = Some(vu));
+        VU.with(|v| *v.borrow_mut() = Some((vu, slots)));
         Ok(first)
     }
 
     fn next_step() -> wit_vu::StepReport {
         VU.with(|v| {
             let mut v = v.borrow_mut();
-            let vu = v
+            let (vu, slots) = v
                 .as_mut()
                 .expect("vu.next-step called before a successful vu.init");
-            let r = vu.next_step(&mut Slots);
-            let s = r.sample;
+            let r = vu.next_step(slots);
             wit_vu::StepReport {
-                sample: wit_vu::Sample {
-                    step: s.step,
-                    latency: s.latency_us.saturating_mul(1_000),
-                    status: s.status,
-                    bytes_sent: s.bytes_sent,
-                    bytes_received: s.bytes_received,
-                    error: s.error.map(|e| t::ActionError {
-                        kind: wit_kind(e.kind),
-                        message: e.message,
-                    }),
-                },
+                samples: r.samples.into_iter().map(wit_sample).collect(),
                 think_time: nanos(r.think_time),
                 iteration_done: r.iteration_done,
                 next_step: r.next_step,
             }
         })
+    }
+}
+
+fn wit_sample(s: Sample) -> wit_vu::Sample {
+    wit_vu::Sample {
+        step: s.step,
+        latency: s.latency_us.saturating_mul(1_000),
+        status: s.status,
+        bytes_sent: s.bytes_sent,
+        bytes_received: s.bytes_received,
+        error: s.error.map(|e| t::ActionError {
+            kind: wit_kind(e.kind),
+            message: e.message,
+        }),
+        phases: s.phases.map(wit_phases),
+        tls: s.tls.map(wit_tls_use),
     }
 }
 
@@ -344,6 +506,7 @@ fn input(args: &[String]) -> Result<Input, String> {
 impl wasip2::exports::cli::run::Guest for Cli {
     fn run() -> Result<(), ()> {
         let args = wasip2::cli::environment::get_arguments();
+        let mut base = std::path::PathBuf::from(".");
         let (yaml, origin) = match input(args.get(1..).unwrap_or_default()) {
             Ok(Input::Stdin) => {
                 let mut text = String::new();
@@ -359,7 +522,12 @@ impl wasip2::exports::cli::run::Guest for Cli {
             }
             Ok(Input::Text(text)) => (text, "the scenario argument".to_string()),
             Ok(Input::File(path)) => match std::fs::read_to_string(&path) {
-                Ok(text) => (text, path),
+                Ok(text) => {
+                    if let Some(dir) = std::path::Path::new(&path).parent() {
+                        base = dir.to_path_buf();
+                    }
+                    (text, path)
+                }
                 Err(e) => {
                     eprintln!(
                         "error: cannot read scenario file {path}: {e} (did you pass --dir for its folder?)"
@@ -372,7 +540,7 @@ impl wasip2::exports::cli::run::Guest for Cli {
                 return Err(());
             }
         };
-        match Component::run_scenario(yaml) {
+        match run_plain(&yaml, &base) {
             Ok(json) => {
                 println!("{json}");
                 Ok(())

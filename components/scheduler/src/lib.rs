@@ -14,6 +14,7 @@ pub mod parse;
 pub mod pool;
 pub mod sample;
 pub mod stats;
+pub mod tls;
 pub mod wave;
 pub mod workflow;
 

@@ -53,7 +53,9 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
             break;
         }
         let report = slot.vu.next_step(actions);
-        stats.push(&report.sample, slot.vu.source_ip());
+        for sample in &report.samples {
+            stats.push(sample, slot.vu.source_ip());
+        }
         if report.iteration_done {
             slot.iterations += 1;
             stats.add_iteration();

@@ -43,6 +43,12 @@ pub mod raw {
         pub components: std::collections::BTreeMap<String, String>,
         #[serde(default)]
         pub limits: Limits,
+        /// TLS settings for every https:// step and every tcp step with `tls`.
+        #[serde(default)]
+        pub tls: Option<crate::tls::TlsBlock>,
+        /// A cookie jar per user (on by default, as in browsers and k6).
+        #[serde(default)]
+        pub cookies: Option<bool>,
     }
 
     /// Scenario-wide bounds; steps may override `max_body` / `max_read`.
@@ -111,6 +117,9 @@ pub struct Scenario {
     pub weighted: bool,
     /// `limits.max_memory_per_user`, when the scenario sets it.
     pub max_memory_per_user: Option<u64>,
+    /// The distinct TLS configurations steps use (`HttpCall::tls` and
+    /// `TcpCall::tls` index it).
+    pub tls: Vec<crate::tls::TlsConfig>,
 }
 
 #[derive(Clone, Debug)]
@@ -163,6 +172,11 @@ pub struct HttpCall {
     pub expect_body: Option<Vec<u8>>,
     /// Body bytes kept for `expect_body`.
     pub max_body: u64,
+    /// Index into `Scenario::tls`: the settings this step's TLS uses (none:
+    /// the defaults, Mozilla roots).
+    pub tls: Option<usize>,
+    pub max_redirects: u32,
+    pub cookies: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -181,6 +195,8 @@ pub struct TcpCall {
     pub expect: Option<Vec<u8>>,
     /// Reply bytes kept.
     pub max_read: u64,
+    /// Index into `Scenario::tls`: set when the step runs over TLS.
+    pub tls: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -191,7 +207,29 @@ pub struct UdpCall {
     pub expect: Option<Vec<u8>>,
 }
 
+/// Redirects an http step follows unless it sets `max_redirects` (k6's default).
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+
 impl Scenario {
+    /// Files the scenario reads (TLS certificates and keys), as written,
+    /// each once.
+    pub fn files(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .tls
+            .iter()
+            .flat_map(|c| c.files())
+            .map(str::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// True when some step's TLS accepts any certificate.
+    pub fn skips_tls_verification(&self) -> bool {
+        self.tls.iter().any(|c| c.insecure_skip_verify)
+    }
+
     /// Where the built-in steps (http, tcp, udp) send. Extension steps'
     /// destinations are the extension component's to declare
     /// (`extension.destinations`), so they are not in this list.

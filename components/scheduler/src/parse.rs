@@ -3,6 +3,7 @@
 
 use crate::model::*;
 use crate::pool::IpPool;
+use crate::tls::{TcpTls, TlsBlock, TlsConfig};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -65,15 +66,18 @@ pub fn parse_with(
             ),
         ));
     }
-    let limits = Defaults {
+    let mut limits = Defaults {
         max_body: s.limits.max_body.map_or(DEFAULT_MAX_KEEP, |b| b.0),
         max_read: s.limits.max_read.map_or(DEFAULT_MAX_KEEP, |b| b.0),
+        tls: s.tls,
+        cookies: s.cookies.unwrap_or(true),
+        configs: Vec::new(),
     };
     let weighted = s.workflow.iter().any(|st| st.weight.is_some());
     let mut workflow = Vec::with_capacity(s.workflow.len());
     let mut ids = std::collections::HashSet::with_capacity(s.workflow.len());
     for (i, raw) in s.workflow.into_iter().enumerate() {
-        let step = step(i, raw, is_extension, known, &limits)?;
+        let step = step(i, raw, is_extension, known, &mut limits)?;
         if !ids.insert(step.id.clone()) {
             return Err(field(
                 format!("scenario.workflow[{i}].id"),
@@ -90,13 +94,41 @@ pub fn parse_with(
         components: s.components,
         weighted,
         max_memory_per_user: s.limits.max_memory_per_user.map(|b| b.0),
+        tls: limits.configs,
     })
 }
 
-/// Scenario-wide values a step's params fall back to.
+/// Scenario-wide values a step's params fall back to, and the distinct TLS
+/// configurations found so far.
 struct Defaults {
     max_body: u64,
     max_read: u64,
+    tls: Option<TlsBlock>,
+    cookies: bool,
+    configs: Vec<TlsConfig>,
+}
+
+impl Defaults {
+    /// The index of `step`'s TLS configuration (the scenario's block with
+    /// the step's over it); none when neither sets anything.
+    fn tls_for(
+        &mut self,
+        step: Option<&TlsBlock>,
+        at: &str,
+        always: bool,
+    ) -> Result<Option<usize>, ScenarioError> {
+        if !always && step.is_none() && self.tls.is_none() {
+            return Ok(None);
+        }
+        let config = TlsConfig::merge(self.tls.as_ref(), step, at)?;
+        Ok(Some(match self.configs.iter().position(|c| *c == config) {
+            Some(i) => i,
+            None => {
+                self.configs.push(config);
+                self.configs.len() - 1
+            }
+        }))
+    }
 }
 
 /// serde_yaml puts "at line L column C" in its message; keep it on one line.
@@ -164,7 +196,7 @@ fn step(
     s: raw::Step,
     is_extension: &dyn Fn(&str) -> bool,
     known: &str,
-    limits: &Defaults,
+    limits: &mut Defaults,
 ) -> Result<Step, ScenarioError> {
     let at = format!("scenario.workflow[{i}]");
     let id = s.id.unwrap_or_else(|| format!("step{}", i + 1));
@@ -247,9 +279,32 @@ struct HttpParams {
     expect_body: Option<String>,
     #[serde(default)]
     max_body: Option<crate::bytesize::ByteSize>,
+    #[serde(default)]
+    max_redirects: Option<u32>,
+    #[serde(default)]
+    tls: Option<TlsBlock>,
+    /// A body serialized as JSON (sets Content-Type: application/json).
+    #[serde(default)]
+    json: Option<serde_json::Value>,
+    /// A body urlencoded from this map (sets Content-Type).
+    #[serde(default)]
+    form: Option<serde_yaml::Mapping>,
+    /// Appended to the URL's query, urlencoded.
+    #[serde(default)]
+    query: Option<serde_yaml::Mapping>,
+    #[serde(default)]
+    basic_auth: Option<BasicAuth>,
 }
 
-fn http(at: &str, p: HttpParams, limits: &Defaults) -> Result<HttpCall, ScenarioError> {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BasicAuth {
+    user: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn http(at: &str, p: HttpParams, limits: &mut Defaults) -> Result<HttpCall, ScenarioError> {
     let method = p
         .method
         .unwrap_or_else(|| "GET".into())
@@ -263,8 +318,23 @@ fn http(at: &str, p: HttpParams, limits: &Defaults) -> Result<HttpCall, Scenario
     if Endpoint::from_url(&p.url).is_none() {
         return Err(field(
             format!("{at}.url"),
-            format!("{:?}: expected http://host[:port]/path", p.url),
+            format!("{:?}: expected http[s]://host[:port]/path", p.url),
         ));
+    }
+    let mut url = p.url;
+    if let Some(query) = &p.query {
+        let pairs = pairs(&format!("{at}.query"), query)?;
+        let mut enc = form_urlencoded::Serializer::new(String::new());
+        enc.extend_pairs(pairs);
+        let (url_part, fragment) = match url.split_once('#') {
+            Some((u, f)) => (u.to_string(), Some(f.to_string())),
+            None => (url.clone(), None),
+        };
+        let sep = if url_part.contains('?') { '&' } else { '?' };
+        url = format!("{url_part}{sep}{}", enc.finish());
+        if let Some(f) = fragment {
+            url = format!("{url}#{f}");
+        }
     }
     let mut headers = Vec::new();
     for (k, v) in p.headers {
@@ -288,14 +358,67 @@ fn http(at: &str, p: HttpParams, limits: &Defaults) -> Result<HttpCall, Scenario
         }
         headers.push((k, v));
     }
+    let has = |headers: &[(String, String)], name: &str| {
+        headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
+    let body = match (p.body, p.json, p.form) {
+        (Some(b), None, None) => Some(b.into_bytes()),
+        (None, Some(json), None) => {
+            if !has(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            Some(serde_json::to_vec(&json).map_err(|e| field(format!("{at}.json"), e.to_string()))?)
+        }
+        (None, None, Some(form)) => {
+            if !has(&headers, "content-type") {
+                headers.push((
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ));
+            }
+            let mut enc = form_urlencoded::Serializer::new(String::new());
+            enc.extend_pairs(pairs(&format!("{at}.form"), &form)?);
+            Some(enc.finish().into_bytes())
+        }
+        (None, None, None) => None,
+        _ => return Err(field(at, "set one of body, json, form")),
+    };
+    if let Some(auth) = p.basic_auth {
+        if has(&headers, "authorization") {
+            return Err(field(
+                format!("{at}.basic_auth"),
+                "the headers already set Authorization",
+            ));
+        }
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", auth.user, auth.password));
+        headers.push(("Authorization".into(), format!("Basic {token}")));
+    }
+    let https = url.starts_with("https:");
+    let tls = limits.tls_for(p.tls.as_ref(), &format!("{at}.tls"), false)?;
     Ok(HttpCall {
         method,
-        url: p.url,
+        url,
         headers,
-        body: p.body.map(String::into_bytes),
+        body,
         expect_body: p.expect_body.map(String::into_bytes),
         max_body: p.max_body.map_or(limits.max_body, |b| b.0),
+        // A plain http:// step needs no client unless it may redirect to https.
+        tls: tls.filter(|_| https || p.max_redirects != Some(0)),
+        max_redirects: p.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS),
+        cookies: limits.cookies,
     })
+}
+
+/// A map of plain values as (name, value) pairs, for query strings and forms.
+fn pairs(at: &str, map: &serde_yaml::Mapping) -> Result<Vec<(String, String)>, ScenarioError> {
+    map.iter()
+        .map(|(k, v)| match (scalar(k), scalar(v)) {
+            (Some(k), Some(v)) => Ok((k, v)),
+            _ => Err(field(at, "names and values must be plain text or numbers")),
+        })
+        .collect()
 }
 
 fn scalar(v: &serde_yaml::Value) -> Option<String> {
@@ -325,9 +448,12 @@ struct TcpParams {
     expect: Option<String>,
     #[serde(default)]
     max_read: Option<crate::bytesize::ByteSize>,
+    /// `true` (the scenario's `tls:` settings) or a block of its own.
+    #[serde(default)]
+    tls: Option<TcpTls>,
 }
 
-fn tcp(at: &str, p: TcpParams, limits: &Defaults) -> Result<TcpCall, ScenarioError> {
+fn tcp(at: &str, p: TcpParams, limits: &mut Defaults) -> Result<TcpCall, ScenarioError> {
     let max_read = p.max_read.map_or(limits.max_read, |b| b.0);
     if let Some(n) = p.read_bytes.filter(|n| u64::from(*n) > max_read) {
         return Err(field(
@@ -360,12 +486,18 @@ fn tcp(at: &str, p: TcpParams, limits: &Defaults) -> Result<TcpCall, ScenarioErr
             ));
         }
     };
+    let tls = match &p.tls {
+        None | Some(TcpTls::On(false)) => None,
+        Some(TcpTls::On(true)) => limits.tls_for(None, &format!("{at}.tls"), true)?,
+        Some(TcpTls::Block(b)) => limits.tls_for(Some(b), &format!("{at}.tls"), true)?,
+    };
     Ok(TcpCall {
         target,
         payload,
         read,
         expect,
         max_read,
+        tls,
     })
 }
 

@@ -21,7 +21,9 @@ pub enum ErrorKind {
     NameUnresolvable,
     AddressNotBindable,
     EgressDenied,
+    Tls,
     Protocol,
+    TooManyRedirects,
     Unsupported,
     BadParams,
     CheckFailed,
@@ -37,7 +39,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Timeout,
@@ -46,7 +48,9 @@ impl ErrorKind {
         ErrorKind::NameUnresolvable,
         ErrorKind::AddressNotBindable,
         ErrorKind::EgressDenied,
+        ErrorKind::Tls,
         ErrorKind::Protocol,
+        ErrorKind::TooManyRedirects,
         ErrorKind::Unsupported,
         ErrorKind::BadParams,
         ErrorKind::CheckFailed,
@@ -66,7 +70,9 @@ impl ErrorKind {
             ErrorKind::NameUnresolvable => "name-unresolvable",
             ErrorKind::AddressNotBindable => "address-not-bindable",
             ErrorKind::EgressDenied => "egress-denied",
+            ErrorKind::Tls => "tls",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::TooManyRedirects => "too-many-redirects",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::BadParams => "bad-params",
             ErrorKind::CheckFailed => "check-failed",
@@ -83,7 +89,8 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// One executed step, measured around the action call.
+/// One request of an executed step (a step that follows redirects makes
+/// several), measured around the action call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     /// Index of the step in the workflow.
@@ -93,6 +100,51 @@ pub struct Sample {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub error: Option<SampleError>,
+    pub phases: Option<Phases>,
+    pub tls: Option<TlsUse>,
+}
+
+/// Where one request's time went, in microseconds (k6's phase names).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Phases {
+    pub connecting_us: u64,
+    pub tls_handshaking_us: u64,
+    pub sending_us: u64,
+    pub waiting_us: u64,
+    pub receiving_us: u64,
+}
+
+impl Phases {
+    /// The report's names, in order, with each phase's value.
+    pub fn named(&self) -> [(&'static str, u64); 5] {
+        [
+            ("connecting", self.connecting_us),
+            ("tls_handshaking", self.tls_handshaking_us),
+            ("sending", self.sending_us),
+            ("waiting", self.waiting_us),
+            ("receiving", self.receiving_us),
+        ]
+    }
+}
+
+/// The TLS one request went over.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TlsUse {
+    pub version: crate::tls::TlsVersion,
+    /// The request's connection did a handshake for it (not reused).
+    pub handshake: bool,
+    pub resumed: bool,
+}
+
+/// A request an action made before a step's last one (a redirect).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hop {
+    pub status: u16,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub latency_us: u64,
+    pub phases: Option<Phases>,
+    pub tls: Option<TlsUse>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -108,6 +160,10 @@ pub struct Outcome {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub error: Option<SampleError>,
+    pub phases: Option<Phases>,
+    pub tls: Option<TlsUse>,
+    /// Requests before the last one (redirects), in order.
+    pub earlier: Vec<Hop>,
 }
 
 impl Sample {

@@ -3,7 +3,8 @@
 //! merged, never percentiles). `report` renders the JSON result.
 
 use crate::model::Scenario;
-use crate::sample::{ErrorKind, Sample};
+use crate::sample::{ErrorKind, Phases, Sample};
+use crate::tls::TlsVersion;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -27,6 +28,21 @@ pub struct Bucket {
     bytes_received: u64,
     status: BTreeMap<u16, u64>,
     errors: BTreeMap<ErrorKind, ErrorStat>,
+    /// Per-phase latency in microseconds, once a sample carried phases.
+    phases: Option<Box<[Histogram<u64>; 5]>>,
+    tls: TlsCounts,
+}
+
+/// TLS per step: handshakes, resumed ones, and requests by version.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct TlsCounts {
+    handshakes: u64,
+    resumed: u64,
+    versions: BTreeMap<TlsVersion, u64>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant figures is a valid histogram")
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -38,13 +54,15 @@ pub struct ErrorStat {
 impl Default for Bucket {
     fn default() -> Self {
         Bucket {
-            latency: Histogram::new(3).expect("3 significant figures is a valid histogram"),
+            latency: histogram(),
             ok: 0,
             failed: 0,
             bytes_sent: 0,
             bytes_received: 0,
             status: BTreeMap::new(),
             errors: BTreeMap::new(),
+            phases: None,
+            tls: TlsCounts::default(),
         }
     }
 }
@@ -57,6 +75,20 @@ impl Bucket {
         self.bytes_received += s.bytes_received;
         if let Some(code) = s.status {
             *self.status.entry(code).or_default() += 1;
+        }
+        if let Some(p) = &s.phases {
+            let hists = self
+                .phases
+                .get_or_insert_with(|| Box::new(std::array::from_fn(|_| histogram())));
+            for (h, (_, us)) in hists.iter_mut().zip(p.named()) {
+                // 0 is a real value here (a reused connection's connecting).
+                let _ = h.record(us);
+            }
+        }
+        if let Some(t) = &s.tls {
+            self.tls.handshakes += u64::from(t.handshake);
+            self.tls.resumed += u64::from(t.handshake && t.resumed);
+            *self.tls.versions.entry(t.version).or_default() += 1;
         }
         match &s.error {
             None => self.ok += 1,
@@ -79,6 +111,19 @@ impl Bucket {
         self.bytes_received += o.bytes_received;
         for (k, v) in &o.status {
             *self.status.entry(*k).or_default() += v;
+        }
+        if let Some(theirs) = &o.phases {
+            let mine = self
+                .phases
+                .get_or_insert_with(|| Box::new(std::array::from_fn(|_| histogram())));
+            for (m, t) in mine.iter_mut().zip(theirs.iter()) {
+                let _ = m.add(t);
+            }
+        }
+        self.tls.handshakes += o.tls.handshakes;
+        self.tls.resumed += o.tls.resumed;
+        for (k, v) in &o.tls.versions {
+            *self.tls.versions.entry(*k).or_default() += v;
         }
         for (k, v) in &o.errors {
             let stat = self.errors.entry(*k).or_default();
@@ -139,8 +184,63 @@ impl Bucket {
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
             errors: self.errors.clone(),
+            timings: self.phases.as_ref().map(|hists| {
+                let names = Phases::default().named().map(|(n, _)| n);
+                names
+                    .into_iter()
+                    .zip(hists.iter())
+                    .map(|(n, h)| (n, PhaseStat::of(h)))
+                    .collect()
+            }),
+            tls: (!self.tls.versions.is_empty() || self.tls.handshakes > 0).then(|| TlsStat {
+                handshakes: self.tls.handshakes,
+                resumed_handshakes: self.tls.resumed,
+                tls_versions: self
+                    .tls
+                    .versions
+                    .iter()
+                    .map(|(v, n)| (v.name().to_string(), *n))
+                    .collect(),
+            }),
         }
     }
+}
+
+/// One phase's distribution in the report, in milliseconds.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PhaseStat {
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl PhaseStat {
+    fn of(h: &Histogram<u64>) -> Self {
+        let q = |q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                ms(h.value_at_quantile(q))
+            }
+        };
+        PhaseStat {
+            p50_ms: q(0.50),
+            p95_ms: q(0.95),
+            p99_ms: q(0.99),
+            max_ms: if h.is_empty() { 0.0 } else { ms(h.max()) },
+        }
+    }
+}
+
+/// TLS in the report.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TlsStat {
+    /// Full and resumed handshakes (one per new connection).
+    pub handshakes: u64,
+    pub resumed_handshakes: u64,
+    /// Requests by the protocol version they went over ("TLSv1.3" → n).
+    pub tls_versions: BTreeMap<String, u64>,
 }
 
 fn ms(us: u64) -> f64 {
@@ -272,6 +372,12 @@ pub struct Metrics {
     pub status_codes: BTreeMap<String, u64>,
     /// Error kind → count and up to three distinct sample messages.
     pub errors: BTreeMap<ErrorKind, ErrorStat>,
+    /// Per-phase latency of requests whose action measures phases (http):
+    /// connecting, tls_handshaking, sending, waiting, receiving.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<BTreeMap<&'static str, PhaseStat>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsStat>,
 }
 
 /// The JSON result of a run (documented in the README).

@@ -26,7 +26,9 @@ pub trait Actions {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepReport {
-    pub sample: Sample,
+    /// One per request: the redirects followed, then the step's last
+    /// request (which carries the step's error, if any).
+    pub samples: Vec<Sample>,
     pub think_time: Duration,
     pub iteration_done: bool,
     /// The step the next call will run.
@@ -123,7 +125,7 @@ impl Vu {
         let outcome = call(actions, &ctx, step);
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         StepReport {
-            sample: judge(i, step, outcome, latency_us),
+            samples: judge(i, step, outcome, latency_us),
             think_time: step.think_time,
             iteration_done,
             next_step: self.upcoming_step(),
@@ -140,8 +142,25 @@ fn call(actions: &mut impl Actions, ctx: &CallContext, step: &Step) -> Outcome {
     }
 }
 
-/// Applies the scheduler's checks (status) on top of the action's outcome.
-fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Sample {
+/// Applies the scheduler's checks (status) on top of the action's outcome,
+/// and makes one sample per request: the redirects' own durations, and the
+/// rest of the measured time for the last one, so they add up to the step.
+fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Vec<Sample> {
+    let mut samples = Vec::with_capacity(o.earlier.len() + 1);
+    let mut rest = latency_us;
+    for hop in &o.earlier {
+        rest = rest.saturating_sub(hop.latency_us);
+        samples.push(Sample {
+            step: i as u32,
+            latency_us: hop.latency_us,
+            status: Some(hop.status),
+            bytes_sent: hop.bytes_sent,
+            bytes_received: hop.bytes_received,
+            error: None,
+            phases: hop.phases,
+            tls: hop.tls,
+        });
+    }
     let error = o.error.or_else(|| {
         step.expect_status
             .check(o.status)
@@ -150,12 +169,15 @@ fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Sample {
                 message,
             })
     });
-    Sample {
+    samples.push(Sample {
         step: i as u32,
-        latency_us,
+        latency_us: rest,
         status: o.status,
         bytes_sent: o.bytes_sent,
         bytes_received: o.bytes_received,
         error,
-    }
+        phases: o.phases,
+        tls: o.tls,
+    });
+    samples
 }

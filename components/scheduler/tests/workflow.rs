@@ -21,6 +21,15 @@ impl Actions for Fake {
             bytes_sent: 10,
             bytes_received: 20,
             error: None,
+            earlier: if call.url.contains("/redirect") {
+                vec![
+                    hop(301, 1_000),
+                    hop(302, 2_000),
+                ]
+            } else {
+                Vec::new()
+            },
+            ..Outcome::default()
         }
     }
     fn tcp(&mut self, c: &CallContext, call: &TcpCall) -> Outcome {
@@ -86,10 +95,10 @@ fn status_checks_belong_to_the_scheduler() {
         ..Default::default()
     };
     let mut vu = Vu::new(s, 0);
-    let default_check = vu.next_step(&mut fake).sample;
+    let default_check = vu.next_step(&mut fake).samples.remove(0);
     assert_eq!(default_check.error.unwrap().kind, ErrorKind::CheckFailed);
     assert!(
-        vu.next_step(&mut fake).sample.error.is_none(),
+        vu.next_step(&mut fake).samples[0].error.is_none(),
         "404 is asserted"
     );
 }
@@ -102,7 +111,7 @@ fn weighted_choice_follows_weights_and_seed() {
         let mut vu = Vu::new(Rc::clone(&s), index);
         let mut fake = Fake::default();
         (0..4000)
-            .map(|_| vu.next_step(&mut fake).sample.step)
+            .map(|_| vu.next_step(&mut fake).samples[0].step)
             .collect::<Vec<u32>>()
     };
     let run = picks(0);
@@ -158,6 +167,8 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKi
             kind: k,
             message: format!("{k} happened"),
         }),
+        phases: None,
+        tls: None,
     }
 }
 
@@ -235,10 +246,52 @@ fn each_report_names_the_step_the_next_call_runs() {
         let mut seen = [0u32; 3];
         for _ in 0..60 {
             let r = vu.next_step(&mut fake);
-            assert_eq!(r.sample.step, announced, "{steps}");
-            seen[r.sample.step as usize] += 1;
+            assert_eq!(r.samples[0].step, announced, "{steps}");
+            seen[r.samples[0].step as usize] += 1;
             announced = r.next_step;
         }
         assert!(seen.iter().all(|&n| n > 0), "every step ran: {seen:?}");
     }
+}
+
+fn hop(status: u16, latency_us: u64) -> scheduler::sample::Hop {
+    scheduler::sample::Hop {
+        status,
+        bytes_sent: 5,
+        bytes_received: 7,
+        latency_us,
+        phases: None,
+        tls: None,
+    }
+}
+
+/// A step that followed redirects reports one sample per request: the hops
+/// with their own latencies and statuses, then the last request, carrying
+/// the step's check and the rest of the measured time.
+#[test]
+fn redirects_become_one_sample_per_request() {
+    let yaml = r#"
+scenario:
+  id: r
+  load: {total_users: 1, iterations: 1}
+  workflow:
+    - {id: a, type: http, assert_status: 201, params: {url: "http://127.0.0.1:1/redirect"}}
+"#;
+    let scenario = std::rc::Rc::new(scheduler::parse(yaml, &[]).unwrap());
+    let mut vu = Vu::new(scenario, 0);
+    let mut fake = Fake {
+        status: 200,
+        calls: Vec::new(),
+    };
+    let r = vu.next_step(&mut fake);
+    let statuses: Vec<_> = r.samples.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [Some(301), Some(302), Some(200)]);
+    assert_eq!(r.samples[0].latency_us, 1_000);
+    assert_eq!(r.samples[1].latency_us, 2_000);
+    assert!(r.samples[..2].iter().all(|s| s.error.is_none()));
+    // Only the last request is judged against assert_status.
+    assert_eq!(
+        r.samples[2].error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::CheckFailed)
+    );
 }

@@ -1,157 +1,207 @@
-//! The HTTP/1.1 action: any method, headers and body; responses framed by
-//! Content-Length, chunked encoding or close, parsed with `httparse`;
-//! one kept-alive connection per (target, source IP) reused across steps.
+//! The HTTP/1.1 action: any method, headers and body, over TCP or TLS;
+//! responses framed by Content-Length, chunked encoding or close, parsed
+//! with `httparse`; one kept-alive connection per (target, source IP, TLS
+//! name) reused across steps; redirects followed hop by hop; a cookie jar
+//! per user; gzip/deflate bodies decoded for checks.
 
+mod cookies;
+mod decode;
+mod exchange;
 mod pool;
 mod request;
 mod response;
 
-use action_support::types::{ActionError, CallContext, ErrorKind, HttpRequest, Outcome};
-use action_support::{Budget, contains, fail, net_fail, outcome, show};
+use action_support::types::{ActionError, CallContext, ErrorKind, Hop, HttpRequest, Outcome};
+use action_support::{Budget, contains, fail, nanos, show};
+use std::time::Instant;
 
 wit_bindgen::generate!({
     world: "scheduler:actions/http-action",
     path: "../../../wit/actions",
     with: {
-        "scheduler:core-libs/types@0.2.0": action_support::net,
-        "scheduler:core-libs/dns@0.2.0": action_support::dns,
-        "scheduler:actions/types@0.2.0": action_support::types,
-        "scheduler:core-libs/tcp@0.2.0": generate,
-        "scheduler:actions/http@0.2.0": generate,
+        "scheduler:core-libs/types@0.3.0": action_support::net,
+        "scheduler:core-libs/dns@0.3.0": action_support::dns,
+        "scheduler:actions/types@0.3.0": action_support::types,
+        "scheduler:core-libs/tcp@0.3.0": generate,
+        "scheduler:core-libs/tls@0.3.0": generate,
+        "scheduler:actions/http@0.3.0": generate,
     },
 });
 
-use response::ReadError;
 use scheduler::core_libs::tcp as net;
+use scheduler::core_libs::tls;
 
 struct HttpAction;
 
 impl exports::scheduler::actions::http::Guest for HttpAction {
-    fn execute(ctx: CallContext, req: HttpRequest) -> Outcome {
-        let mut tally = Tally::default();
-        let result = exchange(&ctx, &req, &mut tally);
-        outcome(tally.status, tally.sent, tally.received, result)
-    }
-}
-
-#[derive(Default)]
-struct Tally {
-    status: Option<u16>,
-    sent: u64,
-    received: u64,
-}
-
-fn exchange(ctx: &CallContext, req: &HttpRequest, tally: &mut Tally) -> Result<(), ActionError> {
-    let budget = Budget::new(ctx.timeout);
-    let route = pool::route(&req.url, ctx.source_ip)?;
-    let target = &route.target;
-    let key = pool::Key::new(route.addr, ctx.source_ip);
-    let bytes = request::encode(req, target);
-    // A kept-alive connection may have been closed by the server since its
-    // last use; then (and only then) retry once on a fresh connection.
-    for attempt in 0..2 {
-        let (conn, reused) = match pool::take(&key) {
-            Some(c) if attempt == 0 => (c, true),
-            _ => {
-                let c = net::connect(route.addr, ctx.source_ip, budget.left())
-                    .map_err(|e| net_fail(e, true, &target.authority))?;
-                (c, false)
-            }
-        };
-        if let Err(e) = conn.write(&bytes, budget.left()) {
-            if reused && !budget.expired() {
-                continue;
-            }
-            return Err(net_fail(e, false, &target.authority));
-        }
-        tally.sent += bytes.len() as u64;
-        let head_only = req.method.eq_ignore_ascii_case("HEAD");
-        // The body streams through; only a check keeps (part of) it.
-        let keep = match req.expect_body {
-            Some(_) => usize::try_from(req.max_body).unwrap_or(usize::MAX),
-            None => 0,
-        };
-        let mut wire = Wire {
-            conn: &conn,
-            budget: &budget,
-        };
-        match response::read(&mut wire, head_only, keep, &mut tally.received) {
-            Ok(resp) => {
-                tally.status = Some(resp.status);
-                if resp.keep_alive {
-                    pool::put(key, conn);
-                }
-                return check_body(req, &resp);
-            }
-            Err(ReadError::NothingReceived { .. }) if reused && !budget.expired() => continue,
-            Err(ReadError::NothingReceived { reset: true }) => {
-                return Err(fail(
-                    ErrorKind::ConnectionReset,
-                    format!("{}: connection reset before any response", target.authority),
-                ));
-            }
-            Err(ReadError::NothingReceived { reset: false }) => {
-                return Err(fail(
-                    ErrorKind::Protocol,
-                    format!(
-                        "{}: connection closed before any response",
-                        target.authority
-                    ),
-                ));
-            }
-            Err(ReadError::Net(e)) => return Err(net_fail(e, false, &target.authority)),
-            Err(ReadError::Protocol(why)) => {
-                return Err(fail(
-                    ErrorKind::Protocol,
-                    format!("{}: {why}", target.authority),
-                ));
-            }
+    fn execute(ctx: CallContext, req: HttpRequest, tls: Option<&tls::Client>) -> Outcome {
+        let budget = Budget::new(ctx.timeout);
+        let mut earlier = Vec::new();
+        let mut tally = exchange::Tally::default();
+        let error = follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally).err();
+        Outcome {
+            status: tally.status,
+            bytes_sent: tally.sent,
+            bytes_received: tally.received,
+            error,
+            phases: tally.phases,
+            tls: tally.tls,
+            earlier,
         }
     }
-    Err(fail(
-        ErrorKind::ConnectionReset,
-        format!(
-            "{}: connection closed twice before a response",
-            target.authority
-        ),
-    ))
 }
 
-/// A connection read within the step's budget.
-struct Wire<'a> {
-    conn: &'a net::Connection,
-    budget: &'a Budget,
-}
-
-impl response::Source for Wire<'_> {
-    fn read(&mut self, max: u32) -> Result<Vec<u8>, action_support::net::NetError> {
-        self.conn.read(max, self.budget.for_read()?)
+/// Runs the step's request and the redirects it leads to; every request but
+/// the last goes to `earlier`, the last one's counts stay in `tally`.
+fn follow(
+    ctx: &CallContext,
+    req: &HttpRequest,
+    tls: Option<&tls::Client>,
+    budget: &Budget,
+    earlier: &mut Vec<Hop>,
+    tally: &mut exchange::Tally,
+) -> Result<(), ActionError> {
+    // The body streams through; only a check keeps (part of) it.
+    let keep = match req.expect_body {
+        Some(_) => usize::try_from(req.max_body).unwrap_or(usize::MAX),
+        None => 0,
+    };
+    let mut url = req.url.clone();
+    let mut method = req.method.clone();
+    let mut body = req.body.as_deref();
+    let mut headers = std::borrow::Cow::Borrowed(&req.headers[..]);
+    loop {
+        let start = Instant::now();
+        let route = pool::route(&url, ctx.source_ip)?;
+        let cookie = if req.cookies && !request::has(&headers, "cookie") {
+            cookies::header(ctx.vu, &url)
+        } else {
+            None
+        };
+        let one = request::Request {
+            method: &method,
+            headers: &headers,
+            body,
+            cookie,
+        };
+        let resp = exchange::run(ctx, &route, &one, keep, tls, budget, tally)?;
+        if req.cookies {
+            cookies::store(ctx.vu, &url, &resp.set_cookies);
+        }
+        let next = match (&resp.location, redirect_method(resp.status, &method)) {
+            (Some(location), Some(next_method)) if req.max_redirects > 0 => {
+                (location, next_method)
+            }
+            _ => return check_body(req, &resp),
+        };
+        if earlier.len() >= req.max_redirects as usize {
+            return Err(fail(
+                ErrorKind::TooManyRedirects,
+                format!(
+                    "stopped after {} redirects (max_redirects), at {url} → {}",
+                    earlier.len(),
+                    next.0
+                ),
+            ));
+        }
+        let to = url::Url::parse(&url)
+            .and_then(|u| u.join(next.0))
+            .map_err(|e| {
+                fail(
+                    ErrorKind::Protocol,
+                    format!("{url}: bad Location {:?}: {e}", next.0),
+                )
+            })?;
+        let done = std::mem::take(tally);
+        earlier.push(Hop {
+            status: resp.status,
+            bytes_sent: done.sent,
+            bytes_received: done.received,
+            duration: nanos(start.elapsed()),
+            phases: done.phases,
+            tls: done.tls,
+        });
+        if next.1 != method {
+            // 301/302/303 after a POST: the next request is a GET without a body.
+            body = None;
+            headers = headers
+                .iter()
+                .filter(|(k, _)| {
+                    !k.eq_ignore_ascii_case("content-type")
+                        && !k.eq_ignore_ascii_case("content-length")
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+                .into();
+            method = next.1;
+        }
+        if !same_origin(&url, &to) {
+            // Credentials the user wrote for one origin do not follow a redirect to another.
+            headers = headers
+                .iter()
+                .filter(|(k, _)| {
+                    !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+                .into();
+        }
+        url = to.into();
     }
+}
+
+/// The method a redirect's next request uses, or none when `status` is not
+/// a redirect this client follows.
+fn redirect_method(status: u16, method: &str) -> Option<String> {
+    match status {
+        301..=303 if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") => {
+            Some("GET".into())
+        }
+        301..=303 | 307 | 308 => Some(method.to_string()),
+        _ => None,
+    }
+}
+
+fn same_origin(from: &str, to: &url::Url) -> bool {
+    url::Url::parse(from).is_ok_and(|f| f.origin() == to.origin())
 }
 
 fn check_body(req: &HttpRequest, resp: &response::Response) -> Result<(), ActionError> {
-    match &req.expect_body {
-        Some(want) if !contains(&resp.body, want) => {
-            let truncated = if resp.truncated() {
-                format!(
-                    " (the first {} of {} bytes: max_body)",
-                    resp.body.len(),
-                    resp.body_len
-                )
-            } else {
-                String::new()
-            };
-            Err(fail(
-                ErrorKind::CheckFailed,
-                format!(
-                    "expected {} in body {}{truncated}",
-                    show(want),
-                    show(&resp.body)
-                ),
-            ))
-        }
-        _ => Ok(()),
+    let Some(want) = &req.expect_body else {
+        return Ok(());
+    };
+    // Decoded only when the step asked for an encoding, as a client does.
+    let decoded = resp
+        .content_encoding
+        .as_deref()
+        .filter(|_| request::has(&req.headers, "accept-encoding"))
+        .and_then(|enc| decode::decode(enc, &resp.body, req.max_body));
+    let body = decoded.as_deref().unwrap_or(&resp.body);
+    if contains(body, want) {
+        return Ok(());
     }
+    let truncated = if resp.truncated() {
+        format!(
+            " (the first {} of {} bytes: max_body)",
+            resp.body.len(),
+            resp.body_len
+        )
+    } else {
+        String::new()
+    };
+    let what = if decoded.is_some() {
+        "decoded body"
+    } else {
+        "body"
+    };
+    Err(fail(
+        ErrorKind::CheckFailed,
+        format!(
+            "expected {} in {what} {}{truncated}",
+            show(want),
+            show(body)
+        ),
+    ))
 }
 
 export!(HttpAction);

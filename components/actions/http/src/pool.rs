@@ -1,12 +1,12 @@
 //! Per-instance state: routes (a URL parsed and its host resolved) and
-//! kept-alive connections, one per (target address, source IP). An instance
+//! kept-alive connections, one per (target address, source IP, TLS name). An instance
 //! serves one virtual user in the host, so no connection is ever shared
 //! between users there. A user touches a handful of URLs and addresses, so
 //! both are short lists searched in order: cheaper than hashing every call.
 
 use crate::net::Connection;
 use crate::request::Target;
-use action_support::net::{IpAddress, IpSocketAddress};
+use action_support::net::{IpAddress, IpSocketAddress, ProtocolVersion};
 use action_support::types::ActionError;
 use action_support::{net_fail, resolve_host, std_ip, std_socket};
 use std::cell::RefCell;
@@ -20,31 +20,42 @@ const MAX_ROUTES: usize = 64;
 pub struct Route {
     pub target: Target,
     pub addr: IpSocketAddress,
+    /// The host name TLS is for (`https://` only).
+    pub tls_host: Option<Rc<str>>,
 }
 
-/// Which idle connection a request may reuse.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Which idle connection a request may reuse: a TLS connection only by a
+/// request for the same host name (its SNI and verified name).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Key {
     pub addr: SocketAddr,
     pub source: Option<IpAddr>,
+    pub tls_host: Option<Rc<str>>,
 }
 
 impl Key {
-    pub fn new(addr: IpSocketAddress, source: Option<IpAddress>) -> Self {
+    pub fn new(route: &Route, source: Option<IpAddress>) -> Self {
         Key {
-            addr: std_socket(addr),
+            addr: std_socket(route.addr),
             source: source.map(std_ip),
+            tls_host: route.tls_host.clone(),
         }
     }
 }
 
+/// An idle connection and the TLS version it negotiated.
+pub struct Idle {
+    pub conn: Connection,
+    pub tls: Option<ProtocolVersion>,
+}
+
 thread_local! {
-    static IDLE: RefCell<Vec<(Key, Connection)>> = const { RefCell::new(Vec::new()) };
+    static IDLE: RefCell<Vec<(Key, Idle)>> = const { RefCell::new(Vec::new()) };
     /// (url, IPv6 source?) → route.
     static ROUTES: RefCell<Vec<(String, bool, Rc<Route>)>> = const { RefCell::new(Vec::new()) };
 }
 
-pub fn take(key: &Key) -> Option<Connection> {
+pub fn take(key: &Key) -> Option<Idle> {
     IDLE.with(|m| {
         let mut m = m.borrow_mut();
         let i = m.iter().position(|(k, _)| k == key)?;
@@ -52,8 +63,8 @@ pub fn take(key: &Key) -> Option<Connection> {
     })
 }
 
-pub fn put(key: Key, conn: Connection) {
-    IDLE.with(|m| m.borrow_mut().push((key, conn)));
+pub fn put(key: Key, idle: Idle) {
+    IDLE.with(|m| m.borrow_mut().push((key, idle)));
 }
 
 /// The route for `url`, cached for the life of the instance.
@@ -75,7 +86,12 @@ pub fn route(url: &str, source: Option<IpAddress>) -> Result<Rc<Route>, ActionEr
         address: ip,
         port: *port,
     };
-    let route = Rc::new(Route { target, addr });
+    let tls_host = target.tls.then(|| Rc::from(target.host.0.as_str()));
+    let route = Rc::new(Route {
+        target,
+        addr,
+        tls_host,
+    });
     ROUTES.with(|r| {
         let mut r = r.borrow_mut();
         if r.len() < MAX_ROUTES {

@@ -1,12 +1,14 @@
 //! URL → target, and the request's bytes.
 
 use action_support::fail;
-use action_support::types::{ActionError, ErrorKind, HttpRequest};
+use action_support::types::{ActionError, ErrorKind};
 use std::fmt::Write;
 
 pub struct Target {
     /// Host name or IP (without brackets) and port, for connecting.
     pub host: (String, u16),
+    /// `https://`: the connection does a TLS handshake first.
+    pub tls: bool,
     /// "host[:port]" as the Host header and error messages show it.
     pub authority: String,
     /// Path and query.
@@ -18,24 +20,19 @@ impl Target {
         let uri: http::Uri = text
             .parse()
             .map_err(|e| fail(ErrorKind::BadParams, format!("{text:?}: {e}")))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(fail(
-                    ErrorKind::Unsupported,
-                    format!("{text}: TLS not supported yet (use http://)"),
-                ));
-            }
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
             other => {
                 return Err(fail(
                     ErrorKind::BadParams,
                     format!("{text}: unsupported scheme {other:?}"),
                 ));
             }
-        }
+        };
         let host = uri.host().filter(|h| !h.is_empty());
         let host = host.ok_or_else(|| fail(ErrorKind::BadParams, format!("{text}: no host")))?;
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let authority = match uri.port_u16() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
@@ -50,37 +47,49 @@ impl Target {
             .to_string();
         Ok(Target {
             host: (bare, port),
+            tls,
             authority,
             path,
         })
     }
 }
 
-fn has(req: &HttpRequest, name: &str) -> bool {
-    req.headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case(name))
+/// One request as it goes on the wire (a redirect changes the method,
+/// drops the body, or drops headers that must not cross origins).
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: Option<&'a [u8]>,
+    /// From this user's cookie jar.
+    pub cookie: Option<String>,
 }
 
-pub fn encode(req: &HttpRequest, t: &Target) -> Vec<u8> {
+pub fn has(headers: &[(String, String)], name: &str) -> bool {
+    headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+}
+
+pub fn encode(req: &Request, t: &Target) -> Vec<u8> {
     let mut head = String::with_capacity(256);
     let _ = write!(head, "{} {} HTTP/1.1\r\n", req.method, t.path);
-    if !has(req, "host") {
+    if !has(req.headers, "host") {
         let _ = write!(head, "Host: {}\r\n", t.authority);
     }
-    if !has(req, "user-agent") {
+    if !has(req.headers, "user-agent") {
         head.push_str(concat!(
             "User-Agent: wasm-scheduler/",
             env!("CARGO_PKG_VERSION"),
             "\r\n"
         ));
     }
-    for (k, v) in &req.headers {
+    for (k, v) in req.headers {
         let _ = write!(head, "{k}: {v}\r\n");
     }
-    let body = req.body.as_deref().unwrap_or_default();
-    if !has(req, "content-length")
-        && !has(req, "transfer-encoding")
+    if let Some(cookie) = &req.cookie {
+        let _ = write!(head, "Cookie: {cookie}\r\n");
+    }
+    let body = req.body.unwrap_or_default();
+    if !has(req.headers, "content-length")
+        && !has(req.headers, "transfer-encoding")
         && (!body.is_empty() || req.body.is_some())
     {
         let _ = write!(head, "Content-Length: {}\r\n", body.len());

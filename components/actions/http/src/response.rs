@@ -17,6 +17,10 @@ pub struct Response {
     pub body: Vec<u8>,
     /// Body bytes received in all; more than `body.len()` when truncated.
     pub body_len: u64,
+    /// The headers the client acts on: redirects, cookies, decoding.
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub content_encoding: Option<String>,
 }
 
 impl Response {
@@ -84,6 +88,9 @@ struct Head {
     chunked: bool,
     close: bool,
     keep_alive_header: bool,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    content_encoding: Option<String>,
 }
 
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
@@ -102,6 +109,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
         chunked: false,
         close: false,
         keep_alive_header: false,
+        location: None,
+        set_cookies: Vec::new(),
+        content_encoding: None,
     };
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
@@ -120,6 +130,12 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
                 .to_ascii_lowercase()
                 .split(',')
                 .any(|t| t.trim() == "chunked");
+        } else if h.name.eq_ignore_ascii_case("location") {
+            head.location = Some(value.to_string());
+        } else if h.name.eq_ignore_ascii_case("set-cookie") {
+            head.set_cookies.push(value.to_string());
+        } else if h.name.eq_ignore_ascii_case("content-encoding") {
+            head.content_encoding = Some(value.to_ascii_lowercase());
         } else if h.name.eq_ignore_ascii_case("connection") {
             let v = value.to_ascii_lowercase();
             head.close |= v.split(',').any(|t| t.trim() == "close");
@@ -198,6 +214,9 @@ pub fn read(
         keep_alive,
         body: body.kept,
         body_len: body.len,
+        location: head.location,
+        set_cookies: head.set_cookies,
+        content_encoding: head.content_encoding,
     })
 }
 

@@ -7,9 +7,9 @@ wit_bindgen::generate!({
     inline: "
         package scheduler:support;
         world support {
-            import scheduler:core-libs/types@0.2.0;
-            import scheduler:actions/types@0.2.0;
-            import scheduler:core-libs/dns@0.2.0;
+            import scheduler:core-libs/types@0.3.0;
+            import scheduler:actions/types@0.3.0;
+            import scheduler:core-libs/dns@0.3.0;
         }
     ",
     path: "../../../wit/actions",
@@ -70,11 +70,27 @@ pub fn net_fail(e: NetError, connecting: bool, target: &str) -> ActionError {
             fail(ErrorKind::NameUnresolvable, format!("{target}: {why}"))
         }
         NetError::InvalidArgument(why) => fail(ErrorKind::BadParams, why),
+        NetError::Tls(t) => fail(
+            ErrorKind::Tls,
+            format!("{target}: {}: {}", tls_reason(t.reason), t.message),
+        ),
         NetError::Other(why) => fail(ErrorKind::Other, format!("{target}: {why}")),
     }
 }
 
-/// An outcome from counters and a result.
+/// The reason as a person reads it (the report's message starts with it).
+pub fn tls_reason(r: net::TlsReason) -> &'static str {
+    match r {
+        net::TlsReason::UnknownIssuer => "unknown issuer",
+        net::TlsReason::NameMismatch => "name mismatch",
+        net::TlsReason::Expired => "expired certificate",
+        net::TlsReason::ProtocolVersion => "protocol version",
+        net::TlsReason::ClientCertificate => "client certificate",
+        net::TlsReason::HandshakeFailure => "handshake failure",
+    }
+}
+
+/// An outcome from counters and a result (no phases, no TLS, one request).
 pub fn outcome(
     status: Option<u16>,
     sent: u64,
@@ -86,6 +102,9 @@ pub fn outcome(
         bytes_sent: sent,
         bytes_received: received,
         error: result.err(),
+        phases: None,
+        tls: None,
+        earlier: Vec::new(),
     }
 }
 
@@ -118,6 +137,11 @@ impl Budget {
         }
         Ok(self.left())
     }
+}
+
+/// Nanoseconds in `d`, as the contract's `duration`.
+pub fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 pub fn std_ip(a: IpAddress) -> IpAddr {

@@ -8,11 +8,11 @@ wit_bindgen::generate!({
     world: "scheduler:actions/udp-action",
     path: "../../../wit/actions",
     with: {
-        "scheduler:core-libs/types@0.2.0": action_support::net,
-        "scheduler:core-libs/dns@0.2.0": action_support::dns,
-        "scheduler:actions/types@0.2.0": action_support::types,
-        "scheduler:core-libs/udp@0.2.0": generate,
-        "scheduler:actions/udp@0.2.0": generate,
+        "scheduler:core-libs/types@0.3.0": action_support::net,
+        "scheduler:core-libs/dns@0.3.0": action_support::dns,
+        "scheduler:actions/types@0.3.0": action_support::types,
+        "scheduler:core-libs/udp@0.3.0": generate,
+        "scheduler:actions/udp@0.3.0": generate,
     },
 });
 

@@ -114,6 +114,9 @@ impl Guest for LinePing {
             bytes_sent: 0,
             bytes_received: 0,
             error: None,
+            phases: None,
+            tls: None,
+            earlier: Vec::new(),
         };
         if let Err(e) = ping(&ctx, &req, &mut out) {
             out.error = Some(e);

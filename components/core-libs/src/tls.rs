@@ -1,0 +1,304 @@
+//! TLS over a core-libs TCP connection: rustls (sans-IO) pumped over the
+//! connection's own `send`/`receive`, so every deadline is the socket's.
+
+use crate::CoreLibs;
+use crate::deadline::Deadline;
+use crate::exports::scheduler::core_libs::tcp::ConnectionBorrow;
+use crate::exports::scheduler::core_libs::tls::{
+    Client, ClientBorrow, ClientConfig as Config, Guest, GuestClient, Session,
+};
+use crate::exports::scheduler::core_libs::types::{
+    Duration, NetError, ProtocolVersion, TlsError, TlsReason,
+};
+use crate::tcp::TcpConnection;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, ring};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    AlertDescription, CertificateError, ClientConnection, DigitallySignedStruct, Error,
+    HandshakeKind, RootCertStore, SignatureScheme,
+};
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+/// TLS records are at most 16 KiB plus overhead; read a little more.
+const RECORD_READ: u32 = 18 * 1024;
+
+/// One configuration and its session cache (rustls keeps resumption
+/// tickets in the `ClientConfig`, so resumption works across the
+/// connections of one client, and never across clients).
+pub struct TlsClient {
+    config: Arc<rustls::ClientConfig>,
+    server_name: Option<String>,
+}
+
+impl GuestClient for TlsClient {
+    fn create(config: Config) -> Result<Client, String> {
+        Ok(Client::new(TlsClient {
+            config: Arc::new(build(&config)?),
+            server_name: config.server_name,
+        }))
+    }
+}
+
+fn build(c: &Config) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(ring::default_provider());
+    let mut versions = Vec::new();
+    if c.versions.is_empty() || c.versions.contains(&ProtocolVersion::Tls13) {
+        versions.push(&rustls::version::TLS13);
+    }
+    if c.versions.is_empty() || c.versions.contains(&ProtocolVersion::Tls12) {
+        versions.push(&rustls::version::TLS12);
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_protocol_versions(&versions)
+        .map_err(|e| format!("versions: {e}"))?;
+    let builder = if c.skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+    } else {
+        let mut roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        if let Some(pem) = &c.extra_roots_pem {
+            let mut added = 0;
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("ca_file: {e}"))?;
+                roots.add(cert).map_err(|e| format!("ca_file: {e}"))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err("ca_file: no PEM certificate in it".into());
+            }
+        }
+        builder.with_root_certificates(roots)
+    };
+    match (&c.client_cert_pem, &c.client_key_pem) {
+        (None, None) => Ok(builder.with_no_client_auth()),
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_slice_iter(cert)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("client_cert: {e}"))?;
+            let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("client_key: {e}"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("client_cert/client_key: {e}"))
+        }
+        _ => Err("client_cert and client_key go together".into()),
+    }
+}
+
+impl Guest for CoreLibs {
+    type Client = TlsClient;
+
+    fn handshake(
+        conn: ConnectionBorrow<'_>,
+        client: ClientBorrow<'_>,
+        host: String,
+        alpn: Vec<String>,
+        timeout: Duration,
+    ) -> Result<Session, NetError> {
+        let conn: &TcpConnection = conn.get();
+        let client: &TlsClient = client.get();
+        let name = client.server_name.as_deref().unwrap_or(&host);
+        let name = ServerName::try_from(name.trim_start_matches('[').trim_end_matches(']'))
+            .map_err(|e| NetError::InvalidArgument(format!("TLS server name {name:?}: {e}")))?
+            .to_owned();
+        let alpn = alpn.into_iter().map(String::into_bytes).collect();
+        let mut tls = ClientConnection::new_with_alpn(Arc::clone(&client.config), name, alpn)
+            .map_err(tls_error)?;
+        let deadline = Deadline::after(timeout);
+        while tls.is_handshaking() {
+            flush(conn, &mut tls, &deadline)?;
+            if !tls.is_handshaking() {
+                break;
+            }
+            if tls.wants_read() {
+                pull(conn, &mut tls, &deadline)?;
+            }
+        }
+        // TLS 1.3's client Finished may still be queued.
+        flush(conn, &mut tls, &deadline)?;
+        let session = Session {
+            version: match tls.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_2) => ProtocolVersion::Tls12,
+                _ => ProtocolVersion::Tls13,
+            },
+            alpn: tls
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            resumed: matches!(tls.handshake_kind(), Some(HandshakeKind::Resumed)),
+        };
+        *conn.tls.borrow_mut() = Some(Box::new(tls));
+        Ok(session)
+    }
+}
+
+/// Encrypts and sends `data`.
+pub fn write(
+    conn: &TcpConnection,
+    tls: &mut ClientConnection,
+    data: &[u8],
+    deadline: &Deadline,
+) -> Result<(), NetError> {
+    tls.writer()
+        .write_all(data)
+        .map_err(|e| NetError::Other(format!("TLS write: {e}")))?;
+    flush(conn, tls, deadline)
+}
+
+/// Up to `max` bytes of plaintext as soon as any arrive; empty at EOF
+/// (with or without the peer's close_notify: HTTP bodies delimited by
+/// close are often ended without one).
+pub fn read(
+    conn: &TcpConnection,
+    tls: &mut ClientConnection,
+    max: u32,
+    deadline: &Deadline,
+) -> Result<Vec<u8>, NetError> {
+    let mut buf = vec![0; max.max(1) as usize];
+    loop {
+        match tls.reader().read(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if !pull(conn, tls, deadline)? {
+                    return Ok(Vec::new());
+                }
+                // Post-handshake messages (key updates) may need an answer.
+                flush(conn, tls, deadline)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(Vec::new()),
+            Err(e) => return Err(NetError::Other(format!("TLS read: {e}"))),
+        }
+    }
+}
+
+/// Sends whatever rustls has queued.
+fn flush(
+    conn: &TcpConnection,
+    tls: &mut ClientConnection,
+    deadline: &Deadline,
+) -> Result<(), NetError> {
+    if !tls.wants_write() {
+        return Ok(());
+    }
+    let mut out = Vec::new();
+    while tls.wants_write() {
+        tls.write_tls(&mut out)
+            .map_err(|e| NetError::Other(format!("TLS: {e}")))?;
+    }
+    conn.send(&out, deadline)
+}
+
+/// Reads one batch of TLS bytes from the socket into rustls and processes
+/// them; false at EOF. A TLS error is sent to the peer as an alert first.
+fn pull(
+    conn: &TcpConnection,
+    tls: &mut ClientConnection,
+    deadline: &Deadline,
+) -> Result<bool, NetError> {
+    let bytes = conn.receive(RECORD_READ, deadline)?;
+    if bytes.is_empty() {
+        if tls.is_handshaking() {
+            return Err(NetError::Tls(TlsError {
+                reason: TlsReason::HandshakeFailure,
+                message: "the server closed the connection during the handshake".into(),
+            }));
+        }
+        // Tells rustls about EOF, so the reader reports it.
+        let _ = tls.read_tls(&mut &[][..]);
+        return Ok(false);
+    }
+    let mut rest = &bytes[..];
+    while !rest.is_empty() {
+        tls.read_tls(&mut rest)
+            .map_err(|e| NetError::Other(format!("TLS: {e}")))?;
+        if let Err(e) = tls.process_new_packets() {
+            let _ = flush(conn, tls, deadline);
+            return Err(tls_error(e));
+        }
+    }
+    Ok(true)
+}
+
+/// A rustls error in the terms a user fixes it by.
+fn tls_error(e: Error) -> NetError {
+    use AlertDescription as A;
+    use CertificateError as C;
+    let reason = match &e {
+        Error::InvalidCertificate(C::UnknownIssuer) => TlsReason::UnknownIssuer,
+        Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            TlsReason::NameMismatch
+        }
+        Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => TlsReason::Expired,
+        Error::PeerIncompatible(_) | Error::AlertReceived(A::ProtocolVersion) => {
+            TlsReason::ProtocolVersion
+        }
+        Error::AlertReceived(
+            A::CertificateRequired | A::BadCertificate | A::UnknownCA | A::CertificateUnknown,
+        ) => TlsReason::ClientCertificate,
+        _ => TlsReason::HandshakeFailure,
+    };
+    NetError::Tls(TlsError {
+        reason,
+        message: e.to_string(),
+    })
+}
+
+/// `insecure_skip_verify`: any certificate for any name is accepted, but
+/// the handshake's signatures are still checked (the connection is
+/// encrypted, just not authenticated).
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -4,8 +4,14 @@ use scheduler::Report;
 use scheduler::stats::Metrics;
 use std::fmt::Write;
 
-pub fn render(r: &Report, interrupted: Option<crate::run::Phase>) -> String {
+/// Printed when some step's TLS does not verify certificates.
+pub const SKIP_VERIFY_WARNING: &str = "warning: insecure_skip_verify is on: TLS certificates were not verified (encrypted, not authenticated)";
+
+pub fn render(r: &Report, interrupted: Option<crate::run::Phase>, skip_verify: bool) -> String {
     let mut s = String::new();
+    if skip_verify {
+        let _ = writeln!(s, "{SKIP_VERIFY_WARNING}");
+    }
     let _ = writeln!(
         s,
         "scenario {}: {} users, {:.2}s{}, {} iterations",
@@ -28,6 +34,24 @@ pub fn render(r: &Report, interrupted: Option<crate::run::Phase>) -> String {
         row(&mut s, &format!("{} ({})", st.id, st.kind), &st.metrics);
     }
     row(&mut s, "total", &r.metrics);
+    phases(&mut s, r);
+    for st in &r.steps {
+        if let Some(t) = &st.metrics.tls {
+            let versions: Vec<String> = t
+                .tls_versions
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "tls {}: {} handshakes ({} resumed), requests by version: {}",
+                st.id,
+                t.handshakes,
+                t.resumed_handshakes,
+                versions.join(", ")
+            );
+        }
+    }
     if !r.metrics.status_codes.is_empty() {
         let codes: Vec<String> = r
             .metrics
@@ -78,4 +102,32 @@ fn row(s: &mut String, name: &str, m: &Metrics) {
         m.latency_p99_ms,
         m.latency_max_ms
     );
+}
+
+/// Per-step phase timings (k6's names), for steps whose action measures them.
+fn phases(s: &mut String, r: &Report) {
+    let timed: Vec<_> = r
+        .steps
+        .iter()
+        .filter_map(|st| st.metrics.timings.as_ref().map(|t| (st, t)))
+        .collect();
+    if timed.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "{:<20} {:<16} {:>9} {:>9} {:>9} {:>9}",
+        "phases", "", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    let order = scheduler::sample::Phases::default().named().map(|(n, _)| n);
+    for (st, t) in timed {
+        for name in order {
+            let Some(p) = t.get(name) else { continue };
+            let _ = writeln!(
+                s,
+                "{:<20} {:<16} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+                st.id, name, p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms
+            );
+        }
+    }
 }

@@ -31,14 +31,28 @@ const RECORD_READ: u32 = 18 * 1024;
 pub struct TlsClient {
     config: Arc<rustls::ClientConfig>,
     server_name: Option<String>,
+    id: u64,
+}
+
+thread_local! {
+    static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 impl GuestClient for TlsClient {
     fn create(config: Config) -> Result<Client, String> {
+        let id = NEXT_ID.with(|n| {
+            n.set(n.get() + 1);
+            n.get()
+        });
         Ok(Client::new(TlsClient {
             config: Arc::new(build(&config)?),
             server_name: config.server_name,
+            id,
         }))
+    }
+
+    fn id(&self) -> u64 {
+        self.id
     }
 }
 

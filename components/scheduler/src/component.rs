@@ -396,6 +396,9 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<String, Stri
         check_network()?;
         check_pool(&scenario)?;
         let material = read_files(&scenario, base)?;
+        if scenario.skips_tls_verification() {
+            eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
+        }
         let report = crate::local::run(scenario, &mut Slots::new(material));
         serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
 }

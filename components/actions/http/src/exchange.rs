@@ -38,7 +38,7 @@ pub fn run(
     tally: &mut Tally,
 ) -> Result<Response, ActionError> {
     let target = &route.target;
-    let key = Key::new(route, ctx.source_ip);
+    let key = Key::new(route, ctx.source_ip, tls.map(|c| c.id()));
     let bytes = request::encode(req, target);
     let head_only = req.method.eq_ignore_ascii_case("HEAD");
     for attempt in 0..2 {

@@ -25,20 +25,25 @@ pub struct Route {
 }
 
 /// Which idle connection a request may reuse: a TLS connection only by a
-/// request for the same host name (its SNI and verified name).
+/// request for the same host name (its SNI and verified name) through the
+/// same TLS client (its settings: a connection made with a client
+/// certificate is not one made without).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Key {
     pub addr: SocketAddr,
     pub source: Option<IpAddr>,
     pub tls_host: Option<Rc<str>>,
+    /// The client's id; none: this instance's default client for the user.
+    pub tls_client: Option<u64>,
 }
 
 impl Key {
-    pub fn new(route: &Route, source: Option<IpAddress>) -> Self {
+    pub fn new(route: &Route, source: Option<IpAddress>, tls_client: Option<u64>) -> Self {
         Key {
             addr: std_socket(route.addr),
             source: source.map(std_ip),
             tls_host: route.tls_host.clone(),
+            tls_client: tls_client.filter(|_| route.tls_host.is_some()),
         }
     }
 }

@@ -1,0 +1,321 @@
+//! HTTPS and TCP+TLS against rustls servers on loopback, with certificates
+//! made at test time: the report's TLS counts equal what the server saw.
+
+mod common;
+
+use common::host::{ok, run, scratch};
+use common::web::{Ca, Options, Seen, Web, write};
+use serde_json::Value;
+
+/// A scenario around `steps`, with the scenario-level `tls:` block `tls`.
+fn scenario(tls: &str, users: u32, iterations: u32, steps: &str) -> String {
+    format!(
+        "scenario:\n  id: tls\n{tls}  load: {{total_users: {users}, iterations: {iterations}}}\n  workflow:\n{steps}"
+    )
+}
+
+fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {report:#}"))
+}
+
+fn error_samples(step: &Value, kind: &str) -> String {
+    step["errors"][kind]["samples"].to_string()
+}
+
+const CA_BLOCK: &str = "  tls:\n    ca_file: ca.pem\n";
+
+#[test]
+fn https_with_ca_file_counts_handshakes_as_the_server_accepted_them() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["localhost", "127.0.0.1"], false);
+    let web = Web::tls(Options {
+        leaf: &leaf,
+        tls12_only: false,
+        client_ca: None,
+    });
+    let dir = scratch("tls-ok");
+    write(&dir, "ca.pem", &ca.pem);
+    let steps = format!(
+        "    - {{id: get, type: http, params: {{url: \"https://localhost:{}/\", expect_body: hello}}}}\n",
+        web.addr.port()
+    );
+    let (out, report) = run(&dir, &scenario(CA_BLOCK, 2, 5, &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    let get = step(&r, "get");
+    assert_eq!(get["successful"], 10, "{get:#}");
+    assert_eq!(web.seen.requests(), 10);
+    // Keep-alive: one connection, one handshake per user, as the server saw.
+    let accepted = Seen::get(&web.seen.connections);
+    assert_eq!(accepted, 2);
+    assert_eq!(Seen::get(&web.seen.handshakes), accepted);
+    assert_eq!(get["tls"]["handshakes"], accepted);
+    assert_eq!(get["tls"]["tls_versions"]["TLSv1.3"], 10);
+    // SNI is the URL's host name.
+    assert!(
+        web.seen
+            .sni
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|n| n.as_deref() == Some("localhost"))
+    );
+    // Phases: 8 of 10 requests reused a connection, so the median
+    // connecting and handshaking are 0, the maximum is not.
+    let t = &get["timings"];
+    for phase in ["connecting", "tls_handshaking"] {
+        assert_eq!(t[phase]["p50_ms"], 0.0, "{t:#}");
+        assert!(t[phase]["max_ms"].as_f64().unwrap() > 0.0, "{t:#}");
+    }
+    assert!(t["waiting"]["max_ms"].as_f64().unwrap() > 0.0, "{t:#}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tls_handshaking"), "summary shows phases: {text}");
+}
+
+#[test]
+fn reconnects_of_one_user_resume_its_session() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["127.0.0.1"], false);
+    let web = Web::tls(Options {
+        leaf: &leaf,
+        tls12_only: false,
+        client_ca: None,
+    });
+    let dir = scratch("tls-resume");
+    write(&dir, "ca.pem", &ca.pem);
+    // `/close` ends every connection: each request needs a new handshake.
+    let steps = format!(
+        "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/close\"}}}}\n",
+        web.addr.port()
+    );
+    let (out, report) = run(&dir, &scenario(CA_BLOCK, 3, 4, &steps), &[]);
+    ok(&out);
+    let get = step(report.as_ref().unwrap(), "get");
+    assert_eq!(get["successful"], 12);
+    assert_eq!(Seen::get(&web.seen.handshakes), 12);
+    assert_eq!(get["tls"]["handshakes"], 12);
+    // Each user's first handshake is full, its later ones resume; a user
+    // never resumes another's session (3 users → 3 full handshakes).
+    assert_eq!(Seen::get(&web.seen.resumed), 9);
+    assert_eq!(get["tls"]["resumed_handshakes"], 9);
+}
+
+#[test]
+fn certificate_failures_are_tls_errors_that_say_why() {
+    let ca = Ca::new("test CA");
+    let stranger = Ca::new("another CA");
+    let unknown = stranger.leaf(&["127.0.0.1"], false);
+    let mismatch = ca.leaf(&["other.example"], false);
+    let expired = ca.leaf(&["127.0.0.1"], true);
+    let servers: Vec<Web> = [&unknown, &mismatch, &expired]
+        .into_iter()
+        .map(|leaf| {
+            Web::tls(Options {
+                leaf,
+                tls12_only: false,
+                client_ca: None,
+            })
+        })
+        .collect();
+    let dir = scratch("tls-fail");
+    write(&dir, "ca.pem", &ca.pem);
+    let steps: String = ["unknown", "mismatch", "expired"]
+        .iter()
+        .zip(&servers)
+        .map(|(id, w)| {
+            format!(
+                "    - {{id: {id}, type: http, params: {{url: \"https://127.0.0.1:{}/\"}}}}\n",
+                w.addr.port()
+            )
+        })
+        .collect();
+    let (out, report) = run(&dir, &scenario(CA_BLOCK, 1, 2, &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    for (id, reason) in [
+        ("unknown", "unknown issuer"),
+        ("mismatch", "name mismatch"),
+        ("expired", "expired certificate"),
+    ] {
+        let s = step(&r, id);
+        assert_eq!(s["errors"]["tls"]["count"], 2, "{id}: {s:#}");
+        assert!(error_samples(s, "tls").contains(reason), "{id}: {s:#}");
+    }
+    // No request got through: the servers counted failed handshakes only.
+    for w in &servers {
+        assert_eq!(w.seen.requests(), 0);
+        assert_eq!(Seen::get(&w.seen.handshakes), 0);
+    }
+
+    // insecure_skip_verify accepts the stranger's certificate, with a warning.
+    let steps = format!(
+        "    - {{id: any, type: http, params: {{url: \"https://127.0.0.1:{}/\"}}}}\n",
+        servers[0].addr.port()
+    );
+    let block = "  tls:\n    insecure_skip_verify: true\n";
+    let (out, report) = run(&dir, &scenario(block, 1, 3, &steps), &[]);
+    ok(&out);
+    assert_eq!(step(report.as_ref().unwrap(), "any")["successful"], 3);
+    assert_eq!(servers[0].seen.requests(), 3);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("insecure_skip_verify"), "{text}");
+}
+
+#[test]
+fn server_name_is_sent_as_sni_and_verified() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["api.internal"], false);
+    let web = Web::tls(Options {
+        leaf: &leaf,
+        tls12_only: true,
+        client_ca: None,
+    });
+    let dir = scratch("tls-sni");
+    write(&dir, "ca.pem", &ca.pem);
+    let block = "  tls:\n    ca_file: ca.pem\n    server_name: api.internal\n";
+    let steps = format!(
+        "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/\"}}}}\n",
+        web.addr.port()
+    );
+    let (out, report) = run(&dir, &scenario(block, 2, 2, &steps), &[]);
+    ok(&out);
+    let get = step(report.as_ref().unwrap(), "get");
+    assert_eq!(get["successful"], 4, "{get:#}");
+    let sni = web.seen.sni.lock().unwrap().clone();
+    assert_eq!(sni, vec![Some("api.internal".to_string()); 2]);
+    // A TLS-1.2-only server: both sides say 1.2.
+    assert_eq!(get["tls"]["tls_versions"]["TLSv1.2"], 4);
+    assert_eq!(web.seen.versions.lock().unwrap()["TLSv1_2"], 2);
+
+    // Offering only 1.3 to it fails as a protocol-version error.
+    let block = "  tls:\n    ca_file: ca.pem\n    server_name: api.internal\n    versions: [tls1.3]\n";
+    let (out, report) = run(&dir, &scenario(block, 1, 1, &steps), &[]);
+    ok(&out);
+    let get = step(report.as_ref().unwrap(), "get");
+    assert!(
+        error_samples(get, "tls").contains("protocol version"),
+        "{get:#}"
+    );
+}
+
+#[test]
+fn mtls_server_rejects_a_user_without_a_client_certificate() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["127.0.0.1"], false);
+    let client = ca.leaf(&["user-1"], false);
+    let web = Web::tls(Options {
+        leaf: &leaf,
+        tls12_only: false,
+        client_ca: Some(&ca),
+    });
+    let dir = scratch("tls-mtls");
+    write(&dir, "ca.pem", &ca.pem);
+    write(&dir, "client.pem", &client.cert_pem);
+    write(&dir, "client.key", &client.key_pem);
+    let url = format!("https://127.0.0.1:{}/", web.addr.port());
+    let steps = format!(
+        "    - {{id: anonymous, type: http, params: {{url: \"{url}\"}}}}\n    - {{id: known, type: http, params: {{url: \"{url}\", tls: {{client_cert: client.pem, client_key: client.key}}}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(CA_BLOCK, 1, 2, &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    let anonymous = step(&r, "anonymous");
+    assert_eq!(anonymous["errors"]["tls"]["count"], 2, "{anonymous:#}");
+    assert!(
+        error_samples(anonymous, "tls").contains("client certificate"),
+        "{anonymous:#}"
+    );
+    assert_eq!(step(&r, "known")["successful"], 2);
+    assert_eq!(web.seen.path("/"), 2);
+    assert_eq!(Seen::get(&web.seen.client_certs), 1);
+}
+
+#[test]
+fn a_missing_or_unparsable_tls_file_is_exit_2_naming_it() {
+    let dir = scratch("tls-files");
+    let steps = "    - {id: get, type: http, params: {url: \"https://127.0.0.1:1/\"}}\n";
+    let (out, _) = run(&dir, &scenario(CA_BLOCK, 1, 1, steps), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ca.pem") && err.contains("cannot read"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    write(&dir, "ca.pem", "not a certificate\n");
+    let (out, _) = run(&dir, &scenario(CA_BLOCK, 1, 1, steps), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ca.pem") && err.contains("PEM"), "{err}");
+
+    let block = "  tls:\n    client_cert: ca.pem\n";
+    let (out, _) = run(&dir, &scenario(block, 1, 1, steps), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("client_key"), "{err}");
+}
+
+#[test]
+fn a_tcp_step_with_tls_speaks_inside_the_tunnel() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["localhost"], false);
+    let web = Web::tls(Options {
+        leaf: &leaf,
+        tls12_only: false,
+        client_ca: None,
+    });
+    let dir = scratch("tls-tcp");
+    write(&dir, "ca.pem", &ca.pem);
+    let steps = format!(
+        "    - {{id: raw, type: tcp, params: {{target: \"localhost:{}\", tls: true, payload: \"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\", read_until: hello}}}}\n",
+        web.addr.port()
+    );
+    let (out, report) = run(&dir, &scenario(CA_BLOCK, 1, 3, &steps), &[]);
+    ok(&out);
+    let raw = step(report.as_ref().unwrap(), "raw");
+    assert_eq!(raw["successful"], 3, "{raw:#}");
+    assert_eq!(raw["tls"]["handshakes"], 3);
+    assert_eq!(Seen::get(&web.seen.handshakes), 3);
+    assert_eq!(web.seen.path("/"), 3);
+}
+
+#[test]
+fn stock_wasmtime_runs_the_same_https_scenario() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["127.0.0.1"], false);
+    let web = Web::tls(Options {
+        leaf: &leaf,
+        tls12_only: false,
+        client_ca: None,
+    });
+    let dir = scratch("tls-plain");
+    write(&dir, "ca.pem", &ca.pem);
+    let steps = format!(
+        "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/\", expect_body: hello}}}}\n",
+        web.addr.port()
+    );
+    write(&dir, "s.yaml", &scenario(CA_BLOCK, 2, 3, &steps));
+    let out = std::process::Command::new("wasmtime")
+        .args(["run", "-S", "inherit-network", "--dir"])
+        .arg(&dir)
+        .arg(common::wasm())
+        .arg(dir.join("s.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let get = step(&r, "get");
+    assert_eq!(get["successful"], 6, "{get:#}");
+    assert_eq!(web.seen.requests(), 6);
+    // Users interleave in one instance; each still has its own connection
+    // and its own session (no resumption across users).
+    assert_eq!(get["tls"]["handshakes"], Seen::get(&web.seen.handshakes));
+    assert_eq!(Seen::get(&web.seen.resumed), 0);
+}

@@ -102,6 +102,8 @@ pub struct Seen {
     pub paths: Mutex<BTreeMap<String, u64>>,
     /// (session set on this connection, Cookie header of a /whoami on it).
     pub whoami: Mutex<Vec<(Option<String>, Option<String>)>>,
+    /// Authorization headers received.
+    pub authorization: Mutex<Vec<String>>,
     session: AtomicU64,
 }
 
@@ -248,7 +250,11 @@ fn serve<S: Read + Write>(mut r: BufReader<S>, seen: &Seen) -> std::io::Result<(
         *seen.paths.lock().unwrap().entry(route(&path)).or_default() += 1;
         let mut extra = String::new();
         let mut close = false;
-        let (status, reply): (&str, Vec<u8>) = match path.as_str() {
+        if let Some(auth) = header("authorization") {
+            seen.authorization.lock().unwrap().push(auth);
+        }
+        let bare = path.split('?').next().unwrap_or("/");
+        let (status, reply): (&str, Vec<u8>) = match bare {
             "/" => ("200 OK", b"hello".to_vec()),
             "/close" => {
                 close = true;

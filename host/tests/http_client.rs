@@ -1,0 +1,127 @@
+//! The HTTP client as people expect it from k6 or Locust: redirects counted
+//! hop by hop, a cookie jar per user, gzip bodies checked decoded. The
+//! server's own counts are compared with the report's.
+
+mod common;
+
+use common::host::{ok, run, scratch};
+use common::web::Web;
+use serde_json::Value;
+
+fn scenario(users: u32, iterations: u32, extra: &str, steps: &str) -> String {
+    format!(
+        "scenario:\n  id: client\n{extra}  load: {{total_users: {users}, iterations: {iterations}}}\n  workflow:\n{steps}"
+    )
+}
+
+fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap()
+}
+
+#[test]
+fn redirects_are_requests_of_their_own_and_a_loop_stops() {
+    let web = Web::plain();
+    let dir = scratch("redirects");
+    let a = web.addr;
+    let steps = format!(
+        "    - {{id: chain, type: http, params: {{url: \"http://{a}/redirect/3\", expect_body: arrived}}}}\n    - {{id: loop, type: http, params: {{url: \"http://{a}/loop\", max_redirects: 4}}}}\n    - {{id: off, type: http, assert_status: 302, params: {{url: \"http://{a}/redirect/1\", max_redirects: 0}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(2, 2, "", &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    // 3 redirects then the 200, for 2 users × 2 iterations.
+    let chain = step(&r, "chain");
+    assert_eq!(chain["total_requests"], 16, "{chain:#}");
+    assert_eq!(chain["status_codes"]["302"], 12);
+    assert_eq!(chain["status_codes"]["200"], 4);
+    assert_eq!(chain["failed"], 0);
+    assert_eq!(web.seen.path("/redirect/0"), 4);
+    // A loop: the first request and 4 redirects, then it stops as an error.
+    let lp = step(&r, "loop");
+    assert_eq!(lp["total_requests"], 20, "{lp:#}");
+    assert_eq!(lp["errors"]["too-many-redirects"]["count"], 4);
+    assert_eq!(web.seen.path("/loop"), 20);
+    // max_redirects: 0 returns the 302 itself.
+    let off = step(&r, "off");
+    assert_eq!(off["successful"], 4, "{off:#}");
+    // Every request the report counts, the server served.
+    assert_eq!(r["total_requests"], web.seen.requests());
+}
+
+#[test]
+fn each_user_sends_only_the_cookies_it_was_given() {
+    let web = Web::plain();
+    let dir = scratch("cookies");
+    let a = web.addr;
+    let steps = format!(
+        "    - {{id: login, type: http, params: {{url: \"http://{a}/login\"}}}}\n    - {{id: whoami, type: http, params: {{url: \"http://{a}/whoami\", expect_body: \"session=\"}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(4, 3, "", &steps), &[]);
+    ok(&out);
+    assert_eq!(report.unwrap()["failed"], 0);
+    let seen = web.seen.whoami.lock().unwrap().clone();
+    assert_eq!(seen.len(), 12);
+    // Each /whoami carried exactly the session its own user's last /login
+    // set (one user per kept-alive connection), never another user's.
+    for (set, sent) in &seen {
+        let set = set.as_ref().expect("a login on this connection first");
+        assert_eq!(sent.as_deref(), Some(format!("session={set}").as_str()));
+    }
+
+    // `cookies: false`: the jar is off, nothing is sent.
+    let web = Web::plain();
+    let a = web.addr;
+    let steps = format!(
+        "    - {{id: login, type: http, params: {{url: \"http://{a}/login\"}}}}\n    - {{id: whoami, type: http, params: {{url: \"http://{a}/whoami\"}}}}\n"
+    );
+    let (out, _) = run(&dir, &scenario(2, 1, "  cookies: false\n", &steps), &[]);
+    ok(&out);
+    let seen = web.seen.whoami.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|(_, sent)| sent.is_none()), "{seen:?}");
+}
+
+#[test]
+fn a_gzip_body_is_checked_decoded_when_the_step_accepts_gzip() {
+    let web = Web::plain();
+    let dir = scratch("gzip");
+    let a = web.addr;
+    let steps = format!(
+        "    - {{id: accepts, type: http, params: {{url: \"http://{a}/gzip\", headers: {{Accept-Encoding: gzip}}, expect_body: \"gzip-compressed greeting\"}}}}\n    - {{id: raw, type: http, params: {{url: \"http://{a}/gzip\", expect_body: \"gzip-compressed greeting\"}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(1, 2, "", &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    let accepts = step(&r, "accepts");
+    assert_eq!(accepts["successful"], 2, "{accepts:#}");
+    // Bytes on the wire are counted, not the decoded size.
+    let wire = accepts["bytes_received"].as_u64().unwrap();
+    assert!(wire > 0);
+    // Without Accept-Encoding the body is not decoded: the check fails.
+    let raw = step(&r, "raw");
+    assert_eq!(raw["errors"]["check-failed"]["count"], 2, "{raw:#}");
+    assert_eq!(web.seen.path("/gzip"), 4);
+}
+
+#[test]
+fn json_form_query_and_basic_auth_reach_the_server_as_written() {
+    let web = Web::plain();
+    let dir = scratch("conveniences");
+    let a = web.addr;
+    let steps = format!(
+        "    - {{id: json, type: http, params: {{method: POST, url: \"http://{a}/echo\", json: {{name: ada, n: 1}}, expect_body: '{{\"n\":1,\"name\":\"ada\"}}'}}}}\n    - {{id: form, type: http, params: {{method: POST, url: \"http://{a}/echo\", form: {{q: \"a b&c\"}}, expect_body: \"q=a+b%26c\"}}}}\n    - {{id: query, type: http, params: {{url: \"http://{a}/\", query: {{x: \"1 2\"}}, basic_auth: {{user: u, password: p}}}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(1, 1, "", &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    assert_eq!(web.seen.path("/echo"), 2);
+    assert_eq!(web.seen.path("/?x=1+2"), 1);
+    // "u:p" in base64.
+    assert_eq!(*web.seen.authorization.lock().unwrap(), ["Basic dTpw"]);
+}

@@ -112,11 +112,14 @@ pub async fn execute(
     progress.finish();
     let report = HostReport::new(&plan.scenario, &outcome);
     if out != Some(Path::new("-")) {
-        print!("{}", summary::render(
-            &report.run,
-            outcome.interrupted,
-            plan.scenario.skips_tls_verification(),
-        ));
+        print!(
+            "{}",
+            summary::render(
+                &report.run,
+                outcome.interrupted,
+                plan.scenario.skips_tls_verification(),
+            )
+        );
     }
     if let Some(path) = out {
         report::write(path, &report)?;

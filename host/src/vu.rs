@@ -190,9 +190,13 @@ pub async fn create(shared: &Shared, spec: &Spec) -> Result<Live, String> {
     let egress = Egress::new(shared.targets.clone(), spec.source);
     let (mut store, vu) = instance(shared, egress).await?;
     let source = spec.source.map(bindings::ip);
-    let init = vu
-        .scheduler_main_vu()
-        .call_init(&mut store, &shared.yaml, &shared.files, spec.index, source);
+    let init = vu.scheduler_main_vu().call_init(
+        &mut store,
+        &shared.yaml,
+        &shared.files,
+        spec.index,
+        source,
+    );
     match init.await {
         Ok(Ok(next_step)) => Ok(Live {
             store,

@@ -74,7 +74,10 @@ fn https_with_ca_file_counts_handshakes_as_the_server_accepted_them() {
     }
     assert!(t["waiting"]["max_ms"].as_f64().unwrap() > 0.0, "{t:#}");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("tls_handshaking"), "summary shows phases: {text}");
+    assert!(
+        text.contains("tls_handshaking"),
+        "summary shows phases: {text}"
+    );
 }
 
 #[test]
@@ -193,7 +196,8 @@ fn server_name_is_sent_as_sni_and_verified() {
     assert_eq!(web.seen.versions.lock().unwrap()["TLSv1_2"], 2);
 
     // Offering only 1.3 to it fails as a protocol-version error.
-    let block = "  tls:\n    ca_file: ca.pem\n    server_name: api.internal\n    versions: [tls1.3]\n";
+    let block =
+        "  tls:\n    ca_file: ca.pem\n    server_name: api.internal\n    versions: [tls1.3]\n";
     let (out, report) = run(&dir, &scenario(block, 1, 1, &steps), &[]);
     ok(&out);
     let get = step(report.as_ref().unwrap(), "get");
@@ -242,7 +246,10 @@ fn a_missing_or_unparsable_tls_file_is_exit_2_naming_it() {
     let (out, _) = run(&dir, &scenario(CA_BLOCK, 1, 1, steps), &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ca.pem") && err.contains("cannot read"), "{err}");
+    assert!(
+        err.contains("ca.pem") && err.contains("cannot read"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
     write(&dir, "ca.pem", "not a certificate\n");

@@ -1,6 +1,7 @@
 //! Installs what the build needs, only when it is missing: the wasm32-wasip2
-//! target, rustfmt and clippy (the test command's gates), and pinned wac-cli
-//! and wasmtime-cli.
+//! target, rustfmt and clippy (the test command's gates), Debian's clang
+//! (`ring`, inside core-libs' TLS, compiles C and assembly for wasm32 with
+//! it), and pinned wac-cli and wasmtime-cli.
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -22,6 +23,10 @@ pub fn ensure() -> Result<()> {
             run(Command::new("rustup").args(["component", "add", component]))?;
         }
     }
+    if output(Command::new("clang").arg("--version")).is_err() {
+        eprintln!("xtask: installing Debian's clang (ring builds its wasm32 code with it)");
+        debian(&["clang"])?;
+    }
     for (bin, krate, version, banner) in TOOLS {
         let have = output(Command::new(bin).arg("--version")).unwrap_or_default();
         if !have.starts_with(banner) {
@@ -33,6 +38,22 @@ pub fn ensure() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `apt-get install -y PACKAGES` (with sudo when not root).
+pub fn debian(packages: &[&str]) -> Result<()> {
+    let root = output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0");
+    let mut cmd = if root {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    cmd.env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-q"])
+        .args(packages);
+    run(&mut cmd).with_context(|| format!("installing {} with apt-get", packages.join(" ")))
 }
 
 pub fn run(cmd: &mut Command) -> Result<()> {

@@ -362,7 +362,10 @@ fn check_pool(scenario: &crate::Scenario) -> Result<(), String> {
 
 /// Reads the files a scenario names (plain mode: through the runtime's
 /// preopened `--dir`), relative to `base`.
-fn read_files(scenario: &crate::Scenario, base: &std::path::Path) -> Result<Vec<TlsMaterial>, String> {
+fn read_files(
+    scenario: &crate::Scenario,
+    base: &std::path::Path,
+) -> Result<Vec<TlsMaterial>, String> {
     crate::tls::load(&scenario.tls, &mut |path| {
         std::fs::read(base.join(path)).map_err(|e| {
             format!("cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)")
@@ -372,7 +375,10 @@ fn read_files(scenario: &crate::Scenario, base: &std::path::Path) -> Result<Vec<
 }
 
 /// The material for `init`: the host read the files; each must be there.
-fn given_files(scenario: &crate::Scenario, files: Vec<wit_vu::File>) -> Result<Vec<TlsMaterial>, String> {
+fn given_files(
+    scenario: &crate::Scenario,
+    files: Vec<wit_vu::File>,
+) -> Result<Vec<TlsMaterial>, String> {
     crate::tls::load(&scenario.tls, &mut |path| {
         files
             .iter()
@@ -388,19 +394,19 @@ struct Component;
 /// Plain mode's run, with files relative to `base`.
 fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<String, String> {
     let scenario = check(scenario_yaml)?;
-        if let Some(slot) = scenario.components.keys().next() {
-            return Err(format!(
-                "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
-            ));
-        }
-        check_network()?;
-        check_pool(&scenario)?;
-        let material = read_files(&scenario, base)?;
-        if scenario.skips_tls_verification() {
-            eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
-        }
-        let report = crate::local::run(scenario, &mut Slots::new(material));
-        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
+    if let Some(slot) = scenario.components.keys().next() {
+        return Err(format!(
+            "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
+        ));
+    }
+    check_network()?;
+    check_pool(&scenario)?;
+    let material = read_files(&scenario, base)?;
+    if scenario.skips_tls_verification() {
+        eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
+    }
+    let report = crate::local::run(scenario, &mut Slots::new(material));
+    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
 }
 
 impl Guest for Component {

@@ -367,7 +367,10 @@ fn http(at: &str, p: HttpParams, limits: &mut Defaults) -> Result<HttpCall, Scen
             if !has(&headers, "content-type") {
                 headers.push(("Content-Type".into(), "application/json".into()));
             }
-            Some(serde_json::to_vec(&json).map_err(|e| field(format!("{at}.json"), e.to_string()))?)
+            Some(
+                serde_json::to_vec(&json)
+                    .map_err(|e| field(format!("{at}.json"), e.to_string()))?,
+            )
         }
         (None, None, Some(form)) => {
             if !has(&headers, "content-type") {

@@ -95,18 +95,23 @@ impl TlsConfig {
             versions,
         };
         if config.versions.is_empty() {
-            return Err(field(format!("{at}.versions"), "must name tls1.2, tls1.3 or both"));
+            return Err(field(
+                format!("{at}.versions"),
+                "must name tls1.2, tls1.3 or both",
+            ));
         }
         if config.client_cert.is_some() != config.client_key.is_some() {
             return Err(field(at, "client_cert and client_key go together"));
         }
-        if let Some(name) = &config.server_name {
-            if name.is_empty() || name.contains(['/', ' ']) {
-                return Err(field(
-                    format!("{at}.server_name"),
-                    format!("{name:?} is not a host name"),
-                ));
-            }
+        if let Some(name) = config
+            .server_name
+            .as_ref()
+            .filter(|n| n.is_empty() || n.contains(['/', ' ']))
+        {
+            return Err(field(
+                format!("{at}.server_name"),
+                format!("{name:?} is not a host name"),
+            ));
         }
         Ok(config)
     }
@@ -238,7 +243,11 @@ mod tests {
             versions: vec![TlsVersion::Tls13],
             ..Default::default()
         };
-        let err = load(std::slice::from_ref(&config), &mut |_| Ok(b"hello".to_vec())).unwrap_err();
+        let err = load(
+            std::slice::from_ref(&config),
+            &mut |_| Ok(b"hello".to_vec()),
+        )
+        .unwrap_err();
         assert_eq!(err.path, "ca.pem");
         assert!(err.message.contains("no PEM certificate"), "{err}");
         let err = load(&[config], &mut |p| Err(format!("cannot read {p}"))).unwrap_err();

@@ -22,10 +22,7 @@ impl Actions for Fake {
             bytes_received: 20,
             error: None,
             earlier: if call.url.contains("/redirect") {
-                vec![
-                    hop(301, 1_000),
-                    hop(302, 2_000),
-                ]
+                vec![hop(301, 1_000), hop(302, 2_000)]
             } else {
                 Vec::new()
             },

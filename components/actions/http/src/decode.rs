@@ -46,7 +46,10 @@ mod tests {
         assert_eq!(decode("gzip", &gz, 5).unwrap(), b"hello");
         let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
         z.write_all(&text).unwrap();
-        assert_eq!(decode("deflate", &z.finish().unwrap(), 1 << 20).unwrap(), text);
+        assert_eq!(
+            decode("deflate", &z.finish().unwrap(), 1 << 20).unwrap(),
+            text
+        );
         assert_eq!(decode("br", &gz, 10), None);
     }
 }

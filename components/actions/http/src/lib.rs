@@ -89,9 +89,7 @@ fn follow(
             cookies::store(ctx.vu, &url, &resp.set_cookies);
         }
         let next = match (&resp.location, redirect_method(resp.status, &method)) {
-            (Some(location), Some(next_method)) if req.max_redirects > 0 => {
-                (location, next_method)
-            }
+            (Some(location), Some(next_method)) if req.max_redirects > 0 => (location, next_method),
             _ => return check_body(req, &resp),
         };
         if earlier.len() >= req.max_redirects as usize {
@@ -154,7 +152,9 @@ fn follow(
 /// a redirect this client follows.
 fn redirect_method(status: u16, method: &str) -> Option<String> {
     match status {
-        301..=303 if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") => {
+        301..=303
+            if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") =>
+        {
             Some("GET".into())
         }
         301..=303 | 307 | 308 => Some(method.to_string()),

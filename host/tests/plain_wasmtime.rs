@@ -164,13 +164,12 @@ scenario:
     assert_eq!(kind(0), "connect-refused");
     assert_eq!(kind(1), "protocol");
     assert_eq!(kind(2), "check-failed");
-    assert_eq!(kind(3), "unsupported");
-    assert!(
-        r["steps"][3]["errors"]["unsupported"]["samples"][0]
-            .as_str()
-            .unwrap()
-            .contains("TLS not supported yet")
-    );
+    // https:// to a plain-HTTP server: the handshake fails, and says so.
+    assert_eq!(kind(3), "tls");
+    let why = r["steps"][3]["errors"]["tls"]["samples"][0]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("handshake failure"), "{why}");
     assert_eq!(kind(4), "connect-refused");
     assert_eq!(kind(5), "check-failed");
     assert_eq!(kind(6), "timeout");

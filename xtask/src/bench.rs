@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: scheduler-host against oha on the same nginx, in the
-//! same run, each pinned to its own CPU; then memory per user and instance
-//! start time at 1,000 and 10,000 users. Prints a Markdown table (also
+//! same run, each pinned to its own CPU, over HTTP and HTTPS (kept-alive,
+//! and a new TLS connection per request); then memory per user and
+//! instance start time at 1,000 and 10,000 users, and the parts' sizes. Prints a Markdown table (also
 //! written to target/bench.md) for the README.
 
 use crate::tools;
@@ -10,6 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const PORT: u16 = 18090;
+/// HTTPS, kept alive.
+const TLS_PORT: u16 = 18443;
+/// HTTPS with `keepalive_timeout 0`: every request is a new connection and
+/// handshake (resumed, when the client keeps sessions).
+const TLS_CLOSE_PORT: u16 = 18444;
 /// oha as the peer, pinned like the tools.
 const OHA: (&str, &str) = ("oha", "1.16.0");
 
@@ -75,6 +81,61 @@ pub fn run(root: &Path) -> Result<()> {
         .as_f64()
         .context("oha requestsPerSec")?;
     let oha_requests = oha_rps * oha["summary"]["total"].as_f64().unwrap_or(5.0);
+
+    let ca = work.join("nginx/ca.pem");
+    let mut tls_rows = Vec::new();
+    for (what, port) in [
+        ("HTTPS kept alive", TLS_PORT),
+        ("HTTPS, new connection per request", TLS_CLOSE_PORT),
+    ] {
+        let url = format!("https://127.0.0.1:{port}/");
+        let s = work.join(format!("tls{port}.yaml"));
+        std::fs::write(
+            &s,
+            format!(
+                "scenario:\n  id: bench-tls\n  tls: {{ca_file: '{}'}}\n  load: {{total_users: 50, test_duration: 5s}}\n  workflow:\n    - {{type: http, params: {{url: '{url}'}}}}\n",
+                ca.display()
+            ),
+        )?;
+        let out = work.join(format!("tls{port}.json"));
+        let h = measure(&host, &["run", path(&s), "--quiet", "--out", path(&out)])?;
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+        let requests = r["total_requests"].as_f64().context("total_requests")?;
+        let tls = &r["steps"][0]["tls"];
+        let handshakes = (
+            tls["handshakes"].as_u64().unwrap_or(0),
+            tls["resumed_handshakes"].as_u64().unwrap_or(0),
+        );
+        let mut args = vec![
+            "-c",
+            "50",
+            "-z",
+            "5s",
+            "--no-tui",
+            "--output-format",
+            "json",
+        ];
+        args.extend(["--cacert", path(&ca)]);
+        if port == TLS_CLOSE_PORT {
+            args.push("--disable-keepalive");
+        }
+        args.push(&url);
+        let o = measure(Path::new(OHA.0), &args)?;
+        let oj: serde_json::Value = serde_json::from_str(&o.stdout).context("oha json")?;
+        let o_rps = oj["summary"]["requestsPerSec"]
+            .as_f64()
+            .context("oha rps")?;
+        let o_requests = o_rps * oj["summary"]["total"].as_f64().unwrap_or(5.0);
+        tls_rows.push(Row {
+            what,
+            host_rps: r["throughput_rps"].as_f64().unwrap_or(0.0),
+            host_cpu_per_req: h.cpu_secs / requests,
+            oha_rps: o_rps,
+            oha_cpu_per_req: o.cpu_secs / o_requests,
+            failed: r["failed"].as_u64().unwrap_or(0),
+            handshakes,
+        });
+    }
     drop(nginx);
 
     // Memory per user and start-up: users that mostly think (1 s), ramp 0 so
@@ -127,6 +188,35 @@ pub fn run(root: &Path) -> Result<()> {
             .map(|s| format!("success rate {s:.4}"))
             .unwrap_or_default()
     );
+    for t in &tls_rows {
+        md += &format!(
+            "| {}: requests/s | {:.0} | {:.0} | {:.2}× |\n| {}: CPU µs per request | {:.1} | {:.1} | {:.2}× |\n| {}: handshakes (resumed), failed | {} ({}), {} failed | | |\n",
+            t.what,
+            t.host_rps,
+            t.oha_rps,
+            t.host_rps / t.oha_rps,
+            t.what,
+            t.host_cpu_per_req * 1e6,
+            t.oha_cpu_per_req * 1e6,
+            t.host_cpu_per_req / t.oha_cpu_per_req,
+            t.what,
+            t.handshakes.0,
+            t.handshakes.1,
+            t.failed,
+        );
+    }
+    md += "\n| part (`target/parts/component`) | size |\n|---|---|\n";
+    let mut parts: Vec<_> = std::fs::read_dir(root.join("target/parts/component"))?
+        .filter_map(|e| e.ok())
+        .collect();
+    parts.sort_by_key(|e| e.file_name());
+    for e in parts {
+        md += &format!(
+            "| {} | {} KB |\n",
+            e.file_name().to_string_lossy(),
+            e.metadata()?.len() / 1024
+        );
+    }
     md += "\n| users (1 s think time, 15 s, no ramp, both CPUs) | peak RSS | RSS per user (over 1 user) | peak PSS | PSS per user | init phase (all instances ready) | requests / failed |\n|---|---|---|---|---|---|---|\n";
     for (vus, rss, pss, ready, failed, total) in &mem {
         let per = |v: u64, base: f64| {
@@ -148,6 +238,18 @@ pub fn run(root: &Path) -> Result<()> {
     println!("{md}");
     std::fs::write(root.join("target/bench.md"), &md)?;
     Ok(())
+}
+
+/// One HTTPS measurement against oha.
+struct Row {
+    what: &'static str,
+    host_rps: f64,
+    host_cpu_per_req: f64,
+    oha_rps: f64,
+    oha_cpu_per_req: f64,
+    failed: u64,
+    /// (handshakes, resumed) as the report counts them.
+    handshakes: (u64, u64),
 }
 
 fn path(p: &Path) -> &str {
@@ -244,6 +346,7 @@ fn ensure_peers() -> Result<()> {
         ("nginx", "nginx"),
         ("/usr/bin/time", "time"),
         ("taskset", "util-linux"),
+        ("openssl", "openssl"),
     ] {
         if !have(bin) {
             apt.push(pkg);
@@ -268,18 +371,32 @@ fn ensure_peers() -> Result<()> {
     Ok(())
 }
 
-/// nginx: one worker on CPU 0, keep-alive, `return 200 "hello world\n"`.
+/// nginx: one worker on CPU 0, keep-alive, `return 200 "hello world\n"`,
+/// on HTTP and on HTTPS (a certificate for 127.0.0.1 from a CA made here).
 struct Nginx(Child, PathBuf);
+
+/// A CA (`ca.pem`) and a certificate for 127.0.0.1 signed by it, with openssl.
+fn certificates(dir: &Path) -> Result<()> {
+    if dir.join("server.pem").exists() {
+        return Ok(());
+    }
+    let sh = format!(
+        "cd '{}' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 3650 -subj /CN=bench-ca && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 3650 -extfile san.ext",
+        dir.display()
+    );
+    tools::run(Command::new("sh").args(["-c", &sh]).stderr(Stdio::null()))
+}
 
 impl Nginx {
     fn start(work: &Path) -> Result<Self> {
         let prefix = work.join("nginx");
         std::fs::create_dir_all(prefix.join("logs"))?;
+        certificates(&prefix)?;
         let conf = prefix.join("nginx.conf");
         std::fs::write(
             &conf,
             format!(
-                "worker_processes 1;\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 20000; }}\nworker_rlimit_nofile 40000;\nhttp {{\n  access_log off;\n  keepalive_requests 1000000;\n  keepalive_timeout 60s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096;\n    location / {{ return 200 \"hello world\\n\"; }}\n  }}\n}}\n",
+                "worker_processes 1;\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 20000; }}\nworker_rlimit_nofile 40000;\nhttp {{\n  access_log off;\n  keepalive_requests 1000000;\n  keepalive_timeout 60s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096;\n    location / {{ return 200 \"hello world\\n\"; }}\n  }}\n  ssl_certificate {p}/server.pem;\n  ssl_certificate_key {p}/server.key;\n  ssl_session_cache shared:SSL:10m;\n  server {{\n    listen 127.0.0.1:{TLS_PORT} ssl backlog=4096;\n    location / {{ return 200 \"hello world\\n\"; }}\n  }}\n  server {{\n    listen 127.0.0.1:{TLS_CLOSE_PORT} ssl backlog=4096;\n    keepalive_timeout 0;\n    location / {{ return 200 \"hello world\\n\"; }}\n  }}\n}}\n",
                 p = prefix.display()
             ),
         )?;

@@ -16,7 +16,7 @@ use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
-    AlertDescription, CertificateError, ClientConnection, DigitallySignedStruct, Error,
+    AlertDescription, CertificateError, CipherSuite, ClientConnection, DigitallySignedStruct, Error,
     HandshakeKind, RootCertStore, SignatureScheme,
 };
 use std::io::{Read, Write};
@@ -56,8 +56,25 @@ impl GuestClient for TlsClient {
     }
 }
 
+/// ring's provider with ChaCha20-Poly1305 offered first: wasm has no AES
+/// instructions, and ring's constant-time software AES is slower there
+/// than ChaCha20 (BoringSSL orders them so on hardware without AES). A
+/// server that insists on its own order still gets AES-GCM.
+fn provider() -> CryptoProvider {
+    let mut p = ring::default_provider();
+    p.cipher_suites.sort_by_key(|s| {
+        !matches!(
+            s.suite(),
+            CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
+                | CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+                | CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+        )
+    });
+    p
+}
+
 fn build(c: &Config) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(ring::default_provider());
+    let provider = Arc::new(provider());
     let mut versions = Vec::new();
     if c.versions.is_empty() || c.versions.contains(&ProtocolVersion::Tls13) {
         versions.push(&rustls::version::TLS13);

@@ -13,6 +13,7 @@ mod response;
 
 use action_support::types::{ActionError, CallContext, ErrorKind, Hop, HttpRequest, Outcome};
 use action_support::{Budget, contains, fail, nanos, show};
+use std::borrow::Cow;
 use std::time::Instant;
 
 wit_bindgen::generate!({
@@ -66,8 +67,8 @@ fn follow(
         Some(_) => usize::try_from(req.max_body).unwrap_or(usize::MAX),
         None => 0,
     };
-    let mut url = req.url.clone();
-    let mut method = req.method.clone();
+    let mut url = Cow::Borrowed(req.url.as_str());
+    let mut method = Cow::Borrowed(req.method.as_str());
     let mut body = req.body.as_deref();
     let mut headers = std::borrow::Cow::Borrowed(&req.headers[..]);
     loop {
@@ -131,7 +132,7 @@ fn follow(
                 .cloned()
                 .collect::<Vec<_>>()
                 .into();
-            method = next.1;
+            method = Cow::Owned(next.1);
         }
         if !same_origin(&url, &to) {
             // Credentials the user wrote for one origin do not follow a redirect to another.
@@ -144,7 +145,7 @@ fn follow(
                 .collect::<Vec<_>>()
                 .into();
         }
-        url = to.into();
+        url = Cow::Owned(to.into());
     }
 }
 

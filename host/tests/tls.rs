@@ -300,8 +300,9 @@ fn stock_wasmtime_runs_the_same_https_scenario() {
     });
     let dir = scratch("tls-plain");
     write(&dir, "ca.pem", &ca.pem);
+    // `/close`: every request a new connection, so sessions get resumed.
     let steps = format!(
-        "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/\", expect_body: hello}}}}\n",
+        "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/close\", expect_body: bye}}}}\n",
         web.addr.port()
     );
     write(&dir, "s.yaml", &scenario(CA_BLOCK, 2, 3, &steps));
@@ -321,8 +322,61 @@ fn stock_wasmtime_runs_the_same_https_scenario() {
     let get = step(&r, "get");
     assert_eq!(get["successful"], 6, "{get:#}");
     assert_eq!(web.seen.requests(), 6);
-    // Users interleave in one instance; each still has its own connection
-    // and its own session (no resumption across users).
-    assert_eq!(get["tls"]["handshakes"], Seen::get(&web.seen.handshakes));
-    assert_eq!(Seen::get(&web.seen.resumed), 0);
+    // Users interleave in one instance, yet each has its own session
+    // cache: 2 full handshakes (one per user), 4 resumed. A shared cache
+    // would have resumed the second user's first handshake too.
+    assert_eq!(get["tls"]["handshakes"], 6);
+    assert_eq!(Seen::get(&web.seen.handshakes), 6);
+    assert_eq!(Seen::get(&web.seen.resumed), 4);
+    assert_eq!(get["tls"]["resumed_handshakes"], 4);
+}
+
+#[test]
+fn without_a_tls_block_only_the_mozilla_roots_are_trusted() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["127.0.0.1"], false);
+    let web = Web::tls(Options {
+        leaf: &leaf,
+        tls12_only: false,
+        client_ca: None,
+    });
+    let dir = scratch("tls-default");
+    let steps = format!(
+        "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/\"}}}}\n",
+        web.addr.port()
+    );
+    let (out, report) = run(&dir, &scenario("", 1, 2, &steps), &[]);
+    ok(&out);
+    let get = step(report.as_ref().unwrap(), "get");
+    assert_eq!(get["errors"]["tls"]["count"], 2, "{get:#}");
+    assert!(
+        error_samples(get, "tls").contains("unknown issuer"),
+        "{get:#}"
+    );
+    assert_eq!(web.seen.requests(), 0);
+}
+
+#[test]
+fn a_body_larger_than_the_tls_buffers_goes_through_both_ways() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["127.0.0.1"], false);
+    let web = Web::tls(Options {
+        leaf: &leaf,
+        tls12_only: false,
+        client_ca: None,
+    });
+    let dir = scratch("tls-big");
+    write(&dir, "ca.pem", &ca.pem);
+    // 300 KB out (rustls takes 64 KiB of plaintext at a time), echoed back.
+    let body = format!("{}THE-END", "x".repeat(300_000));
+    let steps = format!(
+        "    - {{id: echo, type: http, params: {{method: POST, url: \"https://127.0.0.1:{}/echo\", body: {body}, expect_body: THE-END}}}}\n",
+        web.addr.port()
+    );
+    let (out, report) = run(&dir, &scenario(CA_BLOCK, 1, 2, &steps), &[]);
+    ok(&out);
+    let echo = step(report.as_ref().unwrap(), "echo");
+    assert_eq!(echo["successful"], 2, "{echo:#}");
+    assert!(echo["bytes_received"].as_u64().unwrap() > 600_000);
+    assert_eq!(web.seen.path("/echo"), 2);
 }

@@ -16,8 +16,8 @@ use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
-    AlertDescription, CertificateError, CipherSuite, ClientConnection, DigitallySignedStruct, Error,
-    HandshakeKind, RootCertStore, SignatureScheme,
+    AlertDescription, CertificateError, CipherSuite, ClientConnection, DigitallySignedStruct,
+    Error, HandshakeKind, RootCertStore, SignatureScheme,
 };
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -174,10 +174,18 @@ pub fn write(
     data: &[u8],
     deadline: &Deadline,
 ) -> Result<(), NetError> {
-    tls.writer()
-        .write_all(data)
-        .map_err(|e| NetError::Other(format!("TLS write: {e}")))?;
-    flush(conn, tls, deadline)
+    // rustls buffers a limited amount of plaintext (64 KiB): hand it what
+    // it takes, send the records, repeat.
+    let mut rest = data;
+    while !rest.is_empty() {
+        let n = tls
+            .writer()
+            .write(rest)
+            .map_err(|e| NetError::Other(format!("TLS write: {e}")))?;
+        rest = &rest[n..];
+        flush(conn, tls, deadline)?;
+    }
+    Ok(())
 }
 
 /// Up to `max` bytes of plaintext as soon as any arrive; empty at EOF

@@ -98,11 +98,11 @@ fn phases(p: t::Phases) -> Phases {
 
 fn wit_phases(p: Phases) -> t::Phases {
     t::Phases {
-        connecting: p.connecting_us * 1_000,
-        tls_handshaking: p.tls_handshaking_us * 1_000,
-        sending: p.sending_us * 1_000,
-        waiting: p.waiting_us * 1_000,
-        receiving: p.receiving_us * 1_000,
+        connecting: p.connecting_us.saturating_mul(1_000),
+        tls_handshaking: p.tls_handshaking_us.saturating_mul(1_000),
+        sending: p.sending_us.saturating_mul(1_000),
+        waiting: p.waiting_us.saturating_mul(1_000),
+        receiving: p.receiving_us.saturating_mul(1_000),
     }
 }
 

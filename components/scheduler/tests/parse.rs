@@ -199,3 +199,105 @@ fn the_json_form_parses_like_the_yaml() {
     .unwrap_err();
     assert!(err.to_string().contains("workflow"), "{err}");
 }
+
+fn field_error(yaml: &str) -> (String, String) {
+    match parse(yaml, &[]) {
+        Err(ScenarioError::Field { field, message }) => (field, message),
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+/// Steps that share TLS settings share one configuration; a step's block
+/// overrides the scenario's field by field; a plain http:// step that
+/// cannot redirect needs none.
+#[test]
+fn tls_settings_merge_and_are_shared_by_steps_that_agree() {
+    let s = parse(
+        r#"
+scenario:
+  id: t
+  tls: {ca_file: ca.pem, versions: [tls1.3]}
+  load: {total_users: 1, iterations: 1}
+  workflow:
+    - {id: a, type: http, params: {url: "https://a.test/"}}
+    - {id: b, type: http, params: {url: "https://b.test/"}}
+    - {id: c, type: http, params: {url: "https://c.test/", tls: {server_name: c.internal}}}
+    - {id: d, type: http, params: {url: "http://d.test/", max_redirects: 0}}
+    - {id: e, type: tcp, params: {target: "e.test:443", tls: true}}
+    - {id: f, type: tcp, params: {target: "f.test:7"}}
+"#,
+        &[],
+    )
+    .unwrap();
+    let tls: Vec<Option<usize>> = s
+        .workflow
+        .iter()
+        .map(|st| match &st.call {
+            Call::Http(h) => h.tls,
+            Call::Tcp(t) => t.tls,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tls, [Some(0), Some(0), Some(1), None, Some(0), None]);
+    assert_eq!(s.tls.len(), 2);
+    assert_eq!(s.tls[1].server_name.as_deref(), Some("c.internal"));
+    assert_eq!(s.tls[1].ca_file.as_deref(), Some("ca.pem"));
+    assert_eq!(s.files(), ["ca.pem"]);
+    assert!(!s.skips_tls_verification());
+}
+
+#[test]
+fn bad_tls_settings_name_the_field() {
+    let base = |tls: &str| {
+        format!(
+            "scenario:\n  id: t\n  tls: {tls}\n  load: {{total_users: 1, iterations: 1}}\n  workflow:\n    - {{type: http, params: {{url: \"https://a.test/\"}}}}\n"
+        )
+    };
+    let (f, m) = field_error(&base("{client_cert: c.pem}"));
+    assert_eq!(f, "scenario.workflow[0].params.tls");
+    assert!(m.contains("client_key"), "{m}");
+    let (f, _) = field_error(&base("{versions: []}"));
+    assert_eq!(f, "scenario.workflow[0].params.tls.versions");
+    let err = parse(&base("{versions: [ssl3]}"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ssl3") && err.contains("line"), "{err}");
+}
+
+/// json, form, query and basic_auth become the request's bytes at parse time.
+#[test]
+fn request_conveniences_become_headers_body_and_url() {
+    let s = parse(
+        r#"
+scenario:
+  id: t
+  cookies: false
+  load: {total_users: 1, iterations: 1}
+  workflow:
+    - {type: http, params: {method: post, url: "http://a.test/x?y=1#top", json: {b: [1, 2]}, query: {q: "a b"}, basic_auth: {user: ada, password: "s:cret"}}}
+    - {type: http, params: {method: post, url: "http://a.test/f", form: {k: "v&w"}}}
+"#,
+        &[],
+    )
+    .unwrap();
+    let (Call::Http(j), Call::Http(f)) = (&s.workflow[0].call, &s.workflow[1].call) else {
+        panic!()
+    };
+    assert_eq!(j.url, "http://a.test/x?y=1&q=a+b#top");
+    assert_eq!(j.body.as_deref(), Some(&b"{\"b\":[1,2]}"[..]));
+    assert!(
+        j.headers
+            .contains(&("Content-Type".into(), "application/json".into()))
+    );
+    assert!(
+        j.headers
+            .contains(&("Authorization".into(), "Basic YWRhOnM6Y3JldA==".into()))
+    );
+    assert!(!j.cookies);
+    assert_eq!(j.max_redirects, 10);
+    assert_eq!(f.body.as_deref(), Some(&b"k=v%26w"[..]));
+    let (field, _) = field_error(
+        "scenario:\n  id: t\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: \"http://a/\", body: x, json: {}}}\n",
+    );
+    assert_eq!(field, "scenario.workflow[0].params");
+}

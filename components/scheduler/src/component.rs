@@ -28,43 +28,39 @@ use scheduler::core_libs::types::{IpAddress, NetError, ProtocolVersion};
 struct Slots {
     material: Vec<TlsMaterial>,
     /// (user, index into `material`) → client.
-    clients: Vec<((u32, usize), tls::Client)>,
+    clients: std::collections::BTreeMap<(u32, usize), tls::Client>,
 }
 
 impl Slots {
     fn new(material: Vec<TlsMaterial>) -> Self {
         Slots {
             material,
-            clients: Vec::new(),
+            clients: Default::default(),
         }
     }
 
     fn client(&mut self, vu: u32, config: Option<usize>) -> Result<Option<&tls::Client>, Outcome> {
         let Some(i) = config else { return Ok(None) };
-        let at = match self.clients.iter().position(|(k, _)| *k == (vu, i)) {
-            Some(at) => at,
-            None => {
-                let m = &self.material[i];
-                let client = tls::Client::create(&tls::ClientConfig {
-                    extra_roots_pem: m.ca_pem.clone(),
-                    skip_verify: m.insecure_skip_verify,
-                    server_name: m.server_name.clone(),
-                    client_cert_pem: m.client_cert_pem.clone(),
-                    client_key_pem: m.client_key_pem.clone(),
-                    versions: m.versions.iter().map(|v| wit_version_of(*v)).collect(),
-                })
-                .map_err(|message| Outcome {
-                    error: Some(SampleError {
-                        kind: ErrorKind::Tls,
-                        message: format!("TLS settings: {message}"),
-                    }),
-                    ..Outcome::default()
-                })?;
-                self.clients.push(((vu, i), client));
-                self.clients.len() - 1
-            }
-        };
-        Ok(Some(&self.clients[at].1))
+        if !self.clients.contains_key(&(vu, i)) {
+            let m = &self.material[i];
+            let client = tls::Client::create(&tls::ClientConfig {
+                extra_roots_pem: m.ca_pem.clone(),
+                skip_verify: m.insecure_skip_verify,
+                server_name: m.server_name.clone(),
+                client_cert_pem: m.client_cert_pem.clone(),
+                client_key_pem: m.client_key_pem.clone(),
+                versions: m.versions.iter().map(|v| wit_version_of(*v)).collect(),
+            })
+            .map_err(|message| Outcome {
+                error: Some(SampleError {
+                    kind: ErrorKind::Tls,
+                    message: format!("TLS settings: {message}"),
+                }),
+                ..Outcome::default()
+            })?;
+            self.clients.insert((vu, i), client);
+        }
+        Ok(self.clients.get(&(vu, i)))
     }
 }
 

@@ -65,6 +65,11 @@ fn https_with_ca_file_counts_handshakes_as_the_server_accepted_them() {
             .iter()
             .all(|n| n.as_deref() == Some("localhost"))
     );
+    // ALPN: the server offers h2 too; this client asks for HTTP/1.1 only.
+    assert_eq!(
+        *web.seen.alpn.lock().unwrap(),
+        vec![Some("http/1.1".to_string()); 2]
+    );
     // Phases: 8 of 10 requests reused a connection, so the median
     // connecting and handshaking are 0, the maximum is not.
     let t = &get["timings"];
@@ -287,6 +292,8 @@ fn a_tcp_step_with_tls_speaks_inside_the_tunnel() {
     assert_eq!(raw["tls"]["handshakes"], 3);
     assert_eq!(Seen::get(&web.seen.handshakes), 3);
     assert_eq!(web.seen.path("/"), 3);
+    // A tcp step offers no ALPN protocol.
+    assert!(web.seen.alpn.lock().unwrap().iter().all(Option::is_none));
 }
 
 #[test]

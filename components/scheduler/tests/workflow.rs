@@ -173,12 +173,33 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKi
 fn merge_equals_pushing_everything_into_one() {
     let samples: Vec<Sample> = (1..=1000u64)
         .map(|i| {
-            sample(
+            let mut s = sample(
                 (i % 2) as u32,
                 i * 100,
                 Some(if i % 10 == 0 { 500 } else { 200 }),
                 (i % 50 == 0).then_some(ErrorKind::Timeout),
-            )
+            );
+            // Every 4th request went over TLS, with phases; every 8th made
+            // a new connection, every 16th resumed a session.
+            if i % 4 == 0 {
+                s.phases = Some(scheduler::sample::Phases {
+                    connecting_us: if i % 8 == 0 { 50 } else { 0 },
+                    tls_handshaking_us: if i % 8 == 0 { 400 } else { 0 },
+                    sending_us: 5,
+                    waiting_us: i * 10,
+                    receiving_us: 7,
+                });
+                s.tls = Some(scheduler::sample::TlsUse {
+                    version: if i % 3 == 0 {
+                        scheduler::tls::TlsVersion::Tls12
+                    } else {
+                        scheduler::tls::TlsVersion::Tls13
+                    },
+                    handshake: i % 8 == 0,
+                    resumed: i % 16 == 0,
+                });
+            }
+            s
         })
         .collect();
     let mut one = Stats::new(2);
@@ -209,6 +230,18 @@ fn merge_equals_pushing_everything_into_one() {
     assert_eq!(r.metrics.failed, 20);
     assert_eq!(r.metrics.throughput_rps, 500.0);
     assert_eq!(r.metrics.status_codes["500"], 100);
+    let tls = r.metrics.tls.as_ref().unwrap();
+    assert_eq!((tls.handshakes, tls.resumed_handshakes), (125, 62));
+    assert_eq!(
+        tls.tls_versions["TLSv1.2"] + tls.tls_versions["TLSv1.3"],
+        250
+    );
+    let timings = r.metrics.timings.as_ref().unwrap();
+    // Half the TLS requests reused a connection: the median connect is 0.
+    assert_eq!(timings["connecting"].p50_ms, 0.0);
+    assert_eq!(timings["tls_handshaking"].max_ms, 0.4);
+    // 3 significant digits: 10 ms is recorded within 0.1%.
+    assert!((timings["waiting"].max_ms - 10.0).abs() < 0.01);
     // Latencies 0.1ms..100ms uniform: p50 ≈ 50ms, p99 ≈ 99ms, max 100ms (3 significant digits).
     assert!(
         (r.metrics.latency_p50_ms - 50.0).abs() < 0.1,

@@ -98,6 +98,8 @@ pub struct Seen {
     pub failed_handshakes: AtomicU64,
     pub client_certs: AtomicU64,
     pub sni: Mutex<Vec<Option<String>>>,
+    /// The ALPN protocol each handshake agreed on.
+    pub alpn: Mutex<Vec<Option<String>>>,
     pub versions: Mutex<BTreeMap<String, u64>>,
     pub paths: Mutex<BTreeMap<String, u64>>,
     /// (session set on this connection, Cookie header of a /whoami on it).
@@ -147,9 +149,10 @@ impl Web {
             None => builder.with_no_client_auth(),
         };
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(o.leaf.key_der.clone()));
-        let config = builder
+        let mut config = builder
             .with_single_cert(vec![o.leaf.der.clone()], key)
             .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Self::start(Some(Arc::new(config)))
     }
 
@@ -212,6 +215,10 @@ fn handshake(
         .lock()
         .unwrap()
         .push(conn.server_name().map(str::to_string));
+    seen.alpn.lock().unwrap().push(
+        conn.alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+    );
     let version = format!("{:?}", conn.protocol_version().unwrap());
     *seen.versions.lock().unwrap().entry(version).or_default() += 1;
     Some(StreamOwned::new(conn, tcp))

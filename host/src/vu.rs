@@ -213,7 +213,9 @@ pub async fn create(shared: &Shared, spec: &Spec) -> Result<Live, String> {
 /// `validate` of each of its steps, and what the scenario will reach.
 pub async fn check(shared: &Shared) -> Result<ScenarioNeeds, String> {
     let (mut store, vu) = instance(shared, Egress::new(HashSet::new(), None)).await?;
-    let check = vu.scheduler_main_vu().call_check(&mut store, &shared.yaml);
+    let check = vu
+        .scheduler_main_vu()
+        .call_check(&mut store, &shared.yaml, &shared.files);
     match check.await {
         Ok(result) => result,
         Err(e) => Err(trap_message(&e)),

@@ -268,6 +268,39 @@ fn a_missing_or_unparsable_tls_file_is_exit_2_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("client_key"), "{err}");
+
+    // Both files are PEM, but the key is not the certificate's: rustls
+    // refuses the pair when the client is built, which validation does once.
+    let ca = Ca::new("test CA");
+    let one = ca.leaf(&["user-1"], false);
+    let other = ca.leaf(&["user-2"], false);
+    write(&dir, "client.pem", &one.cert_pem);
+    write(&dir, "client.key", &other.key_pem);
+    let block = "  tls:\n    client_cert: client.pem\n    client_key: client.key\n";
+    let (out, _) = run(&dir, &scenario(block, 1, 1, steps), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("client.pem") && err.contains("client.key"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // Plain mode checks the same, before any step.
+    write(&dir, "s.yaml", &scenario(block, 1, 1, steps));
+    let out = std::process::Command::new("wasmtime")
+        .args(["run", "-S", "inherit-network", "--dir"])
+        .arg(&dir)
+        .arg(common::wasm())
+        .arg(dir.join("s.yaml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no report");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("client.key") && err.contains("KeyMismatch"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -39,6 +39,21 @@ impl Slots {
         }
     }
 
+    /// Builds one client per configuration (then drops them): what core-libs
+    /// refuses (a key that does not match its certificate, a key type rustls
+    /// does not sign with) fails validation instead of every user's steps.
+    fn check_tls(&mut self, configs: &[crate::tls::TlsConfig]) -> Result<(), String> {
+        for (i, config) in configs.iter().enumerate() {
+            if let Err(o) = self.client(u32::MAX, Some(i)) {
+                let why = o.error.map(|e| e.message).unwrap_or_default();
+                let files: Vec<&str> = config.files().collect();
+                return Err(format!("scenario file {}: {why}", files.join(", ")));
+            }
+        }
+        self.clients.clear();
+        Ok(())
+    }
+
     fn client(&mut self, vu: u32, config: Option<usize>) -> Result<Option<&tls::Client>, Outcome> {
         let Some(i) = config else { return Ok(None) };
         if !self.clients.contains_key(&(vu, i)) {
@@ -398,6 +413,7 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<String, Stri
     check_network()?;
     check_pool(&scenario)?;
     let material = read_files(&scenario, base)?;
+    Slots::new(material.clone()).check_tls(&scenario.tls)?;
     if scenario.skips_tls_verification() {
         eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
     }
@@ -417,8 +433,15 @@ thread_local! {
 }
 
 impl wit_vu::Guest for Component {
-    fn check(scenario_yaml: String) -> Result<wit_vu::ScenarioNeeds, String> {
+    fn check(
+        scenario_yaml: String,
+        files: Vec<wit_vu::File>,
+    ) -> Result<wit_vu::ScenarioNeeds, String> {
         let scenario = check(&scenario_yaml)?;
+        let needed = scenario.files();
+        if !needed.is_empty() && needed.iter().all(|n| files.iter().any(|f| f.path == *n)) {
+            Slots::new(given_files(&scenario, files)?).check_tls(&scenario.tls)?;
+        }
         Ok(wit_vu::ScenarioNeeds {
             destinations: destinations(&scenario).iter().map(wit_endpoint).collect(),
             extension_kinds: extension::kinds(),

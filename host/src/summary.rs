@@ -119,9 +119,8 @@ fn phases(s: &mut String, r: &Report) {
         "{:<20} {:<16} {:>9} {:>9} {:>9} {:>9}",
         "phases", "", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
-    let order = scheduler::sample::Phases::default().named().map(|(n, _)| n);
     for (st, t) in timed {
-        for name in order {
+        for name in scheduler::sample::Phases::NAMES {
             let Some(p) = t.get(name) else { continue };
             let _ = writeln!(
                 s,

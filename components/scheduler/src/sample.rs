@@ -115,14 +115,23 @@ pub struct Phases {
 }
 
 impl Phases {
-    /// The report's names, in order, with each phase's value.
-    pub fn named(&self) -> [(&'static str, u64); 5] {
+    /// The report's names, in the order of a request.
+    pub const NAMES: [&'static str; 5] = [
+        "connecting",
+        "tls_handshaking",
+        "sending",
+        "waiting",
+        "receiving",
+    ];
+
+    /// Each phase's value, in the order of `NAMES`.
+    pub fn values(&self) -> [u64; 5] {
         [
-            ("connecting", self.connecting_us),
-            ("tls_handshaking", self.tls_handshaking_us),
-            ("sending", self.sending_us),
-            ("waiting", self.waiting_us),
-            ("receiving", self.receiving_us),
+            self.connecting_us,
+            self.tls_handshaking_us,
+            self.sending_us,
+            self.waiting_us,
+            self.receiving_us,
         ]
     }
 }

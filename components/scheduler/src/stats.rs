@@ -77,10 +77,7 @@ impl Bucket {
             *self.status.entry(code).or_default() += 1;
         }
         if let Some(p) = &s.phases {
-            let hists = self
-                .phases
-                .get_or_insert_with(|| Box::new(std::array::from_fn(|_| histogram())));
-            for (h, (_, us)) in hists.iter_mut().zip(p.named()) {
+            for (h, us) in self.phases_mut().iter_mut().zip(p.values()) {
                 // 0 is a real value here (a reused connection's connecting).
                 let _ = h.record(us);
             }
@@ -103,6 +100,12 @@ impl Bucket {
         }
     }
 
+    /// The phase histograms, made on the first sample that has phases.
+    fn phases_mut(&mut self) -> &mut [Histogram<u64>; 5] {
+        self.phases
+            .get_or_insert_with(|| Box::new(std::array::from_fn(|_| histogram())))
+    }
+
     fn merge(&mut self, o: &Bucket) {
         let _ = self.latency.add(&o.latency);
         self.ok += o.ok;
@@ -113,10 +116,7 @@ impl Bucket {
             *self.status.entry(*k).or_default() += v;
         }
         if let Some(theirs) = &o.phases {
-            let mine = self
-                .phases
-                .get_or_insert_with(|| Box::new(std::array::from_fn(|_| histogram())));
-            for (m, t) in mine.iter_mut().zip(theirs.iter()) {
+            for (m, t) in self.phases_mut().iter_mut().zip(theirs.iter()) {
                 let _ = m.add(t);
             }
         }
@@ -185,8 +185,7 @@ impl Bucket {
                 .collect(),
             errors: self.errors.clone(),
             timings: self.phases.as_ref().map(|hists| {
-                let names = Phases::default().named().map(|(n, _)| n);
-                names
+                Phases::NAMES
                     .into_iter()
                     .zip(hists.iter())
                     .map(|(n, h)| (n, PhaseStat::of(h)))

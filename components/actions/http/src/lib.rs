@@ -124,27 +124,12 @@ fn follow(
         if next.1 != method {
             // 301/302/303 after a POST: the next request is a GET without a body.
             body = None;
-            headers = headers
-                .iter()
-                .filter(|(k, _)| {
-                    !k.eq_ignore_ascii_case("content-type")
-                        && !k.eq_ignore_ascii_case("content-length")
-                })
-                .cloned()
-                .collect::<Vec<_>>()
-                .into();
+            headers = without(&headers, &["content-type", "content-length"]);
             method = Cow::Owned(next.1);
         }
         if !same_origin(&url, &to) {
             // Credentials the user wrote for one origin do not follow a redirect to another.
-            headers = headers
-                .iter()
-                .filter(|(k, _)| {
-                    !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
-                })
-                .cloned()
-                .collect::<Vec<_>>()
-                .into();
+            headers = without(&headers, &["authorization", "cookie"]);
         }
         url = Cow::Owned(to.into());
     }
@@ -162,6 +147,16 @@ fn redirect_method(status: u16, method: &str) -> Option<String> {
         301..=303 | 307 | 308 => Some(method.to_string()),
         _ => None,
     }
+}
+
+/// `headers` without those named in `names` (any case).
+fn without<'a>(headers: &[(String, String)], names: &[&str]) -> Cow<'a, [(String, String)]> {
+    headers
+        .iter()
+        .filter(|(k, _)| !names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect::<Vec<_>>()
+        .into()
 }
 
 fn same_origin(from: &str, to: &url::Url) -> bool {

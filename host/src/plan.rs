@@ -100,18 +100,27 @@ pub fn from_text(
     })
 }
 
-/// Reads every file the scenario names and checks each holds what its
-/// field needs (the same check a component runs on the bytes it gets).
+/// Reads every file the scenario names, once each, and checks each holds
+/// what its field needs (the same check a component's `check` runs).
 fn read_files(scenario: &Scenario, base: &Path) -> Result<Vec<(String, Vec<u8>)>, Failure> {
-    let mut files = Vec::new();
-    scheduler::tls::load(&scenario.tls, &mut |path| {
-        let bytes = std::fs::read(base.join(path)).map_err(|e| format!("cannot read it: {e}"))?;
-        files.push((path.to_string(), bytes.clone()));
-        Ok(bytes)
+    let files = scenario
+        .files()
+        .into_iter()
+        .map(|path| match std::fs::read(base.join(&path)) {
+            Ok(bytes) => Ok((path, bytes)),
+            Err(e) => Err(Failure::input(format!(
+                "scenario file {path}: cannot read it: {e}"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    scheduler::tls::load_checked(&scenario.tls, &mut |path| {
+        files
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, bytes)| bytes.clone())
+            .ok_or_else(|| "not read".to_string())
     })
     .map_err(|e| Failure::input(format!("scenario file {e}")))?;
-    files.sort();
-    files.dedup();
     Ok(files)
 }
 

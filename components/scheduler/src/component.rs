@@ -42,11 +42,11 @@ impl Slots {
     /// Builds one client per configuration (then drops them): what core-libs
     /// refuses (a key that does not match its certificate, a key type rustls
     /// does not sign with) fails validation instead of every user's steps.
-    fn check_tls(&mut self, configs: &[crate::tls::TlsConfig]) -> Result<(), String> {
-        for (i, config) in configs.iter().enumerate() {
+    fn check_tls(&mut self) -> Result<(), String> {
+        for i in 0..self.material.len() {
             if let Err(o) = self.client(u32::MAX, Some(i)) {
                 let why = o.error.map(|e| e.message).unwrap_or_default();
-                let files: Vec<&str> = config.files().collect();
+                let files: Vec<&str> = self.material[i].config.files().collect();
                 return Err(format!("scenario file {}: {why}", files.join(", ")));
             }
         }
@@ -60,11 +60,16 @@ impl Slots {
             let m = &self.material[i];
             let client = tls::Client::create(&tls::ClientConfig {
                 extra_roots_pem: m.ca_pem.clone(),
-                skip_verify: m.insecure_skip_verify,
-                server_name: m.server_name.clone(),
+                skip_verify: m.config.insecure_skip_verify,
+                server_name: m.config.server_name.clone(),
                 client_cert_pem: m.client_cert_pem.clone(),
                 client_key_pem: m.client_key_pem.clone(),
-                versions: m.versions.iter().map(|v| wit_version_of(*v)).collect(),
+                versions: m
+                    .config
+                    .versions
+                    .iter()
+                    .map(|v| wit_version_of(*v))
+                    .collect(),
             })
             .map_err(|message| Outcome {
                 error: Some(SampleError {
@@ -377,7 +382,7 @@ fn read_files(
     scenario: &crate::Scenario,
     base: &std::path::Path,
 ) -> Result<Vec<TlsMaterial>, String> {
-    crate::tls::load(&scenario.tls, &mut |path| {
+    crate::tls::load_checked(&scenario.tls, &mut |path| {
         std::fs::read(base.join(path)).map_err(|e| {
             format!("cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)")
         })
@@ -385,7 +390,8 @@ fn read_files(
     .map_err(|e| format!("scenario file {e}"))
 }
 
-/// The material for `init`: the host read the files; each must be there.
+/// The material from the files the host read (each must be there);
+/// unchecked: `check` (and the host) checked them once.
 fn given_files(
     scenario: &crate::Scenario,
     files: Vec<wit_vu::File>,
@@ -413,7 +419,7 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<String, Stri
     check_network()?;
     check_pool(&scenario)?;
     let material = read_files(&scenario, base)?;
-    Slots::new(material.clone()).check_tls(&scenario.tls)?;
+    Slots::new(material.clone()).check_tls()?;
     if scenario.skips_tls_verification() {
         eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
     }
@@ -440,7 +446,12 @@ impl wit_vu::Guest for Component {
         let scenario = check(&scenario_yaml)?;
         let needed = scenario.files();
         if !needed.is_empty() && needed.iter().all(|n| files.iter().any(|f| f.path == *n)) {
-            Slots::new(given_files(&scenario, files)?).check_tls(&scenario.tls)?;
+            let material = given_files(&scenario, files)?;
+            material
+                .iter()
+                .try_for_each(crate::tls::TlsMaterial::check)
+                .map_err(|e| format!("scenario file {e}"))?;
+            Slots::new(material).check_tls()?;
         }
         Ok(wit_vu::ScenarioNeeds {
             destinations: destinations(&scenario).iter().map(wit_endpoint).collect(),

@@ -134,12 +134,35 @@ fn field(at: impl Into<String>, message: impl Into<String>) -> ScenarioError {
 /// What a TLS client is built from: a configuration with its files' bytes.
 #[derive(Clone, Debug, Default)]
 pub struct TlsMaterial {
+    pub config: TlsConfig,
     pub ca_pem: Option<Vec<u8>>,
-    pub insecure_skip_verify: bool,
-    pub server_name: Option<String>,
     pub client_cert_pem: Option<Vec<u8>>,
     pub client_key_pem: Option<Vec<u8>>,
-    pub versions: Vec<TlsVersion>,
+}
+
+impl TlsMaterial {
+    /// Each file holds what its field needs: PEM certificates for
+    /// `ca_file`/`client_cert`, a PEM private key for `client_key`.
+    pub fn check(&self) -> Result<(), FileError> {
+        let c = &self.config;
+        for (path, bytes, what) in [
+            (&c.ca_file, &self.ca_pem, Pem::Certificates("ca_file")),
+            (
+                &c.client_cert,
+                &self.client_cert_pem,
+                Pem::Certificates("client_cert"),
+            ),
+            (&c.client_key, &self.client_key_pem, Pem::Key),
+        ] {
+            if let (Some(path), Some(bytes)) = (path, bytes) {
+                what.check(bytes).map_err(|message| FileError {
+                    path: path.clone(),
+                    message,
+                })?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why a file the scenario names cannot be used (exit 2 naming it).
@@ -151,36 +174,40 @@ pub struct FileError {
 }
 
 /// Builds each configuration's material, reading its files with `read`
-/// (the path as written → bytes) and checking that each holds what its
-/// field needs: PEM certificates for `ca_file`/`client_cert`, a PEM private
-/// key for `client_key`.
+/// (the path as written → bytes). Checking them is `TlsMaterial::check`'s,
+/// done once where the files are first read, not in every user's `init`.
 pub fn load(
     configs: &[TlsConfig],
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
 ) -> Result<Vec<TlsMaterial>, FileError> {
-    let mut fetch = |path: &Option<String>, what: Pem| -> Result<Option<Vec<u8>>, FileError> {
+    let mut fetch = |path: &Option<String>| -> Result<Option<Vec<u8>>, FileError> {
         let Some(path) = path else { return Ok(None) };
-        let fail = |message: String| FileError {
+        read(path).map(Some).map_err(|message| FileError {
             path: path.clone(),
             message,
-        };
-        let bytes = read(path).map_err(fail)?;
-        what.check(&bytes).map_err(fail)?;
-        Ok(Some(bytes))
+        })
     };
     configs
         .iter()
         .map(|c| {
             Ok(TlsMaterial {
-                ca_pem: fetch(&c.ca_file, Pem::Certificates("ca_file"))?,
-                insecure_skip_verify: c.insecure_skip_verify,
-                server_name: c.server_name.clone(),
-                client_cert_pem: fetch(&c.client_cert, Pem::Certificates("client_cert"))?,
-                client_key_pem: fetch(&c.client_key, Pem::Key)?,
-                versions: c.versions.clone(),
+                config: c.clone(),
+                ca_pem: fetch(&c.ca_file)?,
+                client_cert_pem: fetch(&c.client_cert)?,
+                client_key_pem: fetch(&c.client_key)?,
             })
         })
         .collect()
+}
+
+/// Reads and checks every configuration's files.
+pub fn load_checked(
+    configs: &[TlsConfig],
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
+) -> Result<Vec<TlsMaterial>, FileError> {
+    let material = load(configs, read)?;
+    material.iter().try_for_each(TlsMaterial::check)?;
+    Ok(material)
 }
 
 #[derive(Clone, Copy)]
@@ -243,14 +270,14 @@ mod tests {
             versions: vec![TlsVersion::Tls13],
             ..Default::default()
         };
-        let err = load(
+        let err = load_checked(
             std::slice::from_ref(&config),
             &mut |_| Ok(b"hello".to_vec()),
         )
         .unwrap_err();
         assert_eq!(err.path, "ca.pem");
         assert!(err.message.contains("no PEM certificate"), "{err}");
-        let err = load(&[config], &mut |p| Err(format!("cannot read {p}"))).unwrap_err();
+        let err = load_checked(&[config], &mut |p| Err(format!("cannot read {p}"))).unwrap_err();
         assert_eq!(err.to_string(), "ca.pem: cannot read ca.pem");
     }
 }

@@ -5,22 +5,11 @@
 mod common;
 
 use common::host::{ok, run, scratch};
+use common::step;
 use common::web::Web;
-use serde_json::Value;
 
 fn scenario(users: u32, iterations: u32, extra: &str, steps: &str) -> String {
-    format!(
-        "scenario:\n  id: client\n{extra}  load: {{total_users: {users}, iterations: {iterations}}}\n  workflow:\n{steps}"
-    )
-}
-
-fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap()
+    common::workflow("client", extra, users, iterations, steps)
 }
 
 #[test]

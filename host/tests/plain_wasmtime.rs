@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{invoke, num, scenario, target, wasm};
+use common::{invoke, num, plain_file, scenario, target, wasm};
 use std::process::Command;
 
 const HTTP: &str = r#"
@@ -205,13 +205,7 @@ fn cli_run_export_reads_a_scenario_file() {
     let dir = std::env::temp_dir().join(format!("plain-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("s.yaml"), scenario(HTTP, &t)).unwrap();
-    let out = Command::new("wasmtime")
-        .args(["run", "-S", "inherit-network", "--dir"])
-        .arg(&dir)
-        .arg(wasm())
-        .arg(dir.join("s.yaml"))
-        .output()
-        .unwrap();
+    let out = plain_file(&dir, "s.yaml");
     assert!(
         out.status.success(),
         "{}",
@@ -221,13 +215,7 @@ fn cli_run_export_reads_a_scenario_file() {
     assert_eq!(num(&r, "total_requests"), t.http_seen.requests());
 
     std::fs::write(dir.join("bad.yaml"), "scenario: [").unwrap();
-    let out = Command::new("wasmtime")
-        .args(["run", "-S", "inherit-network", "--dir"])
-        .arg(&dir)
-        .arg(wasm())
-        .arg(dir.join("bad.yaml"))
-        .output()
-        .unwrap();
+    let out = plain_file(&dir, "bad.yaml");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

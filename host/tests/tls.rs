@@ -4,23 +4,13 @@
 mod common;
 
 use common::host::{ok, run, scratch};
-use common::web::{Ca, Options, Seen, Web, write};
+use common::web::{Ca, Options, Seen, Web, trusted, write};
+use common::{plain_file, step};
 use serde_json::Value;
 
 /// A scenario around `steps`, with the scenario-level `tls:` block `tls`.
 fn scenario(tls: &str, users: u32, iterations: u32, steps: &str) -> String {
-    format!(
-        "scenario:\n  id: tls\n{tls}  load: {{total_users: {users}, iterations: {iterations}}}\n  workflow:\n{steps}"
-    )
-}
-
-fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id} in {report:#}"))
+    common::workflow("tls", tls, users, iterations, steps)
 }
 
 fn error_samples(step: &Value, kind: &str) -> String {
@@ -31,15 +21,7 @@ const CA_BLOCK: &str = "  tls:\n    ca_file: ca.pem\n";
 
 #[test]
 fn https_with_ca_file_counts_handshakes_as_the_server_accepted_them() {
-    let ca = Ca::new("test CA");
-    let leaf = ca.leaf(&["localhost", "127.0.0.1"], false);
-    let web = Web::tls(Options {
-        leaf: &leaf,
-        tls12_only: false,
-        client_ca: None,
-    });
-    let dir = scratch("tls-ok");
-    write(&dir, "ca.pem", &ca.pem);
+    let (web, dir) = trusted(&["localhost", "127.0.0.1"], "tls-ok");
     let steps = format!(
         "    - {{id: get, type: http, params: {{url: \"https://localhost:{}/\", expect_body: hello}}}}\n",
         web.addr.port()
@@ -87,15 +69,7 @@ fn https_with_ca_file_counts_handshakes_as_the_server_accepted_them() {
 
 #[test]
 fn reconnects_of_one_user_resume_its_session() {
-    let ca = Ca::new("test CA");
-    let leaf = ca.leaf(&["127.0.0.1"], false);
-    let web = Web::tls(Options {
-        leaf: &leaf,
-        tls12_only: false,
-        client_ca: None,
-    });
-    let dir = scratch("tls-resume");
-    write(&dir, "ca.pem", &ca.pem);
+    let (web, dir) = trusted(&["127.0.0.1"], "tls-resume");
     // `/close` ends every connection: each request needs a new handshake.
     let steps = format!(
         "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/close\"}}}}\n",
@@ -122,13 +96,7 @@ fn certificate_failures_are_tls_errors_that_say_why() {
     let expired = ca.leaf(&["127.0.0.1"], true);
     let servers: Vec<Web> = [&unknown, &mismatch, &expired]
         .into_iter()
-        .map(|leaf| {
-            Web::tls(Options {
-                leaf,
-                tls12_only: false,
-                client_ca: None,
-            })
-        })
+        .map(|leaf| Web::tls(Options::new(leaf)))
         .collect();
     let dir = scratch("tls-fail");
     write(&dir, "ca.pem", &ca.pem);
@@ -179,9 +147,8 @@ fn server_name_is_sent_as_sni_and_verified() {
     let ca = Ca::new("test CA");
     let leaf = ca.leaf(&["api.internal"], false);
     let web = Web::tls(Options {
-        leaf: &leaf,
         tls12_only: true,
-        client_ca: None,
+        ..Options::new(&leaf)
     });
     let dir = scratch("tls-sni");
     write(&dir, "ca.pem", &ca.pem);
@@ -218,9 +185,8 @@ fn mtls_server_rejects_a_user_without_a_client_certificate() {
     let leaf = ca.leaf(&["127.0.0.1"], false);
     let client = ca.leaf(&["user-1"], false);
     let web = Web::tls(Options {
-        leaf: &leaf,
-        tls12_only: false,
         client_ca: Some(&ca),
+        ..Options::new(&leaf)
     });
     let dir = scratch("tls-mtls");
     write(&dir, "ca.pem", &ca.pem);
@@ -287,13 +253,7 @@ fn a_missing_or_unparsable_tls_file_is_exit_2_naming_it() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     // Plain mode checks the same, before any step.
     write(&dir, "s.yaml", &scenario(block, 1, 1, steps));
-    let out = std::process::Command::new("wasmtime")
-        .args(["run", "-S", "inherit-network", "--dir"])
-        .arg(&dir)
-        .arg(common::wasm())
-        .arg(dir.join("s.yaml"))
-        .output()
-        .unwrap();
+    let out = plain_file(&dir, "s.yaml");
     assert!(!out.status.success());
     assert!(out.stdout.is_empty(), "no report");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -305,15 +265,7 @@ fn a_missing_or_unparsable_tls_file_is_exit_2_naming_it() {
 
 #[test]
 fn a_tcp_step_with_tls_speaks_inside_the_tunnel() {
-    let ca = Ca::new("test CA");
-    let leaf = ca.leaf(&["localhost"], false);
-    let web = Web::tls(Options {
-        leaf: &leaf,
-        tls12_only: false,
-        client_ca: None,
-    });
-    let dir = scratch("tls-tcp");
-    write(&dir, "ca.pem", &ca.pem);
+    let (web, dir) = trusted(&["localhost"], "tls-tcp");
     let steps = format!(
         "    - {{id: raw, type: tcp, params: {{target: \"localhost:{}\", tls: true, payload: \"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\", read_until: hello}}}}\n",
         web.addr.port()
@@ -331,28 +283,14 @@ fn a_tcp_step_with_tls_speaks_inside_the_tunnel() {
 
 #[test]
 fn stock_wasmtime_runs_the_same_https_scenario() {
-    let ca = Ca::new("test CA");
-    let leaf = ca.leaf(&["127.0.0.1"], false);
-    let web = Web::tls(Options {
-        leaf: &leaf,
-        tls12_only: false,
-        client_ca: None,
-    });
-    let dir = scratch("tls-plain");
-    write(&dir, "ca.pem", &ca.pem);
+    let (web, dir) = trusted(&["127.0.0.1"], "tls-plain");
     // `/close`: every request a new connection, so sessions get resumed.
     let steps = format!(
         "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/close\", expect_body: bye}}}}\n",
         web.addr.port()
     );
     write(&dir, "s.yaml", &scenario(CA_BLOCK, 2, 3, &steps));
-    let out = std::process::Command::new("wasmtime")
-        .args(["run", "-S", "inherit-network", "--dir"])
-        .arg(&dir)
-        .arg(common::wasm())
-        .arg(dir.join("s.yaml"))
-        .output()
-        .unwrap();
+    let out = plain_file(&dir, "s.yaml");
     assert!(
         out.status.success(),
         "{}",
@@ -375,11 +313,7 @@ fn stock_wasmtime_runs_the_same_https_scenario() {
 fn without_a_tls_block_only_the_mozilla_roots_are_trusted() {
     let ca = Ca::new("test CA");
     let leaf = ca.leaf(&["127.0.0.1"], false);
-    let web = Web::tls(Options {
-        leaf: &leaf,
-        tls12_only: false,
-        client_ca: None,
-    });
+    let web = Web::tls(Options::new(&leaf));
     let dir = scratch("tls-default");
     let steps = format!(
         "    - {{id: get, type: http, params: {{url: \"https://127.0.0.1:{}/\"}}}}\n",
@@ -398,15 +332,7 @@ fn without_a_tls_block_only_the_mozilla_roots_are_trusted() {
 
 #[test]
 fn a_body_larger_than_the_tls_buffers_goes_through_both_ways() {
-    let ca = Ca::new("test CA");
-    let leaf = ca.leaf(&["127.0.0.1"], false);
-    let web = Web::tls(Options {
-        leaf: &leaf,
-        tls12_only: false,
-        client_ca: None,
-    });
-    let dir = scratch("tls-big");
-    write(&dir, "ca.pem", &ca.pem);
+    let (web, dir) = trusted(&["127.0.0.1"], "tls-big");
     // 300 KB out (rustls takes 64 KiB of plaintext at a time), echoed back.
     let body = format!("{}THE-END", "x".repeat(300_000));
     let steps = format!(

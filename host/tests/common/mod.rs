@@ -69,6 +69,36 @@ pub fn invoke_file(wasm: &std::path::Path, yaml: &str) -> Result<Value, String> 
     Ok(serde_json::from_str(&json).expect("run-scenario returns JSON"))
 }
 
+/// `wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/FILE`:
+/// the component reads the scenario (and the files it names) itself.
+pub fn plain_file(dir: &std::path::Path, file: &str) -> std::process::Output {
+    Command::new("wasmtime")
+        .args(["run", "-S", "inherit-network", "--dir"])
+        .arg(dir)
+        .arg(wasm())
+        .arg(dir.join(file))
+        .output()
+        .expect("wasmtime is installed by `cargo xtask test`")
+}
+
+/// A scenario `id` of `users` × `iterations` around `steps` (workflow lines),
+/// with `extra` scenario-level lines (e.g. a `tls:` block) before `load`.
+pub fn workflow(id: &str, extra: &str, users: u32, iterations: u32, steps: &str) -> String {
+    format!(
+        "scenario:\n  id: {id}\n{extra}  load: {{total_users: {users}, iterations: {iterations}}}\n  workflow:\n{steps}"
+    )
+}
+
+/// The report's step `id`.
+pub fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {report:#}"))
+}
+
 pub fn num(v: &Value, key: &str) -> u64 {
     v[key]
         .as_u64()

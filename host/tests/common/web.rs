@@ -87,6 +87,27 @@ pub struct Options<'a> {
     pub client_ca: Option<&'a Ca>,
 }
 
+impl<'a> Options<'a> {
+    /// TLS 1.2 and 1.3, no client certificate asked for.
+    pub fn new(leaf: &'a Leaf) -> Self {
+        Options {
+            leaf,
+            tls12_only: false,
+            client_ca: None,
+        }
+    }
+}
+
+/// An HTTPS server with a certificate for `names` from a fresh CA, and a
+/// scratch directory `dir` holding that CA as `ca.pem`.
+pub fn trusted(names: &[&str], dir: &str) -> (Web, std::path::PathBuf) {
+    let ca = Ca::new("test CA");
+    let web = Web::tls(Options::new(&ca.leaf(names, false)));
+    let dir = super::host::scratch(dir);
+    write(&dir, "ca.pem", &ca.pem);
+    (web, dir)
+}
+
 /// What the server saw.
 #[derive(Default)]
 pub struct Seen {

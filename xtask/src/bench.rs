@@ -48,12 +48,7 @@ pub fn run(root: &Path) -> Result<()> {
         &["run", path(&scenario), "--quiet", "--duration", "1s"],
     )?;
 
-    let out = work.join("host.json");
-    let h = measure(
-        &host,
-        &["run", path(&scenario), "--quiet", "--out", path(&out)],
-    )?;
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+    let (h, report) = host_run(&host, &scenario, &work.join("host.json"))?;
     let host_requests = report["total_requests"]
         .as_f64()
         .context("total_requests")?;
@@ -61,26 +56,8 @@ pub fn run(root: &Path) -> Result<()> {
         .as_f64()
         .context("throughput_rps")?;
     let host_failed = report["failed"].as_u64().unwrap_or(0);
-
-    let o = measure(
-        Path::new(OHA.0),
-        &[
-            "-c",
-            "50",
-            "-z",
-            "5s",
-            "--no-tui",
-            "--output-format",
-            "json",
-            &url,
-        ],
-    )?;
-    let oha: serde_json::Value =
-        serde_json::from_str(&o.stdout).context("oha --output-format json")?;
-    let oha_rps = oha["summary"]["requestsPerSec"]
-        .as_f64()
-        .context("oha requestsPerSec")?;
-    let oha_requests = oha_rps * oha["summary"]["total"].as_f64().unwrap_or(5.0);
+    let (oha, o) = oha_run(&url, &[])?;
+    let (oha_rps, oha_requests) = oha.rates()?;
 
     let ca = work.join("nginx/ca.pem");
     let mut tls_rows = Vec::new();
@@ -97,35 +74,19 @@ pub fn run(root: &Path) -> Result<()> {
                 ca.display()
             ),
         )?;
-        let out = work.join(format!("tls{port}.json"));
-        let h = measure(&host, &["run", path(&s), "--quiet", "--out", path(&out)])?;
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+        let (h, r) = host_run(&host, &s, &work.join(format!("tls{port}.json")))?;
         let requests = r["total_requests"].as_f64().context("total_requests")?;
         let tls = &r["steps"][0]["tls"];
         let handshakes = (
             tls["handshakes"].as_u64().unwrap_or(0),
             tls["resumed_handshakes"].as_u64().unwrap_or(0),
         );
-        let mut args = vec![
-            "-c",
-            "50",
-            "-z",
-            "5s",
-            "--no-tui",
-            "--output-format",
-            "json",
-        ];
-        args.extend(["--cacert", path(&ca)]);
+        let mut extra = vec!["--cacert", path(&ca)];
         if port == TLS_CLOSE_PORT {
-            args.push("--disable-keepalive");
+            extra.push("--disable-keepalive");
         }
-        args.push(&url);
-        let o = measure(Path::new(OHA.0), &args)?;
-        let oj: serde_json::Value = serde_json::from_str(&o.stdout).context("oha json")?;
-        let o_rps = oj["summary"]["requestsPerSec"]
-            .as_f64()
-            .context("oha rps")?;
-        let o_requests = o_rps * oj["summary"]["total"].as_f64().unwrap_or(5.0);
+        let (oj, o) = oha_run(&url, &extra)?;
+        let (o_rps, o_requests) = oj.rates()?;
         tls_rows.push(Row {
             what,
             host_rps: r["throughput_rps"].as_f64().unwrap_or(0.0),
@@ -183,7 +144,7 @@ pub fn run(root: &Path) -> Result<()> {
     );
     md += &format!(
         "| failed requests | {host_failed} | {} | |\n",
-        oha["summary"]["successRate"]
+        oha.0["summary"]["successRate"]
             .as_f64()
             .map(|s| format!("success rate {s:.4}"))
             .unwrap_or_default()
@@ -238,6 +199,51 @@ pub fn run(root: &Path) -> Result<()> {
     println!("{md}");
     std::fs::write(root.join("target/bench.md"), &md)?;
     Ok(())
+}
+
+/// scheduler-host running `scenario` pinned to CPU 1: its CPU, and the
+/// report it wrote to `out`.
+fn host_run(host: &Path, scenario: &Path, out: &Path) -> Result<(Measured, serde_json::Value)> {
+    let m = measure(
+        host,
+        &["run", path(scenario), "--quiet", "--out", path(out)],
+    )?;
+    Ok((m, serde_json::from_slice(&std::fs::read(out)?)?))
+}
+
+/// oha's JSON summary.
+struct Oha(serde_json::Value);
+
+impl Oha {
+    /// Requests per second, and requests in all.
+    fn rates(&self) -> Result<(f64, f64)> {
+        let rps = self.0["summary"]["requestsPerSec"]
+            .as_f64()
+            .context("oha requestsPerSec")?;
+        Ok((
+            rps,
+            rps * self.0["summary"]["total"].as_f64().unwrap_or(5.0),
+        ))
+    }
+}
+
+/// oha with 50 connections for 5 s against `url` (and `extra` options),
+/// pinned to CPU 1.
+fn oha_run(url: &str, extra: &[&str]) -> Result<(Oha, Measured)> {
+    let mut args = vec![
+        "-c",
+        "50",
+        "-z",
+        "5s",
+        "--no-tui",
+        "--output-format",
+        "json",
+    ];
+    args.extend(extra);
+    args.push(url);
+    let m = measure(Path::new(OHA.0), &args)?;
+    let summary = serde_json::from_str(&m.stdout).context("oha --output-format json")?;
+    Ok((Oha(summary), m))
 }
 
 /// One HTTPS measurement against oha.

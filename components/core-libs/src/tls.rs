@@ -197,8 +197,14 @@ pub fn read(
     max: u32,
     deadline: &Deadline,
 ) -> Result<Vec<u8>, NetError> {
-    let mut buf = vec![0; max.max(1) as usize];
     loop {
+        // Sized to the plaintext rustls holds, not to `max`: most responses
+        // are far smaller than a read's limit.
+        let ready = tls
+            .process_new_packets()
+            .map_err(tls_error)?
+            .plaintext_bytes_to_read();
+        let mut buf = vec![0; ready.clamp(1, max.max(1) as usize)];
         match tls.reader().read(&mut buf) {
             Ok(n) => {
                 buf.truncate(n);

@@ -328,7 +328,7 @@ fn check(yaml: &str) -> Result<crate::Scenario, String> {
         };
         extension::validate(&req).map_err(|m| {
             let m = m.replace('\n', " ");
-            format!("scenario field scenario.workflow[{i}].params: {m}")
+            format!("scenario field {}.params: {m}", scenario.step_field(i))
         })?;
     }
     Ok(scenario)
@@ -362,7 +362,7 @@ fn check_network() -> Result<(), String> {
 
 /// Every pool address must be bindable here: never fall back silently.
 fn check_pool(scenario: &crate::Scenario) -> Result<(), String> {
-    for ip in &scenario.load.pool.0 {
+    for ip in &scenario.pool.0 {
         let why = match scheduler::core_libs::addresses::check_local(wit_ip(*ip)) {
             Ok(()) => continue,
             Err(NetError::AddressNotBindable(_)) => "it is not an address of this machine",
@@ -370,7 +370,8 @@ fn check_pool(scenario: &crate::Scenario) -> Result<(), String> {
             Err(_) => "a test bind failed",
         };
         return Err(format!(
-            "scenario field scenario.load.ip_pool: {ip} cannot be a source address: {why}"
+            "scenario field {}: {ip} cannot be a source address: {why}",
+            scenario.pool_field()
         ));
     }
     Ok(())
@@ -409,11 +410,18 @@ fn given_files(
 struct Component;
 
 /// Plain mode's run, with files relative to `base`.
-fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<String, String> {
+/// Returns the JSON report and whether every threshold passed.
+fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, bool), String> {
     let scenario = check(scenario_yaml)?;
     if let Some(slot) = scenario.components.keys().next() {
         return Err(format!(
             "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
+        ));
+    }
+    if let Some(t) = scenario.thresholds.iter().find(|t| t.abort_on_fail) {
+        return Err(format!(
+            "scenario field thresholds.{}: abort_on_fail needs live evaluation, which scheduler-host does; plain mode judges thresholds at the end",
+            t.key
         ));
     }
     check_network()?;
@@ -424,12 +432,15 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<String, Stri
         eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
     }
     let report = crate::local::run(scenario, &mut Slots::new(material));
-    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
+    let passed = report.thresholds_passed();
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    Ok((json, passed))
 }
 
 impl Guest for Component {
     fn run_scenario(scenario_yaml: String) -> Result<String, String> {
-        run_plain(&scenario_yaml, std::path::Path::new("."))
+        // The verdict is in the JSON (`thresholds`): an export returns data.
+        run_plain(&scenario_yaml, std::path::Path::new(".")).map(|r| r.0)
     }
 }
 
@@ -516,6 +527,9 @@ export!(Component);
 ///   wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/scenario.yaml
 struct Cli;
 
+/// The exit code of a run whose thresholds failed (k6's).
+const THRESHOLDS_FAILED: u8 = 99;
+
 const USAGE: &str = "usage: wasmtime run -S inherit-network scheduler-final.wasm --invoke run-scenario < scenario.yaml (or: … --invoke run-scenario -- \"$(cat scenario.yaml)\", or: wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/scenario.yaml)";
 
 /// Where the scenario text comes from, by the arguments after the program name.
@@ -580,8 +594,13 @@ impl wasip2::exports::cli::run::Guest for Cli {
             }
         };
         match run_plain(&yaml, &base) {
-            Ok(json) => {
+            Ok((json, passed)) => {
                 println!("{json}");
+                if !passed {
+                    eprintln!("error: some thresholds failed (see \"thresholds\" in the report)");
+                    // k6's code, so CI recipes written for it carry over.
+                    wasip2::cli::exit::exit_with_code(THRESHOLDS_FAILED);
+                }
                 Ok(())
             }
             Err(e) => {

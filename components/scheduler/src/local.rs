@@ -1,72 +1,319 @@
 //! Plain mode: a whole scenario inside one instance (stock `wasmtime run`).
-//! Users are interleaved on one thread: each has a "ready at" time (its ramp
-//! offset, then the end of its think time) and the earliest ready user runs
-//! its next step. With fast steps this keeps each user's pacing as the
-//! scenario asks; slow steps delay everyone (the host runs users in parallel).
-//! The run lasts `test_duration` (or until its last step ended, if later),
-//! as in scheduler-host; a run that ends by `iterations` first lasts until
-//! the last user's last step.
+//! Users are interleaved on one thread. Every user of a closed executor,
+//! and every arrival-rate executor (its schedule and its pool), is an
+//! agent with a next event time; the earliest runs. With fast steps this
+//! keeps the scenario's pacing; a slow step delays everyone, and under an
+//! arrival rate that delay is counted in the latency of the iterations that
+//! started late (coordinated omission), beside their service time.
+//! A run that ends by time lasts until its last scheduled end; one that
+//! ends by iterations lasts until the last user's last step.
 
+use crate::executor::{Arrivals, Budget, Model, Workload};
 use crate::model::Scenario;
 use crate::stats::{Report, Stats};
+use crate::thresholds::Judge;
 use crate::workflow::{Actions, Vu};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-struct Slot {
+/// What every agent reports into.
+struct Run<'a, A: Actions> {
+    scenario: Rc<Scenario>,
+    actions: &'a mut A,
+    stats: Stats,
+    judge: Judge,
+    start: Instant,
+    /// Shared iterations left, per workload.
+    shared_left: Vec<u64>,
+    /// Users stopped by time are part of the run until their interval's end.
+    until: Duration,
+}
+
+impl<A: Actions> Run<'_, A> {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Runs `vu`'s next step; returns (think time, iteration done).
+    fn step(&mut self, vu: &mut Vu, delay: Option<Duration>) -> (Duration, bool) {
+        let r = vu.next_step(self.actions);
+        let at = self.now();
+        self.stats.push_step(&r.samples, vu.source_ip(), delay);
+        self.judge.push_step(at, &r.samples, delay);
+        if r.iteration_done {
+            self.stats.add_iteration(vu.workload());
+            self.judge.add_iteration(at, vu.workload());
+        }
+        (r.think_time, r.iteration_done)
+    }
+}
+
+/// A closed executor's user: its intervals, and where it is in them.
+struct User {
     vu: Vu,
+    w: usize,
+    /// When it runs, from the start of the run.
+    intervals: Vec<(Duration, Duration)>,
+    k: usize,
     ready_at: Duration,
+    in_iteration: bool,
+    iteration_started: Duration,
     iterations: u64,
+    done: bool,
+}
+
+/// An arrival-rate executor: its schedule and its pool of users.
+struct Pool {
+    w: usize,
+    arrivals: Arrivals,
+    next: Option<Duration>,
+    /// (user, busy until, step due at), or free.
+    users: Vec<(Vu, Option<(Duration, Duration)>)>,
+    max_vus: u32,
+    first_vu: u32,
+}
+
+enum Agent {
+    User(Box<User>),
+    Pool(Box<Pool>),
+}
+
+impl Agent {
+    fn next_event(&self) -> Option<Duration> {
+        match self {
+            Agent::User(u) => (!u.done).then_some(u.ready_at),
+            Agent::Pool(p) => {
+                let busy = p.users.iter().filter_map(|u| u.1.map(|b| b.0)).min();
+                match (p.next, busy) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+        }
+    }
+}
+
+fn grace(w: &Workload, off: Duration) -> Duration {
+    let end = w.start_time + w.duration();
+    match &w.model {
+        Model::Closed(c) if off < end => c.graceful_ramp_down,
+        _ => w.graceful_stop,
+    }
+}
+
+impl User {
+    fn act<A: Actions>(&mut self, run: &mut Run<'_, A>) {
+        let scenario = Rc::clone(&run.scenario);
+        let w = &scenario.workloads[self.w];
+        let Model::Closed(c) = &w.model else {
+            unreachable!("users of open models live in pools")
+        };
+        let now = run.now();
+        let (_, off) = self.intervals[self.k];
+        if !self.in_iteration {
+            let budget_done = match c.budget {
+                Some(Budget::PerVu(n)) => self.iterations >= n,
+                Some(Budget::Shared(_)) => run.shared_left[self.w] == 0,
+                None => false,
+            };
+            if budget_done {
+                self.done = true;
+                return;
+            }
+            if now >= off {
+                run.until = run.until.max(off);
+                self.next_interval();
+                return;
+            }
+            if let Some(Budget::Shared(_)) = c.budget {
+                run.shared_left[self.w] -= 1;
+            }
+            self.in_iteration = true;
+            self.iteration_started = now;
+        } else if now >= off + grace(w, off) {
+            // Past the graceful period mid-iteration: the iteration is cut;
+            // a later interval starts a fresh one on a fresh user.
+            self.vu = Vu::new(Rc::clone(&scenario), self.vu.index());
+            self.in_iteration = false;
+            self.next_interval();
+            return;
+        }
+        let (think, done) = run.step(&mut self.vu, None);
+        let now = run.now();
+        self.ready_at = now + think;
+        if done {
+            self.in_iteration = false;
+            self.iterations += 1;
+            if let Some(p) = c.pacing {
+                self.ready_at = (self.iteration_started + p).max(now);
+            }
+        }
+    }
+
+    fn next_interval(&mut self) {
+        self.k += 1;
+        match self.intervals.get(self.k) {
+            Some((on, _)) => self.ready_at = *on,
+            None => self.done = true,
+        }
+    }
+}
+
+impl Pool {
+    fn act<A: Actions>(&mut self, run: &mut Run<'_, A>) {
+        let now = run.now();
+        let (start_time, end) = {
+            let w = &run.scenario.workloads[self.w];
+            (w.start_time, w.end())
+        };
+        let busy = self
+            .users
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| u.1.map(|b| (i, b)))
+            .min_by_key(|(_, b)| b.0);
+        match (self.next, busy) {
+            (Some(t), b) if b.is_none_or(|(_, (ready, _))| t <= ready) => {
+                self.next = self.arrivals.next().map(|a| a + start_time);
+                self.dispatch(run, t);
+            }
+            (_, Some((i, (_, due)))) => {
+                if now >= end {
+                    // Past the graceful stop: the iteration is cut.
+                    let index = self.users[i].0.index();
+                    self.users[i] = (Vu::new(Rc::clone(&run.scenario), index), None);
+                    return;
+                }
+                self.continue_user(run, i, now.saturating_sub(due));
+            }
+            _ => {}
+        }
+    }
+
+    /// An iteration is due at `t`: on a free user (made if the pool may
+    /// grow), or dropped.
+    fn dispatch<A: Actions>(&mut self, run: &mut Run<'_, A>, t: Duration) {
+        let free = self.users.iter().position(|u| u.1.is_none());
+        let i = match free {
+            Some(i) => i,
+            None if (self.users.len() as u32) < self.max_vus => {
+                let index = self.first_vu + self.users.len() as u32;
+                self.users
+                    .push((Vu::new(Rc::clone(&run.scenario), index), None));
+                self.users.len() - 1
+            }
+            None => {
+                run.stats.add_dropped(self.w);
+                run.judge.add_dropped(run.now(), self.w);
+                return;
+            }
+        };
+        let now = run.now();
+        self.continue_user(run, i, now.saturating_sub(t));
+    }
+
+    fn continue_user<A: Actions>(&mut self, run: &mut Run<'_, A>, i: usize, delay: Duration) {
+        let (think, done) = run.step(&mut self.users[i].0, Some(delay));
+        let now = run.now();
+        self.users[i].1 = (!done).then_some((now + think, now + think));
+    }
 }
 
 pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
     let scenario = Rc::new(scenario);
-    let load = &scenario.load;
-    let mut slots: Vec<Slot> = (0..load.total_users)
-        .map(|i| Slot {
-            vu: Vu::new(Rc::clone(&scenario), i),
-            ready_at: load.start_offset(i),
-            iterations: 0,
-        })
-        .collect();
-    let mut stats = Stats::new(scenario.workflow.len());
-    let start = Instant::now();
-    let end = load.duration.unwrap_or(Duration::MAX);
-    // Some user still had work when the clock reached `end`.
-    let mut timed_out = false;
+    let mut agents = Vec::new();
+    for (wi, w) in scenario.workloads.iter().enumerate() {
+        match &w.model {
+            Model::Closed(c) => {
+                for i in 0..w.max_vus() {
+                    let intervals: Vec<(Duration, Duration)> = c
+                        .vus
+                        .intervals(i)
+                        .into_iter()
+                        .map(|(on, off)| (on + w.start_time, off + w.start_time))
+                        .collect();
+                    let Some(first) = intervals.first().map(|i| i.0) else {
+                        continue;
+                    };
+                    agents.push(Agent::User(Box::new(User {
+                        vu: Vu::new(Rc::clone(&scenario), w.first_vu + i),
+                        w: wi,
+                        intervals,
+                        k: 0,
+                        ready_at: first,
+                        in_iteration: false,
+                        iteration_started: Duration::ZERO,
+                        iterations: 0,
+                        done: false,
+                    })));
+                }
+            }
+            Model::Open(o) => {
+                let mut arrivals = o.rate.arrivals();
+                let next = arrivals.next().map(|a| a + w.start_time);
+                let users = (0..o.pre_allocated_vus)
+                    .map(|i| (Vu::new(Rc::clone(&scenario), w.first_vu + i), None))
+                    .collect();
+                agents.push(Agent::Pool(Box::new(Pool {
+                    w: wi,
+                    arrivals,
+                    next,
+                    users,
+                    max_vus: o.max_vus,
+                    first_vu: w.first_vu,
+                })));
+            }
+        }
+    }
+    let mut run = Run {
+        stats: Stats::new(&scenario),
+        judge: Judge::new(&scenario),
+        shared_left: scenario
+            .workloads
+            .iter()
+            .map(|w| match &w.model {
+                Model::Closed(c) => match c.budget {
+                    Some(Budget::Shared(n)) => n,
+                    _ => 0,
+                },
+                Model::Open(_) => 0,
+            })
+            .collect(),
+        scenario: Rc::clone(&scenario),
+        actions,
+        start: Instant::now(),
+        until: Duration::ZERO,
+    };
+    let mut judged = 0;
     loop {
-        // Users done with their iterations drop out; so do users whose next
-        // step would start past the end (they are thinking until then).
-        slots.retain(|s| {
-            let more = load.iterations.is_none_or(|n| s.iterations < n);
-            timed_out |= more && s.ready_at >= end;
-            more && s.ready_at < end
-        });
-        let Some(slot) = slots.iter_mut().min_by_key(|s| s.ready_at) else {
+        let Some((i, when)) = agents
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.next_event().map(|t| (i, t)))
+            .min_by_key(|(_, t)| *t)
+        else {
             break;
         };
-        if let Some(wait) = slot.ready_at.checked_sub(start.elapsed()) {
+        if let Some(wait) = when.checked_sub(run.now()) {
             std::thread::sleep(wait);
         }
-        if start.elapsed() >= end {
-            timed_out = true;
-            break;
+        // Windows are judged as each second closes.
+        let second = run.now().as_secs();
+        if second > judged {
+            judged = second;
+            run.judge.tick(run.now(), &run.stats);
         }
-        let report = slot.vu.next_step(actions);
-        for sample in &report.samples {
-            stats.push(sample, slot.vu.source_ip());
-        }
-        if report.iteration_done {
-            slot.iterations += 1;
-            stats.add_iteration();
-        }
-        slot.ready_at = start.elapsed() + report.think_time;
-    }
-    if timed_out {
-        // The users still thinking at the end are part of the run until then.
-        if let Some(rest) = end.checked_sub(start.elapsed()) {
-            std::thread::sleep(rest);
+        match &mut agents[i] {
+            Agent::User(u) => u.act(&mut run),
+            Agent::Pool(p) => p.act(&mut run),
         }
     }
-    stats.report(&scenario, start.elapsed())
+    // Users still thinking at their end are part of the run until then.
+    if let Some(rest) = run.until.checked_sub(run.now()) {
+        std::thread::sleep(rest);
+    }
+    let elapsed = run.now();
+    let mut report = run.stats.report(&scenario, elapsed);
+    report.thresholds = run.judge.verdicts(&run.stats, elapsed);
+    report
 }

@@ -15,6 +15,8 @@ pub const DEFAULT_MAX_KEEP: u64 = 1 << 20;
 /// Most steps a workflow may have: a scenario is parsed by every user's
 /// instance, so a runaway generated file is refused, not parsed 10,000 times.
 pub const MAX_STEPS: usize = 10_000;
+/// How long a workload with no time limit (iterations only) may run.
+pub const UNTIL_DONE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Step kinds built into the scheduler; others go to the extension slot.
 pub const BUILTIN_KINDS: [&str; 3] = ["http", "tcp", "udp"];
 
@@ -23,12 +25,42 @@ pub mod raw {
     //! surface at validation rather than as silently ignored settings.
     use super::*;
 
+    /// The file: either the original form (`scenario:` with one `load`
+    /// and one `workflow`) or named `scenarios:` with executors, sharing
+    /// the file-wide fields below. `thresholds` go with either.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Document {
-        pub scenario: Scenario,
+        #[serde(default)]
+        pub scenario: Option<Scenario>,
+        #[serde(default)]
+        pub thresholds: std::collections::BTreeMap<String, crate::thresholds::raw::Rules>,
+        #[serde(default)]
+        pub id: Option<String>,
+        #[serde(default)]
+        pub description: Option<String>,
+        /// Named scenarios, run at the same time (in name order, which
+        /// fixes their user indices).
+        #[serde(default)]
+        pub scenarios: Option<std::collections::BTreeMap<String, Named>>,
+        /// Workflows named scenarios may share (`workflow: NAME`).
+        #[serde(default)]
+        pub workflows: std::collections::BTreeMap<String, Vec<Step>>,
+        #[serde(default)]
+        pub components: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        pub limits: Limits,
+        #[serde(default)]
+        pub tls: Option<crate::tls::TlsBlock>,
+        #[serde(default)]
+        pub cookies: Option<bool>,
+        #[serde(default)]
+        pub seed: Option<u64>,
+        #[serde(default)]
+        pub ip_pool: Vec<PoolEntry>,
     }
 
+    /// The original form: one ramping scenario.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Scenario {
@@ -50,6 +82,39 @@ pub mod raw {
         #[serde(default)]
         pub cookies: Option<bool>,
     }
+
+    /// A named scenario: its executor's fields (which ones apply depends
+    /// on `executor`; the parser names any that does not) and its workflow.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Named {
+        pub executor: crate::executor::ExecutorKind,
+        /// Steps written in place, or the name of one of `workflows`.
+        pub workflow: serde_yaml::Value,
+        pub vus: Option<u32>,
+        pub duration: Option<Dur>,
+        pub start_vus: Option<u32>,
+        pub stages: Option<Vec<Stage>>,
+        pub graceful_ramp_down: Option<Dur>,
+        pub iterations: Option<u64>,
+        pub max_duration: Option<Dur>,
+        pub rate: Option<f64>,
+        pub start_rate: Option<f64>,
+        pub time_unit: Option<Dur>,
+        pub pre_allocated_vus: Option<u32>,
+        pub max_vus: Option<u32>,
+        pub start_time: Option<Dur>,
+        pub graceful_stop: Option<Dur>,
+        pub pacing: Option<Dur>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Stage {
+        pub duration: Dur,
+        pub target: f64,
+    }
+
 
     /// Scenario-wide bounds; steps may override `max_body` / `max_read`.
     #[derive(Default, Deserialize)]
@@ -82,7 +147,7 @@ pub mod raw {
         pub ip_pool: Vec<PoolEntry>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Clone, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Step {
         #[serde(default)]
@@ -104,46 +169,39 @@ pub mod raw {
     }
 }
 
-/// A validated scenario.
+/// A validated scenario file: one or more named scenarios (workloads)
+/// over one flat list of steps.
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub id: String,
     pub description: String,
-    pub load: Load,
+    /// The named scenarios, in name order; the original form has one,
+    /// named "default".
+    pub workloads: Vec<crate::executor::Workload>,
+    /// Every workload's steps, one after the other (`Workload::steps`).
     pub workflow: Vec<Step>,
     /// Components to plug, as written (`components:`).
     pub components: std::collections::BTreeMap<String, String>,
-    /// True when steps carry weights: each iteration runs one weighted pick.
-    pub weighted: bool,
     /// `limits.max_memory_per_user`, when the scenario sets it.
     pub max_memory_per_user: Option<u64>,
     /// The distinct TLS configurations steps use (`HttpCall::tls` and
     /// `TcpCall::tls` index it).
     pub tls: Vec<crate::tls::TlsConfig>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Load {
-    pub total_users: u32,
-    pub ramp: Duration,
-    pub duration: Option<Duration>,
-    pub iterations: Option<u64>,
+    /// Seed for weighted step choice; runs with the same seed choose alike.
     pub seed: Option<u64>,
+    /// Source addresses: user n sends from entry n mod size.
     pub pool: IpPool,
+    pub thresholds: Vec<crate::thresholds::Threshold>,
 }
 
-impl Load {
-    /// When virtual user `vu` starts, relative to the start of the run
-    /// (linear ramp: user i of n starts at ramp * i / n).
-    pub fn start_offset(&self, vu: u32) -> Duration {
-        self.ramp
-            .mul_f64(f64::from(vu) / f64::from(self.total_users.max(1)))
-    }
-}
+/// The name of the one scenario the original form describes (k6's too).
+pub const DEFAULT_WORKLOAD: &str = "default";
 
 #[derive(Clone, Debug)]
 pub struct Step {
     pub id: String,
+    /// Index of its workload in `Scenario::workloads`.
+    pub workload: usize,
     pub name: String,
     /// The step's `type` as written: "http", "tcp", "udp" or an extension kind.
     pub kind: String,
@@ -211,6 +269,58 @@ pub struct UdpCall {
 pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 
 impl Scenario {
+    /// Users the whole run may have: every workload's most.
+    pub fn max_vus(&self) -> u32 {
+        self.workloads.iter().map(|w| w.max_vus()).sum()
+    }
+
+    /// Users made before the clock starts.
+    pub fn initial_vus(&self) -> u32 {
+        self.workloads.iter().map(|w| w.initial_vus()).sum()
+    }
+
+    /// When the last workload ends (its graceful stop included).
+    pub fn end(&self) -> Duration {
+        self.workloads
+            .iter()
+            .map(|w| w.end())
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The workload user `vu` belongs to.
+    pub fn workload_of(&self, vu: u32) -> Option<usize> {
+        self.workloads.iter().position(|w| w.contains_vu(vu))
+    }
+
+    /// The field path of step `i` as written, for messages.
+    pub fn step_field(&self, i: usize) -> String {
+        let Some(step) = self.workflow.get(i) else {
+            return format!("step {i}");
+        };
+        let w = &self.workloads[step.workload];
+        let n = i - w.steps.start;
+        if self.is_original_form() {
+            format!("scenario.workflow[{n}]")
+        } else {
+            format!("scenarios.{}.workflow[{n}]", w.name)
+        }
+    }
+
+    /// Written as `scenario: {load, workflow}` rather than named `scenarios:`.
+    pub fn is_original_form(&self) -> bool {
+        self.workloads.len() == 1 && self.workloads[0].name == DEFAULT_WORKLOAD
+    }
+
+    /// Where the source-address pool is written.
+    pub fn pool_field(&self) -> &'static str {
+        if self.is_original_form() {
+            "scenario.load.ip_pool"
+        } else {
+            "ip_pool"
+        }
+    }
+
     /// Files the scenario reads (TLS certificates and keys), as written,
     /// each once.
     pub fn files(&self) -> Vec<String> {

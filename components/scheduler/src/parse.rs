@@ -1,8 +1,8 @@
 //! YAML text → validated `Scenario`, with errors that name the field (and,
 //! for YAML errors, the line and column).
 
+use crate::forms;
 use crate::model::*;
-use crate::pool::IpPool;
 use crate::tls::{TcpTls, TlsBlock, TlsConfig};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -49,54 +49,81 @@ pub fn parse_with(
     } else {
         serde_yaml::from_str(yaml).map_err(|e| ScenarioError::Yaml(yaml_error(&e)))?
     };
-    let s = doc.scenario;
-    if s.id.trim().is_empty() {
-        return Err(field("scenario.id", "must not be empty"));
-    }
-    let load = load(s.load)?;
-    if s.workflow.is_empty() {
-        return Err(field("scenario.workflow", "must list at least one step"));
-    }
-    if s.workflow.len() > MAX_STEPS {
-        return Err(field(
-            "scenario.workflow",
-            format!(
-                "{} steps; a workflow may have at most {MAX_STEPS}",
-                s.workflow.len()
-            ),
-        ));
+    let form = forms::normalize(doc)?;
+    if form.id.trim().is_empty() {
+        return Err(field(form.id_at, "must not be empty"));
     }
     let mut limits = Defaults {
-        max_body: s.limits.max_body.map_or(DEFAULT_MAX_KEEP, |b| b.0),
-        max_read: s.limits.max_read.map_or(DEFAULT_MAX_KEEP, |b| b.0),
-        tls: s.tls,
-        cookies: s.cookies.unwrap_or(true),
+        max_body: form.limits.max_body.map_or(DEFAULT_MAX_KEEP, |b| b.0),
+        max_read: form.limits.max_read.map_or(DEFAULT_MAX_KEEP, |b| b.0),
+        tls: form.tls,
+        cookies: form.cookies.unwrap_or(true),
         configs: Vec::new(),
     };
-    let weighted = s.workflow.iter().any(|st| st.weight.is_some());
-    let mut workflow = Vec::with_capacity(s.workflow.len());
-    let mut ids = std::collections::HashSet::with_capacity(s.workflow.len());
-    for (i, raw) in s.workflow.into_iter().enumerate() {
-        let step = step(i, raw, is_extension, known, &mut limits)?;
-        if !ids.insert(step.id.clone()) {
+    let mut workloads = Vec::with_capacity(form.workloads.len());
+    let mut workflow = Vec::new();
+    let mut first_vu = 0u32;
+    for (w, named) in form.workloads.into_iter().enumerate() {
+        let forms::Named {
+            name,
+            mut workload,
+            steps,
+            steps_at,
+        } = named;
+        if steps.is_empty() {
+            return Err(field(steps_at, "must list at least one step"));
+        }
+        if steps.len() > MAX_STEPS || workflow.len() + steps.len() > MAX_STEPS {
             return Err(field(
-                format!("scenario.workflow[{i}].id"),
-                format!("duplicate step id {:?}", step.id),
+                steps_at,
+                format!("a scenario file may have at most {MAX_STEPS} steps in all"),
             ));
         }
-        workflow.push(step);
+        let begin = workflow.len();
+        let mut ids = std::collections::HashSet::with_capacity(steps.len());
+        workload.weighted = steps.iter().any(|st| st.weight.is_some());
+        for (i, raw) in steps.into_iter().enumerate() {
+            let at = format!("{steps_at}[{i}]");
+            let step = step(&at, w, raw, is_extension, known, &mut limits)?;
+            if !ids.insert(step.id.clone()) {
+                return Err(field(
+                    format!("{at}.id"),
+                    format!("duplicate step id {:?}", step.id),
+                ));
+            }
+            workflow.push(step);
+        }
+        workload.name = name;
+        workload.steps = begin..workflow.len();
+        workload.first_vu = first_vu;
+        first_vu = first_vu
+            .checked_add(workload.max_vus())
+            .filter(|n| *n <= MAX_USERS)
+            .ok_or_else(|| {
+                field(
+                    &form.users_at,
+                    format!("more than {MAX_USERS} users in all"),
+                )
+            })?;
+        workloads.push(workload);
     }
+    let thresholds = crate::thresholds::parse(form.thresholds, &workloads, &workflow)?;
     Ok(Scenario {
-        id: s.id,
-        description: s.description,
-        load,
+        id: form.id,
+        description: form.description,
+        workloads,
         workflow,
-        components: s.components,
-        weighted,
-        max_memory_per_user: s.limits.max_memory_per_user.map(|b| b.0),
+        components: form.components,
+        max_memory_per_user: form.limits.max_memory_per_user.map(|b| b.0),
         tls: limits.configs,
+        seed: form.seed,
+        pool: form.pool,
+        thresholds,
     })
 }
+
+/// Most users a scenario file may ask for in all (each is an instance).
+pub const MAX_USERS: u32 = 1_000_000;
 
 /// Scenario-wide values a step's params fall back to, and the distinct TLS
 /// configurations found so far.
@@ -142,63 +169,18 @@ fn yaml_error(e: &serde_yaml::Error) -> String {
     }
 }
 
-fn load(l: raw::Load) -> Result<Load, ScenarioError> {
-    if l.total_users == 0 {
-        return Err(field("scenario.load.total_users", "must be at least 1"));
-    }
-    let duration = l.test_duration.map(|d| d.0);
-    if duration.is_some_and(|d| d.is_zero()) {
-        return Err(field(
-            "scenario.load.test_duration",
-            "must be longer than 0s",
-        ));
-    }
-    if l.iterations == Some(0) {
-        return Err(field("scenario.load.iterations", "must be at least 1"));
-    }
-    if duration.is_none() && l.iterations.is_none() {
-        return Err(field(
-            "scenario.load",
-            "set test_duration, iterations, or both (the run ends at the first)",
-        ));
-    }
-    let ramp = l.ramp_duration.map(|d| d.0).unwrap_or_default();
-    if let Some(d) = duration.filter(|d| ramp > *d) {
-        return Err(field(
-            "scenario.load.ramp_duration",
-            format!("{ramp:?} is longer than test_duration {d:?}: later users would never start"),
-        ));
-    }
-    let pool = IpPool::from_entries(&l.ip_pool).map_err(|m| field("scenario.load.ip_pool", m))?;
-    if let Some(v6) = pool
-        .0
-        .iter()
-        .find(|ip| ip.is_ipv6())
-        .filter(|_| pool.0.iter().any(|ip| ip.is_ipv4()))
-    {
-        return Err(field(
-            "scenario.load.ip_pool",
-            format!("mixes IPv4 and IPv6 ({v6}); use one family"),
-        ));
-    }
-    Ok(Load {
-        total_users: l.total_users,
-        ramp,
-        duration,
-        iterations: l.iterations,
-        seed: l.seed,
-        pool,
-    })
-}
-
 fn step(
-    i: usize,
+    at: &str,
+    workload: usize,
     s: raw::Step,
     is_extension: &dyn Fn(&str) -> bool,
     known: &str,
     limits: &mut Defaults,
 ) -> Result<Step, ScenarioError> {
-    let at = format!("scenario.workflow[{i}]");
+    let i = at
+        .rsplit_once('[')
+        .and_then(|(_, n)| n.trim_end_matches(']').parse::<usize>().ok())
+        .unwrap_or(0);
     let id = s.id.unwrap_or_else(|| format!("step{}", i + 1));
     if id.trim().is_empty() {
         return Err(field(format!("{at}.id"), "must not be empty"));
@@ -246,6 +228,7 @@ fn step(
     Ok(Step {
         name: s.name.unwrap_or_else(|| id.clone()),
         id,
+        workload,
         kind: s.kind,
         weight: s.weight.unwrap_or(1),
         think_time: s.think_time.map(|d| d.0).unwrap_or_default(),

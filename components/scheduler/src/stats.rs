@@ -31,6 +31,12 @@ pub struct Bucket {
     /// Per-phase latency in microseconds, once a sample carried phases.
     phases: Option<Box<[Histogram<u64>; 5]>>,
     tls: TlsCounts,
+    /// Send-to-response time, once a sample was scheduled (arrival-rate
+    /// executors: `latency` then counts from the scheduled time).
+    service: Option<Box<Histogram<u64>>>,
+    /// Step responses that passed / failed their checks.
+    checks_passed: u64,
+    checks_failed: u64,
 }
 
 /// TLS per step: handshakes, resumed ones, and requests by version.
@@ -63,14 +69,43 @@ impl Default for Bucket {
             errors: BTreeMap::new(),
             phases: None,
             tls: TlsCounts::default(),
+            service: None,
+            checks_passed: 0,
+            checks_failed: 0,
         }
     }
 }
 
 impl Bucket {
-    fn push(&mut self, s: &Sample) {
+    /// One step's samples (its redirects, then its last request). `delay`:
+    /// how late the step started against its schedule (arrival-rate
+    /// executors), added to the first request's latency, so a stalled
+    /// server shows in the tail (coordinated omission); the time without
+    /// it goes to `service_time`.
+    pub fn push_step(&mut self, samples: &[Sample], delay: Option<Duration>) {
+        let delay_us = delay.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        for (i, s) in samples.iter().enumerate() {
+            let late = if i == 0 { delay_us } else { delay_us.map(|_| 0) };
+            self.push_delayed(s, late);
+        }
+        // The last request carries the step's checks: it passed them or
+        // failed one; a transport error never reached them.
+        match samples.last().map(|s| s.error.as_ref().map(|e| e.kind)) {
+            Some(None) => self.checks_passed += 1,
+            Some(Some(ErrorKind::CheckFailed)) => self.checks_failed += 1,
+            _ => {}
+        }
+    }
+
+    fn push_delayed(&mut self, s: &Sample, delay_us: Option<u64>) {
+        if delay_us.is_some() {
+            let service = self.service.get_or_insert_with(|| Box::new(histogram()));
+            let _ = service.record(s.latency_us.max(1));
+        }
         // Auto-resizing histograms only fail on u64 overflow; saturate instead.
-        let _ = self.latency.record(s.latency_us.max(1));
+        let _ = self
+            .latency
+            .record(s.latency_us.saturating_add(delay_us.unwrap_or(0)).max(1));
         self.bytes_sent += s.bytes_sent;
         self.bytes_received += s.bytes_received;
         if let Some(code) = s.status {
@@ -106,8 +141,16 @@ impl Bucket {
             .get_or_insert_with(|| Box::new(std::array::from_fn(|_| histogram())))
     }
 
-    fn merge(&mut self, o: &Bucket) {
+    pub fn merge(&mut self, o: &Bucket) {
         let _ = self.latency.add(&o.latency);
+        if let Some(theirs) = &o.service {
+            let _ = self
+                .service
+                .get_or_insert_with(|| Box::new(histogram()))
+                .add(theirs.as_ref());
+        }
+        self.checks_passed += o.checks_passed;
+        self.checks_failed += o.checks_failed;
         self.ok += o.ok;
         self.failed += o.failed;
         self.bytes_sent += o.bytes_sent;
@@ -142,6 +185,25 @@ impl Bucket {
 
     pub fn failed(&self) -> u64 {
         self.failed
+    }
+
+    /// Step responses that were checked, and those that passed.
+    pub fn checks(&self) -> u64 {
+        self.checks_passed + self.checks_failed
+    }
+
+    pub fn checks_passed(&self) -> u64 {
+        self.checks_passed
+    }
+
+    pub fn latency_histogram(&self) -> &Histogram<u64> {
+        &self.latency
+    }
+
+    /// Send-to-response times: the latency itself unless a sample was
+    /// scheduled (then they differ by how late it started).
+    pub fn service_histogram(&self) -> &Histogram<u64> {
+        self.service.as_deref().unwrap_or(&self.latency)
     }
 
     /// Latency at `q` (0..=1) in milliseconds; 0 with no samples.
@@ -184,6 +246,9 @@ impl Bucket {
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
             errors: self.errors.clone(),
+            checks_passed: self.checks_passed,
+            checks_failed: self.checks_failed,
+            service_time: self.service.as_deref().map(ServiceTime::of),
             timings: self.phases.as_ref().map(|hists| {
                 Phases::NAMES
                     .into_iter()
@@ -232,6 +297,34 @@ impl PhaseStat {
     }
 }
 
+/// Send-to-response time under arrival-rate executors, beside the
+/// latency (which counts from when the request was due).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ServiceTime {
+    pub service_time_mean_ms: f64,
+    pub service_time_p50_ms: f64,
+    pub service_time_p95_ms: f64,
+    pub service_time_p99_ms: f64,
+    pub service_time_max_ms: f64,
+}
+
+impl ServiceTime {
+    fn of(h: &Histogram<u64>) -> Self {
+        let p = PhaseStat::of(h);
+        ServiceTime {
+            service_time_mean_ms: if h.is_empty() {
+                0.0
+            } else {
+                round3(h.mean() / 1000.0)
+            },
+            service_time_p50_ms: p.p50_ms,
+            service_time_p95_ms: p.p95_ms,
+            service_time_p99_ms: p.p99_ms,
+            service_time_max_ms: p.max_ms,
+        }
+    }
+}
+
 /// TLS in the report.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct TlsStat {
@@ -250,22 +343,37 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Everything a run measured. Changed only by `push`, `add_iteration` and
-/// `merge`, so every count comes from samples.
+/// Everything a run measured. Changed only by `push`, `push_step`,
+/// `add_iteration`, `add_dropped` and `merge`, so every count comes from
+/// samples.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     total: Bucket,
     /// Indexed like the workflow.
     steps: Vec<Bucket>,
+    /// Indexed like `Scenario::workloads`.
+    workloads: Vec<WorkloadStats>,
+    /// Step index → its workload.
+    step_workload: Vec<usize>,
     /// Source address (none: the unspecified address) → samples sent from it.
     source_ips: BTreeMap<Option<IpAddr>, u64>,
+}
+
+/// One named scenario's own counts.
+#[derive(Clone, Debug, Default)]
+struct WorkloadStats {
+    bucket: Bucket,
     iterations: u64,
+    /// Iterations an arrival-rate executor could not start (no free user).
+    dropped: u64,
 }
 
 impl Stats {
-    pub fn new(steps: usize) -> Self {
+    pub fn new(scenario: &Scenario) -> Self {
         Stats {
-            steps: vec![Bucket::default(); steps],
+            steps: vec![Bucket::default(); scenario.workflow.len()],
+            workloads: vec![WorkloadStats::default(); scenario.workloads.len()],
+            step_workload: scenario.workflow.iter().map(|s| s.workload).collect(),
             ..Default::default()
         }
     }
@@ -281,25 +389,55 @@ impl Stats {
     }
 
     pub fn iterations(&self) -> u64 {
-        self.iterations
+        self.workloads.iter().map(|w| w.iterations).sum()
     }
 
-    /// A user finished one workflow iteration.
-    pub fn add_iteration(&mut self) {
-        self.iterations += 1;
+    pub fn dropped(&self) -> u64 {
+        self.workloads.iter().map(|w| w.dropped).sum()
     }
 
-    /// Adds one sample, sent from `source_ip` (none: the unspecified address).
+    /// (iterations, dropped iterations) of one workload.
+    pub fn workload_counts(&self, w: usize) -> (u64, u64) {
+        self.workloads
+            .get(w)
+            .map_or((0, 0), |w| (w.iterations, w.dropped))
+    }
+
+    /// A user of `workload` finished one workflow iteration.
+    pub fn add_iteration(&mut self, workload: usize) {
+        if let Some(w) = self.workloads.get_mut(workload) {
+            w.iterations += 1;
+        }
+    }
+
+    /// `workload` could not start an iteration: no user was free.
+    pub fn add_dropped(&mut self, workload: usize) {
+        if let Some(w) = self.workloads.get_mut(workload) {
+            w.dropped += 1;
+        }
+    }
+
+    /// Adds one sample that no step's report carried (a host's trap or
+    /// interruption), sent from `source_ip` (none: the unspecified address).
     pub fn push(&mut self, s: &Sample, source_ip: Option<IpAddr>) {
-        self.total.push(s);
-        if s.step != crate::sample::UNATTRIBUTED {
-            let i = s.step as usize;
+        self.push_step(std::slice::from_ref(s), source_ip, None);
+    }
+
+    /// Adds one step's samples (see `Bucket::push_step` for `delay`).
+    pub fn push_step(&mut self, samples: &[Sample], source_ip: Option<IpAddr>, delay: Option<Duration>) {
+        let Some(first) = samples.first() else { return };
+        self.total.push_step(samples, delay);
+        if first.step != crate::sample::UNATTRIBUTED {
+            let i = first.step as usize;
             if i >= self.steps.len() {
                 self.steps.resize(i + 1, Bucket::default());
             }
-            self.steps[i].push(s);
+            self.steps[i].push_step(samples, delay);
+            if let Some(w) = self.step_workload.get(i).and_then(|w| self.workloads.get_mut(*w)) {
+                w.bucket.push_step(samples, delay);
+            }
         }
-        *self.source_ips.entry(source_ip).or_default() += 1;
+        *self.source_ips.entry(source_ip).or_default() += samples.len() as u64;
     }
 
     pub fn merge(&mut self, o: &Stats) {
@@ -310,19 +448,53 @@ impl Stats {
         for (mine, theirs) in self.steps.iter_mut().zip(&o.steps) {
             mine.merge(theirs);
         }
+        if o.workloads.len() > self.workloads.len() {
+            self.workloads.resize(o.workloads.len(), WorkloadStats::default());
+        }
+        for (mine, theirs) in self.workloads.iter_mut().zip(&o.workloads) {
+            mine.bucket.merge(&theirs.bucket);
+            mine.iterations += theirs.iterations;
+            mine.dropped += theirs.dropped;
+        }
         for (k, v) in &o.source_ips {
             *self.source_ips.entry(*k).or_default() += v;
         }
-        self.iterations += o.iterations;
+    }
+
+    /// What a threshold with `filter` reads.
+    pub fn tally(&self, filter: &crate::thresholds::Filter) -> crate::thresholds::Tally {
+        let mut out = crate::thresholds::Tally::default();
+        match (&filter.steps, filter.workload) {
+            (Some(steps), _) => {
+                for i in steps {
+                    if let Some(b) = self.steps.get(*i) {
+                        out.bucket.merge(b);
+                    }
+                }
+            }
+            (None, Some(w)) => {
+                if let Some(w) = self.workloads.get(w) {
+                    out.bucket = w.bucket.clone();
+                }
+            }
+            (None, None) => out.bucket = self.total.clone(),
+        }
+        match filter.workload {
+            Some(w) => (out.iterations, out.dropped) = self.workload_counts(w),
+            None => (out.iterations, out.dropped) = (self.iterations(), self.dropped()),
+        }
+        out
     }
 
     pub fn report(&self, scenario: &Scenario, elapsed: Duration) -> Report {
         let secs = elapsed.as_secs_f64();
+        let empty = Bucket::default();
         Report {
             scenario_id: scenario.id.clone(),
-            vus: scenario.load.total_users,
+            vus: scenario.max_vus(),
             duration_seconds: round3(secs),
-            iterations: self.iterations,
+            iterations: self.iterations(),
+            dropped_iterations: self.dropped(),
             metrics: self.total.metrics(secs),
             source_ips: self
                 .source_ips
@@ -332,21 +504,39 @@ impl Stats {
                     (name, *n)
                 })
                 .collect(),
+            scenarios: scenario
+                .workloads
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let (iterations, dropped) = self.workload_counts(i);
+                    WorkloadReport {
+                        name: w.name.clone(),
+                        executor: w.kind,
+                        vus_max: w.max_vus(),
+                        iterations,
+                        dropped_iterations: dropped,
+                        metrics: self
+                            .workloads
+                            .get(i)
+                            .map_or(&empty, |w| &w.bucket)
+                            .metrics(secs),
+                    }
+                })
+                .collect(),
             steps: scenario
                 .workflow
                 .iter()
-                .zip(
-                    self.steps
-                        .iter()
-                        .chain(std::iter::repeat(&Bucket::default())),
-                )
-                .map(|(st, b)| StepReport {
+                .enumerate()
+                .map(|(i, st)| StepReport {
                     id: st.id.clone(),
                     name: st.name.clone(),
                     kind: st.kind.clone(),
-                    metrics: b.metrics(secs),
+                    scenario: scenario.workloads[st.workload].name.clone(),
+                    metrics: self.steps.get(i).unwrap_or(&empty).metrics(secs),
                 })
                 .collect(),
+            thresholds: Vec::new(),
         }
     }
 }
@@ -371,6 +561,12 @@ pub struct Metrics {
     pub status_codes: BTreeMap<String, u64>,
     /// Error kind → count and up to three distinct sample messages.
     pub errors: BTreeMap<ErrorKind, ErrorStat>,
+    /// Step responses that passed their checks (assert_status, expect_body,
+    /// expect) and that failed one; transport errors are in neither.
+    pub checks_passed: u64,
+    pub checks_failed: u64,
+    #[serde(flatten)]
+    pub service_time: Option<ServiceTime>,
     /// Per-phase latency of requests whose action measures phases (http):
     /// connecting, tls_handshaking, sending, waiting, receiving.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -383,14 +579,39 @@ pub struct Metrics {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Report {
     pub scenario_id: String,
+    /// The most users the run may have (every scenario's maximum, summed).
     pub vus: u32,
     pub duration_seconds: f64,
     pub iterations: u64,
+    /// Iterations arrival-rate executors could not start: no user was free.
+    pub dropped_iterations: u64,
     #[serde(flatten)]
     pub metrics: Metrics,
     /// Source address → requests sent from it.
     pub source_ips: BTreeMap<String, u64>,
+    /// Each named scenario (the original form has one, "default").
+    pub scenarios: Vec<WorkloadReport>,
     pub steps: Vec<StepReport>,
+    /// Each threshold's verdict (empty without thresholds).
+    pub thresholds: Vec<crate::thresholds::Verdict>,
+}
+
+impl Report {
+    /// True when every threshold passed (or there are none).
+    pub fn thresholds_passed(&self) -> bool {
+        self.thresholds.iter().all(|v| v.ok)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct WorkloadReport {
+    pub name: String,
+    pub executor: crate::executor::ExecutorKind,
+    pub vus_max: u32,
+    pub iterations: u64,
+    pub dropped_iterations: u64,
+    #[serde(flatten)]
+    pub metrics: Metrics,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -399,6 +620,8 @@ pub struct StepReport {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The named scenario it belongs to.
+    pub scenario: String,
     #[serde(flatten)]
     pub metrics: Metrics,
 }

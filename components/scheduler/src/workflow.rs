@@ -41,6 +41,10 @@ pub struct Vu {
     index: u32,
     source_ip: Option<IpAddr>,
     rng: fastrand::Rng,
+    /// Its workload, and that workload's steps in the scenario's workflow.
+    workload: usize,
+    steps: std::ops::Range<usize>,
+    weighted: bool,
     /// Next step of an ordered workflow.
     cursor: usize,
     total_weight: u64,
@@ -51,21 +55,34 @@ pub struct Vu {
 
 impl Vu {
     pub fn new(scenario: Rc<Scenario>, index: u32) -> Self {
-        let source_ip = scenario.load.pool.for_vu(index);
+        let source_ip = scenario.pool.for_vu(index);
         // Same seed → same choices per user; users differ from each other.
-        let rng = match scenario.load.seed {
+        let rng = match scenario.seed {
             Some(seed) => fastrand::Rng::with_seed(
                 seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             ),
             None => fastrand::Rng::new(),
         };
-        let total_weight = scenario.workflow.iter().map(|s| u64::from(s.weight)).sum();
+        // A user past every workload's block (never made by a host) runs
+        // the first workload.
+        let workload = scenario.workload_of(index).unwrap_or(0);
+        let (steps, weighted) = {
+            let w = &scenario.workloads[workload];
+            (w.steps.clone(), w.weighted)
+        };
+        let total_weight = scenario.workflow[steps.clone()]
+            .iter()
+            .map(|s| u64::from(s.weight))
+            .sum();
         let mut vu = Vu {
             scenario,
             index,
             source_ip,
             rng,
-            cursor: 0,
+            workload,
+            cursor: steps.start,
+            steps,
+            weighted,
             total_weight,
             upcoming: (0, false),
         };
@@ -87,6 +104,11 @@ impl Vu {
         self.index
     }
 
+    /// Index of its workload in `Scenario::workloads`.
+    pub fn workload(&self) -> usize {
+        self.workload
+    }
+
     /// The step the next `next_step` call will run.
     pub fn upcoming_step(&self) -> u32 {
         self.upcoming.0 as u32
@@ -94,10 +116,10 @@ impl Vu {
 
     /// Picks the next step: the next in order, or one weighted draw per iteration.
     fn pick(&mut self) -> (usize, bool) {
-        if self.scenario.weighted {
+        if self.weighted {
             let mut draw = self.rng.u64(0..self.total_weight);
-            for (i, s) in self.scenario.workflow.iter().enumerate() {
-                let w = u64::from(s.weight);
+            for i in self.steps.clone() {
+                let w = u64::from(self.scenario.workflow[i].weight);
                 if draw < w {
                     return (i, true);
                 }
@@ -106,8 +128,12 @@ impl Vu {
             unreachable!("draw < total weight");
         }
         let i = self.cursor;
-        self.cursor = (i + 1) % self.scenario.workflow.len();
-        (i, self.cursor == 0)
+        self.cursor = if i + 1 >= self.steps.end {
+            self.steps.start
+        } else {
+            i + 1
+        };
+        (i, self.cursor == self.steps.start)
     }
 
     /// Runs this user's next step through `actions`.

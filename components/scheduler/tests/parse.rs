@@ -1,6 +1,7 @@
 //! The scenario parser and validator: the issue's scenario exactly as
 //! written, and one clear error per kind of bad input.
 
+use scheduler::executor::{Budget, ExecutorKind, Model};
 use scheduler::model::{Call, ReadMode};
 use scheduler::{ScenarioError, parse};
 use std::time::Duration;
@@ -34,11 +35,14 @@ fn issue_scenario_parses_as_written() {
     let s = parse(ISSUE_SCENARIO, &[]).unwrap();
     assert_eq!(s.id, "test-001");
     assert_eq!(s.description, "Simple HTTP load test");
-    assert_eq!(s.load.total_users, 5);
-    assert_eq!(s.load.ramp, Duration::from_secs(5));
-    assert_eq!(s.load.duration, Some(Duration::from_secs(30)));
-    assert_eq!(s.load.pool.0.len(), 2);
-    assert_eq!(s.load.pool.for_vu(3).unwrap().to_string(), "192.168.1.101");
+    assert_eq!(s.max_vus(), 5);
+    assert_eq!(s.workloads.len(), 1);
+    let w = &s.workloads[0];
+    assert_eq!(w.name, "default");
+    assert_eq!(w.kind, ExecutorKind::RampingVus);
+    assert_eq!(w.duration(), Duration::from_secs(30));
+    assert_eq!(s.pool.0.len(), 2);
+    assert_eq!(s.pool.for_vu(3).unwrap().to_string(), "192.168.1.101");
     assert_eq!(s.workflow.len(), 1);
     let step = &s.workflow[0];
     assert_eq!(
@@ -55,7 +59,7 @@ fn issue_scenario_parses_as_written() {
         h.headers,
         vec![("User-Agent".to_string(), "WasmScheduler/1.0".to_string())]
     );
-    assert!(!s.weighted);
+    assert!(!s.workloads[0].weighted);
     assert_eq!(
         s.builtin_destinations(),
         vec![scheduler::Endpoint {
@@ -63,8 +67,14 @@ fn issue_scenario_parses_as_written() {
             port: 80
         }]
     );
-    // Ramp: user i of 5 starts at 5s * i / 5.
-    assert_eq!(s.load.start_offset(3), Duration::from_secs(3));
+    // Ramp: user i of 5 starts at 5s * i / 5, and runs to the end.
+    let Model::Closed(c) = &w.model else {
+        panic!("the original form is a closed model")
+    };
+    let i3 = c.vus.intervals(3);
+    assert_eq!(i3.len(), 1);
+    assert!((i3[0].0.as_secs_f64() - 3.0).abs() < 1e-9, "{i3:?}");
+    assert_eq!(i3[0].1, Duration::from_secs(30));
 }
 
 #[test]
@@ -79,9 +89,12 @@ scenario:
     - { id: c, type: redis-ping, params: { key: v, n: 3 } }
 "#;
     let s = parse(yaml, &["redis-ping".to_string()]).unwrap();
-    assert!(s.weighted);
-    assert_eq!(s.load.iterations, Some(3));
-    assert_eq!(s.load.duration, None);
+    assert!(s.workloads[0].weighted);
+    let Model::Closed(c) = &s.workloads[0].model else {
+        panic!("closed")
+    };
+    assert_eq!(c.budget, Some(Budget::PerVu(3)));
+    assert_eq!(s.workloads[0].duration(), scheduler::model::UNTIL_DONE);
     let Call::Tcp(t) = &s.workflow[0].call else {
         panic!()
     };

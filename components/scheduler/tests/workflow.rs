@@ -202,8 +202,12 @@ fn merge_equals_pushing_everything_into_one() {
             s
         })
         .collect();
-    let mut one = Stats::new(2);
-    let (mut left, mut right) = (Stats::new(2), Stats::new(2));
+    let s = scenario(
+        "{total_users: 1, iterations: 1}",
+        "    - {type: tcp, params: {target: '127.0.0.1:1'}}\n    - {type: tcp, params: {target: '127.0.0.1:1'}}\n",
+    );
+    let mut one = Stats::new(&s);
+    let (mut left, mut right) = (Stats::new(&s), Stats::new(&s));
     for (i, s) in samples.iter().enumerate() {
         let ip: std::net::IpAddr = if i % 3 == 0 {
             [127, 0, 0, 2]
@@ -219,10 +223,6 @@ fn merge_equals_pushing_everything_into_one() {
         }
     }
     left.merge(&right);
-    let s = scenario(
-        "{total_users: 1, iterations: 1}",
-        "    - {type: tcp, params: {target: '127.0.0.1:1'}}\n    - {type: tcp, params: {target: '127.0.0.1:1'}}\n",
-    );
     let d = std::time::Duration::from_secs(2);
     assert_eq!(left.report(&s, d), one.report(&s, d));
     let r = one.report(&s, d);

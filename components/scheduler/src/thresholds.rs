@@ -1,0 +1,614 @@
+//! Thresholds: pass/fail criteria on the run's metrics, in k6's syntax
+//! (`"p(95)<200"` under a metric key like `latency{step:login}`), plus a
+//! sliding `window` k6 does not have. Parsed with the scenario (a metric,
+//! step or scenario that does not exist is a validation error), evaluated
+//! from `Stats` (the whole run) or from per-second tallies (windows).
+
+use crate::duration::Dur;
+use crate::executor::Workload;
+use crate::model::Step;
+use crate::parse::ScenarioError;
+use crate::sample::Sample;
+use crate::stats::{Bucket, Stats};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// What a threshold measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Step latency in ms (from the scheduled time under arrival rates).
+    Latency,
+    /// Send-to-response time in ms (equals latency under closed executors).
+    ServiceTime,
+    /// Failed requests: `rate` is failed / all.
+    Errors,
+    /// Step responses that passed their checks: `rate` is passed / checked.
+    Checks,
+    Requests,
+    Iterations,
+    DroppedIterations,
+}
+
+const METRICS: [(&str, Metric); 7] = [
+    ("latency", Metric::Latency),
+    ("service_time", Metric::ServiceTime),
+    ("errors", Metric::Errors),
+    ("checks", Metric::Checks),
+    ("requests", Metric::Requests),
+    ("iterations", Metric::Iterations),
+    ("dropped_iterations", Metric::DroppedIterations),
+];
+
+impl Metric {
+    /// The aggregations it has, as written.
+    fn aggregations(self) -> &'static str {
+        match self {
+            Metric::Latency | Metric::ServiceTime => "avg, min, max, med, p(N), count",
+            Metric::Errors | Metric::Checks => "rate (a fraction), count",
+            Metric::Requests | Metric::Iterations | Metric::DroppedIterations => {
+                "count, rate (per second)"
+            }
+        }
+    }
+
+    fn allows(self, agg: Agg) -> bool {
+        match self {
+            Metric::Latency | Metric::ServiceTime => !matches!(agg, Agg::Rate),
+            _ => matches!(agg, Agg::Count | Agg::Rate),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Agg {
+    Avg,
+    Min,
+    Max,
+    Med,
+    /// A percentile, 0..=100.
+    P(f64),
+    Count,
+    Rate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+        }
+    }
+
+    /// True when a larger value is the worse one.
+    fn larger_is_worse(self) -> bool {
+        matches!(self, Op::Lt | Op::Le)
+    }
+}
+
+/// Which samples a threshold reads: a scenario's, some steps', or all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    pub workload: Option<usize>,
+    /// Global step indices (`Scenario::workflow`).
+    pub steps: Option<Vec<usize>>,
+}
+
+impl Filter {
+    fn matches_step(&self, step: usize, workload: usize) -> bool {
+        self.workload.is_none_or(|w| w == workload)
+            && self.steps.as_ref().is_none_or(|s| s.contains(&step))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    /// The key as written, e.g. `latency{step:login}` or `errors:window`.
+    pub key: String,
+    /// The expression as written, e.g. `p(95)<200`.
+    pub expr: String,
+    pub metric: Metric,
+    pub filter: Filter,
+    pub agg: Agg,
+    pub op: Op,
+    pub limit: f64,
+    pub abort_on_fail: bool,
+    pub delay_abort_eval: Duration,
+    /// Judged over every sliding window this long, not the whole run.
+    pub window: Option<Duration>,
+}
+
+pub mod raw {
+    use super::*;
+
+    /// One key's value: an expression, a rule, or a list of them.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub enum Rules {
+        One(Rule),
+        Many(Vec<Rule>),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub enum Rule {
+        Expr(String),
+        Full(Full),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Full {
+        pub threshold: String,
+        #[serde(default)]
+        pub abort_on_fail: bool,
+        #[serde(default)]
+        pub delay_abort_eval: Option<Dur>,
+        #[serde(default)]
+        pub window: Option<Dur>,
+    }
+}
+
+fn field(at: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError::Field {
+        field: at.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Validates `thresholds:` against the scenario's workloads and steps.
+pub fn parse(
+    raw: BTreeMap<String, raw::Rules>,
+    workloads: &[Workload],
+    steps: &[Step],
+) -> Result<Vec<Threshold>, ScenarioError> {
+    let mut out = Vec::new();
+    for (key, rules) in raw {
+        let at = format!("thresholds.{key}");
+        let (metric, filter) = parse_key(&key, &at, workloads, steps)?;
+        let rules = match rules {
+            raw::Rules::One(r) => vec![r],
+            raw::Rules::Many(v) => v,
+        };
+        if rules.is_empty() {
+            return Err(field(&at, "lists no threshold"));
+        }
+        for (i, rule) in rules.into_iter().enumerate() {
+            let full = match rule {
+                raw::Rule::Expr(threshold) => raw::Full {
+                    threshold,
+                    abort_on_fail: false,
+                    delay_abort_eval: None,
+                    window: None,
+                },
+                raw::Rule::Full(f) => f,
+            };
+            let (agg, op, limit) =
+                parse_expr(&full.threshold).map_err(|m| field(&format!("{at}[{i}]"), m))?;
+            if !metric.allows(agg) {
+                return Err(field(
+                    &format!("{at}[{i}]"),
+                    format!(
+                        "{:?} does not apply to {}: it has {}",
+                        full.threshold,
+                        METRICS.iter().find(|m| m.1 == metric).map_or("", |m| m.0),
+                        metric.aggregations()
+                    ),
+                ));
+            }
+            if full.window.is_some_and(|w| w.0 < Duration::from_secs(1)) {
+                return Err(field(
+                    &format!("{at}[{i}].window"),
+                    "must be at least 1s (windows slide by the second)",
+                ));
+            }
+            out.push(Threshold {
+                key: key.clone(),
+                expr: full.threshold,
+                metric,
+                filter: filter.clone(),
+                agg,
+                op,
+                limit,
+                abort_on_fail: full.abort_on_fail,
+                delay_abort_eval: full.delay_abort_eval.map(|d| d.0).unwrap_or_default(),
+                window: full.window.map(|d| d.0),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `metric{tag:value,…}` with an optional `:label` after it (the label only
+/// makes keys unique, as in `latency:abort`).
+fn parse_key(
+    key: &str,
+    at: &str,
+    workloads: &[Workload],
+    steps: &[Step],
+) -> Result<(Metric, Filter), ScenarioError> {
+    let (head, tags) = match key.find('{') {
+        Some(open) => {
+            let close = key[open..]
+                .find('}')
+                .map(|c| open + c)
+                .ok_or_else(|| field(at, "a '{' without its '}'"))?;
+            (&key[..open], Some(&key[open + 1..close]))
+        }
+        None => (key.split(':').next().unwrap_or(key), None),
+    };
+    let metric = METRICS
+        .iter()
+        .find(|(n, _)| *n == head.trim())
+        .map(|m| m.1)
+        .ok_or_else(|| {
+            let names: Vec<&str> = METRICS.iter().map(|m| m.0).collect();
+            field(
+                at,
+                format!("unknown metric {head:?} (known: {})", names.join(", ")),
+            )
+        })?;
+    let mut filter = Filter::default();
+    let mut step_id = None;
+    for tag in tags.unwrap_or_default().split(',').filter(|t| !t.trim().is_empty()) {
+        let (name, value) = tag
+            .split_once(':')
+            .map(|(n, v)| (n.trim(), v.trim()))
+            .ok_or_else(|| field(at, format!("tag {tag:?}: expected name:value")))?;
+        match name {
+            "scenario" => {
+                let w = workloads.iter().position(|w| w.name == value).ok_or_else(|| {
+                    let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+                    field(
+                        at,
+                        format!("no scenario named {value:?} (scenarios: {})", names.join(", ")),
+                    )
+                })?;
+                filter.workload = Some(w);
+            }
+            "step" => step_id = Some(value),
+            other => {
+                return Err(field(
+                    at,
+                    format!("unknown tag {other:?}: use step or scenario"),
+                ));
+            }
+        }
+    }
+    if let Some(id) = step_id {
+        if matches!(metric, Metric::Iterations | Metric::DroppedIterations) {
+            return Err(field(at, "iterations belong to scenarios, not steps"));
+        }
+        let matching: Vec<usize> = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.id == id && filter.workload.is_none_or(|w| s.workload == w))
+            .map(|(i, _)| i)
+            .collect();
+        if matching.is_empty() {
+            return Err(field(at, format!("no step with id {id:?}")));
+        }
+        filter.steps = Some(matching);
+    }
+    Ok((metric, filter))
+}
+
+/// `p(95)<200`, `rate<0.01`, `count==0`.
+fn parse_expr(text: &str) -> Result<(Agg, Op, f64), String> {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bad = || {
+        format!(
+            "{text:?} is not a threshold: expected AGGREGATION OPERATOR NUMBER, like p(95)<200 or rate<0.01"
+        )
+    };
+    let pos = t.find(['<', '>', '=', '!']).ok_or_else(bad)?;
+    let (agg_text, rest) = t.split_at(pos);
+    let (op, number) = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ]
+    .into_iter()
+    .find_map(|(s, op)| rest.strip_prefix(s).map(|n| (op, n)))
+    .ok_or_else(bad)?;
+    let limit: f64 = number.parse().map_err(|_| bad())?;
+    if !limit.is_finite() {
+        return Err(bad());
+    }
+    let agg = match agg_text {
+        "avg" => Agg::Avg,
+        "min" => Agg::Min,
+        "max" => Agg::Max,
+        "med" => Agg::Med,
+        "count" => Agg::Count,
+        "rate" => Agg::Rate,
+        p if p.starts_with("p(") && p.ends_with(')') => {
+            let n: f64 = p[2..p.len() - 1].parse().map_err(|_| bad())?;
+            if !(0.0..=100.0).contains(&n) {
+                return Err(format!("{text:?}: a percentile is between 0 and 100"));
+            }
+            Agg::P(n)
+        }
+        other => {
+            return Err(format!(
+                "{text:?}: unknown aggregation {other:?} (avg, min, max, med, p(N), count, rate)"
+            ));
+        }
+    };
+    Ok((agg, op, limit))
+}
+
+/// What a threshold reads: requests, iterations and drops, over `secs`.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    pub bucket: Bucket,
+    pub iterations: u64,
+    pub dropped: u64,
+}
+
+impl Tally {
+    /// The threshold's value over this tally, `secs` long.
+    pub fn measure(&self, t: &Threshold, secs: f64) -> f64 {
+        let b = &self.bucket;
+        let per_second = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let fraction = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+        match (t.metric, t.agg) {
+            (Metric::Latency | Metric::ServiceTime, agg) => {
+                let h = match t.metric {
+                    Metric::ServiceTime => b.service_histogram(),
+                    _ => b.latency_histogram(),
+                };
+                if h.is_empty() {
+                    return 0.0;
+                }
+                let ms = |us: f64| (us / 1000.0 * 1000.0).round() / 1000.0;
+                match agg {
+                    Agg::Avg => ms(h.mean()),
+                    Agg::Min => ms(h.min() as f64),
+                    Agg::Max => ms(h.max() as f64),
+                    Agg::Med => ms(h.value_at_quantile(0.5) as f64),
+                    Agg::P(p) => ms(h.value_at_quantile(p / 100.0) as f64),
+                    Agg::Count | Agg::Rate => h.len() as f64,
+                }
+            }
+            (Metric::Errors, Agg::Rate) => fraction(b.failed(), b.count()),
+            (Metric::Errors, _) => b.failed() as f64,
+            (Metric::Checks, Agg::Rate) => fraction(b.checks_passed(), b.checks()),
+            (Metric::Checks, _) => b.checks() as f64,
+            (Metric::Requests, Agg::Rate) => per_second(b.count()),
+            (Metric::Requests, _) => b.count() as f64,
+            (Metric::Iterations, Agg::Rate) => per_second(self.iterations),
+            (Metric::Iterations, _) => self.iterations as f64,
+            (Metric::DroppedIterations, Agg::Rate) => per_second(self.dropped),
+            (Metric::DroppedIterations, _) => self.dropped as f64,
+        }
+    }
+
+    fn merge(&mut self, o: &Tally) {
+        self.bucket.merge(&o.bucket);
+        self.iterations += o.iterations;
+        self.dropped += o.dropped;
+    }
+}
+
+/// A threshold's verdict, as the report carries it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Verdict {
+    /// The key as written (`latency{step:login}`).
+    pub metric: String,
+    /// The expression as written (`p(95)<300`).
+    pub threshold: String,
+    pub ok: bool,
+    /// The measured value (ms for latencies, a fraction for rates): over
+    /// the run, or for a window the first failing window's (else the worst).
+    pub value: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_seconds: Option<f64>,
+    /// It stopped the run (`abort_on_fail`).
+    pub aborted_run: bool,
+}
+
+/// A sliding window's per-second tallies and its verdict so far.
+#[derive(Default)]
+struct Window {
+    seconds: VecDeque<(u64, Tally)>,
+    /// (value, failed) of the first failing window, else of the worst.
+    judged: Option<(f64, bool)>,
+}
+
+/// Live judgement of a run's thresholds: fed the same samples as `Stats`,
+/// asked once a second (`tick`) whether to abort, and at the end for the
+/// verdicts.
+pub struct Judge {
+    list: Vec<Threshold>,
+    windows: Vec<Option<Window>>,
+    /// Index of the threshold that aborted the run.
+    aborted_by: Option<usize>,
+    step_workload: Vec<usize>,
+}
+
+impl Judge {
+    pub fn new(scenario: &crate::Scenario) -> Self {
+        Judge {
+            list: scenario.thresholds.clone(),
+            windows: scenario
+                .thresholds
+                .iter()
+                .map(|t| t.window.map(|_| Window::default()))
+                .collect(),
+            aborted_by: None,
+            step_workload: scenario.workflow.iter().map(|s| s.workload).collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn windows_for(&mut self, at: Duration) -> impl Iterator<Item = (&Threshold, &mut Tally)> {
+        let second = at.as_secs();
+        self.list
+            .iter()
+            .zip(self.windows.iter_mut())
+            .filter_map(move |(t, w)| {
+                let w = w.as_mut()?;
+                if w.seconds.back().is_none_or(|(s, _)| *s != second) {
+                    w.seconds.push_back((second, Tally::default()));
+                }
+                Some((t, &mut w.seconds.back_mut().expect("pushed").1))
+            })
+    }
+
+    /// One step's samples at `at` (only windows need them: the rest read
+    /// `Stats`).
+    pub fn push_step(&mut self, at: Duration, samples: &[Sample], delay: Option<Duration>) {
+        let Some(first) = samples.first() else { return };
+        let step = first.step as usize;
+        let Some(&workload) = self.step_workload.get(step) else {
+            return;
+        };
+        for (t, tally) in self.windows_for(at) {
+            if t.filter.matches_step(step, workload) {
+                tally.bucket.push_step(samples, delay);
+            }
+        }
+    }
+
+    pub fn add_iteration(&mut self, at: Duration, workload: usize) {
+        for (t, tally) in self.windows_for(at) {
+            if t.filter.workload.is_none_or(|w| w == workload) {
+                tally.iterations += 1;
+            }
+        }
+    }
+
+    pub fn add_dropped(&mut self, at: Duration, workload: usize) {
+        for (t, tally) in self.windows_for(at) {
+            if t.filter.workload.is_none_or(|w| w == workload) {
+                tally.dropped += 1;
+            }
+        }
+    }
+
+    /// Judges the windows that closed by `at` and the `abort_on_fail`
+    /// thresholds past their delay; returns the threshold that aborts the
+    /// run, if one fails.
+    pub fn tick(&mut self, at: Duration, stats: &Stats) -> Option<&Threshold> {
+        let now = at.as_secs();
+        for (t, w) in self.list.iter().zip(self.windows.iter_mut()) {
+            let (Some(w), Some(len)) = (w.as_mut(), t.window) else {
+                continue;
+            };
+            let secs = len.as_secs().max(1);
+            // The window is the `secs` whole seconds before `now`.
+            while w.seconds.front().is_some_and(|(s, _)| *s + secs < now) {
+                w.seconds.pop_front();
+            }
+            if now < secs {
+                continue;
+            }
+            let mut sum = Tally::default();
+            for (_, tally) in w.seconds.iter().filter(|(s, _)| *s + secs >= now && *s < now) {
+                sum.merge(tally);
+            }
+            judge_window(w, t, sum.measure(t, secs as f64));
+        }
+        if self.aborted_by.is_some() {
+            return None;
+        }
+        for (i, t) in self.list.iter().enumerate() {
+            if !t.abort_on_fail || at < t.delay_abort_eval {
+                continue;
+            }
+            let failed = match &self.windows[i] {
+                Some(w) => w.judged.is_some_and(|j| j.1),
+                None => {
+                    let value = stats.tally(&t.filter).measure(t, at.as_secs_f64());
+                    !t.op.holds(value, t.limit)
+                }
+            };
+            if failed {
+                self.aborted_by = Some(i);
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// Every threshold's verdict over the finished run.
+    pub fn verdicts(&self, stats: &Stats, elapsed: Duration) -> Vec<Verdict> {
+        self.list
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let whole = || stats.tally(&t.filter).measure(t, elapsed.as_secs_f64());
+                let (value, ok) = match self.windows[i].as_ref().and_then(|w| w.judged) {
+                    Some((value, failed)) => (value, !failed),
+                    // No window closed (a run shorter than it): the whole run.
+                    None => {
+                        let v = whole();
+                        (v, t.op.holds(v, t.limit))
+                    }
+                };
+                Verdict {
+                    metric: t.key.clone(),
+                    threshold: t.expr.clone(),
+                    ok,
+                    value: (value * 1000.0).round() / 1000.0,
+                    window_seconds: t.window.map(|w| w.as_secs_f64()),
+                    aborted_run: self.aborted_by == Some(i),
+                }
+            })
+            .collect()
+    }
+}
+
+fn judge_window(w: &mut Window, t: &Threshold, value: f64) {
+    let failed = !t.op.holds(value, t.limit);
+    w.judged = match w.judged {
+        Some(j) if j.1 => Some(j),
+        Some((old, _)) if !failed => {
+            let worse = if t.op.larger_is_worse() {
+                value > old
+            } else {
+                value < old
+            };
+            Some((if worse { value } else { old }, false))
+        }
+        _ => Some((value, failed)),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expressions_parse_in_k6_syntax() {
+        assert_eq!(parse_expr("p(95)<200").unwrap(), (Agg::P(95.0), Op::Lt, 200.0));
+        assert_eq!(parse_expr("rate < 0.01").unwrap(), (Agg::Rate, Op::Lt, 0.01));
+        assert_eq!(parse_expr("count==0").unwrap(), (Agg::Count, Op::Eq, 0.0));
+        assert_eq!(parse_expr("p(99.9)>=1").unwrap(), (Agg::P(99.9), Op::Ge, 1.0));
+        assert!(parse_expr("p95<200").unwrap_err().contains("unknown aggregation"));
+        assert!(parse_expr("avg<").is_err());
+        assert!(parse_expr("avg 200").is_err());
+        assert!(parse_expr("p(101)<2").is_err());
+    }
+}

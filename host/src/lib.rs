@@ -9,11 +9,13 @@
 mod bindings;
 pub mod cli;
 pub mod compose;
+mod drive;
 mod egress;
 mod engine;
 mod epoch;
 mod error;
 mod init;
+mod junit;
 pub mod loopback;
 pub mod parts;
 mod plan;

@@ -64,7 +64,7 @@ pub fn from_text(
     let yaml = apply(text, o)?;
     let scenario =
         scheduler::parse_with(&yaml, &any_kind, "").map_err(|e| Failure::input(e.to_string()))?;
-    check_pool(&scenario.load.pool.0)?;
+    check_pool(&scenario.pool.0, scenario.pool_field())?;
     let mut named: Vec<(String, PathBuf, String)> = scenario
         .components
         .iter()
@@ -81,7 +81,7 @@ pub fn from_text(
     let memory_limit = o
         .max_memory_per_user
         .or(scenario.max_memory_per_user)
-        .unwrap_or_else(|| crate::engine::default_memory_limit(scenario.load.total_users));
+        .unwrap_or_else(|| crate::engine::default_memory_limit(scenario.max_vus()));
     if memory_limit < crate::engine::MIN_MEMORY_PER_USER {
         return Err(Failure::input(format!(
             "max_memory_per_user: {} KiB is less than a user's instance needs to start ({} MiB)",
@@ -174,6 +174,11 @@ fn apply(text: &str, o: &Overrides) -> Result<String, Failure> {
     }
     let mut doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| Failure::input(e.to_string()))?;
+    if doc.get("scenarios").is_some() {
+        return Err(Failure::input(
+            "--vus, --duration and --iterations change the original form's scenario.load; with named scenarios, edit their executors in the file",
+        ));
+    }
     let load = doc
         .get_mut("scenario")
         .and_then(|s| s.get_mut("load"))
@@ -217,11 +222,11 @@ fn json_form(yaml: &str) -> String {
 }
 
 /// Every pool address must be local: a test bind, never a silent fallback.
-pub fn check_pool(pool: &[IpAddr]) -> Result<(), Failure> {
+pub fn check_pool(pool: &[IpAddr], at: &str) -> Result<(), Failure> {
     for ip in pool {
         if let Err(e) = UdpSocket::bind(SocketAddr::new(*ip, 0)) {
             return Err(Failure::input(format!(
-                "scenario field scenario.load.ip_pool: {ip} is not an address of this machine ({e})"
+                "scenario field {at}: {ip} is not an address of this machine ({e})"
             )));
         }
     }
@@ -260,26 +265,18 @@ impl Plan {
 
     /// A one-screen description of what `run` will do.
     pub fn describe(&self) -> String {
-        let l = &self.scenario.load;
-        let mut s = format!(
-            "scenario {}: {}\n",
-            self.scenario.id, self.scenario.description
+        let sc = &self.scenario;
+        let mut s = format!("scenario {}: {}\n", sc.id, sc.description);
+        s += &format!(
+            "  users:      at most {} ({} made before the start)\n",
+            sc.max_vus(),
+            sc.initial_vus()
         );
-        s += &format!("  users:      {} (ramp {:?})\n", l.total_users, l.ramp);
         s += &format!(
             "  memory:     at most {} MiB of linear memory per user\n",
             self.memory_limit >> 20
         );
-        s += &format!(
-            "  stops:      {}{}\n",
-            l.duration
-                .map(|d| format!("after {d:?}"))
-                .unwrap_or_default(),
-            l.iterations
-                .map(|i| format!(" / after {i} iterations per user"))
-                .unwrap_or_default()
-        );
-        let pool: Vec<String> = l.pool.0.iter().map(ToString::to_string).collect();
+        let pool: Vec<String> = sc.pool.0.iter().map(ToString::to_string).collect();
         s += &format!(
             "  ip_pool:    {}\n",
             if pool.is_empty() {
@@ -288,19 +285,35 @@ impl Plan {
                 pool.join(", ")
             }
         );
-        s += &format!(
-            "  workflow:   {}\n",
-            if self.scenario.weighted {
-                "weighted (one pick per iteration)"
-            } else {
-                "ordered"
-            }
-        );
-        for st in &self.scenario.workflow {
+        for w in &sc.workloads {
             s += &format!(
-                "    - {} ({}, weight {}, think {:?}, timeout {:?})\n",
-                st.id, st.kind, st.weight, st.think_time, st.timeout
+                "  scenario {}: {}, users {}..{}, starts at {:?}, runs {}, graceful stop {:?}, {}\n",
+                w.name,
+                w.kind.name(),
+                w.first_vu,
+                w.first_vu + w.max_vus(),
+                w.start_time,
+                if w.duration() >= scheduler::model::UNTIL_DONE {
+                    "until its iterations are done".to_string()
+                } else {
+                    format!("{:?}", w.duration())
+                },
+                w.graceful_stop,
+                if w.weighted {
+                    "weighted workflow (one pick per iteration)"
+                } else {
+                    "ordered workflow"
+                }
             );
+            for st in &sc.workflow[w.steps.clone()] {
+                s += &format!(
+                    "    - {} ({}, weight {}, think {:?}, timeout {:?})\n",
+                    st.id, st.kind, st.weight, st.think_time, st.timeout
+                );
+            }
+        }
+        for t in &sc.thresholds {
+            s += &format!("  threshold:  {} {}\n", t.key, t.expr);
         }
         let mut t: Vec<String> = self.targets.iter().map(ToString::to_string).collect();
         t.sort();

@@ -1,10 +1,21 @@
 //! The live progress line (stderr, on a terminal): elapsed/total, active
-//! users, requests, rps, errors, p95 so far.
+//! users, iterations/s, dropped iterations and stage per scenario, then
+//! requests, rps, errors, p95 so far.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scheduler::Stats;
 use std::io::IsTerminal;
 use std::time::Duration;
+
+/// One named scenario on the progress line.
+pub struct WorkloadLine {
+    pub name: String,
+    pub active: u32,
+    pub iterations_per_s: f64,
+    pub dropped: u64,
+    /// Executor and stage, like "ramping-vus stage 2/3".
+    pub stage: String,
+}
 
 #[derive(Clone)]
 pub struct Progress {
@@ -26,15 +37,30 @@ impl Progress {
         }
     }
 
-    pub fn update(&self, elapsed: Duration, active: u32, stats: &Stats) {
+    pub fn update(&self, elapsed: Duration, workloads: &[WorkloadLine], stats: &Stats) {
         let Some(bar) = &self.bar else { return };
         let total = self
             .total
             .map(|t| format!("/{:.0}s", t.as_secs_f64()))
             .unwrap_or_default();
         let secs = elapsed.as_secs_f64().max(0.001);
+        let mut parts = String::new();
+        for w in workloads {
+            parts += &format!(
+                "{}: {} VUs {:.1} it/s{} ({}) | ",
+                w.name,
+                w.active,
+                w.iterations_per_s,
+                if w.dropped > 0 {
+                    format!(" {} dropped", w.dropped)
+                } else {
+                    String::new()
+                },
+                w.stage
+            );
+        }
         bar.set_message(format!(
-            "{:.1}s{total} | VUs {active} | requests {} | {:.0} rps | errors {} | p95 {:.2} ms",
+            "{:.1}s{total} | {parts}requests {} | {:.0} rps | errors {} | p95 {:.2} ms",
             secs,
             stats.total().count(),
             stats.total().count() as f64 / secs,
@@ -51,6 +77,12 @@ impl Progress {
                 "initializing users: {ready}/{total} instances ready"
             ));
             bar.tick();
+        }
+    }
+
+    pub fn aborted(&self, threshold: &str) {
+        if let Some(bar) = &self.bar {
+            bar.println(format!("stopping: threshold {threshold} failed (abort_on_fail); finishing in-flight steps, then writing the report"));
         }
     }
 

@@ -20,13 +20,19 @@ pub struct HostReport {
     /// Seconds the init phase took to instantiate and initialise every
     /// user's instance, before the clock started (null if some never were).
     pub instances_ready_seconds: Option<f64>,
+    /// The threshold (`key: expression`) whose `abort_on_fail` stopped the
+    /// run early; null otherwise.
+    pub aborted_by_threshold: Option<String>,
     pub timeline: Vec<Point>,
 }
 
 impl HostReport {
     pub fn new(scenario: &Scenario, o: &Outcome) -> Self {
+        let mut run = o.stats.report(scenario, o.elapsed);
+        run.thresholds = o.verdicts.clone();
         HostReport {
-            run: o.stats.report(scenario, o.elapsed),
+            run,
+            aborted_by_threshold: o.aborted_by.clone(),
             interrupted: o.interrupted.is_some(),
             interrupted_during: o.interrupted,
             instances_ready_seconds: o
@@ -47,6 +53,12 @@ pub fn write(path: &Path, report: &HostReport) -> anyhow::Result<()> {
         out.write_all(b"\n")?;
         return Ok(());
     }
+    write_atomically(path, &json)
+}
+
+/// Writes `bytes` to a temp file beside `path`, then renames it over `path`:
+/// a reader never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -56,7 +68,7 @@ pub fn write(path: &Path, report: &HostReport) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "report.json".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, &json)
+    std::fs::write(&tmp, bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;

@@ -1,14 +1,17 @@
 //! A whole run: every user's instance created first (the init phase), then
-//! users started on the ramp, samples aggregated with the scheduler's
-//! `Stats`, the stop condition as data (a stop time users watch, moved to
-//! "now" by SIGINT/SIGTERM), and the epoch ticker.
+//! each workload's drivers started (`drive`), samples aggregated with the
+//! scheduler's `Stats` and judged live by its thresholds, the stop
+//! condition as data (a stop time users watch, moved to "now" by
+//! SIGINT/SIGTERM or an aborting threshold), and the epoch ticker.
 
 use crate::init;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::timeline::Timeline;
-use crate::vu::{self, Event, Shared, Spec};
+use crate::drive;
+use crate::vu::{self, Event, Live as Instance, Shared, Spec};
 use scheduler::Stats;
+use scheduler::thresholds::{Judge, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -16,6 +19,9 @@ use tokio::sync::{mpsc, watch};
 /// What a run measured.
 pub struct Outcome {
     pub stats: Stats,
+    pub verdicts: Vec<Verdict>,
+    /// The threshold (`key: expression`) whose `abort_on_fail` stopped the run.
+    pub aborted_by: Option<String>,
     pub timeline: Timeline,
     pub elapsed: Duration,
     /// Stopped early by a signal, and in which phase.
@@ -38,11 +44,8 @@ pub enum Phase {
 /// How long an in-flight step may continue once the run stops.
 pub const GRACE: Duration = Duration::from_secs(2);
 
-/// The stop time of a run with no duration (iterations only).
-const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
-
 pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> Outcome {
-    let load = &plan.scenario.load;
+    let scenario = &plan.scenario;
     let ticker = crate::epoch::Ticker::start(shared.engine.clone());
     // The first SIGINT/SIGTERM stops the run (in-flight steps get the
     // grace period); a second one aborts in-flight steps at once.
@@ -57,19 +60,25 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         std::future::pending::<()>().await;
     });
 
-    let specs = (0..load.total_users)
-        .map(|index| Spec {
-            index,
-            source: load.pool.for_vu(index),
-            offset: load.start_offset(index),
-            max_iterations: load.iterations,
+    // Every closed workload's users, and each open one's pre-allocated pool.
+    let specs = scenario
+        .workloads
+        .iter()
+        .enumerate()
+        .flat_map(|(wi, w)| {
+            (w.first_vu..w.first_vu + w.initial_vus()).map(move |index| Spec {
+                index,
+                source: scenario.pool.for_vu(index),
+                workload: wi,
+            })
         })
         .collect();
     let users = init::users(&shared, specs, progress, &interrupt_rx).await;
 
-    // The clock starts now: durations, ramp offsets and rps count from here.
+    // The clock starts now: durations, start times and rps count from here.
     let start = Instant::now();
-    let mut stats = Stats::new(plan.scenario.workflow.len());
+    let mut stats = Stats::new(scenario);
+    let mut judge = Judge::new(scenario);
     let mut timeline = Timeline::default();
     let all_ready = (users.failed.is_empty() && !users.interrupted).then_some(users.took);
     for (source, why) in users.failed {
@@ -80,50 +89,69 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     let stop_at = if users.interrupted {
         start
     } else {
-        start + load.duration.unwrap_or(FOREVER)
+        start + scenario.end() + GRACE
     };
     let (stop_tx, stop_rx) = watch::channel(stop_at);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut running = users.ready.len();
-    let mut instances = Vec::with_capacity(running);
+    let run = drive::Run {
+        shared: Arc::clone(&shared),
+        start,
+        stops: vu::Stops {
+            at: stop_rx,
+            abort: abort_rx,
+        },
+        events: tx,
+    };
+    let mut by_workload: Vec<Vec<(Spec, Instance)>> =
+        (0..scenario.workloads.len()).map(|_| Vec::new()).collect();
     for (spec, live) in users.ready {
-        let shared = Arc::clone(&shared);
-        let stops = vu::Stops {
-            at: stop_rx.clone(),
-            abort: abort_rx.clone(),
-        };
-        let user = vu::run(shared, spec, live, start, stops, tx.clone());
-        instances.push(tokio::spawn(user));
+        by_workload[spec.workload].push((spec, live));
     }
-    drop(tx);
+    let mut tasks = Vec::new();
+    for (w, users) in scenario.workloads.iter().zip(by_workload) {
+        tasks.extend(drive::spawn(&run, Arc::new(w.clone()), users));
+    }
+    drop(run);
 
-    let mut active = 0u32;
+    let mut live = Gauges::new(scenario.workloads.len());
     let mut elapsed = Duration::ZERO;
+    let mut aborted_by = None;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut judged = 0;
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
-                Some(Event::Sample { at, source, samples, iteration_done }) => {
+                Some(Event::Sample { at, workload, source, samples, delay, iteration_done }) => {
+                    stats.push_step(&samples, source, delay);
+                    judge.push_step(at, &samples, delay);
                     for sample in &samples {
-                        stats.push(sample, source);
                         timeline.push(at, sample);
                     }
                     if iteration_done {
-                        stats.add_iteration();
+                        stats.add_iteration(workload);
+                        judge.add_iteration(at, workload);
                     }
                 }
-                Some(Event::Started) => active += 1,
-                Some(Event::Stopped { ran, at }) => {
-                    active -= u32::from(ran);
-                    elapsed = elapsed.max(at);
-                    running -= 1;
-                    if running == 0 {
-                        break;
-                    }
+                Some(Event::Active { workload, delta }) => live.active[workload] += delta,
+                Some(Event::Dropped { at, workload }) => {
+                    stats.add_dropped(workload);
+                    judge.add_dropped(at, workload);
                 }
-                None => break, // no user ran: every sender is gone
+                Some(Event::Stopped { at }) => elapsed = elapsed.max(at),
+                None => break, // every driver is done
             },
-            _ = tick.tick() => progress.update(start.elapsed(), active, &stats),
+            _ = tick.tick() => {
+                let now = start.elapsed();
+                progress.update(now, &live.view(scenario, &stats, now), &stats);
+                if now.as_secs() > judged {
+                    judged = now.as_secs();
+                    if let Some(t) = judge.tick(now, &stats) {
+                        aborted_by = Some(format!("{}: {}", t.key, t.expr));
+                        progress.aborted(&format!("{} {}", t.key, t.expr));
+                        let _ = stop_tx.send(Instant::now());
+                    }
+                }
+            }
             _ = interrupt_rx.changed() => {
                 progress.interrupted();
                 let _ = stop_tx.send(Instant::now());
@@ -133,18 +161,72 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     drop(ticker);
     signals.abort();
     // Instances are torn down off the workers while the report is written.
-    tokio::task::spawn_blocking(move || drop(instances));
+    tokio::task::spawn_blocking(move || drop(tasks));
     let interrupted = if users.interrupted {
         Some(Phase::Init)
     } else {
         interrupt_rx.borrow().then_some(Phase::Load)
     };
+    // A run that ended by time lasts its scheduled length.
+    let scheduled = scenario
+        .workloads
+        .iter()
+        .map(|w| w.start_time + w.duration())
+        .filter(|d| *d < scheduler::model::UNTIL_DONE)
+        .max()
+        .unwrap_or_default();
+    if interrupted.is_none() && aborted_by.is_none() {
+        elapsed = elapsed.max(scheduled.min(start.elapsed()));
+    }
+    let verdicts = judge.verdicts(&stats, elapsed);
     Outcome {
         stats,
+        verdicts,
         timeline,
         elapsed,
         interrupted,
+        aborted_by,
         all_ready,
+    }
+}
+
+/// Active users per workload, and iteration counts a second ago (for the
+/// progress line's iterations/s).
+struct Gauges {
+    active: Vec<i32>,
+    last: Vec<(Duration, u64)>,
+}
+
+impl Gauges {
+    fn new(n: usize) -> Self {
+        Gauges {
+            active: vec![0; n],
+            last: vec![(Duration::ZERO, 0); n],
+        }
+    }
+
+    fn view(&mut self, scenario: &scheduler::Scenario, stats: &Stats, now: Duration) -> Vec<crate::progress::WorkloadLine> {
+        scenario
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let (iterations, dropped) = stats.workload_counts(i);
+                let (then, before) = self.last[i];
+                let dt = (now - then).as_secs_f64();
+                let rate = if dt > 0.0 { (iterations - before) as f64 / dt } else { 0.0 };
+                if dt >= 1.0 {
+                    self.last[i] = (now, iterations);
+                }
+                crate::progress::WorkloadLine {
+                    name: w.name.clone(),
+                    active: self.active[i].max(0) as u32,
+                    iterations_per_s: rate,
+                    dropped,
+                    stage: format!("{} {}", w.kind.name(), w.stage_label(now)),
+                }
+            })
+            .collect()
     }
 }
 

@@ -2,7 +2,7 @@
 //! compile, probe), and from a finished run to its summary and report.
 
 use crate::bindings::VuDriverPre;
-use crate::error::{EXIT_INTERRUPTED, Failure};
+use crate::error::{EXIT_INTERRUPTED, EXIT_THRESHOLDS, Failure};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::report::{self, HostReport};
@@ -35,9 +35,9 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
         })?,
         None => compose::compose(&plan.plugs)?,
     };
-    engine::check_map_count(plan.scenario.load.total_users)
+    engine::check_map_count(plan.scenario.max_vus())
         .map_err(|e| Failure::input(e.to_string()))?;
-    let engine = engine::engine(plan.scenario.load.total_users)?;
+    let engine = engine::engine(plan.scenario.max_vus())?;
     let pre = engine::load(&engine, &bytes).map_err(|e| {
         if from_user {
             Failure::input(format!("{e:#}"))
@@ -94,6 +94,7 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
             })
             .collect(),
         targets: plan.targets.clone(),
+        pool: plan.scenario.pool.clone(),
         budgets,
         grace: GRACE,
         memory_limit: usize::try_from(plan.memory_limit).unwrap_or(usize::MAX),
@@ -101,13 +102,23 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
 }
 
 /// Runs the plan, prints the summary, writes the report; returns the exit code.
-pub async fn execute(
-    plan: &Plan,
-    ready: Ready,
-    out: Option<&Path>,
-    quiet: bool,
-) -> Result<(u8, Outcome), Failure> {
-    let progress = Progress::new(plan.scenario.load.duration, quiet);
+/// Where a run's outputs go.
+#[derive(Clone, Copy, Default)]
+pub struct Outputs<'a> {
+    /// The JSON report ("-": stdout, instead of the summary).
+    pub out: Option<&'a Path>,
+    /// One JUnit testcase per threshold.
+    pub junit: Option<&'a Path>,
+    pub quiet: bool,
+}
+
+pub async fn execute(plan: &Plan, ready: Ready, outputs: Outputs<'_>) -> Result<(u8, Outcome), Failure> {
+    let Outputs { out, junit, quiet } = outputs;
+    let scheduled = plan.scenario.end();
+    let progress = Progress::new(
+        (scheduled < scheduler::model::UNTIL_DONE).then_some(scheduled),
+        quiet,
+    );
     let outcome = run::execute(plan, shared(plan, &ready), &progress).await;
     progress.finish();
     let report = HostReport::new(&plan.scenario, &outcome);
@@ -118,18 +129,23 @@ pub async fn execute(
                 &report.run,
                 outcome.interrupted,
                 plan.scenario.skips_tls_verification(),
+                outcome.aborted_by.as_deref(),
             )
         );
     }
     if let Some(path) = out {
         report::write(path, &report)?;
     }
-    Ok((
-        if outcome.interrupted.is_some() {
-            EXIT_INTERRUPTED
-        } else {
-            0
-        },
-        outcome,
-    ))
+    if let Some(path) = junit {
+        let xml = crate::junit::render(&report.run.scenario_id, &report.run.thresholds, report.run.duration_seconds);
+        report::write_atomically(path, xml.as_bytes())?;
+    }
+    let code = if outcome.interrupted.is_some() {
+        EXIT_INTERRUPTED
+    } else if !report.run.thresholds_passed() {
+        EXIT_THRESHOLDS
+    } else {
+        0
+    };
+    Ok((code, outcome))
 }

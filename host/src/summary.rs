@@ -7,33 +7,93 @@ use std::fmt::Write;
 /// Printed when some step's TLS does not verify certificates.
 pub const SKIP_VERIFY_WARNING: &str = "warning: insecure_skip_verify is on: TLS certificates were not verified (encrypted, not authenticated)";
 
-pub fn render(r: &Report, interrupted: Option<crate::run::Phase>, skip_verify: bool) -> String {
+pub fn render(
+    r: &Report,
+    interrupted: Option<crate::run::Phase>,
+    skip_verify: bool,
+    aborted_by: Option<&str>,
+) -> String {
     let mut s = String::new();
     if skip_verify {
         let _ = writeln!(s, "{SKIP_VERIFY_WARNING}");
     }
     let _ = writeln!(
         s,
-        "scenario {}: {} users, {:.2}s{}, {} iterations",
+        "scenario {}: up to {} users, {:.2}s{}, {} iterations{}",
         r.scenario_id,
         r.vus,
         r.duration_seconds,
-        match interrupted {
-            Some(crate::run::Phase::Init) => " (interrupted while creating the users' instances)",
-            Some(crate::run::Phase::Load) => " (interrupted)",
-            None => "",
+        match (interrupted, aborted_by) {
+            (Some(crate::run::Phase::Init), _) => {
+                " (interrupted while creating the users' instances)".to_string()
+            }
+            (Some(crate::run::Phase::Load), _) => " (interrupted)".to_string(),
+            (None, Some(t)) => format!(" (stopped early: threshold {t} failed)"),
+            (None, None) => String::new(),
         },
-        r.iterations
+        r.iterations,
+        if r.dropped_iterations > 0 {
+            format!(", {} dropped (no free user)", r.dropped_iterations)
+        } else {
+            String::new()
+        }
     );
+    let named = r.scenarios.len() > 1 || r.scenarios.iter().any(|w| w.name != "default");
+    if named {
+        for w in &r.scenarios {
+            let _ = writeln!(
+                s,
+                "  {} ({}): up to {} users, {} iterations, {} dropped",
+                w.name,
+                w.executor.name(),
+                w.vus_max,
+                w.iterations,
+                w.dropped_iterations
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "{:<20} {:>9} {:>9} {:>8} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
         "step", "count", "ok", "failed", "success", "rps", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
     for st in &r.steps {
-        row(&mut s, &format!("{} ({})", st.id, st.kind), &st.metrics);
+        let name = if named {
+            format!("{}/{} ({})", st.scenario, st.id, st.kind)
+        } else {
+            format!("{} ({})", st.id, st.kind)
+        };
+        row(&mut s, &name, &st.metrics);
+    }
+    if named {
+        for w in &r.scenarios {
+            row(&mut s, &format!("scenario {}", w.name), &w.metrics);
+        }
     }
     row(&mut s, "total", &r.metrics);
+    for w in &r.scenarios {
+        if let Some(t) = &w.metrics.service_time {
+            let _ = writeln!(
+                s,
+                "{:<20} latency counts from when each request was due; service time (send to response) p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} ms",
+                format!("scenario {}", w.name),
+                t.service_time_p50_ms,
+                t.service_time_p95_ms,
+                t.service_time_p99_ms,
+                t.service_time_max_ms
+            );
+        }
+    }
+    let checked = r.metrics.checks_passed + r.metrics.checks_failed;
+    if r.metrics.checks_failed > 0 {
+        let _ = writeln!(
+            s,
+            "checks: {:.2}% passed ({} of {})",
+            100.0 * r.metrics.checks_passed as f64 / checked as f64,
+            r.metrics.checks_passed,
+            checked
+        );
+    }
     phases(&mut s, r);
     for st in &r.steps {
         if let Some(t) = &st.metrics.tls {
@@ -78,6 +138,29 @@ pub fn render(r: &Report, interrupted: Option<crate::run::Phase>, skip_verify: b
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
         let _ = writeln!(s, "source IPs: {}", ips.join(", "));
+    }
+    if !r.thresholds.is_empty() {
+        let failed = r.thresholds.iter().filter(|t| !t.ok).count();
+        let _ = writeln!(
+            s,
+            "thresholds: {} of {} passed",
+            r.thresholds.len() - failed,
+            r.thresholds.len()
+        );
+        for t in &r.thresholds {
+            let _ = writeln!(
+                s,
+                "  {} {} {}: measured {}{}{}",
+                if t.ok { "✓" } else { "✗" },
+                t.metric,
+                t.threshold,
+                t.value,
+                t.window_seconds
+                    .map(|w| format!(" (worst {w}s window)"))
+                    .unwrap_or_default(),
+                if t.aborted_run { " — stopped the run" } else { "" }
+            );
+        }
     }
     s
 }

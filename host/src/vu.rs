@@ -1,7 +1,8 @@
 //! One virtual user: its own instance (from the shared `InstancePre`,
-//! created in the init phase), driven one step per call. The host waits the
-//! think time on its own clock, stops at the deadline, and replaces the
-//! instance after a trap.
+//! created in the init phase), driven one step per call, an iteration at a
+//! time. The host waits the think time on its own clock, stops at the
+//! deadline, and replaces the instance after a trap. Executors (`drive`)
+//! decide when iterations run.
 
 use crate::bindings::{self, ScenarioNeeds, VuDriver, VuDriverPre};
 use crate::egress::Egress;
@@ -23,6 +24,8 @@ pub struct Shared {
     /// filesystem), passed to every user's `init`.
     pub files: Vec<bindings::File>,
     pub targets: HashSet<SocketAddr>,
+    /// Source addresses: user n sends from entry n mod size.
+    pub pool: scheduler::pool::IpPool,
     /// Longest each step may run in the guest: its timeout plus a margin.
     pub budgets: Vec<Duration>,
     /// How long an in-flight step may go on after the stop time.
@@ -41,78 +44,169 @@ pub struct Live {
 
 /// What users report to the aggregator.
 pub enum Event {
-    Started,
+    /// A user of `workload` began (+1) or ended (-1) running iterations.
+    Active { workload: usize, delta: i32 },
     Sample {
         at: Duration,
+        workload: usize,
         source: Option<IpAddr>,
         /// One per request the step made (redirects, then its last).
         samples: Vec<Sample>,
+        /// How late the step started against its schedule (arrival-rate
+        /// executors; counted into its latency).
+        delay: Option<Duration>,
         /// The step ended an iteration (one event, not two, per step).
         iteration_done: bool,
     },
-    /// The user is done (`ran`: it had started) at `at` since the start.
-    /// Tearing its instance down comes after and is not part of the run.
-    Stopped {
-        ran: bool,
-        at: Duration,
-    },
+    /// An arrival-rate executor had no free user for an iteration.
+    Dropped { at: Duration, workload: usize },
+    /// A driver (a closed user, an open pool) is done at `at` since the
+    /// start. Tearing instances down comes after and is not part of the run.
+    Stopped { at: Duration },
 }
 
-/// One user's identity and stop condition.
+/// One user's identity.
+#[derive(Clone, Copy, Debug)]
 pub struct Spec {
     pub index: u32,
     pub source: Option<IpAddr>,
-    pub offset: Duration,
-    pub max_iterations: Option<u64>,
+    pub workload: usize,
 }
 
-/// When a user stops: the stop time (moved to "now" by the first signal),
-/// and an abort (the second signal) that ends an in-flight step at once.
+/// When a user stops: the stop time (moved to "now" by the first signal or
+/// an aborting threshold), and an abort (the second signal) that ends an
+/// in-flight step at once.
+#[derive(Clone)]
 pub struct Stops {
     pub at: watch::Receiver<Instant>,
     pub abort: watch::Receiver<bool>,
 }
 
-/// Runs one user from its ramp offset (after `start`) until the stop time.
-/// Returns its instance rather than dropping it: tearing thousands of
-/// instances down takes a while and must not delay the other users' stop.
-pub async fn run(
-    shared: Arc<Shared>,
-    spec: Spec,
-    first: Live,
-    start: Instant,
-    stops: Stops,
-    events: mpsc::UnboundedSender<Event>,
-) -> Option<Live> {
-    let Stops {
-        at: mut stop,
-        mut abort,
-    } = stops;
-    if !sleep_or_stop(start + spec.offset, &mut stop).await {
-        let at = start.elapsed();
-        let _ = events.send(Event::Stopped { ran: false, at });
-        return Some(first);
+/// How an iteration ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IterationEnd {
+    Done,
+    /// Its time ran out before its last step, or the run stopped.
+    Cut,
+    /// The instance trapped and could not be made again.
+    Gone,
+}
+
+/// A user: its instance and how it reports.
+pub struct User {
+    pub shared: Arc<Shared>,
+    pub spec: Spec,
+    live: Option<Live>,
+    pub start: Instant,
+    pub stops: Stops,
+    pub events: mpsc::UnboundedSender<Event>,
+    /// The instance is mid-workflow (an iteration was cut): it is replaced
+    /// before its next iteration, which then starts at the workflow's start.
+    stale: bool,
+}
+
+impl User {
+    pub fn new(
+        shared: Arc<Shared>,
+        spec: Spec,
+        live: Live,
+        start: Instant,
+        stops: Stops,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Self {
+        User {
+            shared,
+            spec,
+            live: Some(live),
+            start,
+            stops,
+            events,
+            stale: false,
+        }
     }
-    let _ = events.send(Event::Started);
-    let source = spec.source;
-    let mut live = Some(first);
-    let mut iterations = 0;
-    while Instant::now() < *stop.borrow() {
-        if live.is_none() {
-            match create(&shared, &spec).await {
-                Ok(l) => live = Some(l),
+
+    /// Hands the instance back for teardown off the workers.
+    pub fn into_live(self) -> Option<Live> {
+        self.live
+    }
+
+    /// True once the run's stop time has passed.
+    pub fn run_stopped(&self) -> bool {
+        Instant::now() >= *self.stops.at.borrow()
+    }
+
+    /// Sleeps until `at`; false if `limit` or the run's stop comes first.
+    pub async fn sleep_until(&mut self, at: Instant, limit: Instant) -> bool {
+        sleep_or_stop(at, limit, &mut self.stops.at).await
+    }
+
+    /// Runs one iteration: steps (and their think times) until the
+    /// workflow's last. `due`: when it was scheduled (open models), so each
+    /// step's lateness against its schedule is counted. No step starts
+    /// after `hard_end`; the one in flight then gets the grace period.
+    /// `last_think`: whether the last step's think time is part of it
+    /// (pacing replaces it).
+    pub async fn iteration(
+        &mut self,
+        due: Option<Instant>,
+        hard_end: Instant,
+        last_think: bool,
+    ) -> IterationEnd {
+        if self.stale {
+            self.live = None;
+            self.stale = false;
+        }
+        let mut due = due;
+        loop {
+            let stop_at = (*self.stops.at.borrow()).min(hard_end);
+            if Instant::now() >= stop_at {
+                self.stale = true;
+                return IterationEnd::Cut;
+            }
+            let delay = due.map(|d| Instant::now().saturating_duration_since(d));
+            let (think, done) = match self.step(delay, hard_end).await {
+                StepEnd::Ran { think, done } => (think, done),
+                // The instance is gone (replaced next time): so is the iteration.
+                StepEnd::Failed => return IterationEnd::Cut,
+                StepEnd::Gone => return IterationEnd::Gone,
+            };
+            if done && !last_think {
+                return IterationEnd::Done;
+            }
+            let next = Instant::now() + think;
+            due = due.map(|_| next);
+            if !think.is_zero() && !self.sleep_until(next, hard_end).await {
+                if done {
+                    return IterationEnd::Done;
+                }
+                self.stale = true;
+                return IterationEnd::Cut;
+            }
+            if done {
+                return IterationEnd::Done;
+            }
+        }
+    }
+
+    /// Runs the next step.
+    async fn step(&mut self, delay: Option<Duration>, hard_end: Instant) -> StepEnd {
+        let (start, source, workload) = (self.start, self.spec.source, self.spec.workload);
+        if self.live.is_none() {
+            match create(&self.shared, &self.spec).await {
+                Ok(l) => self.live = Some(l),
                 Err(message) => {
                     // No step was running: the instance could not be made.
                     let failed = ended(
                         start,
+                        workload,
                         source,
                         UNATTRIBUTED,
                         Duration::ZERO,
                         ErrorKind::Trap,
                         message,
                     );
-                    let _ = events.send(failed);
-                    break;
+                    let _ = self.events.send(failed);
+                    return StepEnd::Gone;
                 }
             }
         }
@@ -120,69 +214,62 @@ pub async fn run(
             store,
             vu,
             next_step,
-        } = live.as_mut().expect("instantiated above");
+        } = self.live.as_mut().expect("instantiated above");
         let running = *next_step;
-        let budget = shared.budgets.get(running as usize).copied();
+        let budget = self.shared.budgets.get(running as usize).copied();
         store
             .data_mut()
             .start_step(budget.unwrap_or(crate::vu_state::SETUP_BUDGET));
         let began = Instant::now();
         let step = vu.scheduler_main_vu().call_next_step(&mut *store);
+        let mut stop = self.stops.at.clone();
         let result = tokio::select! {
             r = step => Some(r),
-            _ = hard_stop(&mut stop, shared.grace) => None,
-            _ = abort.wait_for(|a| *a) => None,
+            _ = hard_stop(&mut stop, hard_end, self.shared.grace) => None,
+            _ = self.stops.abort.wait_for(|a| *a) => None,
         };
-        match result {
+        let (kind, message) = match result {
             Some(Ok(r)) => {
                 *next_step = r.next_step;
-                let at = start.elapsed();
-                let _ = events.send(Event::Sample {
-                    at,
+                let _ = self.events.send(Event::Sample {
+                    at: start.elapsed(),
+                    workload,
                     source,
                     samples: r.samples.into_iter().map(bindings::sample).collect(),
+                    delay,
                     iteration_done: r.iteration_done,
                 });
-                if r.iteration_done {
-                    iterations += 1;
-                    if spec.max_iterations.is_some_and(|m| iterations >= m) {
-                        break;
-                    }
-                }
-                let think = bindings::duration(r.think_time);
-                if !think.is_zero() && !sleep_or_stop(Instant::now() + think, &mut stop).await {
-                    break;
-                }
+                return StepEnd::Ran {
+                    think: bindings::duration(r.think_time),
+                    done: r.iteration_done,
+                };
             }
-            Some(Err(e)) => {
-                // The instance is poisoned: count it and start a fresh one.
-                let message = trap_message(&e);
-                let took = began.elapsed();
-                let trapped = ended(start, source, running, took, ErrorKind::Trap, message);
-                let _ = events.send(trapped);
-                live = None;
-            }
+            // The instance is poisoned: count it; a fresh one runs next.
+            Some(Err(e)) => (ErrorKind::Trap, trap_message(&e)),
             // Stopped and the grace period ran out, or aborted: the step is
-            // abandoned, and counted as interrupted.
-            None => {
-                let message = "the run stopped before the step ended".to_string();
-                let took = began.elapsed();
-                let interrupted = ended(
-                    start,
-                    source,
-                    running,
-                    took,
-                    ErrorKind::Interrupted,
-                    message,
-                );
-                let _ = events.send(interrupted);
-                break;
-            }
-        }
+            // abandoned and counted as interrupted; the instance, stopped
+            // mid-call, is never called again.
+            None => (
+                ErrorKind::Interrupted,
+                "the run stopped before the step ended".to_string(),
+            ),
+        };
+        let took = began.elapsed();
+        let _ = self
+            .events
+            .send(ended(start, workload, source, running, took, kind, message));
+        self.live = None;
+        StepEnd::Failed
     }
-    let at = start.elapsed();
-    let _ = events.send(Event::Stopped { ran: true, at });
-    live
+}
+
+/// How one step call ended.
+enum StepEnd {
+    Ran { think: Duration, done: bool },
+    /// It trapped or was cut off: the instance is dropped.
+    Failed,
+    /// No instance could be made for it.
+    Gone,
 }
 
 /// Creates the user's instance and runs `init` (its scenario, index, source).
@@ -236,6 +323,7 @@ async fn instance(shared: &Shared, egress: Egress) -> Result<(Store<VuState>, Vu
 /// The sample of a step the host ended (a trap, or the run's stop).
 fn ended(
     start: Instant,
+    workload: usize,
     source: Option<IpAddr>,
     step: u32,
     took: Duration,
@@ -244,8 +332,10 @@ fn ended(
 ) -> Event {
     Event::Sample {
         at: start.elapsed(),
+        workload,
         source,
         samples: vec![failed_sample(step, took, kind, message)],
+        delay: None,
         iteration_done: false,
     }
 }
@@ -290,15 +380,15 @@ fn trap_message(e: &wasmtime::Error) -> String {
     }
 }
 
-/// Sleeps until `at`; false if the stop time comes first.
-async fn sleep_or_stop(at: Instant, stop: &mut watch::Receiver<Instant>) -> bool {
+/// Sleeps until `at`; false if `limit` or the stop time comes first.
+async fn sleep_or_stop(at: Instant, limit: Instant, stop: &mut watch::Receiver<Instant>) -> bool {
     loop {
-        let stop_at = *stop.borrow_and_update();
+        let stop_at = (*stop.borrow_and_update()).min(limit);
         if at >= stop_at {
             // Wait for the stop itself (or a change that moves it).
             tokio::select! {
                 _ = tokio::time::sleep_until(stop_at.into()) => return false,
-                r = stop.changed() => if r.is_err() { return false },
+                r = stop.changed() => if r.is_err() { tokio::time::sleep_until(stop_at.into()).await; return false },
             }
             continue;
         }
@@ -309,10 +399,11 @@ async fn sleep_or_stop(at: Instant, stop: &mut watch::Receiver<Instant>) -> bool
     }
 }
 
-/// Resolves `grace` after the stop time, following changes to it.
-async fn hard_stop(stop: &mut watch::Receiver<Instant>, grace: Duration) {
+/// Resolves `grace` after the earlier of `limit` and the stop time,
+/// following changes to the stop time.
+async fn hard_stop(stop: &mut watch::Receiver<Instant>, limit: Instant, grace: Duration) {
     loop {
-        let at = *stop.borrow_and_update() + grace;
+        let at = (*stop.borrow_and_update()).min(limit) + grace;
         tokio::select! {
             _ = tokio::time::sleep_until(at.into()) => return,
             r = stop.changed() => if r.is_err() { tokio::time::sleep_until(at.into()).await; return },

@@ -43,7 +43,12 @@ pub async fn main(a: DemoArgs) -> Result<u8, Failure> {
     };
     let mut plan = plan::from_text(&yaml, Path::new("."), &o, &[])?;
     let ready = session::prepare(&mut plan, None).await?;
-    let (code, _) = session::execute(&plan, ready, a.out.as_deref(), a.quiet).await?;
+    let outputs = session::Outputs {
+        out: a.out.as_deref(),
+        junit: None,
+        quiet: a.quiet,
+    };
+    let (code, _) = session::execute(&plan, ready, outputs).await?;
     let seen = |c: &crate::loopback::Counters| format!("{} from {:?}", c.requests(), c.by_source());
     println!(
         "the target saw: http {}; tcp {}; udp {}",

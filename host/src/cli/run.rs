@@ -16,6 +16,9 @@ pub struct RunArgs {
     /// Write the JSON report here ("-" for stdout, instead of the summary)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write one JUnit testcase per threshold here (a failed one says what was measured)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// No live progress; print only the summary
     #[arg(long)]
     pub quiet: bool,
@@ -28,7 +31,10 @@ pub async fn main(a: RunArgs) -> Result<u8, Failure> {
     let mut plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
     let ready = session::prepare(&mut plan, a.component.as_deref()).await?;
     plan.deny(&a.deny)?;
-    Ok(session::execute(&plan, ready, a.out.as_deref(), a.quiet)
-        .await?
-        .0)
+    let outputs = session::Outputs {
+        out: a.out.as_deref(),
+        junit: a.junit.as_deref(),
+        quiet: a.quiet,
+    };
+    Ok(session::execute(&plan, ready, outputs).await?.0)
 }

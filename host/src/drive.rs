@@ -58,7 +58,11 @@ pub fn spawn(run: &Run, w: Arc<Workload>, users: Vec<(Spec, Live)>) -> Vec<JoinH
 
 /// One user of a closed workload: its intervals of the curve, iterations
 /// back to back in each (paced, if asked), within its iteration budget.
-async fn closed(mut user: User, w: Arc<Workload>, shared_left: Option<Arc<AtomicU64>>) -> Vec<Live> {
+async fn closed(
+    mut user: User,
+    w: Arc<Workload>,
+    shared_left: Option<Arc<AtomicU64>>,
+) -> Vec<Live> {
     let Model::Closed(c) = &w.model else {
         unreachable!("closed users belong to closed workloads")
     };

@@ -4,11 +4,11 @@
 //! condition as data (a stop time users watch, moved to "now" by
 //! SIGINT/SIGTERM or an aborting threshold), and the epoch ticker.
 
+use crate::drive;
 use crate::init;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::timeline::Timeline;
-use crate::drive;
 use crate::vu::{self, Event, Live as Instance, Shared, Spec};
 use scheduler::Stats;
 use scheduler::thresholds::{Judge, Verdict};
@@ -205,7 +205,12 @@ impl Gauges {
         }
     }
 
-    fn view(&mut self, scenario: &scheduler::Scenario, stats: &Stats, now: Duration) -> Vec<crate::progress::WorkloadLine> {
+    fn view(
+        &mut self,
+        scenario: &scheduler::Scenario,
+        stats: &Stats,
+        now: Duration,
+    ) -> Vec<crate::progress::WorkloadLine> {
         scenario
             .workloads
             .iter()
@@ -214,7 +219,11 @@ impl Gauges {
                 let (iterations, dropped) = stats.workload_counts(i);
                 let (then, before) = self.last[i];
                 let dt = (now - then).as_secs_f64();
-                let rate = if dt > 0.0 { (iterations - before) as f64 / dt } else { 0.0 };
+                let rate = if dt > 0.0 {
+                    (iterations - before) as f64 / dt
+                } else {
+                    0.0
+                };
                 if dt >= 1.0 {
                     self.last[i] = (now, iterations);
                 }

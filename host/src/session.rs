@@ -35,8 +35,7 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
         })?,
         None => compose::compose(&plan.plugs)?,
     };
-    engine::check_map_count(plan.scenario.max_vus())
-        .map_err(|e| Failure::input(e.to_string()))?;
+    engine::check_map_count(plan.scenario.max_vus()).map_err(|e| Failure::input(e.to_string()))?;
     let engine = engine::engine(plan.scenario.max_vus())?;
     let pre = engine::load(&engine, &bytes).map_err(|e| {
         if from_user {
@@ -112,7 +111,11 @@ pub struct Outputs<'a> {
     pub quiet: bool,
 }
 
-pub async fn execute(plan: &Plan, ready: Ready, outputs: Outputs<'_>) -> Result<(u8, Outcome), Failure> {
+pub async fn execute(
+    plan: &Plan,
+    ready: Ready,
+    outputs: Outputs<'_>,
+) -> Result<(u8, Outcome), Failure> {
     let Outputs { out, junit, quiet } = outputs;
     let scheduled = plan.scenario.end();
     let progress = Progress::new(
@@ -137,7 +140,11 @@ pub async fn execute(plan: &Plan, ready: Ready, outputs: Outputs<'_>) -> Result<
         report::write(path, &report)?;
     }
     if let Some(path) = junit {
-        let xml = crate::junit::render(&report.run.scenario_id, &report.run.thresholds, report.run.duration_seconds);
+        let xml = crate::junit::render(
+            &report.run.scenario_id,
+            &report.run.thresholds,
+            report.run.duration_seconds,
+        );
         report::write_atomically(path, xml.as_bytes())?;
     }
     let code = if outcome.interrupted.is_some() {

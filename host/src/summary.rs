@@ -158,7 +158,11 @@ pub fn render(
                 t.window_seconds
                     .map(|w| format!(" (worst {w}s window)"))
                     .unwrap_or_default(),
-                if t.aborted_run { " — stopped the run" } else { "" }
+                if t.aborted_run {
+                    " — stopped the run"
+                } else {
+                    ""
+                }
             );
         }
     }

@@ -265,7 +265,10 @@ impl User {
 
 /// How one step call ended.
 enum StepEnd {
-    Ran { think: Duration, done: bool },
+    Ran {
+        think: Duration,
+        done: bool,
+    },
     /// It trapped or was cut off: the instance is dropped.
     Failed,
     /// No instance could be made for it.

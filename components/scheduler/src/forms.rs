@@ -203,7 +203,10 @@ fn named(doc: raw::Document) -> Result<Form, ScenarioError> {
                 let steps: Vec<raw::Step> = serde_yaml::from_value(steps.clone()).map_err(|e| {
                     field(
                         format!("{at}.workflow"),
-                        format!("expected a list of steps or the name of one of workflows: ({})", e.to_string().replace('\n', " ")),
+                        format!(
+                            "expected a list of steps or the name of one of workflows: ({})",
+                            e.to_string().replace('\n', " ")
+                        ),
                     )
                 })?;
                 (steps, format!("{at}.workflow"))
@@ -264,9 +267,13 @@ fn fields_of(kind: ExecutorKind) -> &'static [&'static str] {
         ExecutorKind::PerVuIterations | ExecutorKind::SharedIterations => {
             &["vus", "iterations", "max_duration", "pacing"]
         }
-        ExecutorKind::ConstantArrivalRate => {
-            &["rate", "time_unit", "duration", "pre_allocated_vus", "max_vus"]
-        }
+        ExecutorKind::ConstantArrivalRate => &[
+            "rate",
+            "time_unit",
+            "duration",
+            "pre_allocated_vus",
+            "max_vus",
+        ],
         ExecutorKind::RampingArrivalRate => &[
             "start_rate",
             "time_unit",
@@ -305,13 +312,17 @@ fn executor(at: &str, n: raw::Named) -> Result<Workload, ScenarioError> {
             ),
         ));
     }
-    let positive = |d: Option<crate::duration::Dur>, name: &str| -> Result<Duration, ScenarioError> {
-        match d {
-            Some(d) if !d.0.is_zero() => Ok(d.0),
-            Some(_) => Err(field(format!("{at}.{name}"), "must be longer than 0s")),
-            None => Err(field(format!("{at}.{name}"), format!("{} needs it", kind.name()))),
-        }
-    };
+    let positive =
+        |d: Option<crate::duration::Dur>, name: &str| -> Result<Duration, ScenarioError> {
+            match d {
+                Some(d) if !d.0.is_zero() => Ok(d.0),
+                Some(_) => Err(field(format!("{at}.{name}"), "must be longer than 0s")),
+                None => Err(field(
+                    format!("{at}.{name}"),
+                    format!("{} needs it", kind.name()),
+                )),
+            }
+        };
     let at_least_one = |v: Option<u32>, name: &str| -> Result<u32, ScenarioError> {
         match v {
             Some(0) => Err(field(format!("{at}.{name}"), "must be at least 1")),
@@ -319,11 +330,12 @@ fn executor(at: &str, n: raw::Named) -> Result<Workload, ScenarioError> {
         }
     };
     let stages = |start: f64| -> Result<Curve, ScenarioError> {
-        let raw = n
-            .stages
-            .as_ref()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| field(format!("{at}.stages"), format!("{} needs at least one stage", kind.name())))?;
+        let raw = n.stages.as_ref().filter(|s| !s.is_empty()).ok_or_else(|| {
+            field(
+                format!("{at}.stages"),
+                format!("{} needs at least one stage", kind.name()),
+            )
+        })?;
         let mut out = Vec::with_capacity(raw.len());
         for (i, s) in raw.iter().enumerate() {
             if !s.target.is_finite() || s.target < 0.0 {
@@ -394,7 +406,10 @@ fn executor(at: &str, n: raw::Named) -> Result<Workload, ScenarioError> {
             };
             let max = match n.max_duration {
                 Some(d) if d.0.is_zero() => {
-                    return Err(field(format!("{at}.max_duration"), "must be longer than 0s"));
+                    return Err(field(
+                        format!("{at}.max_duration"),
+                        "must be longer than 0s",
+                    ));
                 }
                 d => d.map_or(DEFAULT_MAX_DURATION, |d| d.0),
             };
@@ -404,17 +419,29 @@ fn executor(at: &str, n: raw::Named) -> Result<Workload, ScenarioError> {
                 if iterations < u64::from(vus) {
                     return Err(field(
                         format!("{at}.iterations"),
-                        format!("{iterations} shared iterations for {vus} users: some would never run one (set iterations ≥ vus)"),
+                        format!(
+                            "{iterations} shared iterations for {vus} users: some would never run one (set iterations ≥ vus)"
+                        ),
                     ));
                 }
                 Budget::Shared(iterations)
             };
-            closed(Curve::flat(f64::from(vus), max), Some(budget), Duration::ZERO)
+            closed(
+                Curve::flat(f64::from(vus), max),
+                Some(budget),
+                Duration::ZERO,
+            )
         }
         ExecutorKind::ConstantArrivalRate => {
-            let rate = n.rate.filter(|r| r.is_finite() && *r > 0.0).ok_or_else(|| {
-                field(format!("{at}.rate"), "constant-arrival-rate needs a rate above 0")
-            })?;
+            let rate = n
+                .rate
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .ok_or_else(|| {
+                    field(
+                        format!("{at}.rate"),
+                        "constant-arrival-rate needs a rate above 0",
+                    )
+                })?;
             let d = positive(n.duration, "duration")?;
             let (pre, max) = pool(kind)?;
             Model::Open(Open {
@@ -426,7 +453,10 @@ fn executor(at: &str, n: raw::Named) -> Result<Workload, ScenarioError> {
         ExecutorKind::RampingArrivalRate => {
             let start = n.start_rate.unwrap_or(0.0);
             if !start.is_finite() || start < 0.0 {
-                return Err(field(format!("{at}.start_rate"), "must be a number, 0 or more"));
+                return Err(field(
+                    format!("{at}.start_rate"),
+                    "must be a number, 0 or more",
+                ));
             }
             let mut curve = stages(per_second(start))?;
             for s in &mut curve.stages {

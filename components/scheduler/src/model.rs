@@ -115,7 +115,6 @@ pub mod raw {
         pub target: f64,
     }
 
-
     /// Scenario-wide bounds; steps may override `max_body` / `max_read`.
     #[derive(Default, Deserialize)]
     #[serde(deny_unknown_fields)]

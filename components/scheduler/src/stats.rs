@@ -85,7 +85,11 @@ impl Bucket {
     pub fn push_step(&mut self, samples: &[Sample], delay: Option<Duration>) {
         let delay_us = delay.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
         for (i, s) in samples.iter().enumerate() {
-            let late = if i == 0 { delay_us } else { delay_us.map(|_| 0) };
+            let late = if i == 0 {
+                delay_us
+            } else {
+                delay_us.map(|_| 0)
+            };
             self.push_delayed(s, late);
         }
         // The last request carries the step's checks: it passed them or
@@ -424,7 +428,12 @@ impl Stats {
     }
 
     /// Adds one step's samples (see `Bucket::push_step` for `delay`).
-    pub fn push_step(&mut self, samples: &[Sample], source_ip: Option<IpAddr>, delay: Option<Duration>) {
+    pub fn push_step(
+        &mut self,
+        samples: &[Sample],
+        source_ip: Option<IpAddr>,
+        delay: Option<Duration>,
+    ) {
         let Some(first) = samples.first() else { return };
         self.total.push_step(samples, delay);
         if first.step != crate::sample::UNATTRIBUTED {
@@ -433,7 +442,11 @@ impl Stats {
                 self.steps.resize(i + 1, Bucket::default());
             }
             self.steps[i].push_step(samples, delay);
-            if let Some(w) = self.step_workload.get(i).and_then(|w| self.workloads.get_mut(*w)) {
+            if let Some(w) = self
+                .step_workload
+                .get(i)
+                .and_then(|w| self.workloads.get_mut(*w))
+            {
                 w.bucket.push_step(samples, delay);
             }
         }
@@ -449,7 +462,8 @@ impl Stats {
             mine.merge(theirs);
         }
         if o.workloads.len() > self.workloads.len() {
-            self.workloads.resize(o.workloads.len(), WorkloadStats::default());
+            self.workloads
+                .resize(o.workloads.len(), WorkloadStats::default());
         }
         for (mine, theirs) in self.workloads.iter_mut().zip(&o.workloads) {
             mine.bucket.merge(&theirs.bucket);

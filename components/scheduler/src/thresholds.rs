@@ -264,20 +264,30 @@ fn parse_key(
         })?;
     let mut filter = Filter::default();
     let mut step_id = None;
-    for tag in tags.unwrap_or_default().split(',').filter(|t| !t.trim().is_empty()) {
+    for tag in tags
+        .unwrap_or_default()
+        .split(',')
+        .filter(|t| !t.trim().is_empty())
+    {
         let (name, value) = tag
             .split_once(':')
             .map(|(n, v)| (n.trim(), v.trim()))
             .ok_or_else(|| field(at, format!("tag {tag:?}: expected name:value")))?;
         match name {
             "scenario" => {
-                let w = workloads.iter().position(|w| w.name == value).ok_or_else(|| {
-                    let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
-                    field(
-                        at,
-                        format!("no scenario named {value:?} (scenarios: {})", names.join(", ")),
-                    )
-                })?;
+                let w = workloads
+                    .iter()
+                    .position(|w| w.name == value)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+                        field(
+                            at,
+                            format!(
+                                "no scenario named {value:?} (scenarios: {})",
+                                names.join(", ")
+                            ),
+                        )
+                    })?;
                 filter.workload = Some(w);
             }
             "step" => step_id = Some(value),
@@ -525,7 +535,11 @@ impl Judge {
                 continue;
             }
             let mut sum = Tally::default();
-            for (_, tally) in w.seconds.iter().filter(|(s, _)| *s + secs >= now && *s < now) {
+            for (_, tally) in w
+                .seconds
+                .iter()
+                .filter(|(s, _)| *s + secs >= now && *s < now)
+            {
                 sum.merge(tally);
             }
             judge_window(w, t, sum.measure(t, secs as f64));
@@ -602,11 +616,24 @@ mod tests {
 
     #[test]
     fn expressions_parse_in_k6_syntax() {
-        assert_eq!(parse_expr("p(95)<200").unwrap(), (Agg::P(95.0), Op::Lt, 200.0));
-        assert_eq!(parse_expr("rate < 0.01").unwrap(), (Agg::Rate, Op::Lt, 0.01));
+        assert_eq!(
+            parse_expr("p(95)<200").unwrap(),
+            (Agg::P(95.0), Op::Lt, 200.0)
+        );
+        assert_eq!(
+            parse_expr("rate < 0.01").unwrap(),
+            (Agg::Rate, Op::Lt, 0.01)
+        );
         assert_eq!(parse_expr("count==0").unwrap(), (Agg::Count, Op::Eq, 0.0));
-        assert_eq!(parse_expr("p(99.9)>=1").unwrap(), (Agg::P(99.9), Op::Ge, 1.0));
-        assert!(parse_expr("p95<200").unwrap_err().contains("unknown aggregation"));
+        assert_eq!(
+            parse_expr("p(99.9)>=1").unwrap(),
+            (Agg::P(99.9), Op::Ge, 1.0)
+        );
+        assert!(
+            parse_expr("p95<200")
+                .unwrap_err()
+                .contains("unknown aggregation")
+        );
         assert!(parse_expr("avg<").is_err());
         assert!(parse_expr("avg 200").is_err());
         assert!(parse_expr("p(101)<2").is_err());

@@ -26,7 +26,7 @@ pub fn render(suite: &str, verdicts: &[Verdict], seconds: f64) -> String {
             s,
             "    <testcase name=\"{}\" classname=\"{}\"",
             escape(&name),
-            escape(&format!("{suite}.thresholds"))
+            escape(format!("{suite}.thresholds"))
         );
         if v.ok {
             s += "/>\n";

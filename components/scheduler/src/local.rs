@@ -285,15 +285,12 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
         until: Duration::ZERO,
     };
     let mut judged = 0;
-    loop {
-        let Some((i, when)) = agents
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| a.next_event().map(|t| (i, t)))
-            .min_by_key(|(_, t)| *t)
-        else {
-            break;
-        };
+    while let Some((i, when)) = agents
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.next_event().map(|t| (i, t)))
+        .min_by_key(|(_, t)| *t)
+    {
         if let Some(wait) = when.checked_sub(run.now()) {
             std::thread::sleep(wait);
         }

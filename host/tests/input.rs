@@ -132,7 +132,8 @@ fn validate_prints_the_plan() {
     ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
-        "users:      7",
+        "users:      at most 7",
+        "scenario default: constant-vus, users 0..7",
         "127.0.0.2",
         "home (http",
         &t.http.to_string(),

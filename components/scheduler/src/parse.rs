@@ -73,7 +73,16 @@ pub fn parse_with(
         if steps.is_empty() {
             return Err(field(steps_at, "must list at least one step"));
         }
-        if steps.len() > MAX_STEPS || workflow.len() + steps.len() > MAX_STEPS {
+        if steps.len() > MAX_STEPS {
+            return Err(field(
+                steps_at,
+                format!(
+                    "{} steps; a workflow may have at most {MAX_STEPS}",
+                    steps.len()
+                ),
+            ));
+        }
+        if workflow.len() + steps.len() > MAX_STEPS {
             return Err(field(
                 steps_at,
                 format!("a scenario file may have at most {MAX_STEPS} steps in all"),

@@ -1,0 +1,106 @@
+//! Plain mode (stock wasmtime, one instance, one thread): arrival rates with
+//! the drop rule, coordinated omission counted in the latency when the one
+//! thread is held up, thresholds exiting 99, and what it refuses.
+
+mod common;
+
+use common::plain_file;
+use common::timed::{Behaviour, Timed};
+use serde_json::Value;
+use std::time::Duration;
+
+fn dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("plain-exec-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn plain_mode_runs_an_arrival_rate_and_exits_99_on_a_failed_threshold() {
+    let server = Timed::start(Behaviour::default());
+    let d = dir("rate");
+    let yaml = format!(
+        "scenarios:\n  api:\n    executor: constant-arrival-rate\n    rate: 50\n    duration: 1s\n    pre_allocated_vus: 2\n    max_vus: 5\n    workflow: [{{type: http, params: {{url: 'http://{}/'}}}}]\n  each:\n    executor: per-vu-iterations\n    vus: 2\n    iterations: 3\n    workflow: [{{type: http, params: {{url: 'http://{}/each'}}}}]\nthresholds:\n  'iterations{{scenario:api}}': ['count==50']\n  'iterations{{scenario:each}}': ['count>6']\n",
+        server.addr, server.addr
+    );
+    std::fs::write(d.join("s.yaml"), yaml).unwrap();
+    let out = plain_file(&d, "s.yaml");
+    assert_eq!(
+        out.status.code(),
+        Some(99),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(server.count("/"), 50);
+    assert_eq!(server.count("/each"), 6);
+    let t = r["thresholds"].as_array().unwrap();
+    assert_eq!(
+        (t[0]["ok"].as_bool(), t[0]["value"].as_f64()),
+        (Some(true), Some(50.0))
+    );
+    assert_eq!(
+        (t[1]["ok"].as_bool(), t[1]["value"].as_f64()),
+        (Some(false), Some(6.0))
+    );
+    assert_eq!(r["dropped_iterations"], 0);
+}
+
+#[test]
+fn plain_mode_counts_a_held_up_thread_in_the_latency_not_the_service_time() {
+    // Every answer waits during the first second of every two. One thread
+    // runs every user: the request in the stall holds up the arrivals due
+    // after it, which start late; their latency counts from when they were
+    // due, their service time does not.
+    let server = Timed::start(Behaviour {
+        delay: Duration::ZERO,
+        stall: Some((Duration::from_secs(1), Duration::from_secs(2))),
+    });
+    let d = dir("stall");
+    let yaml = format!(
+        "scenarios:\n  api:\n    executor: constant-arrival-rate\n    rate: 100\n    duration: 4s\n    pre_allocated_vus: 5\n    max_vus: 10\n    workflow: [{{type: http, params: {{url: 'http://{}/'}}}}]\n",
+        server.addr
+    );
+    std::fs::write(d.join("s.yaml"), yaml).unwrap();
+    let out = plain_file(&d, "s.yaml");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let latency_p99 = r["latency_p99_ms"].as_f64().unwrap();
+    let service_p99 = r["service_time_p99_ms"].as_f64().unwrap();
+    eprintln!(
+        "plain mode, stall 1 s in 2 s: latency p99 {latency_p99} ms, service time p99 {service_p99} ms"
+    );
+    // Half the arrivals are due in a stall: p99 = 1 s - 0.01 * 2 s.
+    assert!(
+        (850.0..=1100.0).contains(&latency_p99),
+        "latency p99 {latency_p99}"
+    );
+    // Only the one request per stall that met it waited: 2 of 400.
+    assert!(service_p99 < 100.0, "service time p99 {service_p99}");
+    assert_eq!(
+        r["total_requests"].as_u64().unwrap(),
+        server.hits().len() as u64
+    );
+}
+
+#[test]
+fn plain_mode_refuses_abort_on_fail_naming_it() {
+    let d = dir("abort");
+    std::fs::write(
+        d.join("s.yaml"),
+        "scenarios:\n  api:\n    executor: constant-vus\n    duration: 1s\n    workflow: [{type: http, params: {url: 'http://127.0.0.1:9/'}}]\nthresholds:\n  'latency:abort': {threshold: 'p(99)<10', abort_on_fail: true}\n",
+    )
+    .unwrap();
+    let out = plain_file(&d, "s.yaml");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("thresholds.latency:abort: abort_on_fail"),
+        "{err}"
+    );
+}

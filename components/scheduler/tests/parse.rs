@@ -314,3 +314,148 @@ scenario:
     );
     assert_eq!(field, "scenario.workflow[0].params");
 }
+
+const NAMED: &str = r#"
+id: shop
+scenarios:
+  web:
+    executor: ramping-vus
+    start_vus: 0
+    stages: [{duration: 10s, target: 4}, {duration: 5s, target: 0}]
+    workflow: browse
+  api:
+    executor: constant-arrival-rate
+    rate: 30
+    time_unit: 1m
+    duration: 1m
+    pre_allocated_vus: 2
+    max_vus: 5
+    start_time: 5s
+    workflow:
+      - {id: quote, type: http, params: {url: "http://127.0.0.1:1/q"}}
+  more:
+    executor: shared-iterations
+    vus: 2
+    iterations: 9
+    workflow: browse
+workflows:
+  browse:
+    - {id: home, type: http, params: {url: "http://127.0.0.1:1/"}}
+    - {id: cart, type: http, weight: 2, params: {url: "http://127.0.0.1:1/cart"}}
+thresholds:
+  latency: ["p(95)<200", "max<1000"]
+  "latency{scenario:web,step:home}": ["p(99)<300"]
+  "errors:window": {threshold: "rate<0.05", window: 30s}
+"#;
+
+#[test]
+fn named_scenarios_become_workloads_over_one_step_list() {
+    let s = parse(NAMED, &[]).unwrap();
+    assert_eq!(s.id, "shop");
+    // Name order fixes the user blocks: api 0..5, more 5..7, web 7..11.
+    let names: Vec<&str> = s.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["api", "more", "web"]);
+    let blocks: Vec<(u32, u32)> = s
+        .workloads
+        .iter()
+        .map(|w| (w.first_vu, w.max_vus()))
+        .collect();
+    assert_eq!(blocks, [(0, 5), (5, 2), (7, 4)]);
+    assert_eq!(s.max_vus(), 11);
+    assert_eq!(s.initial_vus(), 2 + 2 + 4);
+    assert_eq!(s.workload_of(6), Some(1));
+    // A shared workflow is copied per scenario: its own steps, its own statistics.
+    assert_eq!(s.workflow.len(), 5);
+    let more = &s.workloads[1];
+    let web = &s.workloads[2];
+    assert_eq!(s.workflow[more.steps.clone()][0].id, "home");
+    assert_eq!(s.workflow[web.steps.clone()][0].id, "home");
+    assert!(web.weighted && !s.workloads[0].weighted);
+    assert!(s.workflow[web.steps.clone()].iter().all(|st| st.workload == 2));
+    // 30 per minute for a minute: 30 starts, two seconds apart, from 5 s.
+    let Model::Open(o) = &s.workloads[0].model else {
+        panic!("open")
+    };
+    let starts: Vec<Duration> = o.rate.arrivals().collect();
+    assert_eq!(starts.len(), 30);
+    assert_eq!(starts[1], Duration::from_secs(2));
+    assert_eq!(s.workloads[0].start_time, Duration::from_secs(5));
+    assert_eq!(s.workloads[0].end(), Duration::from_secs(5 + 60 + 30));
+    let Model::Closed(c) = &more.model else {
+        panic!("closed")
+    };
+    assert_eq!(c.budget, Some(Budget::Shared(9)));
+    // Thresholds: the step tag picks web's `home` only.
+    assert_eq!(s.thresholds.len(), 4);
+    let tagged = s.thresholds.iter().find(|t| t.key.contains("step:home")).unwrap();
+    assert_eq!(tagged.filter.steps.as_deref(), Some(&[web.steps.start][..]));
+    assert_eq!(tagged.filter.workload, Some(2));
+    let window = s.thresholds.iter().find(|t| t.window.is_some()).unwrap();
+    assert_eq!(window.window, Some(Duration::from_secs(30)));
+}
+
+#[test]
+fn bad_executors_and_thresholds_name_the_field() {
+    let one = |executor: &str| {
+        format!(
+            "scenarios:\n  a:\n    {executor}\n    workflow: [{{type: http, params: {{url: 'http://127.0.0.1:1/'}}}}]\n"
+        )
+    };
+    let cases: Vec<(String, &[&str])> = vec![
+        (
+            one("executor: constant-arrival-rate\n    rate: 5\n    duration: 1s\n    pre_allocated_vus: 1\n    stages: []"),
+            &["scenarios.a.stages", "not a field of constant-arrival-rate"],
+        ),
+        (
+            one("executor: constant-arrival-rate\n    rate: 5\n    duration: 1s"),
+            &["scenarios.a.pre_allocated_vus", "needs it"],
+        ),
+        (
+            one("executor: constant-arrival-rate\n    rate: 5\n    duration: 1s\n    pre_allocated_vus: 4\n    max_vus: 2"),
+            &["scenarios.a.max_vus", "at least pre_allocated_vus"],
+        ),
+        (
+            one("executor: shared-iterations\n    vus: 5\n    iterations: 3"),
+            &["scenarios.a.iterations", "iterations ≥ vus"],
+        ),
+        (
+            one("executor: ramping-vus"),
+            &["scenarios.a.stages", "at least one stage"],
+        ),
+        (
+            one("executor: constant-arrival-rate\n    rate: 5\n    duration: 1s\n    pre_allocated_vus: 1\n    pacing: 1s"),
+            &["scenarios.a.pacing", "not a field"],
+        ),
+        (
+            one("executor: steady"),
+            &["unknown variant `steady`", "constant-vus"],
+        ),
+        (
+            "scenarios:\n  a:\n    executor: constant-vus\n    duration: 1s\n    workflow: shop\n".into(),
+            &["scenarios.a.workflow", "no workflow named \"shop\""],
+        ),
+        (
+            "id: x\nscenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow: [{type: http, params: {url: 'http://127.0.0.1:1/'}}]\n".into(),
+            &["scenario field id", "inside `scenario:`"],
+        ),
+        (
+            format!("{}thresholds:\n  'latency{{step:nope}}': ['p(95)<1']\n", one("executor: constant-vus\n    duration: 1s")),
+            &["thresholds.latency{step:nope}", "no step with id \"nope\""],
+        ),
+        (
+            format!("{}thresholds:\n  'iterations{{step:step1}}': ['count>1']\n", one("executor: constant-vus\n    duration: 1s")),
+            &["iterations belong to scenarios"],
+        ),
+        (
+            format!("{}thresholds:\n  errors: [{{threshold: 'rate<0.1', window: 500ms}}]\n", one("executor: constant-vus\n    duration: 1s")),
+            &["thresholds.errors[0].window", "at least 1s"],
+        ),
+    ];
+    for (yaml, needles) in cases {
+        let e = parse(&yaml, &[]).expect_err(&yaml).to_string();
+        assert_eq!(e.lines().count(), 1, "{e}");
+        for n in needles {
+            assert!(e.contains(n), "{yaml}\n→ {e}\nlacks {n}");
+        }
+    }
+}

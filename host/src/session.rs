@@ -117,7 +117,15 @@ pub async fn execute(
     outputs: Outputs<'_>,
 ) -> Result<(u8, Outcome), Failure> {
     let Outputs { out, junit, quiet } = outputs;
-    let scheduled = plan.scenario.end();
+    // The progress line's total: when the last workload's schedule ends
+    // (graceful stops come after, only if iterations are still in flight).
+    let scheduled = plan
+        .scenario
+        .workloads
+        .iter()
+        .map(|w| w.start_time.saturating_add(w.duration()))
+        .max()
+        .unwrap_or_default();
     let progress = Progress::new(
         (scheduled < scheduler::model::UNTIL_DONE).then_some(scheduled),
         quiet,

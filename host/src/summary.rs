@@ -58,12 +58,11 @@ pub fn render(
         "step", "count", "ok", "failed", "success", "rps", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
     for st in &r.steps {
-        let name = if named {
-            format!("{}/{} ({})", st.scenario, st.id, st.kind)
-        } else {
-            format!("{} ({})", st.id, st.kind)
-        };
-        row(&mut s, &name, &st.metrics);
+        row(
+            &mut s,
+            &format!("{} ({})", label(st, named), st.kind),
+            &st.metrics,
+        );
     }
     if named {
         for w in &r.scenarios {
@@ -94,7 +93,7 @@ pub fn render(
             checked
         );
     }
-    phases(&mut s, r);
+    phases(&mut s, r, named);
     for st in &r.steps {
         if let Some(t) = &st.metrics.tls {
             let versions: Vec<String> = t
@@ -192,7 +191,16 @@ fn row(s: &mut String, name: &str, m: &Metrics) {
 }
 
 /// Per-step phase timings (k6's names), for steps whose action measures them.
-fn phases(s: &mut String, r: &Report) {
+/// A step's name in the tables: `scenario/id` when there are named scenarios.
+fn label(st: &scheduler::stats::StepReport, named: bool) -> String {
+    if named {
+        format!("{}/{}", st.scenario, st.id)
+    } else {
+        st.id.clone()
+    }
+}
+
+fn phases(s: &mut String, r: &Report, named: bool) {
     let timed: Vec<_> = r
         .steps
         .iter()
@@ -212,7 +220,12 @@ fn phases(s: &mut String, r: &Report) {
             let _ = writeln!(
                 s,
                 "{:<20} {:<16} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
-                st.id, name, p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms
+                label(st, named),
+                name,
+                p.p50_ms,
+                p.p95_ms,
+                p.p99_ms,
+                p.max_ms
             );
         }
     }

@@ -149,3 +149,23 @@ fn validate_prints_the_plan() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn every_bundled_scenario_validates() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let out = Command::new(bin())
+            .arg("validate")
+            .arg(&path)
+            .output()
+            .unwrap();
+        ok(&out);
+        seen += 1;
+    }
+    assert!(seen >= 3, "{seen} scenarios");
+}

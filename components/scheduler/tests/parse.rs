@@ -371,7 +371,11 @@ fn named_scenarios_become_workloads_over_one_step_list() {
     assert_eq!(s.workflow[more.steps.clone()][0].id, "home");
     assert_eq!(s.workflow[web.steps.clone()][0].id, "home");
     assert!(web.weighted && !s.workloads[0].weighted);
-    assert!(s.workflow[web.steps.clone()].iter().all(|st| st.workload == 2));
+    assert!(
+        s.workflow[web.steps.clone()]
+            .iter()
+            .all(|st| st.workload == 2)
+    );
     // 30 per minute for a minute: 30 starts, two seconds apart, from 5 s.
     let Model::Open(o) = &s.workloads[0].model else {
         panic!("open")
@@ -387,7 +391,11 @@ fn named_scenarios_become_workloads_over_one_step_list() {
     assert_eq!(c.budget, Some(Budget::Shared(9)));
     // Thresholds: the step tag picks web's `home` only.
     assert_eq!(s.thresholds.len(), 4);
-    let tagged = s.thresholds.iter().find(|t| t.key.contains("step:home")).unwrap();
+    let tagged = s
+        .thresholds
+        .iter()
+        .find(|t| t.key.contains("step:home"))
+        .unwrap();
     assert_eq!(tagged.filter.steps.as_deref(), Some(&[web.steps.start][..]));
     assert_eq!(tagged.filter.workload, Some(2));
     let window = s.thresholds.iter().find(|t| t.window.is_some()).unwrap();

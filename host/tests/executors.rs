@@ -261,3 +261,35 @@ fn a_stalling_server_shows_in_the_open_model_tail_not_the_closed() {
     );
     assert!(service_p99 <= open_p99, "{service_p99} > {open_p99}");
 }
+
+#[test]
+fn ramping_arrival_rate_starts_the_area_under_its_stages() {
+    let server = Timed::start(Behaviour::default());
+    let dir = scratch("rar");
+    // 0 → 100/s over 2 s (100 starts: 25 then 75), then 100/s for 1 s.
+    let yaml = format!(
+        "scenarios:\n  api:\n    executor: ramping-arrival-rate\n    start_rate: 0\n    stages: [{{duration: 2s, target: 100}}, {{duration: 1s, target: 100}}]\n    pre_allocated_vus: 10\n    max_vus: 40\n    workflow: [{{type: http, params: {{url: 'http://{}/'}}}}]\n",
+        server.addr
+    );
+    let (out, report) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let hits = server.hits();
+    assert!(
+        (198..=202).contains(&hits.len()),
+        "{} starts, the arithmetic says 200",
+        hits.len()
+    );
+    let t0 = hits.iter().map(|h| h.at).min().unwrap();
+    let per_second: Vec<usize> = (0..3u64)
+        .map(|s| hits.iter().filter(|h| (h.at - t0).as_secs() == s).count())
+        .collect();
+    for (got, want) in per_second.iter().zip([25usize, 75, 100]) {
+        assert!(
+            got.abs_diff(want) <= want / 10 + 2,
+            "per second {per_second:?}, the arithmetic says [25, 75, 100]"
+        );
+    }
+    let r = report.unwrap();
+    assert_eq!(r["iterations"].as_u64().unwrap(), hits.len() as u64);
+    assert_eq!(r["scenarios"][0]["executor"], "ramping-arrival-rate");
+}

@@ -184,7 +184,7 @@ fn an_arrival_with_no_free_user_is_dropped_not_started_late() {
     // other half find no free user.
     let server = Timed::start(Behaviour {
         delay: Duration::from_millis(175),
-        stall: None,
+        ..Behaviour::default()
     });
     let dir = scratch("dropped");
     let yaml = format!(
@@ -211,8 +211,8 @@ fn an_arrival_with_no_free_user_is_dropped_not_started_late() {
 fn a_stalling_server_shows_in_the_open_model_tail_not_the_closed() {
     // The server holds every answer in the first second of every two.
     let stall = Behaviour {
-        delay: Duration::ZERO,
         stall: Some((Duration::from_secs(1), Duration::from_secs(2))),
+        ..Behaviour::default()
     };
     let url = |s: &Timed| format!("http://{}/", s.addr);
     let closed_server = Timed::start(stall);
@@ -292,4 +292,38 @@ fn ramping_arrival_rate_starts_the_area_under_its_stages() {
     let r = report.unwrap();
     assert_eq!(r["iterations"].as_u64().unwrap(), hits.len() as u64);
     assert_eq!(r["scenarios"][0]["executor"], "ramping-arrival-rate");
+}
+
+#[test]
+fn graceful_ramp_down_lets_a_ramped_down_user_finish_its_iteration() {
+    // Two users; at 1 s the curve drops to one, so user 1 stops mid-iteration
+    // (a, 400 ms, b, 400 ms). With a long graceful_ramp_down it still sends
+    // b; with a short one its iteration is cut after a.
+    let unfinished = |grace: &str| {
+        let server = Timed::start(Behaviour::default());
+        let dir = scratch(&format!("grd-{grace}"));
+        let yaml = format!(
+            "scenarios:\n  web:\n    executor: ramping-vus\n    start_vus: 2\n    stages: [{{duration: 1s, target: 2}}, {{duration: 100ms, target: 1}}, {{duration: 1500ms, target: 1}}]\n    graceful_ramp_down: {grace}\n    workflow:\n      - {{type: http, think_time: 400ms, params: {{url: 'http://{0}/a'}}}}\n      - {{type: http, think_time: 400ms, params: {{url: 'http://{0}/b'}}}}\n",
+            server.addr
+        );
+        let (out, _) = run(&dir, &yaml, &[]);
+        ok(&out);
+        let hits = server.hits();
+        let peers: BTreeSet<_> = hits.iter().map(|h| h.peer).collect();
+        assert_eq!(peers.len(), 2);
+        // Iterations a user began and did not finish, summed over users.
+        peers
+            .iter()
+            .map(|p| {
+                let n = |path: &str| {
+                    hits.iter()
+                        .filter(|h| h.peer == *p && h.path == path)
+                        .count()
+                };
+                n("/a") - n("/b")
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(unfinished("2s"), 0);
+    assert_eq!(unfinished("10ms"), 1);
 }

@@ -54,8 +54,8 @@ fn plain_mode_counts_a_held_up_thread_in_the_latency_not_the_service_time() {
     // after it, which start late; their latency counts from when they were
     // due, their service time does not.
     let server = Timed::start(Behaviour {
-        delay: Duration::ZERO,
         stall: Some((Duration::from_secs(1), Duration::from_secs(2))),
+        ..Behaviour::default()
     });
     let d = dir("stall");
     let yaml = format!(

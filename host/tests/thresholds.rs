@@ -144,3 +144,34 @@ fn a_threshold_on_what_does_not_exist_is_bad_input() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn a_window_catches_a_bad_stretch_the_whole_run_averages_away() {
+    // The first 10 answers are 500s (about the first second); over the
+    // whole 3 s run the error rate is about a third.
+    let server = Timed::start(Behaviour {
+        fail_first: 10,
+        ..Behaviour::default()
+    });
+    let dir = scratch("window");
+    let yaml = format!(
+        "scenarios:\n  api:\n    executor: constant-vus\n    vus: 1\n    duration: 3s\n    workflow: [{{type: http, think_time: 100ms, params: {{url: 'http://{}/'}}}}]\nthresholds:\n  errors: ['rate<0.5']\n  'errors:window': {{threshold: 'rate<0.5', window: 1s}}\n",
+        server.addr
+    );
+    let (out, report) = run(&dir, &yaml, &[]);
+    assert_eq!(out.status.code(), Some(99));
+    let r = report.unwrap();
+    let t = r["thresholds"].as_array().unwrap();
+    let whole = t.iter().find(|v| v["metric"] == "errors").unwrap();
+    let window = t.iter().find(|v| v["metric"] == "errors:window").unwrap();
+    let rate = r["failed"].as_f64().unwrap() / r["total_requests"].as_f64().unwrap();
+    assert_eq!(r["failed"], 10);
+    assert_eq!(whole["ok"], true);
+    assert!(
+        (whole["value"].as_f64().unwrap() - rate).abs() < 0.001,
+        "{whole} vs {rate}"
+    );
+    assert_eq!(window["ok"], false);
+    assert_eq!(window["window_seconds"], 1.0);
+    assert!(window["value"].as_f64().unwrap() >= 0.5, "{window}");
+}

@@ -15,6 +15,8 @@ pub struct Behaviour {
     /// (stall, period): in the first `stall` of every `period` since the
     /// server started, answers wait until the stall ends.
     pub stall: Option<(Duration, Duration)>,
+    /// The first this many requests are answered 500.
+    pub fail_first: usize,
 }
 
 /// One request the server saw.
@@ -81,7 +83,11 @@ fn serve(conn: TcpStream, b: Behaviour, started: Instant, hits: Arc<Mutex<Vec<Hi
             }
         }
         let at = started.elapsed();
-        hits.lock().unwrap().push(Hit { at, peer, path });
+        let nth = {
+            let mut h = hits.lock().unwrap();
+            h.push(Hit { at, peer, path });
+            h.len()
+        };
         let mut wait = b.delay;
         if let Some((stall, period)) = b.stall {
             let into = Duration::from_nanos((at.as_nanos() % period.as_nanos()) as u64);
@@ -90,10 +96,12 @@ fn serve(conn: TcpStream, b: Behaviour, started: Instant, hits: Arc<Mutex<Vec<Hi
             }
         }
         std::thread::sleep(wait);
-        if out
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            .is_err()
-        {
+        let answer: &[u8] = if nth <= b.fail_first {
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\nno"
+        } else {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        };
+        if out.write_all(answer).is_err() {
             return;
         }
     }

@@ -36,7 +36,12 @@ impl Run {
 
 /// Starts workload `w`'s drivers on its users (made in the init phase);
 /// each task hands its instances back when done.
-pub fn spawn(run: &Run, w: Arc<Workload>, users: Vec<(Spec, Live)>) -> Vec<JoinHandle<Vec<Live>>> {
+pub fn spawn(
+    run: &Run,
+    workload: usize,
+    w: Arc<Workload>,
+    users: Vec<(Spec, Live)>,
+) -> Vec<JoinHandle<Vec<Live>>> {
     match &w.model {
         Model::Closed(c) => {
             let shared_left = match c.budget {
@@ -52,7 +57,7 @@ pub fn spawn(run: &Run, w: Arc<Workload>, users: Vec<(Spec, Live)>) -> Vec<JoinH
                 })
                 .collect()
         }
-        Model::Open(_) => vec![tokio::spawn(open(run.clone(), w, users))],
+        Model::Open(_) => vec![tokio::spawn(open(run.clone(), workload, w, users))],
     }
 }
 
@@ -138,11 +143,10 @@ async fn closed(
 
 /// An open workload: its dispatcher, its pool's users (a task each, waiting
 /// for the time their next iteration was due), and the pool's growth.
-async fn open(run: Run, w: Arc<Workload>, users: Vec<(Spec, Live)>) -> Vec<Live> {
+async fn open(run: Run, workload: usize, w: Arc<Workload>, users: Vec<(Spec, Live)>) -> Vec<Live> {
     let Model::Open(Open { rate, max_vus, .. }) = &w.model else {
         unreachable!("pools belong to open workloads")
     };
-    let workload = users.first().map_or(0, |u| u.0.workload);
     let hard_end = run.start + w.end();
     let (free_tx, mut free_rx) = mpsc::unbounded_channel::<usize>();
     let (made_tx, mut made_rx) = mpsc::unbounded_channel::<Result<(Spec, Live), String>>();

@@ -108,8 +108,8 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         by_workload[spec.workload].push((spec, live));
     }
     let mut tasks = Vec::new();
-    for (w, users) in scenario.workloads.iter().zip(by_workload) {
-        tasks.extend(drive::spawn(&run, Arc::new(w.clone()), users));
+    for (i, (w, users)) in scenario.workloads.iter().zip(by_workload).enumerate() {
+        tasks.extend(drive::spawn(&run, i, Arc::new(w.clone()), users));
     }
     drop(run);
 

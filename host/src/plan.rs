@@ -287,18 +287,18 @@ impl Plan {
         );
         for w in &sc.workloads {
             s += &format!(
-                "  scenario {}: {}, users {}..{}, starts at {:?}, runs {}, graceful stop {:?}, {}\n",
+                "  scenario {}: {}, users {}..{}, starts at {}, runs {}, graceful stop {}, {}\n",
                 w.name,
                 w.kind.name(),
                 w.first_vu,
                 w.first_vu + w.max_vus(),
-                w.start_time,
+                human(w.start_time),
                 if w.duration() >= scheduler::model::UNTIL_DONE {
                     "until its iterations are done".to_string()
                 } else {
-                    format!("{:?}", w.duration())
+                    human(w.duration())
                 },
-                w.graceful_stop,
+                human(w.graceful_stop),
                 if w.weighted {
                     "weighted workflow (one pick per iteration)"
                 } else {
@@ -322,5 +322,15 @@ impl Plan {
             s += &format!("  plugged:    {} slot = {}\n", p.slot, p.path.display());
         }
         s
+    }
+}
+
+/// "1500ms", "30s": as a scenario would write it.
+fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
     }
 }

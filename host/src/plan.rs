@@ -328,7 +328,7 @@ impl Plan {
 /// "1500ms", "30s": as a scenario would write it.
 fn human(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

@@ -74,23 +74,16 @@ async fn closed(
     let Closed {
         vus,
         budget,
-        graceful_ramp_down,
         pacing,
+        ..
     } = c;
-    let begin = user.start + w.start_time;
-    let end = begin + w.duration();
     let i = user.spec.index - w.first_vu;
     let workload = user.spec.workload;
     let mut iterations = 0u64;
     'intervals: for (on, off) in vus.intervals(i) {
-        let (on, off) = (begin + on, begin + off);
-        // Ramping down mid-run lets an iteration finish within
-        // graceful_ramp_down; the workload's end, within graceful_stop.
-        let grace = if off < end {
-            *graceful_ramp_down
-        } else {
-            w.graceful_stop
-        };
+        let (on, off) = (w.start_time + on, w.start_time + off);
+        let grace = w.grace_after(off);
+        let (on, off) = (user.start + on, user.start + off);
         if !user.sleep_until(on, off).await {
             if user.run_stopped() {
                 break;
@@ -175,15 +168,15 @@ async fn open(run: Run, workload: usize, w: Arc<Workload>, users: Vec<(Spec, Liv
                     match made {
                         Ok((spec, live)) => pool.add(&run, spec, live, hard_end, &free_tx),
                         Err(why) => {
-                            let sample = vu::trap_sample(scheduler::UNATTRIBUTED, std::time::Duration::ZERO, why);
-                            let _ = run.events.send(Event::Sample {
-                                at: run.start.elapsed(),
+                            let _ = run.events.send(vu::ended(
+                                run.start,
                                 workload,
-                                source: None,
-                                samples: vec![sample],
-                                delay: None,
-                                iteration_done: false,
-                            });
+                                None,
+                                scheduler::UNATTRIBUTED,
+                                std::time::Duration::ZERO,
+                                scheduler::ErrorKind::Trap,
+                                why,
+                            ));
                         }
                     }
                 }

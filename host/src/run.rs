@@ -171,8 +171,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     let scheduled = scenario
         .workloads
         .iter()
-        .map(|w| w.start_time + w.duration())
-        .filter(|d| *d < scheduler::model::UNTIL_DONE)
+        .filter_map(|w| w.scheduled_end())
         .max()
         .unwrap_or_default();
     if interrupted.is_none() && aborted_by.is_none() {

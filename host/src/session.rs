@@ -119,17 +119,15 @@ pub async fn execute(
     let Outputs { out, junit, quiet } = outputs;
     // The progress line's total: when the last workload's schedule ends
     // (graceful stops come after, only if iterations are still in flight).
+    // (none when a workload runs until its iterations are done).
     let scheduled = plan
         .scenario
         .workloads
         .iter()
-        .map(|w| w.start_time.saturating_add(w.duration()))
-        .max()
-        .unwrap_or_default();
-    let progress = Progress::new(
-        (scheduled < scheduler::model::UNTIL_DONE).then_some(scheduled),
-        quiet,
-    );
+        .map(|w| w.scheduled_end())
+        .collect::<Option<Vec<_>>>()
+        .and_then(|ends| ends.into_iter().max());
+    let progress = Progress::new(scheduled, quiet);
     let outcome = run::execute(plan, shared(plan, &ready), &progress).await;
     progress.finish();
     let report = HostReport::new(&plan.scenario, &outcome);

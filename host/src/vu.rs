@@ -222,11 +222,11 @@ impl User {
             .start_step(budget.unwrap_or(crate::vu_state::SETUP_BUDGET));
         let began = Instant::now();
         let step = vu.scheduler_main_vu().call_next_step(&mut *store);
-        let mut stop = self.stops.at.clone();
+        let Stops { at: stop, abort } = &mut self.stops;
         let result = tokio::select! {
             r = step => Some(r),
-            _ = hard_stop(&mut stop, hard_end, self.shared.grace) => None,
-            _ = self.stops.abort.wait_for(|a| *a) => None,
+            _ = hard_stop(stop, hard_end, self.shared.grace) => None,
+            _ = abort.wait_for(|a| *a) => None,
         };
         let (kind, message) = match result {
             Some(Ok(r)) => {
@@ -324,7 +324,7 @@ async fn instance(shared: &Shared, egress: Egress) -> Result<(Store<VuState>, Vu
 }
 
 /// The sample of a step the host ended (a trap, or the run's stop).
-fn ended(
+pub fn ended(
     start: Instant,
     workload: usize,
     source: Option<IpAddr>,

@@ -5,19 +5,10 @@
 mod common;
 
 use common::host::{ok, run, scratch};
+use common::scenario_named;
 use common::timed::{Behaviour, Timed};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
-
-fn scenario_named<'a>(r: &'a Value, name: &str) -> &'a Value {
-    r["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == name)
-        .unwrap_or_else(|| panic!("no scenario {name} in the report"))
-}
 
 #[test]
 fn constant_arrival_rate_starts_rate_times_duration() {

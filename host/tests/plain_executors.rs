@@ -4,22 +4,16 @@
 
 mod common;
 
+use common::host::scratch;
 use common::plain_file;
 use common::timed::{Behaviour, Timed};
 use serde_json::Value;
 use std::time::Duration;
 
-fn dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("plain-exec-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn plain_mode_runs_an_arrival_rate_and_exits_99_on_a_failed_threshold() {
     let server = Timed::start(Behaviour::default());
-    let d = dir("rate");
+    let d = scratch("plain-rate");
     let yaml = format!(
         "scenarios:\n  api:\n    executor: constant-arrival-rate\n    rate: 50\n    duration: 1s\n    pre_allocated_vus: 2\n    max_vus: 5\n    workflow: [{{type: http, params: {{url: 'http://{}/'}}}}]\n  each:\n    executor: per-vu-iterations\n    vus: 2\n    iterations: 3\n    workflow: [{{type: http, params: {{url: 'http://{}/each'}}}}]\nthresholds:\n  'iterations{{scenario:api}}': ['count==50']\n  'iterations{{scenario:each}}': ['count>6']\n",
         server.addr, server.addr
@@ -57,7 +51,7 @@ fn plain_mode_counts_a_held_up_thread_in_the_latency_not_the_service_time() {
         stall: Some((Duration::from_secs(1), Duration::from_secs(2))),
         ..Behaviour::default()
     });
-    let d = dir("stall");
+    let d = scratch("plain-stall");
     let yaml = format!(
         "scenarios:\n  api:\n    executor: constant-arrival-rate\n    rate: 100\n    duration: 4s\n    pre_allocated_vus: 5\n    max_vus: 10\n    workflow: [{{type: http, params: {{url: 'http://{}/'}}}}]\n",
         server.addr
@@ -90,7 +84,7 @@ fn plain_mode_counts_a_held_up_thread_in_the_latency_not_the_service_time() {
 
 #[test]
 fn plain_mode_refuses_abort_on_fail_naming_it() {
-    let d = dir("abort");
+    let d = scratch("plain-abort");
     std::fs::write(
         d.join("s.yaml"),
         "scenarios:\n  api:\n    executor: constant-vus\n    duration: 1s\n    workflow: [{type: http, params: {url: 'http://127.0.0.1:9/'}}]\nthresholds:\n  'latency:abort': {threshold: 'p(99)<10', abort_on_fail: true}\n",

@@ -260,6 +260,24 @@ impl Workload {
         }
     }
 
+    /// When its schedule ends, from the start of the run (before any
+    /// graceful stop); none for one that runs until its iterations are done.
+    pub fn scheduled_end(&self) -> Option<Duration> {
+        let d = self.duration();
+        (d < crate::model::UNTIL_DONE).then(|| self.start_time.saturating_add(d))
+    }
+
+    /// How long an iteration in flight when a user's interval ends at `off`
+    /// (from the start of the run) may go on: graceful_ramp_down when a
+    /// ramp takes the user away mid-run, graceful_stop at the workload's end.
+    pub fn grace_after(&self, off: Duration) -> Duration {
+        let end = self.start_time + self.duration();
+        match &self.model {
+            Model::Closed(c) if off < end => c.graceful_ramp_down,
+            _ => self.graceful_stop,
+        }
+    }
+
     /// When it ends, from the start of the run, graceful stop included.
     pub fn end(&self) -> Duration {
         self.start_time

@@ -8,7 +8,7 @@
 //! A run that ends by time lasts until its last scheduled end; one that
 //! ends by iterations lasts until the last user's last step.
 
-use crate::executor::{Arrivals, Budget, Model, Workload};
+use crate::executor::{Arrivals, Budget, Model};
 use crate::model::Scenario;
 use crate::stats::{Report, Stats};
 use crate::thresholds::Judge;
@@ -67,8 +67,9 @@ struct Pool {
     w: usize,
     arrivals: Arrivals,
     next: Option<Duration>,
-    /// (user, busy until, step due at), or free.
-    users: Vec<(Vu, Option<(Duration, Duration)>)>,
+    /// (user, when its next step is due), or free: a step is due when the
+    /// previous one's think time ends, and its lateness counts from then.
+    users: Vec<(Vu, Option<Duration>)>,
     max_vus: u32,
     first_vu: u32,
 }
@@ -83,21 +84,13 @@ impl Agent {
         match self {
             Agent::User(u) => (!u.done).then_some(u.ready_at),
             Agent::Pool(p) => {
-                let busy = p.users.iter().filter_map(|u| u.1.map(|b| b.0)).min();
+                let busy = p.users.iter().filter_map(|u| u.1).min();
                 match (p.next, busy) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 }
             }
         }
-    }
-}
-
-fn grace(w: &Workload, off: Duration) -> Duration {
-    let end = w.start_time + w.duration();
-    match &w.model {
-        Model::Closed(c) if off < end => c.graceful_ramp_down,
-        _ => w.graceful_stop,
     }
 }
 
@@ -130,7 +123,7 @@ impl User {
             }
             self.in_iteration = true;
             self.iteration_started = now;
-        } else if now >= off + grace(w, off) {
+        } else if now >= off + w.grace_after(off) {
             // Past the graceful period mid-iteration: the iteration is cut;
             // a later interval starts a fresh one on a fresh user.
             self.vu = Vu::new(Rc::clone(&scenario), self.vu.index());
@@ -170,14 +163,14 @@ impl Pool {
             .users
             .iter()
             .enumerate()
-            .filter_map(|(i, u)| u.1.map(|b| (i, b)))
-            .min_by_key(|(_, b)| b.0);
+            .filter_map(|(i, u)| u.1.map(|due| (i, due)))
+            .min_by_key(|(_, due)| *due);
         match (self.next, busy) {
-            (Some(t), b) if b.is_none_or(|(_, (ready, _))| t <= ready) => {
+            (Some(t), b) if b.is_none_or(|(_, due)| t <= due) => {
                 self.next = self.arrivals.next().map(|a| a + start_time);
                 self.dispatch(run, t);
             }
-            (_, Some((i, (_, due)))) => {
+            (_, Some((i, due))) => {
                 if now >= end {
                     // Past the graceful stop: the iteration is cut.
                     let index = self.users[i].0.index();
@@ -215,7 +208,7 @@ impl Pool {
     fn continue_user<A: Actions>(&mut self, run: &mut Run<'_, A>, i: usize, delay: Duration) {
         let (think, done) = run.step(&mut self.users[i].0, Some(delay));
         let now = run.now();
-        self.users[i].1 = (!done).then_some((now + think, now + think));
+        self.users[i].1 = (!done).then_some(now + think);
     }
 }
 

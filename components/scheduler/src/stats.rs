@@ -339,11 +339,11 @@ pub struct TlsStat {
     pub tls_versions: BTreeMap<String, u64>,
 }
 
-fn ms(us: u64) -> f64 {
+pub(crate) fn ms(us: u64) -> f64 {
     round3(us as f64 / 1000.0)
 }
 
-fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

@@ -9,7 +9,7 @@ use crate::executor::Workload;
 use crate::model::Step;
 use crate::parse::ScenarioError;
 use crate::sample::Sample;
-use crate::stats::{Bucket, Stats};
+use crate::stats::{Bucket, Stats, ms, round3};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -388,13 +388,14 @@ impl Tally {
                 if h.is_empty() {
                     return 0.0;
                 }
-                let ms = |us: f64| (us / 1000.0 * 1000.0).round() / 1000.0;
+                // Rounded as the report rounds them, so a verdict's value
+                // is the report's figure.
                 match agg {
-                    Agg::Avg => ms(h.mean()),
-                    Agg::Min => ms(h.min() as f64),
-                    Agg::Max => ms(h.max() as f64),
-                    Agg::Med => ms(h.value_at_quantile(0.5) as f64),
-                    Agg::P(p) => ms(h.value_at_quantile(p / 100.0) as f64),
+                    Agg::Avg => round3(h.mean() / 1000.0),
+                    Agg::Min => ms(h.min()),
+                    Agg::Max => ms(h.max()),
+                    Agg::Med => ms(h.value_at_quantile(0.5)),
+                    Agg::P(p) => ms(h.value_at_quantile(p / 100.0)),
                     Agg::Count | Agg::Rate => h.len() as f64,
                 }
             }
@@ -585,7 +586,7 @@ impl Judge {
                     metric: t.key.clone(),
                     threshold: t.expr.clone(),
                     ok,
-                    value: (value * 1000.0).round() / 1000.0,
+                    value: round3(value),
                     window_seconds: t.window.map(|w| w.as_secs_f64()),
                     aborted_run: self.aborted_by == Some(i),
                 }

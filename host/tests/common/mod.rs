@@ -90,6 +90,16 @@ pub fn workflow(id: &str, extra: &str, users: u32, iterations: u32, steps: &str)
     )
 }
 
+/// The report's named scenario `name`.
+pub fn scenario_named<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == name)
+        .unwrap_or_else(|| panic!("no scenario {name} in {report:#}"))
+}
+
 /// The report's step `id`.
 pub fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["steps"]

@@ -9,7 +9,9 @@ wasmtime::component::bindgen!({
 
 use self::scheduler::actions::types::{Endpoint, ErrorKind as WitKind, Phases, TlsUse};
 use self::scheduler::core_libs::types::{IpAddress, ProtocolVersion};
-pub use exports::scheduler::main::vu::{File, Sample, ScenarioNeeds};
+pub use exports::scheduler::main::vu::{
+    DataRow, DataSource, File, Inputs, Role, Sample, ScenarioNeeds, User,
+};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -56,6 +58,8 @@ pub fn kind(k: WitKind) -> ::scheduler::ErrorKind {
         WitKind::Unsupported => K::Unsupported,
         WitKind::BadParams => K::BadParams,
         WitKind::CheckFailed => K::CheckFailed,
+        WitKind::ExtractFailed => K::ExtractFailed,
+        WitKind::MissingVariable => K::MissingVariable,
         WitKind::Other => K::Other,
     }
 }
@@ -73,6 +77,8 @@ pub fn sample(s: Sample) -> ::scheduler::Sample {
         }),
         phases: s.phases.map(phases),
         tls: s.tls.map(tls_use),
+        checks_passed: s.checks_passed,
+        checks_failed: s.checks_failed,
     }
 }
 

@@ -109,7 +109,7 @@ async fn closed(
             match user.iteration(None, off + grace, pacing.is_none()).await {
                 IterationEnd::Done => iterations += 1,
                 IterationEnd::Cut => {}
-                IterationEnd::Gone => {
+                IterationEnd::Gone | IterationEnd::OutOfData => {
                     out_of_budget = true;
                     break;
                 }
@@ -267,7 +267,10 @@ impl Pool {
                     workload,
                     delta: -1,
                 });
-                if end == IterationEnd::Gone || free_tx.send(id).is_err() {
+                // Out of data rows, this user stops (it is never free again).
+                if matches!(end, IterationEnd::Gone | IterationEnd::OutOfData)
+                    || free_tx.send(id).is_err()
+                {
                     break;
                 }
             }

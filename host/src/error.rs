@@ -1,10 +1,12 @@
 //! How a command fails, and its exit code.
 
 /// Exit codes: 0 done (every threshold passed), 1 internal failure, 2 bad
-/// input (nothing was sent), 99 a threshold failed (k6's code, so CI
+/// input (nothing was sent), 97 setup failed (no load ran), 99 a threshold failed (k6's code, so CI
 /// recipes carry over), 130 interrupted by SIGINT/SIGTERM (the report is
 /// still written).
 pub const EXIT_INTERNAL: u8 = 1;
+/// A `setup:` step failed: no load ran (the report says why).
+pub const EXIT_SETUP_FAILED: u8 = 97;
 pub const EXIT_THRESHOLDS: u8 = 99;
 pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_INTERRUPTED: u8 = 130;

@@ -8,6 +8,7 @@ use scheduler::{Endpoint, Scenario};
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Command-line values that go over the YAML's.
@@ -17,6 +18,8 @@ pub struct Overrides {
     pub duration: Option<Duration>,
     pub iterations: Option<u64>,
     pub max_memory_per_user: Option<u64>,
+    /// `--env NAME=VALUE`, for `${env.NAME}`.
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -35,6 +38,11 @@ pub struct Plan {
     /// The files the scenario names (TLS certificates, keys), as written →
     /// their bytes, read here relative to the scenario file and checked.
     pub files: Vec<(String, Vec<u8>)>,
+    /// `--env` values.
+    pub env: Vec<(String, String)>,
+    /// Each `data:` source's table (in `scenario.data` order), read once
+    /// here and shared by every user: instances get one row at a time.
+    pub tables: Vec<Arc<scheduler::data::Table>>,
 }
 
 pub fn from_file(
@@ -59,11 +67,49 @@ pub fn from_text(
     cli_plugs: &[(String, PathBuf)],
 ) -> Result<Plan, Failure> {
     let any_kind = |_: &str| true;
+    let env: std::collections::BTreeMap<String, String> = o.env.iter().cloned().collect();
+    // Data files are read once, on the first parse.
+    let mut tables: Vec<(String, Arc<scheduler::data::Table>)> = Vec::new();
+    let mut read = |name: &str, decl: &scheduler::data::Decl| -> Result<Vec<String>, String> {
+        let bytes = std::fs::read(base.join(&decl.file))
+            .map_err(|e| format!("data file {}: cannot read it: {e}", decl.file))?;
+        let table = scheduler::data::parse(&decl.file, &bytes)?;
+        let columns = table.columns.clone();
+        tables.push((name.to_string(), Arc::new(table)));
+        Ok(columns)
+    };
     // Parse as written first, so YAML line/column numbers match the file.
-    scheduler::parse_with(text, &any_kind, "").map_err(|e| Failure::input(e.to_string()))?;
+    let mut inputs = scheduler::parse::Inputs {
+        env: env.clone(),
+        columns: Some(&mut read),
+    };
+    scheduler::parse_with(text, &any_kind, "", &mut inputs)
+        .map_err(|e| Failure::input(e.to_string()))?;
     let yaml = apply(text, o)?;
-    let scenario =
-        scheduler::parse_with(&yaml, &any_kind, "").map_err(|e| Failure::input(e.to_string()))?;
+    let mut known = |name: &str, _: &scheduler::data::Decl| -> Result<Vec<String>, String> {
+        tables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.columns.clone())
+            .ok_or_else(|| "not read".to_string())
+    };
+    let mut inputs = scheduler::parse::Inputs {
+        env,
+        columns: Some(&mut known),
+    };
+    let scenario = scheduler::parse_with(&yaml, &any_kind, "", &mut inputs)
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let tables = scenario
+        .data
+        .iter()
+        .map(|d| {
+            tables
+                .iter()
+                .find(|(n, _)| *n == d.name)
+                .map(|(_, t)| Arc::clone(t))
+                .unwrap_or_default()
+        })
+        .collect();
     check_pool(&scenario.pool.0, scenario.pool_field())?;
     let mut named: Vec<(String, PathBuf, String)> = scenario
         .components
@@ -97,6 +143,8 @@ pub fn from_text(
         plugs: slots(named)?,
         memory_limit,
         files,
+        env: o.env.clone(),
+        tables,
     })
 }
 

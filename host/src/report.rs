@@ -30,6 +30,7 @@ impl HostReport {
     pub fn new(scenario: &Scenario, o: &Outcome) -> Self {
         let mut run = o.stats.report(scenario, o.elapsed);
         run.thresholds = o.verdicts.clone();
+        run.setup_failed = o.setup_failed.clone();
         HostReport {
             run,
             aborted_by_threshold: o.aborted_by.clone(),

@@ -29,6 +29,8 @@ pub struct Outcome {
     /// How long the init phase took to create and initialise every user's
     /// instance (before the clock started); none if some never were ready.
     pub all_ready: Option<Duration>,
+    /// Why setup failed (then no user ran, and no teardown).
+    pub setup_failed: Option<String>,
 }
 
 /// Where a run was when a signal stopped it.
@@ -60,6 +62,34 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         std::future::pending::<()>().await;
     });
 
+    // Setup runs once, before any user exists; users see what it extracted.
+    let mut stats = Stats::new(scenario);
+    let mut timeline = Timeline::default();
+    let setup = if scenario.setup.is_some() {
+        let run = vu::hook(&shared, crate::bindings::Role::Setup).await;
+        for samples in &run.steps {
+            stats.push_step(samples, None, None);
+        }
+        let _ = shared.setup.set(run.variables);
+        stats.hook_failure(scenario, scheduler::model::Hook::Setup)
+    } else {
+        None
+    };
+    if let Some(why) = setup {
+        drop(ticker);
+        signals.abort();
+        return Outcome {
+            stats,
+            verdicts: Vec::new(),
+            aborted_by: None,
+            timeline,
+            elapsed: Duration::ZERO,
+            interrupted: None,
+            all_ready: None,
+            setup_failed: Some(why),
+        };
+    }
+
     // Every closed workload's users, and each open one's pre-allocated pool.
     let specs = scenario
         .workloads
@@ -77,9 +107,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
 
     // The clock starts now: durations, start times and rps count from here.
     let start = Instant::now();
-    let mut stats = Stats::new(scenario);
     let mut judge = Judge::new(scenario);
-    let mut timeline = Timeline::default();
     let all_ready = (users.failed.is_empty() && !users.interrupted).then_some(users.took);
     for (source, why) in users.failed {
         let sample = vu::trap_sample(scheduler::UNATTRIBUTED, Duration::ZERO, why);
@@ -137,6 +165,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
                     stats.add_dropped(workload);
                     judge.add_dropped(at, workload);
                 }
+                Some(Event::OutOfData { workload }) => stats.add_out_of_data(workload),
                 Some(Event::Stopped { at }) => elapsed = elapsed.max(at),
                 None => break, // every driver is done
             },
@@ -178,6 +207,15 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         elapsed = elapsed.max(scheduled.min(start.elapsed()));
     }
     let verdicts = judge.verdicts(&stats, elapsed);
+    // Teardown runs once after the load (not after an interrupted init).
+    if scenario.teardown.is_some() && interrupted != Some(Phase::Init) {
+        let ticker = crate::epoch::Ticker::start(shared.engine.clone());
+        let run = vu::hook(&shared, crate::bindings::Role::Teardown).await;
+        drop(ticker);
+        for samples in &run.steps {
+            stats.push_step(samples, None, None);
+        }
+    }
     Outcome {
         stats,
         verdicts,
@@ -186,6 +224,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         interrupted,
         aborted_by,
         all_ready,
+        setup_failed: None,
     }
 }
 

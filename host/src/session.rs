@@ -2,7 +2,7 @@
 //! compile, probe), and from a finished run to its summary and report.
 
 use crate::bindings::VuDriverPre;
-use crate::error::{EXIT_INTERRUPTED, EXIT_THRESHOLDS, Failure};
+use crate::error::{EXIT_INTERRUPTED, EXIT_SETUP_FAILED, EXIT_THRESHOLDS, Failure};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::report::{self, HostReport};
@@ -84,14 +84,37 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
         engine: ready.engine.clone(),
         pre: ready.pre.clone(),
         yaml: plan.yaml.clone(),
-        files: plan
-            .files
+        inputs: crate::bindings::Inputs {
+            files: plan
+                .files
+                .iter()
+                .map(|(path, bytes)| crate::bindings::File {
+                    path: path.clone(),
+                    bytes: bytes.clone(),
+                })
+                .collect(),
+            env: plan.env.clone(),
+            data: plan
+                .scenario
+                .data
+                .iter()
+                .map(|d| crate::bindings::DataSource {
+                    name: d.name.clone(),
+                    columns: d.columns.clone(),
+                })
+                .collect(),
+        },
+        rows: Arc::new(scheduler::data::Rows::new(
+            &plan.scenario,
+            plan.tables.clone(),
+        )),
+        sources: plan
+            .scenario
+            .workloads
             .iter()
-            .map(|(path, bytes)| crate::bindings::File {
-                path: path.clone(),
-                bytes: bytes.clone(),
-            })
+            .map(|w| w.data.clone())
             .collect(),
+        setup: std::sync::OnceLock::new(),
         targets: plan.targets.clone(),
         pool: plan.scenario.pool.clone(),
         budgets,
@@ -155,6 +178,8 @@ pub async fn execute(
     }
     let code = if outcome.interrupted.is_some() {
         EXIT_INTERRUPTED
+    } else if outcome.setup_failed.is_some() {
+        EXIT_SETUP_FAILED
     } else if !report.run.thresholds_passed() {
         EXIT_THRESHOLDS
     } else {

@@ -21,8 +21,15 @@ pub struct Shared {
     pub pre: VuDriverPre<VuState>,
     pub yaml: String,
     /// The files the scenario names, read by the host (components have no
-    /// filesystem), passed to every user's `init`.
-    pub files: Vec<bindings::File>,
+    /// filesystem), the `--env` values and the data sources' fields, passed
+    /// to every user's `init`.
+    pub inputs: bindings::Inputs,
+    /// The data sources' rows (one copy for every user) and their cursors.
+    pub rows: Arc<scheduler::data::Rows>,
+    /// Per workload: the data sources each iteration takes a row of.
+    pub sources: Vec<Vec<usize>>,
+    /// What setup extracted, once it ran: every user's `${setup.NAME}`.
+    pub setup: std::sync::OnceLock<Vec<(String, String)>>,
     pub targets: HashSet<SocketAddr>,
     /// Source addresses: user n sends from entry n mod size.
     pub pool: scheduler::pool::IpPool,
@@ -60,6 +67,9 @@ pub enum Event {
     },
     /// An arrival-rate executor had no free user for an iteration.
     Dropped { at: Duration, workload: usize },
+    /// A user could not start an iteration: a `unique` data source had no
+    /// row left.
+    OutOfData { workload: usize },
     /// A driver (a closed user, an open pool) is done at `at` since the
     /// start. Tearing instances down comes after and is not part of the run.
     Stopped { at: Duration },
@@ -90,6 +100,8 @@ pub enum IterationEnd {
     Cut,
     /// The instance trapped and could not be made again.
     Gone,
+    /// A `unique` data source had no row left for it: the user stops.
+    OutOfData,
 }
 
 /// A user: its instance and how it reports.
@@ -103,6 +115,8 @@ pub struct User {
     /// The instance is mid-workflow (an iteration was cut): it is replaced
     /// before its next iteration, which then starts at the workflow's start.
     stale: bool,
+    /// Iterations begun, for the data rows' modes.
+    iterations: u64,
 }
 
 impl User {
@@ -122,6 +136,7 @@ impl User {
             stops,
             events,
             stale: false,
+            iterations: 0,
         }
     }
 
@@ -157,6 +172,15 @@ impl User {
             self.stale = false;
         }
         let mut due = due;
+        let mut rows = match self.rows() {
+            Some(rows) => rows,
+            None => {
+                let workload = self.spec.workload;
+                let _ = self.events.send(Event::OutOfData { workload });
+                return IterationEnd::OutOfData;
+            }
+        };
+        self.iterations += 1;
         loop {
             let stop_at = (*self.stops.at.borrow()).min(hard_end);
             if Instant::now() >= stop_at {
@@ -164,7 +188,7 @@ impl User {
                 return IterationEnd::Cut;
             }
             let delay = due.map(|d| Instant::now().saturating_duration_since(d));
-            let (think, done) = match self.step(delay, hard_end).await {
+            let (think, done) = match self.step(delay, hard_end, std::mem::take(&mut rows)).await {
                 StepEnd::Ran { think, done } => (think, done),
                 // The instance is gone (replaced next time): so is the iteration.
                 StepEnd::Failed => return IterationEnd::Cut,
@@ -188,8 +212,35 @@ impl User {
         }
     }
 
-    /// Runs the next step.
-    async fn step(&mut self, delay: Option<Duration>, hard_end: Instant) -> StepEnd {
+    /// A row of each data source this user's iterations name; none when a
+    /// `unique` source has no row left.
+    fn rows(&self) -> Option<Vec<bindings::DataRow>> {
+        let sources = &self.shared.sources[self.spec.workload];
+        if sources.is_empty() {
+            return Some(Vec::new());
+        }
+        let rows = self
+            .shared
+            .rows
+            .take(sources, self.spec.index, self.iterations)
+            .ok()?;
+        Some(
+            rows.into_iter()
+                .map(|(source, values)| bindings::DataRow {
+                    source: source as u32,
+                    values: values.to_vec(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Runs the next step (`rows`: the iteration's data, on its first step).
+    async fn step(
+        &mut self,
+        delay: Option<Duration>,
+        hard_end: Instant,
+        rows: Vec<bindings::DataRow>,
+    ) -> StepEnd {
         let (start, source, workload) = (self.start, self.spec.source, self.spec.workload);
         if self.live.is_none() {
             match create(&self.shared, &self.spec).await {
@@ -221,7 +272,7 @@ impl User {
             .data_mut()
             .start_step(budget.unwrap_or(crate::vu_state::SETUP_BUDGET));
         let began = Instant::now();
-        let step = vu.scheduler_main_vu().call_next_step(&mut *store);
+        let step = vu.scheduler_main_vu().call_next_step(&mut *store, &rows);
         let Stops { at: stop, abort } = &mut self.stops;
         let result = tokio::select! {
             r = step => Some(r),
@@ -277,16 +328,24 @@ enum StepEnd {
 
 /// Creates the user's instance and runs `init` (its scenario, index, source).
 pub async fn create(shared: &Shared, spec: &Spec) -> Result<Live, String> {
-    let egress = Egress::new(shared.targets.clone(), spec.source);
+    create_as(shared, bindings::Role::User(spec.index), spec.source).await
+}
+
+async fn create_as(
+    shared: &Shared,
+    role: bindings::Role,
+    source: Option<IpAddr>,
+) -> Result<Live, String> {
+    let egress = Egress::new(shared.targets.clone(), source);
     let (mut store, vu) = instance(shared, egress).await?;
-    let source = spec.source.map(bindings::ip);
-    let init = vu.scheduler_main_vu().call_init(
-        &mut store,
-        &shared.yaml,
-        &shared.files,
-        spec.index,
-        source,
-    );
+    let user = bindings::User {
+        role,
+        source_ip: source.map(bindings::ip),
+        setup: shared.setup.get().cloned().unwrap_or_default(),
+    };
+    let init = vu
+        .scheduler_main_vu()
+        .call_init(&mut store, &shared.yaml, &shared.inputs, &user);
     match init.await {
         Ok(Ok(next_step)) => Ok(Live {
             store,
@@ -305,11 +364,74 @@ pub async fn check(shared: &Shared) -> Result<ScenarioNeeds, String> {
     let (mut store, vu) = instance(shared, Egress::new(HashSet::new(), None)).await?;
     let check = vu
         .scheduler_main_vu()
-        .call_check(&mut store, &shared.yaml, &shared.files);
+        .call_check(&mut store, &shared.yaml, &shared.inputs);
     match check.await {
         Ok(result) => result,
         Err(e) => Err(trap_message(&e)),
     }
+}
+
+/// What a setup or teardown run produced.
+pub struct HookRun {
+    /// Each step's samples, in order.
+    pub steps: Vec<Vec<Sample>>,
+    /// What it extracted (setup's are every user's `${setup.NAME}`).
+    pub variables: Vec<(String, String)>,
+}
+
+/// Runs `setup:` or `teardown:` once, in an instance of its own (sending
+/// from the unspecified address), each step with its budget; the think
+/// times are waited. A trap ends it, counted against the step.
+pub async fn hook(shared: &Shared, role: bindings::Role) -> HookRun {
+    let mut out = HookRun {
+        steps: Vec::new(),
+        variables: Vec::new(),
+    };
+    let mut live = match create_as(shared, role, None).await {
+        Ok(l) => l,
+        Err(message) => {
+            out.steps
+                .push(vec![trap_sample(UNATTRIBUTED, Duration::ZERO, message)]);
+            return out;
+        }
+    };
+    loop {
+        let running = live.next_step;
+        let budget = shared.budgets.get(running as usize).copied();
+        live.store
+            .data_mut()
+            .start_step(budget.unwrap_or(crate::vu_state::SETUP_BUDGET));
+        let began = Instant::now();
+        let r = match live
+            .vu
+            .scheduler_main_vu()
+            .call_next_step(&mut live.store, &[])
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                out.steps
+                    .push(vec![trap_sample(running, began.elapsed(), trap_message(&e))]);
+                return out;
+            }
+        };
+        live.next_step = r.next_step;
+        out.steps
+            .push(r.samples.into_iter().map(bindings::sample).collect());
+        if r.iteration_done {
+            break;
+        }
+        tokio::time::sleep(bindings::duration(r.think_time)).await;
+    }
+    if let Ok(v) = live
+        .vu
+        .scheduler_main_vu()
+        .call_variables(&mut live.store)
+        .await
+    {
+        out.variables = v;
+    }
+    out
 }
 
 /// A fresh store with `egress` and an instance in it.
@@ -359,6 +481,8 @@ fn failed_sample(step: u32, took: Duration, kind: ErrorKind, message: String) ->
         error: Some(SampleError { kind, message }),
         phases: None,
         tls: None,
+        checks_passed: 0,
+        checks_failed: 0,
     }
 }
 

@@ -2,7 +2,8 @@
 //! imported action slots, and the exports (`run-scenario`, `vu`, `wasi:cli/run`).
 
 use crate::endpoint::Endpoint;
-use crate::model::{Call, HttpCall, ReadMode, TcpCall, UdpCall};
+use crate::checks::Query;
+use crate::model::{Call, Hook, HttpCall, ReadMode, TcpCall, UdpCall};
 use crate::sample::{ErrorKind, Hop, Outcome, Phases, Sample, SampleError, TlsUse};
 use crate::tls::{TlsMaterial, TlsVersion};
 use crate::workflow::{Actions, CallContext, Vu};
@@ -188,6 +189,7 @@ fn outcome(o: t::Outcome) -> Outcome {
         }),
         phases: o.phases.map(phases),
         tls: o.tls.map(tls_use),
+        answers: o.answers,
         earlier: o
             .earlier
             .into_iter()
@@ -221,6 +223,8 @@ fn kind(k: t::ErrorKind) -> ErrorKind {
         K::Unsupported => ErrorKind::Unsupported,
         K::BadParams => ErrorKind::BadParams,
         K::CheckFailed => ErrorKind::CheckFailed,
+        K::ExtractFailed => ErrorKind::ExtractFailed,
+        K::MissingVariable => ErrorKind::MissingVariable,
         K::Other => ErrorKind::Other,
     }
 }
@@ -242,13 +246,24 @@ fn wit_kind(k: ErrorKind) -> t::ErrorKind {
         ErrorKind::Unsupported => K::Unsupported,
         ErrorKind::BadParams => K::BadParams,
         ErrorKind::CheckFailed => K::CheckFailed,
+        ErrorKind::ExtractFailed => K::ExtractFailed,
+        ErrorKind::MissingVariable => K::MissingVariable,
         // Only a host counts traps and interruptions; the scheduler never makes one.
         ErrorKind::Other | ErrorKind::Trap | ErrorKind::Interrupted => K::Other,
     }
 }
 
+fn wit_query(q: &Query) -> t::Query {
+    match q {
+        Query::Json(p) => t::Query::Json(p.clone()),
+        Query::Regex(r) => t::Query::Regex(r.clone()),
+        Query::Header(h) => t::Query::Header(h.clone()),
+        Query::Status => t::Query::Status,
+    }
+}
+
 impl Actions for Slots {
-    fn http(&mut self, c: &CallContext, call: &HttpCall) -> Outcome {
+    fn http(&mut self, c: &CallContext, call: &HttpCall, queries: &[Query]) -> Outcome {
         let req = t::HttpRequest {
             method: call.method.clone(),
             url: call.url.clone(),
@@ -258,6 +273,7 @@ impl Actions for Slots {
             max_body: call.max_body,
             max_redirects: call.max_redirects,
             cookies: call.cookies,
+            queries: queries.iter().map(wit_query).collect(),
         };
         match self.client(c.vu, call.tls) {
             Ok(client) => outcome(http::execute(ctx(c), &req, client)),
@@ -295,17 +311,52 @@ impl Actions for Slots {
         outcome(udp::execute(ctx(c), &req))
     }
 
-    fn extension(&mut self, c: &CallContext, kind: &str, params_json: &str) -> Outcome {
+    fn extension(
+        &mut self,
+        c: &CallContext,
+        kind: &str,
+        params_json: &str,
+        queries: &[Query],
+    ) -> Outcome {
         let req = t::ExtensionRequest {
             kind: kind.into(),
             params_json: params_json.into(),
+            queries: queries.iter().map(wit_query).collect(),
         };
         outcome(extension::execute(ctx(c), &req))
     }
 }
 
-fn parse(yaml: &str) -> Result<crate::Scenario, String> {
-    crate::parse(yaml, &extension::kinds()).map_err(|e| e.to_string())
+/// Parses with the extension's kinds, `env` and a way to a data source's fields.
+fn parse(
+    yaml: &str,
+    env: &[(String, String)],
+    columns: &mut dyn FnMut(&str, &crate::data::Decl) -> Result<Vec<String>, String>,
+) -> Result<crate::Scenario, String> {
+    let kinds = extension::kinds();
+    let mut inputs = crate::parse::Inputs {
+        env: env.iter().cloned().collect(),
+        columns: Some(columns),
+    };
+    crate::parse_with(
+        yaml,
+        &|kind| kinds.iter().any(|k| k == kind),
+        &kinds.join(", "),
+        &mut inputs,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The fields of the data sources a host read (it keeps the rows).
+fn given_columns(
+    data: &[wit_vu::DataSource],
+) -> impl FnMut(&str, &crate::data::Decl) -> Result<Vec<String>, String> + '_ {
+    |name, _| {
+        data.iter()
+            .find(|d| d.name == name)
+            .map(|d| d.columns.clone())
+            .ok_or_else(|| "not among the data sources the host passed".to_string())
+    }
 }
 
 /// A step of the extension's, as its contract takes it.
@@ -316,12 +367,17 @@ fn extension_request(step: &crate::model::Step) -> Option<t::ExtensionRequest> {
     Some(t::ExtensionRequest {
         kind: kind.clone(),
         params_json: params_json.clone(),
+        queries: step.queries.iter().map(wit_query).collect(),
     })
 }
 
 /// Parses, then has the extension validate each of its steps' params.
-fn check(yaml: &str) -> Result<crate::Scenario, String> {
-    let scenario = parse(yaml)?;
+fn check(
+    yaml: &str,
+    env: &[(String, String)],
+    columns: &mut dyn FnMut(&str, &crate::data::Decl) -> Result<Vec<String>, String>,
+) -> Result<crate::Scenario, String> {
+    let scenario = parse(yaml, env, columns)?;
     for (i, step) in scenario.workflow.iter().enumerate() {
         let Some(req) = extension_request(step) else {
             continue;
@@ -409,10 +465,22 @@ fn given_files(
 
 struct Component;
 
-/// Plain mode's run, with files relative to `base`.
-/// Returns the JSON report and whether every threshold passed.
-fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, bool), String> {
-    let scenario = check(scenario_yaml)?;
+/// Plain mode's run, with files relative to `base` (data files are read
+/// here, once, and held in this one instance for every user).
+fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, Verdict), String> {
+    let mut tables = Vec::new();
+    let scenario = check(scenario_yaml, &[], &mut |_, decl| {
+        let bytes = std::fs::read(base.join(&decl.file)).map_err(|e| {
+            format!(
+                "data file {}: cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)",
+                decl.file
+            )
+        })?;
+        let table = crate::data::parse(&decl.file, &bytes)?;
+        let columns = table.columns.clone();
+        tables.push(std::sync::Arc::new(table));
+        Ok(columns)
+    })?;
     if let Some(slot) = scenario.components.keys().next() {
         return Err(format!(
             "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
@@ -431,10 +499,24 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, boo
     if scenario.skips_tls_verification() {
         eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
     }
-    let report = crate::local::run(scenario, &mut Slots::new(material));
-    let passed = report.thresholds_passed();
+    let rows = crate::data::Rows::new(&scenario, tables);
+    let report = crate::local::run(scenario, &mut Slots::new(material), &rows);
+    let verdict = if let Some(why) = &report.setup_failed {
+        Verdict::SetupFailed(why.clone())
+    } else if report.thresholds_passed() {
+        Verdict::Passed
+    } else {
+        Verdict::ThresholdsFailed
+    };
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    Ok((json, passed))
+    Ok((json, verdict))
+}
+
+/// How a plain-mode run ended.
+enum Verdict {
+    Passed,
+    ThresholdsFailed,
+    SetupFailed(String),
 }
 
 impl Guest for Component {
@@ -452,9 +534,10 @@ thread_local! {
 impl wit_vu::Guest for Component {
     fn check(
         scenario_yaml: String,
-        files: Vec<wit_vu::File>,
+        inputs: wit_vu::Inputs,
     ) -> Result<wit_vu::ScenarioNeeds, String> {
-        let scenario = check(&scenario_yaml)?;
+        let wit_vu::Inputs { files, env, data } = inputs;
+        let scenario = check(&scenario_yaml, &env, &mut given_columns(&data))?;
         let needed = scenario.files();
         if !needed.is_empty() && needed.iter().all(|n| files.iter().any(|f| f.path == *n)) {
             let material = given_files(&scenario, files)?;
@@ -473,24 +556,39 @@ impl wit_vu::Guest for Component {
 
     fn init(
         scenario_yaml: String,
-        files: Vec<wit_vu::File>,
-        index: u32,
-        source_ip: Option<IpAddress>,
+        inputs: wit_vu::Inputs,
+        user: wit_vu::User,
     ) -> Result<u32, String> {
-        let scenario = parse(&scenario_yaml)?;
+        let wit_vu::Inputs { files, env, data } = inputs;
+        let scenario = Rc::new(parse(&scenario_yaml, &env, &mut given_columns(&data))?);
         let slots = Slots::new(given_files(&scenario, files)?);
-        let vu = Vu::new(Rc::new(scenario), index).with_source_ip(source_ip.map(std_ip));
+        let mut vu = match user.role {
+            wit_vu::Role::User(index) => Vu::new(scenario, index),
+            wit_vu::Role::Setup => Vu::hook(scenario, Hook::Setup).ok_or("the scenario has no setup:")?,
+            wit_vu::Role::Teardown => {
+                Vu::hook(scenario, Hook::Teardown).ok_or("the scenario has no teardown:")?
+            }
+        }
+        .with_source_ip(user.source_ip.map(std_ip));
+        vu.set_setup(user.setup);
         let first = vu.upcoming_step();
         VU.with(|v| *v.borrow_mut() = Some((vu, slots)));
         Ok(first)
     }
 
-    fn next_step() -> wit_vu::StepReport {
+    fn variables() -> Vec<(String, String)> {
+        VU.with(|v| v.borrow().as_ref().map(|(vu, _)| vu.variables()).unwrap_or_default())
+    }
+
+    fn next_step(rows: Vec<wit_vu::DataRow>) -> wit_vu::StepReport {
         VU.with(|v| {
             let mut v = v.borrow_mut();
             let (vu, slots) = v
                 .as_mut()
                 .expect("vu.next-step called before a successful vu.init");
+            for row in rows {
+                vu.set_row(row.source as usize, row.values);
+            }
             let r = vu.next_step(slots);
             wit_vu::StepReport {
                 samples: r.samples.into_iter().map(wit_sample).collect(),
@@ -515,6 +613,8 @@ fn wit_sample(s: Sample) -> wit_vu::Sample {
         }),
         phases: s.phases.map(wit_phases),
         tls: s.tls.map(wit_tls_use),
+        checks_passed: s.checks_passed,
+        checks_failed: s.checks_failed,
     }
 }
 
@@ -529,6 +629,8 @@ struct Cli;
 
 /// The exit code of a run whose thresholds failed (k6's).
 const THRESHOLDS_FAILED: u8 = 99;
+/// The exit code of a run whose setup failed (no load ran).
+const SETUP_FAILED: u8 = 97;
 
 const USAGE: &str = "usage: wasmtime run -S inherit-network scheduler-final.wasm --invoke run-scenario < scenario.yaml (or: … --invoke run-scenario -- \"$(cat scenario.yaml)\", or: wasmtime run -S inherit-network --dir DIR scheduler-final.wasm DIR/scenario.yaml)";
 
@@ -594,12 +696,21 @@ impl wasip2::exports::cli::run::Guest for Cli {
             }
         };
         match run_plain(&yaml, &base) {
-            Ok((json, passed)) => {
+            Ok((json, verdict)) => {
                 println!("{json}");
-                if !passed {
-                    eprintln!("error: some thresholds failed (see \"thresholds\" in the report)");
-                    // k6's code, so CI recipes written for it carry over.
-                    wasip2::cli::exit::exit_with_code(THRESHOLDS_FAILED);
+                match verdict {
+                    Verdict::Passed => {}
+                    Verdict::ThresholdsFailed => {
+                        eprintln!(
+                            "error: some thresholds failed (see \"thresholds\" in the report)"
+                        );
+                        // k6's code, so CI recipes written for it carry over.
+                        wasip2::cli::exit::exit_with_code(THRESHOLDS_FAILED);
+                    }
+                    Verdict::SetupFailed(why) => {
+                        eprintln!("error: {why}: no load ran");
+                        wasip2::cli::exit::exit_with_code(SETUP_FAILED);
+                    }
                 }
                 Ok(())
             }

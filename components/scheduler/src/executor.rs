@@ -232,6 +232,8 @@ pub struct Workload {
     pub start_time: Duration,
     /// How long iterations in flight at its end may go on.
     pub graceful_stop: Duration,
+    /// The data sources its steps name: each iteration takes a row of each.
+    pub data: Vec<usize>,
 }
 
 impl Workload {

@@ -145,6 +145,7 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
         start_time: Duration::ZERO,
         // As before executors: no step starts past test_duration.
         graceful_stop: Duration::ZERO,
+        data: Vec::new(),
     };
     Ok(Form {
         id: s.id,
@@ -479,5 +480,6 @@ fn executor(at: &str, n: raw::Named) -> Result<Workload, ScenarioError> {
         first_vu: 0,
         start_time: n.start_time.map(|d| d.0).unwrap_or_default(),
         graceful_stop: n.graceful_stop.map_or(DEFAULT_GRACEFUL_STOP, |d| d.0),
+        data: Vec::new(),
     })
 }

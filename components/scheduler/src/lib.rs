@@ -6,6 +6,7 @@
 
 pub mod bytesize;
 pub mod checks;
+pub mod data;
 pub mod duration;
 pub mod endpoint;
 pub mod executor;
@@ -16,6 +17,7 @@ pub mod parse;
 pub mod pool;
 pub mod sample;
 pub mod stats;
+pub mod template;
 pub mod thresholds;
 pub mod tls;
 pub mod wave;

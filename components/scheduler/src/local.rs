@@ -8,8 +8,9 @@
 //! A run that ends by time lasts until its last scheduled end; one that
 //! ends by iterations lasts until the last user's last step.
 
+use crate::data::Rows;
 use crate::executor::{Arrivals, Budget, Model};
-use crate::model::Scenario;
+use crate::model::{Hook, Scenario};
 use crate::stats::{Report, Stats};
 use crate::thresholds::Judge;
 use crate::workflow::{Actions, Vu};
@@ -27,11 +28,43 @@ struct Run<'a, A: Actions> {
     shared_left: Vec<u64>,
     /// Users stopped by time are part of the run until their interval's end.
     until: Duration,
+    rows: &'a Rows,
+    /// What setup extracted.
+    setup: Vec<(String, String)>,
 }
 
 impl<A: Actions> Run<'_, A> {
     fn now(&self) -> Duration {
         self.start.elapsed()
+    }
+
+    /// A fresh user `index`, with what setup extracted.
+    fn user(&self, index: u32) -> Vu {
+        let mut vu = Vu::new(Rc::clone(&self.scenario), index);
+        vu.set_setup(self.setup.iter().cloned());
+        vu
+    }
+
+    /// Hands `vu` its rows when its next step begins an iteration; false
+    /// (counted) when a `unique` source has none left.
+    fn feed(&mut self, vu: &mut Vu) -> bool {
+        if !vu.starts_iteration() || vu.data_sources().is_empty() {
+            return true;
+        }
+        match self.rows.take(vu.data_sources(), vu.index(), vu.iteration()) {
+            Ok(rows) => {
+                let rows: Vec<(usize, Vec<String>)> =
+                    rows.into_iter().map(|(s, r)| (s, r.to_vec())).collect();
+                for (s, r) in rows {
+                    vu.set_row(s, r);
+                }
+                true
+            }
+            Err(_) => {
+                self.stats.add_out_of_data(vu.workload());
+                false
+            }
+        }
     }
 
     /// Runs `vu`'s next step; returns (think time, iteration done).
@@ -118,6 +151,11 @@ impl User {
                 self.next_interval();
                 return;
             }
+            if !run.feed(&mut self.vu) {
+                // Out of rows: this user stops.
+                self.done = true;
+                return;
+            }
             if let Some(Budget::Shared(_)) = c.budget {
                 run.shared_left[self.w] -= 1;
             }
@@ -126,7 +164,7 @@ impl User {
         } else if now >= off + w.grace_after(off) {
             // Past the graceful period mid-iteration: the iteration is cut;
             // a later interval starts a fresh one on a fresh user.
-            self.vu = Vu::new(Rc::clone(&scenario), self.vu.index());
+            self.vu = run.user(self.vu.index());
             self.in_iteration = false;
             self.next_interval();
             return;
@@ -174,7 +212,7 @@ impl Pool {
                 if now >= end {
                     // Past the graceful stop: the iteration is cut.
                     let index = self.users[i].0.index();
-                    self.users[i] = (Vu::new(Rc::clone(&run.scenario), index), None);
+                    self.users[i] = (run.user(index), None);
                     return;
                 }
                 self.continue_user(run, i, now.saturating_sub(due));
@@ -191,8 +229,7 @@ impl Pool {
             Some(i) => i,
             None if (self.users.len() as u32) < self.max_vus => {
                 let index = self.first_vu + self.users.len() as u32;
-                self.users
-                    .push((Vu::new(Rc::clone(&run.scenario), index), None));
+                self.users.push((run.user(index), None));
                 self.users.len() - 1
             }
             None => {
@@ -201,6 +238,9 @@ impl Pool {
                 return;
             }
         };
+        if !run.feed(&mut self.users[i].0) {
+            return;
+        }
         let now = run.now();
         self.continue_user(run, i, now.saturating_sub(t));
     }
@@ -212,8 +252,54 @@ impl Pool {
     }
 }
 
-pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
+/// Runs a hook's steps once, into `stats`; returns what it extracted.
+pub fn hook(
+    scenario: &Rc<Scenario>,
+    which: Hook,
+    setup: &[(String, String)],
+    actions: &mut impl Actions,
+    stats: &mut Stats,
+) -> Vec<(String, String)> {
+    let Some(mut vu) = Vu::hook(Rc::clone(scenario), which) else {
+        return Vec::new();
+    };
+    vu.set_setup(setup.iter().cloned());
+    loop {
+        let r = vu.next_step(actions);
+        stats.push_step(&r.samples, None, None);
+        if r.iteration_done {
+            return vu.variables();
+        }
+        std::thread::sleep(r.think_time);
+    }
+}
+
+/// Runs the whole scenario: setup, the load (unless setup failed, as in
+/// k6), teardown.
+pub fn run(scenario: Scenario, actions: &mut impl Actions, rows: &Rows) -> Report {
     let scenario = Rc::new(scenario);
+    let mut stats = Stats::new(&scenario);
+    let setup = hook(&scenario, Hook::Setup, &[], actions, &mut stats);
+    if let Some(why) = stats.hook_failure(&scenario, Hook::Setup) {
+        let mut report = stats.report(&scenario, Duration::ZERO);
+        report.setup_failed = Some(why);
+        return report;
+    }
+    let (mut stats, elapsed, verdicts) = load(&scenario, actions, rows, stats, setup.clone());
+    hook(&scenario, Hook::Teardown, &setup, actions, &mut stats);
+    let mut report = stats.report(&scenario, elapsed);
+    report.thresholds = verdicts;
+    report
+}
+
+fn load<A: Actions>(
+    scenario: &Rc<Scenario>,
+    actions: &mut A,
+    rows: &Rows,
+    stats: Stats,
+    setup: Vec<(String, String)>,
+) -> (Stats, Duration, Vec<crate::thresholds::Verdict>) {
+    let scenario = Rc::clone(scenario);
     let mut agents = Vec::new();
     for (wi, w) in scenario.workloads.iter().enumerate() {
         match &w.model {
@@ -228,8 +314,10 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
                     let Some(first) = intervals.first().map(|i| i.0) else {
                         continue;
                     };
+                    let mut vu = Vu::new(Rc::clone(&scenario), w.first_vu + i);
+                    vu.set_setup(setup.iter().cloned());
                     agents.push(Agent::User(Box::new(User {
-                        vu: Vu::new(Rc::clone(&scenario), w.first_vu + i),
+                        vu,
                         w: wi,
                         intervals,
                         k: 0,
@@ -245,7 +333,11 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
                 let mut arrivals = o.rate.arrivals();
                 let next = arrivals.next().map(|a| a + w.start_time);
                 let users = (0..o.pre_allocated_vus)
-                    .map(|i| (Vu::new(Rc::clone(&scenario), w.first_vu + i), None))
+                    .map(|i| {
+                        let mut vu = Vu::new(Rc::clone(&scenario), w.first_vu + i);
+                        vu.set_setup(setup.iter().cloned());
+                        (vu, None)
+                    })
                     .collect();
                 agents.push(Agent::Pool(Box::new(Pool {
                     w: wi,
@@ -259,7 +351,9 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
         }
     }
     let mut run = Run {
-        stats: Stats::new(&scenario),
+        stats,
+        rows,
+        setup,
         judge: Judge::new(&scenario),
         shared_left: scenario
             .workloads
@@ -303,7 +397,6 @@ pub fn run(scenario: Scenario, actions: &mut impl Actions) -> Report {
         std::thread::sleep(rest);
     }
     let elapsed = run.now();
-    let mut report = run.stats.report(&scenario, elapsed);
-    report.thresholds = run.judge.verdicts(&run.stats, elapsed);
-    report
+    let verdicts = run.judge.verdicts(&run.stats, elapsed);
+    (run.stats, elapsed, verdicts)
 }

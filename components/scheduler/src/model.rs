@@ -58,6 +58,15 @@ pub mod raw {
         pub seed: Option<u64>,
         #[serde(default)]
         pub ip_pool: Vec<PoolEntry>,
+        /// Test data: source name → file and mode (either form).
+        #[serde(default)]
+        pub data: std::collections::BTreeMap<String, crate::data::Decl>,
+        /// Steps run once before the load (either form).
+        #[serde(default)]
+        pub setup: Option<Vec<Step>>,
+        /// Steps run once after the load (either form).
+        #[serde(default)]
+        pub teardown: Option<Vec<Step>>,
     }
 
     /// The original form: one ramping scenario.
@@ -163,6 +172,17 @@ pub mod raw {
         pub timeout: Option<Dur>,
         #[serde(default)]
         pub assert_status: Option<crate::checks::StatusSet>,
+        /// Variable name → where in the response its value is.
+        #[serde(default)]
+        pub extract: serde_yaml::Mapping,
+        /// Header name → expected value.
+        #[serde(default)]
+        pub expect_header: serde_yaml::Mapping,
+        /// JSON pointer → expected value.
+        #[serde(default)]
+        pub expect_json: serde_yaml::Mapping,
+        #[serde(default)]
+        pub max_latency: Option<Dur>,
         #[serde(default)]
         pub params: serde_yaml::Value,
     }
@@ -191,6 +211,33 @@ pub struct Scenario {
     /// Source addresses: user n sends from entry n mod size.
     pub pool: IpPool,
     pub thresholds: Vec<crate::thresholds::Threshold>,
+    /// Every variable some step extracts; templates refer to them by slot.
+    pub variables: Vec<String>,
+    /// The `data:` sources, in name order (`Ref::Data::source` indexes it).
+    pub data: Vec<crate::data::Source>,
+    /// The steps of `setup:` and `teardown:` in `workflow` (after every
+    /// workload's), whose `workload` is `HOOK`.
+    pub setup: Option<std::ops::Range<usize>>,
+    pub teardown: Option<std::ops::Range<usize>>,
+}
+
+/// `Step::workload` of a `setup:` or `teardown:` step: no workload's.
+pub const HOOK: usize = usize::MAX;
+
+/// Which hook a setup/teardown user runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hook {
+    Setup,
+    Teardown,
+}
+
+impl Hook {
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Setup => "setup",
+            Hook::Teardown => "teardown",
+        }
+    }
 }
 
 /// The name of the one scenario the original form describes (k6's too).
@@ -209,6 +256,83 @@ pub struct Step {
     pub timeout: Duration,
     pub expect_status: crate::checks::StatusSet,
     pub call: Call,
+    /// The queries its action answers: its extractions', then its checks'.
+    pub queries: Vec<crate::checks::Query>,
+    pub extract: Vec<crate::checks::Extract>,
+    pub expect: crate::checks::Expect,
+    /// The parts of `call` written with references, rendered per call;
+    /// none: `call` is sent as it is.
+    pub template: Option<CallTemplate>,
+}
+
+impl Step {
+    /// Checks a completed response is judged by: the status (http), the
+    /// action's own body/reply check, then `expect`.
+    pub fn check_count(&self) -> u32 {
+        let own = match &self.call {
+            Call::Http(h) => 1 + u32::from(h.expect_body.is_some()),
+            Call::Tcp(t) => u32::from(t.expect.is_some()),
+            Call::Udp(u) => u32::from(u.expect.is_some()),
+            Call::Extension { .. } => 0,
+        };
+        own + self.expect.count()
+    }
+}
+
+/// A part of a call that a template fills in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    Url,
+    /// The value of `HttpCall::headers[i]`.
+    Header(usize),
+    Body,
+    ExpectBody,
+    Payload,
+    Expect,
+    /// An extension step's params JSON.
+    Params,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct CallTemplate(pub Vec<(Part, crate::template::Template)>);
+
+impl CallTemplate {
+    /// `base` with every templated part rendered; `Err(name)` names a
+    /// variable that is not set.
+    pub fn render(
+        &self,
+        base: &Call,
+        scope: &mut dyn crate::template::Scope,
+    ) -> Result<Call, String> {
+        let mut call = base.clone();
+        for (part, t) in &self.0 {
+            let v = t.render(scope)?.into_owned();
+            match (&mut call, part) {
+                (Call::Http(h), Part::Url) => h.url = v,
+                (Call::Http(h), Part::Header(i)) => {
+                    if let Some(hv) = h.headers.get_mut(*i) {
+                        hv.1 = v;
+                    }
+                }
+                (Call::Http(h), Part::Body) => h.body = Some(v.into_bytes()),
+                (Call::Http(h), Part::ExpectBody) => h.expect_body = Some(v.into_bytes()),
+                (Call::Tcp(c), Part::Payload) => c.payload = v.into_bytes(),
+                (Call::Tcp(c), Part::Expect) => {
+                    if let ReadMode::Delimiter(d) = &mut c.read
+                        && c.expect.as_deref() == Some(d.as_slice())
+                    {
+                        *d = v.clone().into_bytes();
+                    }
+                    c.expect = Some(v.into_bytes());
+                }
+                (Call::Udp(c), Part::Payload) => c.payload = v.into_bytes(),
+                (Call::Udp(c), Part::Expect) => c.expect = Some(v.into_bytes()),
+                (Call::Extension { params_json, .. }, Part::Params) => *params_json = v,
+                _ => {}
+            }
+        }
+        Ok(call)
+    }
 }
 
 /// What a step asks its action to do, ready to send.
@@ -292,11 +416,34 @@ impl Scenario {
         self.workloads.iter().position(|w| w.contains_vu(vu))
     }
 
+    /// The hook step `i` belongs to, if it is a setup/teardown step.
+    pub fn hook_of(&self, i: usize) -> Option<Hook> {
+        if self.setup.as_ref().is_some_and(|r| r.contains(&i)) {
+            Some(Hook::Setup)
+        } else if self.teardown.as_ref().is_some_and(|r| r.contains(&i)) {
+            Some(Hook::Teardown)
+        } else {
+            None
+        }
+    }
+
+    /// The steps of a hook, if the file has it.
+    pub fn hook_steps(&self, hook: Hook) -> Option<std::ops::Range<usize>> {
+        match hook {
+            Hook::Setup => self.setup.clone(),
+            Hook::Teardown => self.teardown.clone(),
+        }
+    }
+
     /// The field path of step `i` as written, for messages.
     pub fn step_field(&self, i: usize) -> String {
         let Some(step) = self.workflow.get(i) else {
             return format!("step {i}");
         };
+        if let Some(hook) = self.hook_of(i) {
+            let start = self.hook_steps(hook).map_or(0, |r| r.start);
+            return format!("{}[{}]", hook.name(), i - start);
+        }
         let w = &self.workloads[step.workload];
         let n = i - w.steps.start;
         if self.is_original_form() {

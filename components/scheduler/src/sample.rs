@@ -27,6 +27,10 @@ pub enum ErrorKind {
     Unsupported,
     BadParams,
     CheckFailed,
+    /// An extraction rule found nothing in the response.
+    ExtractFailed,
+    /// A template named a variable that was not set (not sent).
+    MissingVariable,
     Other,
     /// The user's instance trapped (a panic, an interrupted runaway step, its
     /// memory limit) or could not be created; counted by scheduler-host,
@@ -39,7 +43,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Timeout,
@@ -54,6 +58,8 @@ impl ErrorKind {
         ErrorKind::Unsupported,
         ErrorKind::BadParams,
         ErrorKind::CheckFailed,
+        ErrorKind::ExtractFailed,
+        ErrorKind::MissingVariable,
         ErrorKind::Other,
         ErrorKind::Trap,
         ErrorKind::Interrupted,
@@ -76,6 +82,8 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::BadParams => "bad-params",
             ErrorKind::CheckFailed => "check-failed",
+            ErrorKind::ExtractFailed => "extract-failed",
+            ErrorKind::MissingVariable => "missing-variable",
             ErrorKind::Other => "other",
             ErrorKind::Trap => "trap",
             ErrorKind::Interrupted => "interrupted",
@@ -102,6 +110,10 @@ pub struct Sample {
     pub error: Option<SampleError>,
     pub phases: Option<Phases>,
     pub tls: Option<TlsUse>,
+    /// The step's checks that passed and failed (on its last request's
+    /// sample; 0 on the others and when a transport error stopped it).
+    pub checks_passed: u32,
+    pub checks_failed: u32,
 }
 
 /// Where one request's time went, in microseconds (k6's phase names).
@@ -173,6 +185,8 @@ pub struct Outcome {
     pub tls: Option<TlsUse>,
     /// Requests before the last one (redirects), in order.
     pub earlier: Vec<Hop>,
+    /// One per query the step sent, in order; none: not found.
+    pub answers: Vec<Option<String>>,
 }
 
 impl Sample {

@@ -92,12 +92,10 @@ impl Bucket {
             };
             self.push_delayed(s, late);
         }
-        // The last request carries the step's checks: it passed them or
-        // failed one; a transport error never reached them.
-        match samples.last().map(|s| s.error.as_ref().map(|e| e.kind)) {
-            Some(None) => self.checks_passed += 1,
-            Some(Some(ErrorKind::CheckFailed)) => self.checks_failed += 1,
-            _ => {}
+        // Each check counts once; a transport error reached none.
+        for s in samples {
+            self.checks_passed += u64::from(s.checks_passed);
+            self.checks_failed += u64::from(s.checks_failed);
         }
     }
 
@@ -370,6 +368,8 @@ struct WorkloadStats {
     iterations: u64,
     /// Iterations an arrival-rate executor could not start (no free user).
     dropped: u64,
+    /// Iterations not started: a `unique` data source had no row left.
+    out_of_data: u64,
 }
 
 impl Stats {
@@ -414,6 +414,14 @@ impl Stats {
         }
     }
 
+    /// A user of `workload` could not start an iteration: a `unique` data
+    /// source had no row left (the user stops).
+    pub fn add_out_of_data(&mut self, workload: usize) {
+        if let Some(w) = self.workloads.get_mut(workload) {
+            w.out_of_data += 1;
+        }
+    }
+
     /// `workload` could not start an iteration: no user was free.
     pub fn add_dropped(&mut self, workload: usize) {
         if let Some(w) = self.workloads.get_mut(workload) {
@@ -435,6 +443,12 @@ impl Stats {
         delay: Option<Duration>,
     ) {
         let Some(first) = samples.first() else { return };
+        let hook = self.step_workload.get(first.step as usize) == Some(&crate::model::HOOK);
+        if hook {
+            // Setup and teardown are reported apart from the load.
+            self.steps[first.step as usize].push_step(samples, None);
+            return;
+        }
         self.total.push_step(samples, delay);
         if first.step != crate::sample::UNATTRIBUTED {
             let i = first.step as usize;
@@ -469,6 +483,7 @@ impl Stats {
             mine.bucket.merge(&theirs.bucket);
             mine.iterations += theirs.iterations;
             mine.dropped += theirs.dropped;
+            mine.out_of_data += theirs.out_of_data;
         }
         for (k, v) in &o.source_ips {
             *self.source_ips.entry(*k).or_default() += v;
@@ -509,6 +524,7 @@ impl Stats {
             duration_seconds: round3(secs),
             iterations: self.iterations(),
             dropped_iterations: self.dropped(),
+            out_of_data: self.workloads.iter().map(|w| w.out_of_data).sum(),
             metrics: self.total.metrics(secs),
             source_ips: self
                 .source_ips
@@ -530,6 +546,7 @@ impl Stats {
                         vus_max: w.max_vus(),
                         iterations,
                         dropped_iterations: dropped,
+                        out_of_data: self.workloads.get(i).map_or(0, |w| w.out_of_data),
                         metrics: self
                             .workloads
                             .get(i)
@@ -542,6 +559,7 @@ impl Stats {
                 .workflow
                 .iter()
                 .enumerate()
+                .filter(|(_, st)| st.workload != crate::model::HOOK)
                 .map(|(i, st)| StepReport {
                     id: st.id.clone(),
                     name: st.name.clone(),
@@ -550,8 +568,47 @@ impl Stats {
                     metrics: self.steps.get(i).unwrap_or(&empty).metrics(secs),
                 })
                 .collect(),
+            setup: self.hook_report(scenario, crate::model::Hook::Setup),
+            setup_failed: None,
+            teardown: self.hook_report(scenario, crate::model::Hook::Teardown),
             thresholds: Vec::new(),
         }
+    }
+
+    /// A hook's steps, each with its own metrics (throughput over the
+    /// hook's own requests is meaningless, so it is over the run's time).
+    fn hook_report(&self, scenario: &Scenario, hook: crate::model::Hook) -> Option<Vec<StepReport>> {
+        let steps = scenario.hook_steps(hook)?;
+        let empty = Bucket::default();
+        Some(
+            steps
+                .map(|i| {
+                    let st = &scenario.workflow[i];
+                    StepReport {
+                        id: st.id.clone(),
+                        name: st.name.clone(),
+                        kind: st.kind.clone(),
+                        scenario: hook.name().to_string(),
+                        metrics: self.steps.get(i).unwrap_or(&empty).metrics(0.0),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The failures of a hook's steps (kind: first message), if any.
+    pub fn hook_failure(&self, scenario: &Scenario, hook: crate::model::Hook) -> Option<String> {
+        let steps = scenario.hook_steps(hook)?;
+        steps.into_iter().find_map(|i| {
+            let b = self.steps.get(i)?;
+            let (kind, e) = b.errors.iter().next()?;
+            Some(format!(
+                "{} step {:?} failed: {kind}: {}",
+                hook.name(),
+                scenario.workflow[i].id,
+                e.samples.first().map_or("", String::as_str)
+            ))
+        })
     }
 }
 
@@ -575,8 +632,10 @@ pub struct Metrics {
     pub status_codes: BTreeMap<String, u64>,
     /// Error kind → count and up to three distinct sample messages.
     pub errors: BTreeMap<ErrorKind, ErrorStat>,
-    /// Step responses that passed their checks (assert_status, expect_body,
-    /// expect) and that failed one; transport errors are in neither.
+    /// Checks that passed and failed: each of a step's (assert_status, the
+    /// default 2xx/3xx status check, expect_body, expect, every
+    /// expect_header and expect_json entry, max_latency) counts once per
+    /// response; a response a transport error stopped counts in neither.
     pub checks_passed: u64,
     pub checks_failed: u64,
     #[serde(flatten)]
@@ -599,6 +658,9 @@ pub struct Report {
     pub iterations: u64,
     /// Iterations arrival-rate executors could not start: no user was free.
     pub dropped_iterations: u64,
+    /// Iterations not started because a `unique` data source had no row
+    /// left (each stopped its user).
+    pub out_of_data: u64,
     #[serde(flatten)]
     pub metrics: Metrics,
     /// Source address → requests sent from it.
@@ -606,6 +668,14 @@ pub struct Report {
     /// Each named scenario (the original form has one, "default").
     pub scenarios: Vec<WorkloadReport>,
     pub steps: Vec<StepReport>,
+    /// `setup:`'s steps, reported apart from the load (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<Vec<StepReport>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<Vec<StepReport>>,
+    /// Why setup failed (then no load ran, and no teardown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_failed: Option<String>,
     /// Each threshold's verdict (empty without thresholds).
     pub thresholds: Vec<crate::thresholds::Verdict>,
 }
@@ -624,6 +694,7 @@ pub struct WorkloadReport {
     pub vus_max: u32,
     pub iterations: u64,
     pub dropped_iterations: u64,
+    pub out_of_data: u64,
     #[serde(flatten)]
     pub metrics: Metrics,
 }

@@ -306,7 +306,11 @@ fn parse_key(
         let matching: Vec<usize> = steps
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.id == id && filter.workload.is_none_or(|w| s.workload == w))
+            .filter(|(_, s)| {
+                s.id == id
+                    && s.workload != crate::model::HOOK
+                    && filter.workload.is_none_or(|w| s.workload == w)
+            })
             .map(|(i, _)| i)
             .collect();
         if matching.is_empty() {

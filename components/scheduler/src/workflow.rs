@@ -1,8 +1,11 @@
 //! One virtual user's workflow: which step runs next, the call to its
 //! action, the scheduler-owned checks, and the think time that follows.
 
-use crate::model::{Call, HttpCall, Scenario, Step, TcpCall, UdpCall};
+use crate::checks::Query;
+use crate::model::{Call, Hook, HttpCall, Scenario, Step, TcpCall, UdpCall};
 use crate::sample::{ErrorKind, Outcome, Sample, SampleError};
+use crate::template::{Ref, Scope};
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -17,11 +20,19 @@ pub struct CallContext {
 
 /// The action slots, as the scheduler sees them. The component implements
 /// this over its WIT imports; tests implement it with fakes.
+/// `queries` are the step's extraction rules and checks, which the action
+/// answers in `Outcome::answers` (the body stays in the action).
 pub trait Actions {
-    fn http(&mut self, ctx: &CallContext, call: &HttpCall) -> Outcome;
+    fn http(&mut self, ctx: &CallContext, call: &HttpCall, queries: &[Query]) -> Outcome;
     fn tcp(&mut self, ctx: &CallContext, call: &TcpCall) -> Outcome;
     fn udp(&mut self, ctx: &CallContext, call: &UdpCall) -> Outcome;
-    fn extension(&mut self, ctx: &CallContext, kind: &str, params_json: &str) -> Outcome;
+    fn extension(
+        &mut self,
+        ctx: &CallContext,
+        kind: &str,
+        params_json: &str,
+        queries: &[Query],
+    ) -> Outcome;
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +62,18 @@ pub struct Vu {
     /// The step the next call runs, and whether it ends an iteration: drawn
     /// one step ahead so a host can name the step a trap interrupted.
     upcoming: (usize, bool),
+    /// Iterations finished.
+    iteration: u64,
+    /// The next step begins an iteration.
+    at_start: bool,
+    /// Variables this user extracted, by slot (`Scenario::variables`).
+    values: Vec<Option<String>>,
+    /// What setup extracted, by slot.
+    setup: Vec<Option<String>>,
+    /// This iteration's row of each data source.
+    rows: Vec<Option<Vec<String>>>,
+    /// Set for the setup/teardown user.
+    hook: Option<Hook>,
 }
 
 impl Vu {
@@ -70,10 +93,46 @@ impl Vu {
             let w = &scenario.workloads[workload];
             (w.steps.clone(), w.weighted)
         };
+        Self::over(scenario, index, source_ip, rng, workload, steps, weighted, None)
+    }
+
+    /// The user that runs `setup:` or `teardown:` once (none when the file
+    /// has no such hook). It sends from the unspecified address.
+    pub fn hook(scenario: Rc<Scenario>, hook: Hook) -> Option<Self> {
+        let steps = scenario.hook_steps(hook)?;
+        let rng = match scenario.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed ^ 0x5EED),
+            None => fastrand::Rng::new(),
+        };
+        Some(Self::over(
+            scenario,
+            HOOK_VU,
+            None,
+            rng,
+            crate::model::HOOK,
+            steps,
+            false,
+            Some(hook),
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn over(
+        scenario: Rc<Scenario>,
+        index: u32,
+        source_ip: Option<IpAddr>,
+        rng: fastrand::Rng,
+        workload: usize,
+        steps: std::ops::Range<usize>,
+        weighted: bool,
+        hook: Option<Hook>,
+    ) -> Self {
         let total_weight = scenario.workflow[steps.clone()]
             .iter()
             .map(|s| u64::from(s.weight))
             .sum();
+        let slots = scenario.variables.len();
+        let sources = scenario.data.len();
         let mut vu = Vu {
             scenario,
             index,
@@ -85,9 +144,59 @@ impl Vu {
             weighted,
             total_weight,
             upcoming: (0, false),
+            iteration: 0,
+            at_start: true,
+            values: vec![None; slots],
+            setup: vec![None; slots],
+            rows: vec![None; sources],
+            hook,
         };
         vu.upcoming = vu.pick();
         vu
+    }
+
+    /// Iterations this user finished.
+    pub fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    /// The next step begins an iteration (the caller hands it its rows).
+    pub fn starts_iteration(&self) -> bool {
+        self.at_start
+    }
+
+    /// The data sources each of this user's iterations takes a row of.
+    pub fn data_sources(&self) -> &[usize] {
+        match self.scenario.workloads.get(self.workload) {
+            Some(w) if self.hook.is_none() => &w.data,
+            _ => &[],
+        }
+    }
+
+    /// This iteration's row of data source `source`.
+    pub fn set_row(&mut self, source: usize, values: Vec<String>) {
+        if let Some(r) = self.rows.get_mut(source) {
+            *r = Some(values);
+        }
+    }
+
+    /// What setup extracted (name → value), visible as `${setup.NAME}`.
+    pub fn set_setup(&mut self, values: impl IntoIterator<Item = (String, String)>) {
+        for (name, value) in values {
+            if let Some(slot) = self.scenario.variables.iter().position(|v| *v == name) {
+                self.setup[slot] = Some(value);
+            }
+        }
+    }
+
+    /// The variables this user has set (name → value).
+    pub fn variables(&self) -> Vec<(String, String)> {
+        self.scenario
+            .variables
+            .iter()
+            .zip(&self.values)
+            .filter_map(|(n, v)| Some((n.clone(), v.clone()?)))
+            .collect()
     }
 
     /// Overrides the pool's choice (the host binds where it decides).
@@ -147,31 +256,194 @@ impl Vu {
             timeout: step.timeout,
             vu: self.index,
         };
-        let started = Instant::now();
-        let outcome = call(actions, &ctx, step);
-        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let samples = self.run(actions, &ctx, i, step);
+        self.at_start = iteration_done;
+        if iteration_done {
+            self.iteration += 1;
+            self.rows.iter_mut().for_each(|r| *r = None);
+        }
         StepReport {
-            samples: judge(i, step, outcome, latency_us),
+            samples,
             think_time: step.think_time,
             iteration_done,
             next_step: self.upcoming_step(),
         }
     }
-}
 
-fn call(actions: &mut impl Actions, ctx: &CallContext, step: &Step) -> Outcome {
-    match &step.call {
-        Call::Http(c) => actions.http(ctx, c),
-        Call::Tcp(c) => actions.tcp(ctx, c),
-        Call::Udp(c) => actions.udp(ctx, c),
-        Call::Extension { kind, params_json } => actions.extension(ctx, kind, params_json),
+    fn scope(&mut self) -> UserScope<'_> {
+        UserScope {
+            scenario: &self.scenario,
+            vu: self.index,
+            workload: self.workload,
+            iteration: self.iteration,
+            values: &self.values,
+            setup: &self.setup,
+            rows: &self.rows,
+            rng: &mut self.rng,
+        }
+    }
+
+    /// Renders the step, calls its action, judges the outcome and keeps
+    /// what it extracted.
+    fn run(
+        &mut self,
+        actions: &mut impl Actions,
+        ctx: &CallContext,
+        i: usize,
+        step: &Step,
+    ) -> Vec<Sample> {
+        let call = match &step.template {
+            None => Cow::Borrowed(&step.call),
+            Some(t) => match t.render(&step.call, &mut self.scope()) {
+                Ok(c) => Cow::Owned(c),
+                Err(name) => return vec![unsent(i, ErrorKind::MissingVariable, missing(&name))],
+            },
+        };
+        if let Call::Http(h) = call.as_ref()
+            && let Some((k, _)) = h.headers.iter().find(|(_, v)| v.contains(['\r', '\n']))
+        {
+            let why = format!("header {k}: a variable put a line break in its value (not sent)");
+            return vec![unsent(i, ErrorKind::BadParams, why)];
+        }
+        let started = Instant::now();
+        let outcome = match call.as_ref() {
+            Call::Http(c) => actions.http(ctx, c, &step.queries),
+            Call::Tcp(c) => actions.tcp(ctx, c),
+            Call::Udp(c) => actions.udp(ctx, c),
+            Call::Extension { kind, params_json } => {
+                actions.extension(ctx, kind, params_json, &step.queries)
+            }
+        };
+        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let mut samples = judge(i, step, &outcome, latency_us, &mut self.scope());
+        // Extracted after the checks, which see the values from before.
+        if outcome.error.as_ref().is_none_or(|e| e.kind == ErrorKind::CheckFailed) {
+            let mut lost = Vec::new();
+            for ex in &step.extract {
+                match outcome.answers.get(ex.query).cloned().flatten() {
+                    Some(v) => self.values[ex.slot] = Some(v),
+                    None => lost.push(format!("{} ({})", ex.name, step.queries[ex.query])),
+                }
+            }
+            let last = samples.last_mut().expect("judge makes a sample");
+            if !lost.is_empty() && last.error.is_none() {
+                last.error = Some(SampleError {
+                    kind: ErrorKind::ExtractFailed,
+                    message: format!("extract {}: found nothing in the response", lost.join(", ")),
+                });
+            }
+        }
+        samples
     }
 }
 
-/// Applies the scheduler's checks (status) on top of the action's outcome,
-/// and makes one sample per request: the redirects' own durations, and the
+/// `Vu::index` of the setup/teardown user (its cookie jar is its own).
+pub const HOOK_VU: u32 = u32::MAX;
+
+fn missing(name: &str) -> String {
+    format!("${{{name}}} is not set (not sent)")
+}
+
+/// A step that never reached its action.
+fn unsent(i: usize, kind: ErrorKind, message: String) -> Sample {
+    Sample {
+        step: i as u32,
+        latency_us: 0,
+        status: None,
+        bytes_sent: 0,
+        bytes_received: 0,
+        error: Some(SampleError { kind, message }),
+        phases: None,
+        tls: None,
+        checks_passed: 0,
+        checks_failed: 0,
+    }
+}
+
+/// What a user's templates read.
+struct UserScope<'a> {
+    scenario: &'a Scenario,
+    vu: u32,
+    workload: usize,
+    iteration: u64,
+    values: &'a [Option<String>],
+    setup: &'a [Option<String>],
+    rows: &'a [Option<Vec<String>>],
+    rng: &'a mut fastrand::Rng,
+}
+
+impl Scope for UserScope<'_> {
+    fn write(&mut self, r: &Ref, out: &mut String) -> Result<(), String> {
+        use std::fmt::Write;
+        let s = self.scenario;
+        match r {
+            Ref::Vu => {
+                let _ = write!(out, "{}", self.vu);
+            }
+            Ref::Iteration => {
+                let _ = write!(out, "{}", self.iteration);
+            }
+            Ref::Scenario => {
+                out.push_str(s.workloads.get(self.workload).map_or("", |w| &w.name));
+            }
+            Ref::Uuid => {
+                let b = self.rng.u128(..).to_be_bytes();
+                let mut b = b;
+                b[6] = (b[6] & 0x0f) | 0x40;
+                b[8] = (b[8] & 0x3f) | 0x80;
+                for (i, byte) in b.iter().enumerate() {
+                    if matches!(i, 4 | 6 | 8 | 10) {
+                        out.push('-');
+                    }
+                    let _ = write!(out, "{byte:02x}");
+                }
+            }
+            Ref::NowMs => {
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                let _ = write!(out, "{ms}");
+            }
+            Ref::RandomInt(a, b) => {
+                let _ = write!(out, "{}", self.rng.i64(*a..=*b));
+            }
+            Ref::RandomString(n) => {
+                for _ in 0..*n {
+                    out.push(self.rng.alphanumeric());
+                }
+            }
+            Ref::Setup(slot) => match &self.setup[*slot] {
+                Some(v) => out.push_str(v),
+                None => return Err(format!("setup.{}", s.variables[*slot])),
+            },
+            Ref::Var(slot) => match &self.values[*slot] {
+                Some(v) => out.push_str(v),
+                None => return Err(s.variables[*slot].clone()),
+            },
+            Ref::Data { source, column } => {
+                match self.rows[*source].as_ref().and_then(|r| r.get(*column)) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        let d = &s.data[*source];
+                        return Err(format!("{}.{}", d.name, d.columns[*column]));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies the scheduler's checks on top of the action's outcome, and
+/// makes one sample per request: the redirects' own durations, and the
 /// rest of the measured time for the last one, so they add up to the step.
-fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Vec<Sample> {
+fn judge(
+    i: usize,
+    step: &Step,
+    o: &Outcome,
+    latency_us: u64,
+    scope: &mut dyn Scope,
+) -> Vec<Sample> {
     let mut samples = Vec::with_capacity(o.earlier.len() + 1);
     let mut rest = latency_us;
     for hop in &o.earlier {
@@ -185,16 +457,14 @@ fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Vec<Sample> {
             error: None,
             phases: hop.phases,
             tls: hop.tls,
+            checks_passed: 0,
+            checks_failed: 0,
         });
     }
-    let error = o.error.or_else(|| {
-        step.expect_status
-            .check(o.status)
-            .map(|message| SampleError {
-                kind: ErrorKind::CheckFailed,
-                message,
-            })
-    });
+    let (error, passed, failed) = match &o.error {
+        Some(e) if e.kind != ErrorKind::CheckFailed => (Some(e.clone()), 0, 0),
+        own => checks(step, o, own.as_ref(), latency_us, scope),
+    };
     samples.push(Sample {
         step: i as u32,
         latency_us: rest,
@@ -204,6 +474,102 @@ fn judge(i: usize, step: &Step, o: Outcome, latency_us: u64) -> Vec<Sample> {
         error,
         phases: o.phases,
         tls: o.tls,
+        checks_passed: passed,
+        checks_failed: failed,
     });
     samples
+}
+
+/// Every check of a step on a response that arrived: the action's own
+/// (expect_body, expect), the status, expect_header, expect_json and
+/// max_latency. The error names the first that failed.
+fn checks(
+    step: &Step,
+    o: &Outcome,
+    own: Option<&SampleError>,
+    latency_us: u64,
+    scope: &mut dyn Scope,
+) -> (Option<SampleError>, u32, u32) {
+    let mut failed: Vec<String> = Vec::new();
+    let mut passed = 0u32;
+    let own_check = match &step.call {
+        Call::Http(h) => h.expect_body.is_some(),
+        Call::Tcp(t) => t.expect.is_some(),
+        Call::Udp(u) => u.expect.is_some(),
+        Call::Extension { .. } => false,
+    };
+    match own {
+        Some(e) => failed.push(e.message.clone()),
+        None => passed += u32::from(own_check),
+    }
+    if matches!(step.call, Call::Http(_)) {
+        match step.expect_status.check(o.status) {
+            Some(why) => failed.push(why),
+            None => passed += 1,
+        }
+    }
+    let answer = |q: usize| o.answers.get(q).cloned().flatten();
+    for (name, want, q) in &step.expect.headers {
+        let want = match want.render(scope) {
+            Ok(w) => w,
+            Err(name) => return missing_in_check(name),
+        };
+        match answer(*q) {
+            Some(got) if crate::checks::header_matches(&got, &want) => passed += 1,
+            got => failed.push(format!(
+                "expect_header.{name}: got {}, expected {want:?}",
+                shown(got.as_deref())
+            )),
+        }
+    }
+    for (pointer, want, q) in &step.expect.json {
+        let want = match want.render(scope) {
+            Ok(w) => w,
+            Err(name) => return missing_in_check(name),
+        };
+        match answer(*q) {
+            Some(got) if got == want => passed += 1,
+            got => failed.push(format!(
+                "expect_json.{pointer}: got {}, expected {want:?}",
+                shown(got.as_deref())
+            )),
+        }
+    }
+    if let Some(max) = step.expect.max_latency {
+        if u128::from(latency_us) <= max.as_micros() {
+            passed += 1;
+        } else {
+            failed.push(format!(
+                "max_latency: took {:.1} ms, more than {} ms",
+                latency_us as f64 / 1000.0,
+                max.as_millis()
+            ));
+        }
+    }
+    let n = failed.len() as u32;
+    let error = failed.into_iter().reduce(|first, _| first).map(|first| SampleError {
+        kind: ErrorKind::CheckFailed,
+        message: if n > 1 {
+            format!("{first} (and {} more checks failed)", n - 1)
+        } else {
+            first
+        },
+    });
+    (error, passed, n)
+}
+
+fn missing_in_check(name: String) -> (Option<SampleError>, u32, u32) {
+    let e = SampleError {
+        kind: ErrorKind::MissingVariable,
+        message: format!("${{{name}}} is not set (a check's expected value)"),
+    };
+    (Some(e), 0, 0)
+}
+
+fn shown(v: Option<&str>) -> String {
+    match v {
+        Some(v) if v.len() > 80 => format!("{:?}…", &v[..v.floor_char_boundary(80)]),
+        Some(v) => format!("{v:?}"),
+        None => "nothing".into(),
+    }
 }

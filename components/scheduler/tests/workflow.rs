@@ -1,5 +1,6 @@
 //! Workflow semantics and statistics, with a fake action slot.
 
+use scheduler::checks::Query;
 use scheduler::model::{HttpCall, TcpCall, UdpCall};
 use scheduler::{
     Actions, CallContext, ErrorKind, Outcome, Sample, SampleError, Stats, Vu, local, parse,
@@ -14,7 +15,7 @@ struct Fake {
 }
 
 impl Actions for Fake {
-    fn http(&mut self, c: &CallContext, call: &HttpCall) -> Outcome {
+    fn http(&mut self, c: &CallContext, call: &HttpCall, _: &[Query]) -> Outcome {
         self.calls.push((call.url.clone(), ip(c)));
         Outcome {
             status: Some(self.status),
@@ -44,7 +45,7 @@ impl Actions for Fake {
             ..Outcome::default()
         }
     }
-    fn extension(&mut self, _: &CallContext, kind: &str, _: &str) -> Outcome {
+    fn extension(&mut self, _: &CallContext, kind: &str, _: &str, _: &[Query]) -> Outcome {
         self.calls.push((kind.into(), None));
         Outcome::default()
     }
@@ -128,7 +129,7 @@ fn plain_run_interleaves_users_and_counts_per_source_ip() {
         status: 200,
         ..Default::default()
     };
-    let report = local::run(s, &mut fake);
+    let report = local::run(s, &mut fake, &Default::default());
     assert_eq!(report.metrics.total_requests, 4 * 5 * 3);
     assert_eq!(report.iterations, 20);
     assert_eq!(report.metrics.failed, 20, "every udp step timed out");
@@ -166,6 +167,8 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKi
         }),
         phases: None,
         tls: None,
+        checks_passed: 0,
+        checks_failed: 0,
     }
 }
 

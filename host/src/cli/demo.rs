@@ -39,7 +39,7 @@ pub async fn main(a: DemoArgs) -> Result<u8, Failure> {
         vus: a.vus,
         duration: a.duration,
         iterations: None,
-        max_memory_per_user: None,
+        ..Overrides::default()
     };
     let mut plan = plan::from_text(&yaml, Path::new("."), &o, &[])?;
     let ready = session::prepare(&mut plan, None).await?;

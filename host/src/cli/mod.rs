@@ -54,6 +54,9 @@ pub struct Common {
     /// Linear memory one user's instance may grow to, like 64MB (over scenario.limits.max_memory_per_user)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory_per_user: Option<u64>,
+    /// A value templates read as ${env.NAME} (repeatable); the host's own environment is never read
+    #[arg(long = "env", short = 'e', value_name = "NAME=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
 }
 
 impl Common {
@@ -63,8 +66,19 @@ impl Common {
             duration: self.duration,
             iterations: self.iterations,
             max_memory_per_user: self.max_memory_per_user,
+            env: self.env.clone(),
         }
     }
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or("expected NAME=VALUE, like HOST=staging.example")?;
+    if name.is_empty() {
+        return Err("expected NAME=VALUE: the name is empty".into());
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 fn parse_plug(s: &str) -> Result<(String, PathBuf), String> {

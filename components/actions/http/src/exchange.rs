@@ -25,14 +25,14 @@ pub struct Tally {
     pub tls: Option<TlsUse>,
 }
 
-/// Sends `req` to `route` and reads the response, keeping at most `keep`
-/// body bytes. A kept-alive connection may have been closed by the server
+/// Sends `req` to `route` and reads the response, keeping what `keep`
+/// asks (body bytes, headers). A kept-alive connection may have been closed by the server
 /// since its last use; then (and only then) it retries once on a fresh one.
 pub fn run(
     ctx: &CallContext,
     route: &Route,
     req: &Request,
-    keep: usize,
+    keep: response::Keep,
     tls: Option<&Client>,
     budget: &Budget,
     tally: &mut Tally,

@@ -4,6 +4,7 @@
 //! name) reused across steps; redirects followed hop by hop; a cookie jar
 //! per user; gzip/deflate bodies decoded for checks.
 
+mod answers;
 mod cookies;
 mod decode;
 mod exchange;
@@ -11,7 +12,9 @@ mod pool;
 mod request;
 mod response;
 
-use action_support::types::{ActionError, CallContext, ErrorKind, Hop, HttpRequest, Outcome};
+use action_support::types::{
+    ActionError, CallContext, ErrorKind, Hop, HttpRequest, Outcome, Query,
+};
 use action_support::{Budget, contains, fail, show};
 use std::borrow::Cow;
 
@@ -21,10 +24,10 @@ wit_bindgen::generate!({
     with: {
         "scheduler:core-libs/types@0.3.0": action_support::net,
         "scheduler:core-libs/dns@0.3.0": action_support::dns,
-        "scheduler:actions/types@0.3.0": action_support::types,
+        "scheduler:actions/types@0.4.0": action_support::types,
         "scheduler:core-libs/tcp@0.3.0": generate,
         "scheduler:core-libs/tls@0.3.0": generate,
-        "scheduler:actions/http@0.3.0": generate,
+        "scheduler:actions/http@0.4.0": generate,
     },
 });
 
@@ -38,7 +41,15 @@ impl exports::scheduler::actions::http::Guest for HttpAction {
         let budget = Budget::new(ctx.timeout);
         let mut earlier = Vec::new();
         let mut tally = exchange::Tally::default();
-        let error = follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally).err();
+        let (error, answers) = match follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally)
+        {
+            Ok(resp) => {
+                let body = body_of(&req, &resp);
+                let answers = answers::answer(&req.queries, &resp, &body);
+                (check_body(&req, &resp, &body).err(), answers)
+            }
+            Err(e) => (Some(e), Vec::new()),
+        };
         Outcome {
             status: tally.status,
             bytes_sent: tally.sent,
@@ -47,6 +58,7 @@ impl exports::scheduler::actions::http::Guest for HttpAction {
             phases: tally.phases,
             tls: tally.tls,
             earlier,
+            answers,
         }
     }
 }
@@ -60,11 +72,28 @@ fn follow(
     budget: &Budget,
     earlier: &mut Vec<Hop>,
     tally: &mut exchange::Tally,
-) -> Result<(), ActionError> {
-    // The body streams through; only a check keeps (part of) it.
-    let keep = match req.expect_body {
-        Some(_) => usize::try_from(req.max_body).unwrap_or(usize::MAX),
-        None => 0,
+) -> Result<response::Response, ActionError> {
+    // The body streams through; only a check or a query keeps (part of) it.
+    let reads_body = req.expect_body.is_some()
+        || req
+            .queries
+            .iter()
+            .any(|q| matches!(q, Query::Json(_) | Query::Regex(_)));
+    let headers: Vec<String> = req
+        .queries
+        .iter()
+        .filter_map(|q| match q {
+            Query::Header(h) => Some(h.clone()),
+            _ => None,
+        })
+        .collect();
+    let keep = response::Keep {
+        body: if reads_body {
+            usize::try_from(req.max_body).unwrap_or(usize::MAX)
+        } else {
+            0
+        },
+        headers: &headers,
     };
     let mut url = Cow::Borrowed(req.url.as_str());
     let mut method = Cow::Borrowed(req.method.as_str());
@@ -89,7 +118,7 @@ fn follow(
         }
         let next = match (&resp.location, redirect_method(resp.status, &method)) {
             (Some(location), Some(next_method)) if req.max_redirects > 0 => (location, next_method),
-            _ => return check_body(req, &resp),
+            _ => return Ok(resp),
         };
         if earlier.len() >= req.max_redirects as usize {
             return Err(fail(
@@ -163,17 +192,25 @@ fn same_origin(from: &str, to: &url::Url) -> bool {
     url::Url::parse(from).is_ok_and(|f| f.origin() == to.origin())
 }
 
-fn check_body(req: &HttpRequest, resp: &response::Response) -> Result<(), ActionError> {
+/// The kept body, decoded when the step asked for an encoding (as a
+/// client does).
+fn body_of<'a>(req: &HttpRequest, resp: &'a response::Response) -> Cow<'a, [u8]> {
+    resp.content_encoding
+        .as_deref()
+        .filter(|_| !resp.body.is_empty() && request::has(&req.headers, "accept-encoding"))
+        .and_then(|enc| decode::decode(enc, &resp.body, req.max_body))
+        .map_or(Cow::Borrowed(&resp.body[..]), Cow::Owned)
+}
+
+fn check_body(
+    req: &HttpRequest,
+    resp: &response::Response,
+    body: &Cow<[u8]>,
+) -> Result<(), ActionError> {
     let Some(want) = &req.expect_body else {
         return Ok(());
     };
-    // Decoded only when the step asked for an encoding, as a client does.
-    let decoded = resp
-        .content_encoding
-        .as_deref()
-        .filter(|_| request::has(&req.headers, "accept-encoding"))
-        .and_then(|enc| decode::decode(enc, &resp.body, req.max_body));
-    let body = decoded.as_deref().unwrap_or(&resp.body);
+    let decoded = matches!(body, Cow::Owned(_));
     if contains(body, want) {
         return Ok(());
     }
@@ -186,7 +223,7 @@ fn check_body(req: &HttpRequest, resp: &response::Response) -> Result<(), Action
     } else {
         String::new()
     };
-    let what = if decoded.is_some() {
+    let what = if decoded {
         "decoded body"
     } else {
         "body"

@@ -10,8 +10,26 @@ const MAX_HEAD: usize = 64 * 1024;
 /// Per read call; the host allocates this much per call, so keep it modest.
 const READ_CHUNK: u32 = 16 * 1024;
 
+/// What of a response to keep besides its framing.
+#[derive(Clone, Copy)]
+pub struct Keep<'a> {
+    /// Body bytes (the rest streams through, counted).
+    pub body: usize,
+    /// Headers to keep the first value of (any case).
+    pub headers: &'a [String],
+}
+
+#[cfg(test)]
+impl Keep<'static> {
+    pub fn body(body: usize) -> Self {
+        Keep { body, headers: &[] }
+    }
+}
+
 pub struct Response {
     pub status: u16,
+    /// The headers `Keep::headers` asked for that came: (as asked, value).
+    pub headers: Vec<(String, String)>,
     pub keep_alive: bool,
     /// The body's first `keep` bytes (what the caller asked to keep).
     pub body: Vec<u8>,
@@ -91,9 +109,10 @@ struct Head {
     location: Option<String>,
     set_cookies: Vec<String>,
     content_encoding: Option<String>,
+    kept: Vec<(String, String)>,
 }
 
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
+fn parse_head(buf: &[u8], wanted: &[String]) -> Result<Option<Head>, ReadError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     let len = match resp.parse(buf) {
@@ -112,9 +131,15 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
         location: None,
         set_cookies: Vec::new(),
         content_encoding: None,
+        kept: Vec::new(),
     };
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if let Some(w) = wanted.iter().find(|w| w.eq_ignore_ascii_case(h.name))
+            && !head.kept.iter().any(|(k, _)| k == w)
+        {
+            head.kept.push((w.clone(), value.to_string()));
+        }
         if h.name.eq_ignore_ascii_case("content-length") {
             let n = value
                 .parse()
@@ -150,7 +175,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
 pub fn read(
     source: &mut impl Source,
     head_only: bool,
-    keep: usize,
+    keep: Keep,
     received: &mut u64,
 ) -> Result<Response, ReadError> {
     let mut r = Reader {
@@ -159,7 +184,7 @@ pub fn read(
         received,
     };
     let head = loop {
-        match parse_head(&r.buf)? {
+        match parse_head(&r.buf, keep.headers)? {
             // Interim 1xx responses (100 Continue, 103 Early Hints) precede the real one.
             Some(h) if (100..200).contains(&h.status) && h.status != 101 => {
                 r.buf.drain(..h.len);
@@ -187,7 +212,7 @@ pub fn read(
     let mut keep_alive = !head.close && (head.version == 1 || head.keep_alive_header);
     let mut body = Body {
         kept: Vec::new(),
-        keep,
+        keep: keep.body,
         len: 0,
     };
     if no_body {
@@ -211,6 +236,7 @@ pub fn read(
     keep_alive &= r.buf.is_empty();
     Ok(Response {
         status: head.status,
+        headers: head.kept,
         keep_alive,
         body: body.kept,
         body_len: body.len,
@@ -333,7 +359,7 @@ mod tests {
         let r = read(
             &mut Script(chunks.into()),
             head_only,
-            1 << 20,
+            Keep::body(1 << 20),
             &mut received,
         )?;
         Ok((r, received))
@@ -480,14 +506,14 @@ mod tests {
         let mut script = vec![head];
         script.extend(std::iter::repeat_n(chunk, 100));
         let mut received = 0;
-        let r = read(&mut Script(script.into()), false, 1000, &mut received)
+        let r = read(&mut Script(script.into()), false, Keep::body(1000), &mut received)
             .ok()
             .unwrap();
         assert_eq!(r.body.len(), 1000);
         assert_eq!(r.body_len, 100 * 64 * 1024);
         assert!(r.truncated());
         let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789".to_vec();
-        let r = read(&mut Script(vec![wire].into()), false, 4, &mut received)
+        let r = read(&mut Script(vec![wire].into()), false, Keep::body(4), &mut received)
             .ok()
             .unwrap();
         assert_eq!(
@@ -497,7 +523,7 @@ mod tests {
         let r = read(
             &mut Script(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc".to_vec()].into()),
             false,
-            0,
+            Keep::body(0),
             &mut received,
         )
         .ok()

@@ -8,7 +8,7 @@ wit_bindgen::generate!({
         package scheduler:support;
         world support {
             import scheduler:core-libs/types@0.3.0;
-            import scheduler:actions/types@0.3.0;
+            import scheduler:actions/types@0.4.0;
             import scheduler:core-libs/dns@0.3.0;
         }
     ",
@@ -105,6 +105,7 @@ pub fn outcome(
         phases: None,
         tls: None,
         earlier: Vec::new(),
+        answers: Vec::new(),
     }
 }
 

@@ -16,10 +16,10 @@ wit_bindgen::generate!({
     with: {
         "scheduler:core-libs/types@0.3.0": action_support::net,
         "scheduler:core-libs/dns@0.3.0": action_support::dns,
-        "scheduler:actions/types@0.3.0": action_support::types,
+        "scheduler:actions/types@0.4.0": action_support::types,
         "scheduler:core-libs/tcp@0.3.0": generate,
         "scheduler:core-libs/tls@0.3.0": generate,
-        "scheduler:actions/tcp@0.3.0": generate,
+        "scheduler:actions/tcp@0.4.0": generate,
     },
 });
 

@@ -10,9 +10,9 @@ wit_bindgen::generate!({
     with: {
         "scheduler:core-libs/types@0.3.0": action_support::net,
         "scheduler:core-libs/dns@0.3.0": action_support::dns,
-        "scheduler:actions/types@0.3.0": action_support::types,
+        "scheduler:actions/types@0.4.0": action_support::types,
         "scheduler:core-libs/udp@0.3.0": generate,
-        "scheduler:actions/udp@0.3.0": generate,
+        "scheduler:actions/udp@0.4.0": generate,
     },
 });
 

@@ -117,6 +117,8 @@ impl Guest for LinePing {
             phases: None,
             tls: None,
             earlier: Vec::new(),
+            // Answers no queries: steps of this kind extract nothing.
+            answers: Vec::new(),
         };
         if let Err(e) = ping(&ctx, &req, &mut out) {
             out.error = Some(e);

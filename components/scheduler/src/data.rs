@@ -1,0 +1,276 @@
+//! Test data: `data:` sources (CSV with a header row, or a JSON array of
+//! objects), read once, and which row a user's iteration takes. The host
+//! holds one `Table` per file for every user; plain mode holds it in its
+//! one instance.
+
+use serde::Deserialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How iterations take rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// User n takes row n mod rows, every iteration.
+    PerVu,
+    /// Each iteration takes the next row, shared across users, wrapping.
+    Sequential,
+    /// A row drawn per iteration (from `seed` when the file sets one).
+    Random,
+    /// Each row once in the whole run; then the users that need one stop.
+    Unique,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::PerVu => "per-vu",
+            Mode::Sequential => "sequential",
+            Mode::Random => "random",
+            Mode::Unique => "unique",
+        }
+    }
+}
+
+/// A `data:` entry as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decl {
+    pub file: String,
+    pub mode: Mode,
+}
+
+/// A declared source: its name, file and mode, and its fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    pub name: String,
+    pub file: String,
+    pub mode: Mode,
+    pub columns: Vec<String>,
+}
+
+/// A parsed data file.
+#[derive(Debug, Default, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Parses a data file by its extension: `.json` (an array of objects with
+/// the same fields) or CSV (a header row). Errors name the line (CSV) or
+/// the element (JSON) and the field.
+pub fn parse(path: &str, bytes: &[u8]) -> Result<Table, String> {
+    let at = format!("data file {path}");
+    if path.to_ascii_lowercase().ends_with(".json") {
+        return json(&at, bytes);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes);
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("{at}: {}", csv_error(&e)))?
+        .iter()
+        .map(|c| c.trim().to_string())
+        .collect();
+    if columns.iter().all(String::is_empty) {
+        return Err(format!("{at} line 1: a header row naming the fields is needed"));
+    }
+    if let Some(c) = columns.iter().find(|c| c.is_empty()) {
+        return Err(format!("{at} line 1: field {:?} has no name", c));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("{at}: {}", csv_error(&e)))?;
+        rows.push(record.iter().map(str::to_string).collect());
+    }
+    if rows.is_empty() {
+        return Err(format!("{at}: no rows after the header"));
+    }
+    Ok(Table { columns, rows })
+}
+
+fn csv_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => format!(
+            "line {}: {len} fields, the header has {expected_len}",
+            pos.as_ref().map_or(0, |p| p.line())
+        ),
+        csv::ErrorKind::Utf8 { pos, .. } => format!(
+            "line {}: not UTF-8",
+            pos.as_ref().map_or(0, |p| p.line())
+        ),
+        _ => e.to_string(),
+    }
+}
+
+fn json(at: &str, bytes: &[u8]) -> Result<Table, String> {
+    let items: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(bytes).map_err(|e| {
+            format!(
+                "{at} line {} column {}: expected an array of objects ({e})",
+                e.line(),
+                e.column()
+            )
+        })?;
+    let Some(first) = items.first() else {
+        return Err(format!("{at}: an empty array"));
+    };
+    let columns: Vec<String> = first.keys().cloned().collect();
+    let mut rows = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(extra) = item.keys().find(|k| !columns.contains(k)) {
+            return Err(format!(
+                "{at} element {i}: field {extra} is not in element 0 (every object needs the same fields)"
+            ));
+        }
+        let row = columns
+            .iter()
+            .map(|c| match item.get(c) {
+                Some(serde_json::Value::String(s)) => Ok(s.clone()),
+                Some(v) => Ok(v.to_string()),
+                None => Err(format!("{at} element {i}: field {c} is missing")),
+            })
+            .collect::<Result<Vec<String>, String>>()?;
+        rows.push(row);
+    }
+    Ok(Table { columns, rows })
+}
+
+/// Which rows iterations take: one cursor per source, shared by every user
+/// of the process (atomics: the host's users run on several threads).
+#[derive(Debug, Default)]
+pub struct Picker {
+    modes: Vec<(Mode, u64)>,
+    cursors: Vec<AtomicU64>,
+    seed: Option<u64>,
+}
+
+impl Picker {
+    /// `sources`: each source's mode and row count.
+    pub fn new(sources: impl IntoIterator<Item = (Mode, usize)>, seed: Option<u64>) -> Self {
+        let modes: Vec<(Mode, u64)> = sources.into_iter().map(|(m, n)| (m, n as u64)).collect();
+        Picker {
+            cursors: modes.iter().map(|_| AtomicU64::new(0)).collect(),
+            modes,
+            seed,
+        }
+    }
+
+    /// The row of `source` that iteration `iteration` of user `vu` takes;
+    /// none when a `unique` source has no row left.
+    pub fn row(&self, source: usize, vu: u32, iteration: u64) -> Option<usize> {
+        let (mode, rows) = *self.modes.get(source)?;
+        if rows == 0 {
+            return None;
+        }
+        let i = match mode {
+            Mode::PerVu => u64::from(vu) % rows,
+            Mode::Sequential => self.cursors[source].fetch_add(1, Ordering::Relaxed) % rows,
+            Mode::Random => match self.seed {
+                // The same seed gives user n's iteration k the same row.
+                Some(seed) => {
+                    let mix = seed
+                        ^ (u64::from(vu).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                        ^ iteration.wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+                        ^ (source as u64).wrapping_mul(0x1656_67B1_9E37_79F9);
+                    fastrand::Rng::with_seed(mix).u64(0..rows)
+                }
+                None => fastrand::u64(0..rows),
+            },
+            Mode::Unique => {
+                let n = self.cursors[source].fetch_add(1, Ordering::Relaxed);
+                if n >= rows {
+                    return None;
+                }
+                n
+            }
+        };
+        Some(i as usize)
+    }
+}
+
+/// Every data source's table and the cursors over them: what hands an
+/// iteration its rows.
+/// (`Default`: no data sources.)
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub tables: Vec<std::sync::Arc<Table>>,
+    picker: Picker,
+}
+
+impl Rows {
+    /// `tables` in the order of `Scenario::data`.
+    pub fn new(scenario: &crate::Scenario, tables: Vec<std::sync::Arc<Table>>) -> Self {
+        let picker = Picker::new(
+            scenario
+                .data
+                .iter()
+                .zip(&tables)
+                .map(|(s, t)| (s.mode, t.rows.len())),
+            scenario.seed,
+        );
+        Rows { tables, picker }
+    }
+
+    /// A row of each of `sources` for iteration `iteration` of user `vu`;
+    /// `Err(source)` when a `unique` source has no row left.
+    pub fn take(
+        &self,
+        sources: &[usize],
+        vu: u32,
+        iteration: u64,
+    ) -> Result<Vec<(usize, &[String])>, usize> {
+        sources
+            .iter()
+            .map(|&s| {
+                let row = self.picker.row(s, vu, iteration).ok_or(s)?;
+                Ok((s, self.tables[s].rows[row].as_slice()))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_a_header_and_a_ragged_row() {
+        let t = parse("u.csv", b"name,password\nann,a1\nbob,\"b,2\"\n").unwrap();
+        assert_eq!(t.columns, ["name", "password"]);
+        assert_eq!(t.rows[1], ["bob", "b,2"]);
+        let e = parse("u.csv", b"name,password\nann,a1\nbob\n").unwrap_err();
+        assert_eq!(e, "data file u.csv: line 3: 1 fields, the header has 2");
+    }
+
+    #[test]
+    fn json_array_of_objects() {
+        let t = parse("p.json", br#"[{"id": 1, "name": "x"}, {"id": 2, "name": "y"}]"#).unwrap();
+        assert_eq!(t.rows[1], ["2", "y"]);
+        let e = parse("p.json", br#"[{"id": 1}, {"di": 2}]"#).unwrap_err();
+        assert!(e.contains("element 1: field di"), "{e}");
+    }
+
+    #[test]
+    fn modes_pick_rows() {
+        let p = Picker::new(
+            [
+                (Mode::PerVu, 3),
+                (Mode::Sequential, 3),
+                (Mode::Unique, 2),
+                (Mode::Random, 5),
+            ],
+            Some(1),
+        );
+        assert_eq!(p.row(0, 4, 9), Some(1));
+        let seq: Vec<_> = (0..4).map(|_| p.row(1, 0, 0).unwrap()).collect();
+        assert_eq!(seq, [0, 1, 2, 0]);
+        assert_eq!((p.row(2, 0, 0), p.row(2, 1, 0), p.row(2, 2, 0)), (Some(0), Some(1), None));
+        assert_eq!(p.row(3, 2, 7), p.row(3, 2, 7));
+    }
+}

@@ -65,8 +65,8 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     // Setup runs once, before any user exists; users see what it extracted.
     let mut stats = Stats::new(scenario);
     let mut timeline = Timeline::default();
-    let setup = if scenario.setup.is_some() {
-        let run = vu::hook(&shared, crate::bindings::Role::Setup).await;
+    let setup = if let Some(steps) = &scenario.setup {
+        let run = vu::hook(&shared, crate::bindings::Role::Setup, steps.start as u32).await;
         for samples in &run.steps {
             stats.push_step(samples, None, None);
         }
@@ -208,9 +208,13 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
     }
     let verdicts = judge.verdicts(&stats, elapsed);
     // Teardown runs once after the load (not after an interrupted init).
-    if scenario.teardown.is_some() && interrupted != Some(Phase::Init) {
+    if let Some(steps) = scenario
+        .teardown
+        .as_ref()
+        .filter(|_| interrupted != Some(Phase::Init))
+    {
         let ticker = crate::epoch::Ticker::start(shared.engine.clone());
-        let run = vu::hook(&shared, crate::bindings::Role::Teardown).await;
+        let run = vu::hook(&shared, crate::bindings::Role::Teardown, steps.start as u32).await;
         drop(ticker);
         for samples in &run.steps {
             stats.push_step(samples, None, None);

@@ -38,6 +38,16 @@ pub fn render(
             String::new()
         }
     );
+    if let Some(why) = &r.setup_failed {
+        let _ = writeln!(s, "setup failed, so no load ran: {why}");
+    }
+    if r.out_of_data > 0 {
+        let _ = writeln!(
+            s,
+            "{} iterations not started: a unique data source had no row left (their users stopped)",
+            r.out_of_data
+        );
+    }
     let named = r.scenarios.len() > 1 || r.scenarios.iter().any(|w| w.name != "default");
     if named {
         for w in &r.scenarios {
@@ -70,6 +80,16 @@ pub fn render(
         }
     }
     row(&mut s, "total", &r.metrics);
+    // Setup and teardown, apart from the load's figures.
+    for (hook, steps) in [("setup", &r.setup), ("teardown", &r.teardown)] {
+        for st in steps.iter().flatten() {
+            row(
+                &mut s,
+                &format!("{hook}/{} ({})", st.id, st.kind),
+                &st.metrics,
+            );
+        }
+    }
     for w in &r.scenarios {
         if let Some(t) = &w.metrics.service_time {
             let _ = writeln!(

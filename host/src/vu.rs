@@ -381,8 +381,9 @@ pub struct HookRun {
 
 /// Runs `setup:` or `teardown:` once, in an instance of its own (sending
 /// from the unspecified address), each step with its budget; the think
-/// times are waited. A trap ends it, counted against the step.
-pub async fn hook(shared: &Shared, role: bindings::Role) -> HookRun {
+/// times are waited. A trap ends it, counted against the step (against
+/// its first step, `first`, when no instance could be made).
+pub async fn hook(shared: &Shared, role: bindings::Role, first: u32) -> HookRun {
     let mut out = HookRun {
         steps: Vec::new(),
         variables: Vec::new(),
@@ -391,7 +392,7 @@ pub async fn hook(shared: &Shared, role: bindings::Role) -> HookRun {
         Ok(l) => l,
         Err(message) => {
             out.steps
-                .push(vec![trap_sample(UNATTRIBUTED, Duration::ZERO, message)]);
+                .push(vec![trap_sample(first, Duration::ZERO, message)]);
             return out;
         }
     };
@@ -410,8 +411,11 @@ pub async fn hook(shared: &Shared, role: bindings::Role) -> HookRun {
         {
             Ok(r) => r,
             Err(e) => {
-                out.steps
-                    .push(vec![trap_sample(running, began.elapsed(), trap_message(&e))]);
+                out.steps.push(vec![trap_sample(
+                    running,
+                    began.elapsed(),
+                    trap_message(&e),
+                )]);
                 return out;
             }
         };

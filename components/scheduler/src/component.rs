@@ -1,8 +1,8 @@
 //! The scheduler as a component: WIT bindings, the `Actions` impl over the
 //! imported action slots, and the exports (`run-scenario`, `vu`, `wasi:cli/run`).
 
-use crate::endpoint::Endpoint;
 use crate::checks::Query;
+use crate::endpoint::Endpoint;
 use crate::model::{Call, Hook, HttpCall, ReadMode, TcpCall, UdpCall};
 use crate::sample::{ErrorKind, Hop, Outcome, Phases, Sample, SampleError, TlsUse};
 use crate::tls::{TlsMaterial, TlsVersion};
@@ -469,7 +469,10 @@ struct Component;
 /// here, once, and held in this one instance for every user).
 fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, Verdict), String> {
     let mut tables = Vec::new();
-    let scenario = check(scenario_yaml, &[], &mut |_, decl| {
+    // `${env.NAME}`: what the runtime was told to pass (`wasmtime run --env
+    // NAME=VALUE`); a component sees no other environment.
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let scenario = check(scenario_yaml, &env, &mut |_, decl| {
         let bytes = std::fs::read(base.join(&decl.file)).map_err(|e| {
             format!(
                 "data file {}: cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)",
@@ -564,7 +567,9 @@ impl wit_vu::Guest for Component {
         let slots = Slots::new(given_files(&scenario, files)?);
         let mut vu = match user.role {
             wit_vu::Role::User(index) => Vu::new(scenario, index),
-            wit_vu::Role::Setup => Vu::hook(scenario, Hook::Setup).ok_or("the scenario has no setup:")?,
+            wit_vu::Role::Setup => {
+                Vu::hook(scenario, Hook::Setup).ok_or("the scenario has no setup:")?
+            }
             wit_vu::Role::Teardown => {
                 Vu::hook(scenario, Hook::Teardown).ok_or("the scenario has no teardown:")?
             }
@@ -577,7 +582,12 @@ impl wit_vu::Guest for Component {
     }
 
     fn variables() -> Vec<(String, String)> {
-        VU.with(|v| v.borrow().as_ref().map(|(vu, _)| vu.variables()).unwrap_or_default())
+        VU.with(|v| {
+            v.borrow()
+                .as_ref()
+                .map(|(vu, _)| vu.variables())
+                .unwrap_or_default()
+        })
     }
 
     fn next_step(rows: Vec<wit_vu::DataRow>) -> wit_vu::StepReport {

@@ -74,7 +74,9 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Table, String> {
         .map(|c| c.trim().to_string())
         .collect();
     if columns.iter().all(String::is_empty) {
-        return Err(format!("{at} line 1: a header row naming the fields is needed"));
+        return Err(format!(
+            "{at} line 1: a header row naming the fields is needed"
+        ));
     }
     if let Some(c) = columns.iter().find(|c| c.is_empty()) {
         return Err(format!("{at} line 1: field {:?} has no name", c));
@@ -100,17 +102,16 @@ fn csv_error(e: &csv::Error) -> String {
             "line {}: {len} fields, the header has {expected_len}",
             pos.as_ref().map_or(0, |p| p.line())
         ),
-        csv::ErrorKind::Utf8 { pos, .. } => format!(
-            "line {}: not UTF-8",
-            pos.as_ref().map_or(0, |p| p.line())
-        ),
+        csv::ErrorKind::Utf8 { pos, .. } => {
+            format!("line {}: not UTF-8", pos.as_ref().map_or(0, |p| p.line()))
+        }
         _ => e.to_string(),
     }
 }
 
 fn json(at: &str, bytes: &[u8]) -> Result<Table, String> {
-    let items: Vec<serde_json::Map<String, serde_json::Value>> =
-        serde_json::from_slice(bytes).map_err(|e| {
+    let items: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(bytes)
+        .map_err(|e| {
             format!(
                 "{at} line {} column {}: expected an array of objects ({e})",
                 e.line(),
@@ -250,7 +251,11 @@ mod tests {
 
     #[test]
     fn json_array_of_objects() {
-        let t = parse("p.json", br#"[{"id": 1, "name": "x"}, {"id": 2, "name": "y"}]"#).unwrap();
+        let t = parse(
+            "p.json",
+            br#"[{"id": 1, "name": "x"}, {"id": 2, "name": "y"}]"#,
+        )
+        .unwrap();
         assert_eq!(t.rows[1], ["2", "y"]);
         let e = parse("p.json", br#"[{"id": 1}, {"di": 2}]"#).unwrap_err();
         assert!(e.contains("element 1: field di"), "{e}");
@@ -270,7 +275,10 @@ mod tests {
         assert_eq!(p.row(0, 4, 9), Some(1));
         let seq: Vec<_> = (0..4).map(|_| p.row(1, 0, 0).unwrap()).collect();
         assert_eq!(seq, [0, 1, 2, 0]);
-        assert_eq!((p.row(2, 0, 0), p.row(2, 1, 0), p.row(2, 2, 0)), (Some(0), Some(1), None));
+        assert_eq!(
+            (p.row(2, 0, 0), p.row(2, 1, 0), p.row(2, 2, 0)),
+            (Some(0), Some(1), None)
+        );
         assert_eq!(p.row(3, 2, 7), p.row(3, 2, 7));
     }
 }

@@ -51,7 +51,10 @@ impl<A: Actions> Run<'_, A> {
         if !vu.starts_iteration() || vu.data_sources().is_empty() {
             return true;
         }
-        match self.rows.take(vu.data_sources(), vu.index(), vu.iteration()) {
+        match self
+            .rows
+            .take(vu.data_sources(), vu.index(), vu.iteration())
+        {
             Ok(rows) => {
                 let rows: Vec<(usize, Vec<String>)> =
                     rows.into_iter().map(|(s, r)| (s, r.to_vec())).collect();

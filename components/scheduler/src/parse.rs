@@ -78,6 +78,7 @@ pub fn parse_with(
         .iter()
         .map(|d| DataNames {
             name: &d.name,
+            file: &d.file,
             columns: &d.columns,
         })
         .collect();
@@ -166,7 +167,10 @@ pub fn parse_with(
             return Err(field(at, "must list at least one step"));
         }
         if workflow.len() + steps.len() > MAX_STEPS {
-            return Err(field(at, format!("a scenario file may have at most {MAX_STEPS} steps in all")));
+            return Err(field(
+                at,
+                format!("a scenario file may have at most {MAX_STEPS} steps in all"),
+            ));
         }
         let begin = workflow.len();
         let mut ids = std::collections::HashSet::new();
@@ -174,7 +178,10 @@ pub fn parse_with(
             let at = format!("{at}[{i}]");
             let step = step(&at, HOOK, raw, is_extension, known, &mut limits)?;
             if !ids.insert(step.id.clone()) {
-                return Err(field(format!("{at}.id"), format!("duplicate step id {:?}", step.id)));
+                return Err(field(
+                    format!("{at}.id"),
+                    format!("duplicate step id {:?}", step.id),
+                ));
             }
             workflow.push(step);
         }
@@ -251,9 +258,11 @@ fn variables(
         .workloads
         .iter()
         .map(|w| (None, w.steps_at.clone(), &w.steps))
-        .chain(hooks.iter().filter_map(|(h, s)| {
-            s.as_ref().map(|s| (Some(*h), h.name().to_string(), s))
-        }));
+        .chain(
+            hooks
+                .iter()
+                .filter_map(|(h, s)| s.as_ref().map(|s| (Some(*h), h.name().to_string(), s))),
+        );
     for (hook, at, steps) in lists {
         for (i, st) in steps.iter().enumerate() {
             for k in st.extract.keys() {
@@ -297,10 +306,12 @@ fn data_used(steps: &[Step]) -> Vec<usize> {
                 .iter()
                 .chain(&s.expect.json)
                 .map(|(_, t, _)| t);
-            call.chain(expect).flat_map(|t| t.refs()).filter_map(|r| match r {
-                Ref::Data { source, .. } => Some(*source),
-                _ => None,
-            })
+            call.chain(expect)
+                .flat_map(|t| t.refs())
+                .filter_map(|r| match r {
+                    Ref::Data { source, .. } => Some(*source),
+                    _ => None,
+                })
         })
         .collect();
     out.sort();
@@ -465,7 +476,10 @@ fn step(
         let name = scalar(&k).unwrap_or_default();
         let check_at = format!("{at}.expect_header.{name}");
         if !answers {
-            return Err(field(check_at, "only http and extension steps have headers"));
+            return Err(field(
+                check_at,
+                "only http and extension steps have headers",
+            ));
         }
         let want = scalar(&v).ok_or_else(|| field(&check_at, "expected plain text"))?;
         let want =
@@ -477,7 +491,10 @@ fn step(
         let pointer = scalar(&k).unwrap_or_default();
         let check_at = format!("{at}.expect_json.{pointer}");
         if !answers {
-            return Err(field(check_at, "only http and extension steps answer JSON checks"));
+            return Err(field(
+                check_at,
+                "only http and extension steps answer JSON checks",
+            ));
         }
         let pointer = crate::checks::pointer(pointer).map_err(|m| field(&check_at, m))?;
         let want = match &v {
@@ -634,8 +651,12 @@ fn http(
     parts: &mut Parts,
 ) -> Result<HttpCall, ScenarioError> {
     let names = &limits.names;
-    let method = fixed_text(&format!("{at}.method"), p.method.as_deref().unwrap_or("GET"), names)?
-        .to_ascii_uppercase();
+    let method = fixed_text(
+        &format!("{at}.method"),
+        p.method.as_deref().unwrap_or("GET"),
+        names,
+    )?
+    .to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
         return Err(field(
             format!("{at}.method"),
@@ -669,9 +690,7 @@ fn http(
         }
     };
     if !origin_known {
-        let shown = url
-            .as_fixed()
-            .map_or_else(|| p.url.clone(), str::to_string);
+        let shown = url.as_fixed().map_or_else(|| p.url.clone(), str::to_string);
         let why = if url.as_fixed().is_some() {
             "expected http[s]://host[:port]/path"
         } else {
@@ -738,8 +757,7 @@ fn http(
         let user = fixed_text(&format!("{at}.basic_auth.user"), &auth.user, names)?;
         let password = fixed_text(&format!("{at}.basic_auth.password"), &auth.password, names)?;
         use base64::Engine;
-        let token =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
     }
     let expect_body = match p.expect_body {
@@ -878,12 +896,7 @@ struct UdpParams {
     expect: Option<String>,
 }
 
-fn udp(
-    at: &str,
-    p: UdpParams,
-    names: &Names,
-    parts: &mut Parts,
-) -> Result<UdpCall, ScenarioError> {
+fn udp(at: &str, p: UdpParams, names: &Names, parts: &mut Parts) -> Result<UdpCall, ScenarioError> {
     let target = target(at, &p.target, names)?;
     let payload = payload(at, p.payload, p.payload_hex, names, parts)?;
     let await_reply = p.await_reply.unwrap_or(true);

@@ -577,7 +577,11 @@ impl Stats {
 
     /// A hook's steps, each with its own metrics (throughput over the
     /// hook's own requests is meaningless, so it is over the run's time).
-    fn hook_report(&self, scenario: &Scenario, hook: crate::model::Hook) -> Option<Vec<StepReport>> {
+    fn hook_report(
+        &self,
+        scenario: &Scenario,
+        hook: crate::model::Hook,
+    ) -> Option<Vec<StepReport>> {
         let steps = scenario.hook_steps(hook)?;
         let empty = Bucket::default();
         Some(

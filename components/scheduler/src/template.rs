@@ -32,7 +32,10 @@ pub enum Ref {
     /// A variable `setup:` extracted, by slot in `Scenario::variables`.
     Setup(usize),
     /// A field of the user's current row of a data source.
-    Data { source: usize, column: usize },
+    Data {
+        source: usize,
+        column: usize,
+    },
     /// A variable this user extracted, by slot in `Scenario::variables`.
     Var(usize),
 }
@@ -53,6 +56,7 @@ pub struct Template {
 /// A data source's name and fields, as templates may name them.
 pub struct DataNames<'a> {
     pub name: &'a str,
+    pub file: &'a str,
     pub columns: &'a [String],
 }
 
@@ -333,7 +337,9 @@ fn reference(name: &str, names: &Names) -> Result<Resolved, String> {
         let parsed: Vec<Option<i64>> = args.iter().map(|a| a.parse().ok()).collect();
         return match parsed.as_slice() {
             [Some(a), Some(b)] if a <= b => Ok(Resolved::Ref(Ref::RandomInt(*a, *b))),
-            _ => bad("random_int takes two integers, the first no larger (random_int(1,100))".into()),
+            _ => {
+                bad("random_int takes two integers, the first no larger (random_int(1,100))".into())
+            }
         };
     }
     if let Some(args) = call(name, "random_string") {
@@ -363,32 +369,46 @@ fn reference(name: &str, names: &Names) -> Result<Resolved, String> {
         };
     }
     if let Some((source, field)) = name.split_once('.') {
-        let Some((i, d)) = names.data.iter().enumerate().find(|(_, d)| d.name == source) else {
+        let Some((i, d)) = names
+            .data
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.name == source)
+        else {
             let known: Vec<&str> = names.data.iter().map(|d| d.name).collect();
             return bad(format!(
                 "no data source named {source} (data: {known:?}; also env.NAME, setup.NAME)"
             ));
         };
         if names.in_hook {
-            return bad("setup and teardown run outside any user, so they have no data rows".into());
+            return bad(
+                "setup and teardown run outside any user, so they have no data rows".into(),
+            );
         }
         return match d.columns.iter().position(|c| c == field) {
             Some(column) => Ok(Resolved::Ref(Ref::Data { source: i, column })),
             None => bad(format!(
-                "data {source} has no field {field} (its fields: {})",
+                "data {source} ({} line 1) has no field {field} (its fields: {})",
+                d.file,
                 d.columns.join(", ")
             )),
         };
     }
     match names.variables.iter().position(|v| v == name) {
         Some(slot) => Ok(Resolved::Ref(Ref::Var(slot))),
-        None => bad(format!("no step extracts {name}, and it is not a built-in ({BUILTINS})")),
+        None => bad(format!(
+            "no step extracts {name}, and it is not a built-in ({BUILTINS})"
+        )),
     }
 }
 
 /// `f(a, b)` → the arguments, when `name` calls `f`.
 fn call<'a>(name: &'a str, f: &str) -> Option<Vec<&'a str>> {
-    let args = name.strip_prefix(f)?.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let args = name
+        .strip_prefix(f)?
+        .trim()
+        .strip_prefix('(')?
+        .strip_suffix(')')?;
     Some(args.split(',').map(str::trim).collect())
 }
 
@@ -426,9 +446,15 @@ mod tests {
         let cols = ["name".to_string(), "password".to_string()];
         let data = [DataNames {
             name: "users",
+            file: "u.csv",
             columns: &cols,
         }];
-        let t = Template::parse("http://${env.HOST}/u/${vu}/${users.password}", Escape::Raw, &names(&env, &data)).unwrap();
+        let t = Template::parse(
+            "http://${env.HOST}/u/${vu}/${users.password}",
+            Escape::Raw,
+            &names(&env, &data),
+        )
+        .unwrap();
         assert_eq!(t.prefix(), "http://app/u/");
         assert_eq!(t.render(&mut Fixed).unwrap(), "http://app/u/7/col1");
         let fixed = Template::parse("plain $5 $${x}", Escape::Raw, &names(&env, &data)).unwrap();
@@ -446,11 +472,15 @@ mod tests {
             data: &[],
             in_hook: false,
         };
-        let v: serde_json::Value = serde_json::json!({"user": "${t}", "n": 3, "l": ["x\"", "${vu}"]});
+        let v: serde_json::Value =
+            serde_json::json!({"user": "${t}", "n": 3, "l": ["x\"", "${vu}"]});
         let t = json(&v, &n).unwrap();
         let out = t.render(&mut Fixed).unwrap().into_owned();
         let back: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(back, serde_json::json!({"user": "a\"b&c", "n": 3, "l": ["x\"", "7"]}));
+        assert_eq!(
+            back,
+            serde_json::json!({"user": "a\"b&c", "n": 3, "l": ["x\"", "7"]})
+        );
         let f = form(&[("q".into(), "${t} x".into())], &n).unwrap();
         assert_eq!(f.render(&mut Fixed).unwrap(), "q=a%22b%26c+x");
     }

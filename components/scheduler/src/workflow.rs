@@ -93,7 +93,9 @@ impl Vu {
             let w = &scenario.workloads[workload];
             (w.steps.clone(), w.weighted)
         };
-        Self::over(scenario, index, source_ip, rng, workload, steps, weighted, None)
+        Self::over(
+            scenario, index, source_ip, rng, workload, steps, weighted, None,
+        )
     }
 
     /// The user that runs `setup:` or `teardown:` once (none when the file
@@ -317,7 +319,11 @@ impl Vu {
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let mut samples = judge(i, step, &outcome, latency_us, &mut self.scope());
         // Extracted after the checks, which see the values from before.
-        if outcome.error.as_ref().is_none_or(|e| e.kind == ErrorKind::CheckFailed) {
+        if outcome
+            .error
+            .as_ref()
+            .is_none_or(|e| e.kind == ErrorKind::CheckFailed)
+        {
             let mut lost = Vec::new();
             for ex in &step.extract {
                 match outcome.answers.get(ex.query).cloned().flatten() {
@@ -547,14 +553,17 @@ fn checks(
         }
     }
     let n = failed.len() as u32;
-    let error = failed.into_iter().reduce(|first, _| first).map(|first| SampleError {
-        kind: ErrorKind::CheckFailed,
-        message: if n > 1 {
-            format!("{first} (and {} more checks failed)", n - 1)
-        } else {
-            first
-        },
-    });
+    let error = failed
+        .into_iter()
+        .reduce(|first, _| first)
+        .map(|first| SampleError {
+            kind: ErrorKind::CheckFailed,
+            message: if n > 1 {
+                format!("{first} (and {} more checks failed)", n - 1)
+            } else {
+                first
+            },
+        });
     (error, passed, n)
 }
 

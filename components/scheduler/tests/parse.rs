@@ -467,3 +467,68 @@ fn bad_executors_and_thresholds_name_the_field() {
         }
     }
 }
+
+/// A journey's templates: fixed parts stay as written, varying parts are
+/// rendered per call; env values are folded in at parse time.
+#[test]
+fn journey_templates_render_per_user_and_env_is_folded_in() {
+    use scheduler::model::{Call, HOOK, Hook};
+    use scheduler::parse::Inputs;
+    let yaml = r#"
+data:
+  users: {file: u.csv, mode: per-vu}
+setup:
+  - id: tenant
+    type: http
+    params: {url: "http://${env.HOST}/t"}
+    extract: {tenant: {json: /id}}
+scenario:
+  id: j
+  load: {total_users: 2, iterations: 1}
+  workflow:
+    - id: login
+      type: http
+      params:
+        method: POST
+        url: "http://${env.HOST}/login?u=${users.name}"
+        headers: {X-Tenant: "${setup.tenant}", X-Fixed: plain}
+        json: {user: "${users.name}", n: 3}
+      extract: {token: {json: /token}, code: {status: true}}
+      expect_header: {Content-Type: application/json}
+      expect_json: {/user: "${users.name}"}
+      max_latency: 1s
+"#;
+    let mut columns = |_: &str, d: &scheduler::data::Decl| -> Result<Vec<String>, String> {
+        assert_eq!(d.file, "u.csv");
+        Ok(vec!["name".into(), "password".into()])
+    };
+    let mut inputs = Inputs {
+        env: [("HOST".to_string(), "127.0.0.1:8080".to_string())].into(),
+        columns: Some(&mut columns),
+    };
+    let s = scheduler::parse_with(yaml, &|_| false, "", &mut inputs).unwrap();
+    assert_eq!(s.variables, ["token", "code", "tenant"]);
+    assert_eq!(s.workloads[0].data, [0]);
+    assert_eq!(s.hook_of(1), Some(Hook::Setup));
+    assert_eq!(s.workflow[1].workload, HOOK);
+    let login = &s.workflow[0];
+    let Call::Http(h) = &login.call else { panic!() };
+    // The base call shows what varies as written; the origin is known.
+    assert_eq!(h.url, "http://127.0.0.1:8080/login?u=${users.name}");
+    assert_eq!(h.headers[1], ("X-Fixed".into(), "plain".into()));
+    assert_eq!(
+        login.queries.len(),
+        4,
+        "2 extractions, a header and a JSON check"
+    );
+    assert_eq!(login.check_count(), 4, "status, header, json, max_latency");
+    assert_eq!(
+        s.builtin_destinations()
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>(),
+        ["127.0.0.1:8080"]
+    );
+    // The setup step's `${env.HOST}` folded too: nothing varies there.
+    assert!(s.workflow[1].template.is_none());
+}

@@ -5,6 +5,7 @@
 pub mod host;
 pub mod hostile;
 pub mod schema;
+pub mod shop;
 pub mod timed;
 pub mod web;
 

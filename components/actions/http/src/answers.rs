@@ -101,6 +101,9 @@ mod tests {
             Some("201"),
         ];
         assert_eq!(a, want.map(|w| w.map(str::to_string)));
-        assert_eq!(answer(&[Query::Json("/a".into())], &resp(), b"not json"), [None]);
+        assert_eq!(
+            answer(&[Query::Json("/a".into())], &resp(), b"not json"),
+            [None]
+        );
     }
 }

@@ -41,8 +41,7 @@ impl exports::scheduler::actions::http::Guest for HttpAction {
         let budget = Budget::new(ctx.timeout);
         let mut earlier = Vec::new();
         let mut tally = exchange::Tally::default();
-        let (error, answers) = match follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally)
-        {
+        let (error, answers) = match follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally) {
             Ok(resp) => {
                 let body = body_of(&req, &resp);
                 let answers = answers::answer(&req.queries, &resp, &body);
@@ -223,11 +222,7 @@ fn check_body(
     } else {
         String::new()
     };
-    let what = if decoded {
-        "decoded body"
-    } else {
-        "body"
-    };
+    let what = if decoded { "decoded body" } else { "body" };
     Err(fail(
         ErrorKind::CheckFailed,
         format!(

@@ -506,16 +506,26 @@ mod tests {
         let mut script = vec![head];
         script.extend(std::iter::repeat_n(chunk, 100));
         let mut received = 0;
-        let r = read(&mut Script(script.into()), false, Keep::body(1000), &mut received)
-            .ok()
-            .unwrap();
+        let r = read(
+            &mut Script(script.into()),
+            false,
+            Keep::body(1000),
+            &mut received,
+        )
+        .ok()
+        .unwrap();
         assert_eq!(r.body.len(), 1000);
         assert_eq!(r.body_len, 100 * 64 * 1024);
         assert!(r.truncated());
         let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789".to_vec();
-        let r = read(&mut Script(vec![wire].into()), false, Keep::body(4), &mut received)
-            .ok()
-            .unwrap();
+        let r = read(
+            &mut Script(vec![wire].into()),
+            false,
+            Keep::body(4),
+            &mut received,
+        )
+        .ok()
+        .unwrap();
         assert_eq!(
             (r.body.as_slice(), r.body_len, r.keep_alive),
             (&b"0123"[..], 10, true)

@@ -331,7 +331,7 @@ impl Actions for Slots {
 fn parse(
     yaml: &str,
     env: &[(String, String)],
-    columns: &mut dyn FnMut(&str, &crate::data::Decl) -> Result<Vec<String>, String>,
+    columns: crate::parse::Columns,
 ) -> Result<crate::Scenario, String> {
     let kinds = extension::kinds();
     let mut inputs = crate::parse::Inputs {
@@ -375,7 +375,7 @@ fn extension_request(step: &crate::model::Step) -> Option<t::ExtensionRequest> {
 fn check(
     yaml: &str,
     env: &[(String, String)],
-    columns: &mut dyn FnMut(&str, &crate::data::Decl) -> Result<Vec<String>, String>,
+    columns: crate::parse::Columns,
 ) -> Result<crate::Scenario, String> {
     let scenario = parse(yaml, env, columns)?;
     for (i, step) in scenario.workflow.iter().enumerate() {

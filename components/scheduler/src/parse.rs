@@ -39,6 +39,9 @@ pub fn parse(yaml: &str, extension_kinds: &[String]) -> Result<Scenario, Scenari
     )
 }
 
+/// Gives a `data:` source's fields (name, declaration).
+pub type Columns<'a> = &'a mut dyn FnMut(&str, &crate::data::Decl) -> Result<Vec<String>, String>;
+
 /// What a scenario is parsed with besides its text.
 #[derive(Default)]
 pub struct Inputs<'a> {
@@ -47,7 +50,7 @@ pub struct Inputs<'a> {
     /// The fields of a `data:` source (name, declaration): whoever parses
     /// reads the file (the host, plain mode) or was given its fields (an
     /// instance the host feeds). None: data files are not available here.
-    pub columns: Option<&'a mut dyn FnMut(&str, &crate::data::Decl) -> Result<Vec<String>, String>>,
+    pub columns: Option<Columns<'a>>,
 }
 
 /// Like `parse`, with the extension kinds given as a predicate (`known`

@@ -45,7 +45,8 @@ impl exports::scheduler::actions::http::Guest for HttpAction {
             Ok(resp) => {
                 let body = body_of(&req, &resp);
                 let answers = answers::answer(&req.queries, &resp, &body);
-                (check_body(&req, &resp, &body).err(), answers)
+                let decoded = matches!(body, Cow::Owned(_));
+                (check_body(&req, &resp, &body, decoded).err(), answers)
             }
             Err(e) => (Some(e), Vec::new()),
         };
@@ -204,12 +205,12 @@ fn body_of<'a>(req: &HttpRequest, resp: &'a response::Response) -> Cow<'a, [u8]>
 fn check_body(
     req: &HttpRequest,
     resp: &response::Response,
-    body: &Cow<[u8]>,
+    body: &[u8],
+    decoded: bool,
 ) -> Result<(), ActionError> {
     let Some(want) = &req.expect_body else {
         return Ok(());
     };
-    let decoded = matches!(body, Cow::Owned(_));
     if contains(body, want) {
         return Ok(());
     }

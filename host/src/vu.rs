@@ -228,7 +228,7 @@ impl User {
             rows.into_iter()
                 .map(|(source, values)| bindings::DataRow {
                     source: source as u32,
-                    values: values.to_vec(),
+                    values,
                 })
                 .collect(),
         )

@@ -105,6 +105,7 @@ fn fifty_users_log_in_and_order_with_their_own_token_and_row() {
     ok(&out);
     assert_shop_saw_the_journey(&shop, 50);
     let r = report.unwrap();
+    common::schema::check(&r);
     // The load's own requests: setup's and teardown's are reported apart.
     assert_eq!(num(&r, "total_requests"), 300, "{r:#}");
     assert_eq!(num(&r, "failed"), 0, "{:#}", r["errors"]);
@@ -115,6 +116,38 @@ fn fifty_users_log_in_and_order_with_their_own_token_and_row() {
     assert_eq!(num(step(&r, "cart"), "checks_passed"), 200);
     assert_eq!(num(&r, "checks_passed"), 700);
     assert_eq!(num(&r, "checks_failed"), 0);
+}
+
+#[test]
+fn a_failed_setup_runs_no_load_and_exits_97() {
+    let shop = shop::start(ROWS);
+    let dir = scratch("journey-setup");
+    std::fs::write(dir.join("users.csv"), shop::users_csv(ROWS)).unwrap();
+    // The shop refuses a wrong admin key (403): setup's assert_status fails.
+    let (out, report) = run(&dir, &journey(&shop, 5), &["--env", "ADMIN=wrong"]);
+    assert_eq!(
+        out.status.code(),
+        Some(97),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report.expect("the report is still written");
+    common::schema::check(&r);
+    assert!(
+        r["setup_failed"]
+            .as_str()
+            .unwrap()
+            .contains("setup step \"tenant\" failed: check-failed"),
+        "{r:#}"
+    );
+    assert_eq!(num(&r, "total_requests"), 0);
+    assert_eq!(r["setup"][0]["failed"], 1);
+    let l = shop.ledger.lock().unwrap();
+    assert_eq!(
+        (l.logins.len(), l.tenants_deleted),
+        (0, 0),
+        "no load, no teardown"
+    );
 }
 
 #[test]

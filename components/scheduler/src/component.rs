@@ -7,6 +7,7 @@ use crate::model::{Call, Hook, HttpCall, ReadMode, TcpCall, UdpCall};
 use crate::sample::{ErrorKind, Hop, Outcome, Phases, Sample, SampleError, TlsUse};
 use crate::tls::{TlsMaterial, TlsVersion};
 use crate::workflow::{Actions, CallContext, Vu};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -263,50 +264,70 @@ fn wit_query(q: &Query) -> t::Query {
 }
 
 impl Actions for Slots {
-    fn http(&mut self, c: &CallContext, call: &HttpCall, queries: &[Query]) -> Outcome {
+    fn http(&mut self, c: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome {
+        let HttpCall {
+            method,
+            url,
+            headers,
+            body,
+            expect_body,
+            max_body,
+            tls,
+            max_redirects,
+            cookies,
+        } = call.into_owned();
         let req = t::HttpRequest {
-            method: call.method.clone(),
-            url: call.url.clone(),
-            headers: call.headers.clone(),
-            body: call.body.clone(),
-            expect_body: call.expect_body.clone(),
-            max_body: call.max_body,
-            max_redirects: call.max_redirects,
-            cookies: call.cookies,
+            method,
+            url,
+            headers,
+            body,
+            expect_body,
+            max_body,
+            max_redirects,
+            cookies,
             queries: queries.iter().map(wit_query).collect(),
         };
-        match self.client(c.vu, call.tls) {
+        match self.client(c.vu, tls) {
             Ok(client) => outcome(http::execute(ctx(c), &req, client)),
             Err(failed) => failed,
         }
     }
 
-    fn tcp(&mut self, c: &CallContext, call: &TcpCall) -> Outcome {
-        let read = match &call.read {
+    fn tcp(&mut self, c: &CallContext, call: Cow<'_, TcpCall>) -> Outcome {
+        let tls = call.tls;
+        let call = call.into_owned();
+        let read = match call.read {
             ReadMode::None => t::ReadMode::None,
-            ReadMode::Bytes(n) => t::ReadMode::Bytes(*n),
-            ReadMode::Delimiter(d) => t::ReadMode::Delimiter(d.clone()),
+            ReadMode::Bytes(n) => t::ReadMode::Bytes(n),
+            ReadMode::Delimiter(d) => t::ReadMode::Delimiter(d),
             ReadMode::UntilClose => t::ReadMode::UntilClose,
         };
         let req = t::TcpRequest {
-            target: wit_endpoint(&call.target),
-            payload: call.payload.clone(),
+            target: t::Endpoint {
+                host: call.target.host,
+                port: call.target.port,
+            },
+            payload: call.payload,
             read,
-            expect: call.expect.clone(),
+            expect: call.expect,
             max_read: call.max_read,
         };
-        match self.client(c.vu, call.tls) {
+        match self.client(c.vu, tls) {
             Ok(client) => outcome(tcp::execute(ctx(c), &req, client)),
             Err(failed) => failed,
         }
     }
 
-    fn udp(&mut self, c: &CallContext, call: &UdpCall) -> Outcome {
+    fn udp(&mut self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
+        let call = call.into_owned();
         let req = t::UdpRequest {
-            target: wit_endpoint(&call.target),
-            payload: call.payload.clone(),
+            target: t::Endpoint {
+                host: call.target.host,
+                port: call.target.port,
+            },
+            payload: call.payload,
             await_reply: call.await_reply,
-            expect: call.expect.clone(),
+            expect: call.expect,
         };
         outcome(udp::execute(ctx(c), &req))
     }

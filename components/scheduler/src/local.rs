@@ -56,8 +56,6 @@ impl<A: Actions> Run<'_, A> {
             .take(vu.data_sources(), vu.index(), vu.iteration())
         {
             Ok(rows) => {
-                let rows: Vec<(usize, Vec<String>)> =
-                    rows.into_iter().map(|(s, r)| (s, r.to_vec())).collect();
                 for (s, r) in rows {
                     vu.set_row(s, r);
                 }

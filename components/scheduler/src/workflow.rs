@@ -21,11 +21,13 @@ pub struct CallContext {
 /// The action slots, as the scheduler sees them. The component implements
 /// this over its WIT imports; tests implement it with fakes.
 /// `queries` are the step's extraction rules and checks, which the action
-/// answers in `Outcome::answers` (the body stays in the action).
+/// answers in `Outcome::answers` (the body stays in the action). A call is
+/// owned when a template rendered it (so it moves into the request) and
+/// borrowed when the step is sent as written.
 pub trait Actions {
-    fn http(&mut self, ctx: &CallContext, call: &HttpCall, queries: &[Query]) -> Outcome;
-    fn tcp(&mut self, ctx: &CallContext, call: &TcpCall) -> Outcome;
-    fn udp(&mut self, ctx: &CallContext, call: &UdpCall) -> Outcome;
+    fn http(&mut self, ctx: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome;
+    fn tcp(&mut self, ctx: &CallContext, call: Cow<'_, TcpCall>) -> Outcome;
+    fn udp(&mut self, ctx: &CallContext, call: Cow<'_, UdpCall>) -> Outcome;
     fn extension(
         &mut self,
         ctx: &CallContext,
@@ -301,19 +303,26 @@ impl Vu {
                 Err(name) => return vec![unsent(i, ErrorKind::MissingVariable, missing(&name))],
             },
         };
-        if let Call::Http(h) = call.as_ref()
+        if let Cow::Owned(Call::Http(h)) = &call
             && let Some((k, _)) = h.headers.iter().find(|(_, v)| v.contains(['\r', '\n']))
         {
             let why = format!("header {k}: a variable put a line break in its value (not sent)");
             return vec![unsent(i, ErrorKind::BadParams, why)];
         }
+        let q = &step.queries;
         let started = Instant::now();
-        let outcome = match call.as_ref() {
-            Call::Http(c) => actions.http(ctx, c, &step.queries),
-            Call::Tcp(c) => actions.tcp(ctx, c),
-            Call::Udp(c) => actions.udp(ctx, c),
-            Call::Extension { kind, params_json } => {
-                actions.extension(ctx, kind, params_json, &step.queries)
+        let outcome = match call {
+            Cow::Borrowed(Call::Http(c)) => actions.http(ctx, Cow::Borrowed(c), q),
+            Cow::Owned(Call::Http(c)) => actions.http(ctx, Cow::Owned(c), q),
+            Cow::Borrowed(Call::Tcp(c)) => actions.tcp(ctx, Cow::Borrowed(c)),
+            Cow::Owned(Call::Tcp(c)) => actions.tcp(ctx, Cow::Owned(c)),
+            Cow::Borrowed(Call::Udp(c)) => actions.udp(ctx, Cow::Borrowed(c)),
+            Cow::Owned(Call::Udp(c)) => actions.udp(ctx, Cow::Owned(c)),
+            Cow::Borrowed(Call::Extension { kind, params_json }) => {
+                actions.extension(ctx, kind, params_json, q)
+            }
+            Cow::Owned(Call::Extension { kind, params_json }) => {
+                actions.extension(ctx, &kind, &params_json, q)
             }
         };
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);

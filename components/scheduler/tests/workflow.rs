@@ -5,6 +5,7 @@ use scheduler::model::{HttpCall, TcpCall, UdpCall};
 use scheduler::{
     Actions, CallContext, ErrorKind, Outcome, Sample, SampleError, Stats, Vu, local, parse,
 };
+use std::borrow::Cow;
 use std::rc::Rc;
 
 /// Answers every call with a fixed outcome and records who called.
@@ -15,7 +16,7 @@ struct Fake {
 }
 
 impl Actions for Fake {
-    fn http(&mut self, c: &CallContext, call: &HttpCall, _: &[Query]) -> Outcome {
+    fn http(&mut self, c: &CallContext, call: Cow<'_, HttpCall>, _: &[Query]) -> Outcome {
         self.calls.push((call.url.clone(), ip(c)));
         Outcome {
             status: Some(self.status),
@@ -30,11 +31,11 @@ impl Actions for Fake {
             ..Outcome::default()
         }
     }
-    fn tcp(&mut self, c: &CallContext, call: &TcpCall) -> Outcome {
+    fn tcp(&mut self, c: &CallContext, call: Cow<'_, TcpCall>) -> Outcome {
         self.calls.push((call.target.to_string(), ip(c)));
         Outcome::default()
     }
-    fn udp(&mut self, c: &CallContext, call: &UdpCall) -> Outcome {
+    fn udp(&mut self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
         self.calls.push((call.target.to_string(), ip(c)));
         let error = Some(SampleError {
             kind: ErrorKind::Timeout,

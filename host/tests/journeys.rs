@@ -342,3 +342,29 @@ fn bad_templates_and_data_files_exit_2_naming_file_line_and_field() {
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
 }
+
+/// scenarios/journey.yaml, as bundled, against the built-in loopback
+/// target: its /echo returns what each user sent, so the token a user
+/// extracts is the one it made, and its checks all pass.
+#[test]
+fn the_bundled_journey_runs_against_the_loopback_target() {
+    let t = common::target();
+    let dir = scratch("journey-bundled");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::copy(root.join("data/users.csv"), dir.join("data/users.csv")).unwrap();
+    let yaml = std::fs::read_to_string(root.join("journey.yaml"))
+        .unwrap()
+        .replace("127.0.0.1:18080", &t.http.to_string());
+    let (out, report) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = report.unwrap();
+    common::schema::check(&r);
+    // 6 users × 5 iterations × 2 steps, every check passed (the threshold too).
+    assert_eq!(num(&r, "total_requests"), 60, "{r:#}");
+    assert_eq!(num(&r, "failed"), 0, "{:#}", r["errors"]);
+    assert_eq!(num(&r, "checks_passed"), 60 + 30 + 30);
+    assert_eq!(r["thresholds"][0]["ok"], true);
+    assert_eq!(r["setup"][0]["successful"], 1);
+    assert_eq!(r["teardown"][0]["successful"], 1);
+}

@@ -71,9 +71,9 @@ pub fn from_text(
     // Data files are read once, on the first parse.
     let mut tables: Vec<(String, Arc<scheduler::data::Table>)> = Vec::new();
     let mut read = |name: &str, decl: &scheduler::data::Decl| -> Result<Vec<String>, String> {
-        let bytes = std::fs::read(base.join(&decl.file))
+        let file = std::fs::File::open(base.join(&decl.file))
             .map_err(|e| format!("data file {}: cannot read it: {e}", decl.file))?;
-        let table = scheduler::data::parse(&decl.file, &bytes)?;
+        let table = scheduler::data::parse(&decl.file, file)?;
         let columns = table.columns.clone();
         tables.push((name.to_string(), Arc::new(table)));
         Ok(columns)

@@ -494,13 +494,13 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, Ver
     // NAME=VALUE`); a component sees no other environment.
     let env: Vec<(String, String)> = std::env::vars().collect();
     let scenario = check(scenario_yaml, &env, &mut |_, decl| {
-        let bytes = std::fs::read(base.join(&decl.file)).map_err(|e| {
+        let file = std::fs::File::open(base.join(&decl.file)).map_err(|e| {
             format!(
                 "data file {}: cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)",
                 decl.file
             )
         })?;
-        let table = crate::data::parse(&decl.file, &bytes)?;
+        let table = crate::data::parse(&decl.file, file)?;
         let columns = table.columns.clone();
         tables.push(std::sync::Arc::new(table));
         Ok(columns)

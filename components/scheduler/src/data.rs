@@ -96,15 +96,16 @@ impl Table {
 /// Parses a data file by its extension: `.json` (an array of objects with
 /// the same fields) or CSV (a header row). Errors name the line (CSV) or
 /// the element (JSON) and the field.
-pub fn parse(path: &str, bytes: &[u8]) -> Result<Table, String> {
+/// A CSV streams from `input` (its text is never held twice).
+pub fn parse(path: &str, input: impl std::io::Read) -> Result<Table, String> {
     let at = format!("data file {path}");
     if path.to_ascii_lowercase().ends_with(".json") {
-        return json(&at, bytes);
+        return json(&at, input);
     }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(bytes);
+        .from_reader(input);
     let columns: Vec<String> = reader
         .headers()
         .map_err(|e| format!("{at}: {}", csv_error(&e)))?
@@ -134,6 +135,8 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Table, String> {
     if table.rows() == 0 {
         return Err(format!("{at}: no rows after the header"));
     }
+    table.text.shrink_to_fit();
+    table.ends.shrink_to_fit();
     Ok(table)
 }
 
@@ -154,9 +157,9 @@ fn csv_error(e: &csv::Error) -> String {
     }
 }
 
-fn json(at: &str, bytes: &[u8]) -> Result<Table, String> {
-    let items: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(bytes)
-        .map_err(|e| {
+fn json(at: &str, input: impl std::io::Read) -> Result<Table, String> {
+    let items: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_reader(std::io::BufReader::new(input)).map_err(|e| {
             format!(
                 "{at} line {} column {}: expected an array of objects ({e})",
                 e.line(),
@@ -291,11 +294,11 @@ mod tests {
 
     #[test]
     fn csv_with_a_header_and_a_ragged_row() {
-        let t = parse("u.csv", b"name,password\nann,a1\nbob,\"b,2\"\n").unwrap();
+        let t = parse("u.csv", &b"name,password\nann,a1\nbob,\"b,2\"\n"[..]).unwrap();
         assert_eq!(t.columns, ["name", "password"]);
         assert_eq!(t.row(1), ["bob", "b,2"]);
         assert_eq!((t.rows(), t.field(0, 1)), (2, "a1"));
-        let e = parse("u.csv", b"name,password\nann,a1\nbob\n").unwrap_err();
+        let e = parse("u.csv", &b"name,password\nann,a1\nbob\n"[..]).unwrap_err();
         assert_eq!(e, "data file u.csv: line 3: 1 fields, the header has 2");
     }
 
@@ -303,11 +306,11 @@ mod tests {
     fn json_array_of_objects() {
         let t = parse(
             "p.json",
-            br#"[{"id": 1, "name": "x"}, {"id": 2, "name": "y"}]"#,
+            &br#"[{"id": 1, "name": "x"}, {"id": 2, "name": "y"}]"#[..],
         )
         .unwrap();
         assert_eq!(t.row(1), ["2", "y"]);
-        let e = parse("p.json", br#"[{"id": 1}, {"di": 2}]"#).unwrap_err();
+        let e = parse("p.json", &br#"[{"id": 1}, {"di": 2}]"#[..]).unwrap_err();
         assert!(e.contains("element 1: field di"), "{e}");
     }
 

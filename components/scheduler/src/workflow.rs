@@ -406,11 +406,13 @@ impl Scope for UserScope<'_> {
                 let mut b = b;
                 b[6] = (b[6] & 0x0f) | 0x40;
                 b[8] = (b[8] & 0x3f) | 0x80;
+                const HEX: &[u8; 16] = b"0123456789abcdef";
                 for (i, byte) in b.iter().enumerate() {
                     if matches!(i, 4 | 6 | 8 | 10) {
                         out.push('-');
                     }
-                    let _ = write!(out, "{byte:02x}");
+                    out.push(HEX[usize::from(byte >> 4)] as char);
+                    out.push(HEX[usize::from(byte & 0xf)] as char);
                 }
             }
             Ref::NowMs => {

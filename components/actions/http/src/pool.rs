@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
-/// Routes kept per instance; past this, URLs are parsed and resolved per call.
+/// Origins kept per instance; past this, URLs are parsed and resolved per call.
 const MAX_ROUTES: usize = 64;
 
 /// A URL's target and the address it resolved to.
@@ -56,7 +56,7 @@ pub struct Idle {
 
 thread_local! {
     static IDLE: RefCell<Vec<(Key, Idle)>> = const { RefCell::new(Vec::new()) };
-    /// (url, IPv6 source?) → route.
+    /// (origin, IPv6 source?) → route (of the last URL seen for it).
     static ROUTES: RefCell<Vec<(String, bool, Rc<Route>)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -72,17 +72,59 @@ pub fn put(key: Key, idle: Idle) {
     IDLE.with(|m| m.borrow_mut().push((key, idle)));
 }
 
-/// The route for `url`, cached for the life of the instance.
+/// `scheme://authority` of a URL, and the rest (path, query, fragment).
+fn split_origin(url: &str) -> (&str, &str) {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after + i);
+    url.split_at(end)
+}
+
+/// The route for `url`: its origin is parsed and resolved once for the life
+/// of the instance, so URLs that differ only in path and query (templated
+/// ones) cost a path check, not a parse and a name lookup.
 pub fn route(url: &str, source: Option<IpAddress>) -> Result<Rc<Route>, ActionError> {
     let v6 = matches!(source, Some(IpAddress::Ipv6(_)));
+    let (origin, rest) = split_origin(url);
     let cached = ROUTES.with(|r| {
         r.borrow()
             .iter()
-            .find(|(u, six, _)| *six == v6 && u == url)
+            .find(|(o, six, _)| *six == v6 && o == origin)
             .map(|(_, _, route)| Rc::clone(route))
     });
     if let Some(route) = cached {
-        return Ok(route);
+        let path = rest.split('#').next().unwrap_or_default();
+        let path = if path.is_empty() { "/" } else { path };
+        if route.target.path == path {
+            return Ok(route);
+        }
+        let checked = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_string()
+        };
+        if checked.parse::<http::uri::PathAndQuery>().is_ok() {
+            let fresh = Rc::new(Route {
+                target: Target {
+                    path: checked,
+                    ..route.target.clone()
+                },
+                addr: route.addr,
+                tls_host: route.tls_host.clone(),
+            });
+            ROUTES.with(|r| {
+                if let Some(e) = r
+                    .borrow_mut()
+                    .iter_mut()
+                    .find(|(o, six, _)| *six == v6 && o == origin)
+                {
+                    e.2 = Rc::clone(&fresh);
+                }
+            });
+            return Ok(fresh);
+        }
+        // Not a valid path: the full parse below says why.
     }
     let target = Target::parse(url)?;
     let (host, port) = &target.host;
@@ -100,8 +142,24 @@ pub fn route(url: &str, source: Option<IpAddress>) -> Result<Rc<Route>, ActionEr
     ROUTES.with(|r| {
         let mut r = r.borrow_mut();
         if r.len() < MAX_ROUTES {
-            r.push((url.to_string(), v6, Rc::clone(&route)));
+            r.push((origin.to_string(), v6, Rc::clone(&route)));
         }
     });
     Ok(route)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_origin_is_what_comes_before_the_path() {
+        assert_eq!(
+            super::split_origin("http://a.test:81/p?q=1"),
+            ("http://a.test:81", "/p?q=1")
+        );
+        assert_eq!(
+            super::split_origin("https://[::1]?x"),
+            ("https://[::1]", "?x")
+        );
+        assert_eq!(super::split_origin("http://a.test"), ("http://a.test", ""));
+    }
 }

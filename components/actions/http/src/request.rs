@@ -4,6 +4,7 @@ use action_support::fail;
 use action_support::types::{ActionError, ErrorKind};
 use std::fmt::Write;
 
+#[derive(Clone)]
 pub struct Target {
     /// Host name or IP (without brackets) and port, for connecting.
     pub host: (String, u16),

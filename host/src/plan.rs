@@ -333,6 +333,29 @@ impl Plan {
                 pool.join(", ")
             }
         );
+        for (d, t) in sc.data.iter().zip(&self.tables) {
+            s += &format!(
+                "  data {}:    {} ({}, {} rows; fields {})\n",
+                d.name,
+                d.file,
+                d.mode.name(),
+                t.rows(),
+                d.columns.join(", ")
+            );
+        }
+        for hook in [
+            scheduler::model::Hook::Setup,
+            scheduler::model::Hook::Teardown,
+        ] {
+            if let Some(steps) = sc.hook_steps(hook) {
+                let ids: Vec<&str> = sc.workflow[steps].iter().map(|st| st.id.as_str()).collect();
+                s += &format!(
+                    "  {:<11} {} (once)\n",
+                    format!("{}:", hook.name()),
+                    ids.join(", ")
+                );
+            }
+        }
         for w in &sc.workloads {
             s += &format!(
                 "  scenario {}: {}, users {}..{}, starts at {}, runs {}, graceful stop {}, {}\n",

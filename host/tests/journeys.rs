@@ -358,6 +358,20 @@ fn the_bundled_journey_runs_against_the_loopback_target() {
         .replace("127.0.0.1:18080", &t.http.to_string());
     let (out, report) = run(&dir, &yaml, &[]);
     ok(&out);
+    // validate describes the data and the hooks.
+    let plan = std::process::Command::new(common::host::bin())
+        .arg("validate")
+        .arg(dir.join("scenario.yaml"))
+        .output()
+        .unwrap();
+    ok(&plan);
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.contains("data users:    data/users.csv (per-vu, 3 rows; fields name, password)"),
+        "{plan}"
+    );
+    assert!(plan.contains("setup:      tenant (once)"), "{plan}");
+    assert!(plan.contains("teardown:   drop-tenant (once)"), "{plan}");
     let r = report.unwrap();
     common::schema::check(&r);
     // 6 users × 5 iterations × 2 steps, every check passed (the threshold too).

@@ -7,7 +7,7 @@
 use crate::bindings::{self, ScenarioNeeds, VuDriver, VuDriverPre};
 use crate::egress::Egress;
 use crate::vu_state::VuState;
-use scheduler::{ErrorKind, Sample, SampleError, UNATTRIBUTED};
+use scheduler::{ErrorKind, Sample, UNATTRIBUTED};
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -476,18 +476,7 @@ pub fn trap_sample(step: u32, took: Duration, message: String) -> Sample {
 
 /// A step the host ended: it trapped or was interrupted.
 fn failed_sample(step: u32, took: Duration, kind: ErrorKind, message: String) -> Sample {
-    Sample {
-        step,
-        latency_us: took.as_micros() as u64,
-        status: None,
-        bytes_sent: 0,
-        bytes_received: 0,
-        error: Some(SampleError { kind, message }),
-        phases: None,
-        tls: None,
-        checks_passed: 0,
-        checks_failed: 0,
-    }
+    Sample::failed(step, took.as_micros() as u64, kind, message)
 }
 
 /// One line: the trap's own words, not a backtrace.

@@ -266,16 +266,21 @@ pub struct Step {
 }
 
 impl Step {
+    /// The action checks the body or reply itself (`expect_body`, `expect`).
+    pub fn action_checks(&self) -> bool {
+        match &self.call {
+            Call::Http(h) => h.expect_body.is_some(),
+            Call::Tcp(t) => t.expect.is_some(),
+            Call::Udp(u) => u.expect.is_some(),
+            Call::Extension { .. } => false,
+        }
+    }
+
     /// Checks a completed response is judged by: the status (http), the
     /// action's own body/reply check, then `expect`.
     pub fn check_count(&self) -> u32 {
-        let own = match &self.call {
-            Call::Http(h) => 1 + u32::from(h.expect_body.is_some()),
-            Call::Tcp(t) => u32::from(t.expect.is_some()),
-            Call::Udp(u) => u32::from(u.expect.is_some()),
-            Call::Extension { .. } => 0,
-        };
-        own + self.expect.count()
+        let status = u32::from(matches!(self.call, Call::Http(_)));
+        status + u32::from(self.action_checks()) + self.expect.count()
     }
 }
 

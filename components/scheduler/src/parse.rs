@@ -113,9 +113,6 @@ pub fn parse_with(
             steps,
             steps_at,
         } = named;
-        if steps.is_empty() {
-            return Err(field(steps_at, "must list at least one step"));
-        }
         if steps.len() > MAX_STEPS {
             return Err(field(
                 steps_at,
@@ -125,29 +122,22 @@ pub fn parse_with(
                 ),
             ));
         }
-        if workflow.len() + steps.len() > MAX_STEPS {
-            return Err(field(
-                steps_at,
-                format!("a scenario file may have at most {MAX_STEPS} steps in all"),
-            ));
-        }
-        let begin = workflow.len();
-        let mut ids = std::collections::HashSet::with_capacity(steps.len());
         workload.weighted = steps.iter().any(|st| st.weight.is_some());
-        for (i, raw) in steps.into_iter().enumerate() {
-            let at = format!("{steps_at}[{i}]");
-            let step = step(&at, w, raw, is_extension, known, &mut limits)?;
-            if !ids.insert(step.id.clone()) {
-                return Err(field(
-                    format!("{at}.id"),
-                    format!("duplicate step id {:?}", step.id),
-                ));
-            }
-            workflow.push(step);
-        }
+        let owner = Owner {
+            workload: w,
+            at: &steps_at,
+        };
+        let range = push_steps(
+            &mut workflow,
+            steps,
+            owner,
+            is_extension,
+            known,
+            &mut limits,
+        )?;
         workload.name = name;
-        workload.steps = begin..workflow.len();
-        workload.data = data_used(&workflow[begin..]);
+        workload.data = data_used(&workflow[range.clone()]);
+        workload.steps = range;
         workload.first_vu = first_vu;
         first_vu = first_vu
             .checked_add(workload.max_vus())
@@ -165,30 +155,18 @@ pub fn parse_with(
     limits.names.in_hook = true;
     for (slot, (hook, steps)) in ranges.iter_mut().zip(hooks) {
         let Some(steps) = steps else { continue };
-        let at = hook.name();
-        if steps.is_empty() {
-            return Err(field(at, "must list at least one step"));
-        }
-        if workflow.len() + steps.len() > MAX_STEPS {
-            return Err(field(
-                at,
-                format!("a scenario file may have at most {MAX_STEPS} steps in all"),
-            ));
-        }
-        let begin = workflow.len();
-        let mut ids = std::collections::HashSet::new();
-        for (i, raw) in steps.into_iter().enumerate() {
-            let at = format!("{at}[{i}]");
-            let step = step(&at, HOOK, raw, is_extension, known, &mut limits)?;
-            if !ids.insert(step.id.clone()) {
-                return Err(field(
-                    format!("{at}.id"),
-                    format!("duplicate step id {:?}", step.id),
-                ));
-            }
-            workflow.push(step);
-        }
-        *slot = Some(begin..workflow.len());
+        let owner = Owner {
+            workload: HOOK,
+            at: hook.name(),
+        };
+        *slot = Some(push_steps(
+            &mut workflow,
+            steps,
+            owner,
+            is_extension,
+            known,
+            &mut limits,
+        )?);
     }
     let [setup, teardown] = ranges;
     Ok(Scenario {
@@ -207,6 +185,48 @@ pub fn parse_with(
         setup,
         teardown,
     })
+}
+
+/// Whose steps a list is: a workload's (or `HOOK`), written at `at`.
+struct Owner<'a> {
+    workload: usize,
+    at: &'a str,
+}
+
+/// Parses one list of steps (a workload's, setup's or teardown's) onto the
+/// end of `workflow`: at least one, no more than the file may have in all,
+/// ids unique within the list. Returns where they landed.
+fn push_steps(
+    workflow: &mut Vec<Step>,
+    steps: Vec<raw::Step>,
+    owner: Owner,
+    is_extension: &dyn Fn(&str) -> bool,
+    known: &str,
+    limits: &mut Defaults,
+) -> Result<std::ops::Range<usize>, ScenarioError> {
+    if steps.is_empty() {
+        return Err(field(owner.at, "must list at least one step"));
+    }
+    if workflow.len() + steps.len() > MAX_STEPS {
+        return Err(field(
+            owner.at,
+            format!("a scenario file may have at most {MAX_STEPS} steps in all"),
+        ));
+    }
+    let begin = workflow.len();
+    let mut ids = std::collections::HashSet::with_capacity(steps.len());
+    for (i, raw) in steps.into_iter().enumerate() {
+        let at = format!("{}[{i}]", owner.at);
+        let step = step(&at, owner.workload, raw, is_extension, known, limits)?;
+        if !ids.insert(step.id.clone()) {
+            return Err(field(
+                format!("{at}.id"),
+                format!("duplicate step id {:?}", step.id),
+            ));
+        }
+        workflow.push(step);
+    }
+    Ok(begin..workflow.len())
 }
 
 /// Reads each `data:` source's fields through `inputs`.

@@ -190,6 +190,22 @@ pub struct Outcome {
 }
 
 impl Sample {
+    /// A step that produced no response: only its error and how long it took.
+    pub fn failed(step: u32, latency_us: u64, kind: ErrorKind, message: String) -> Sample {
+        Sample {
+            step,
+            latency_us,
+            status: None,
+            bytes_sent: 0,
+            bytes_received: 0,
+            error: Some(SampleError { kind, message }),
+            phases: None,
+            tls: None,
+            checks_passed: 0,
+            checks_failed: 0,
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.error.is_none()
     }

@@ -560,12 +560,8 @@ impl Stats {
                 .iter()
                 .enumerate()
                 .filter(|(_, st)| st.workload != crate::model::HOOK)
-                .map(|(i, st)| StepReport {
-                    id: st.id.clone(),
-                    name: st.name.clone(),
-                    kind: st.kind.clone(),
-                    scenario: scenario.workloads[st.workload].name.clone(),
-                    metrics: self.steps.get(i).unwrap_or(&empty).metrics(secs),
+                .map(|(i, st)| {
+                    self.step_report(scenario, i, &scenario.workloads[st.workload].name, secs)
                 })
                 .collect(),
             setup: self.hook_report(scenario, crate::model::Hook::Setup),
@@ -583,21 +579,26 @@ impl Stats {
         hook: crate::model::Hook,
     ) -> Option<Vec<StepReport>> {
         let steps = scenario.hook_steps(hook)?;
-        let empty = Bucket::default();
         Some(
             steps
-                .map(|i| {
-                    let st = &scenario.workflow[i];
-                    StepReport {
-                        id: st.id.clone(),
-                        name: st.name.clone(),
-                        kind: st.kind.clone(),
-                        scenario: hook.name().to_string(),
-                        metrics: self.steps.get(i).unwrap_or(&empty).metrics(0.0),
-                    }
-                })
+                .map(|i| self.step_report(scenario, i, hook.name(), 0.0))
                 .collect(),
         )
+    }
+
+    /// Step `i`'s report, as part of `owner` (its scenario, or a hook).
+    fn step_report(&self, scenario: &Scenario, i: usize, owner: &str, secs: f64) -> StepReport {
+        let st = &scenario.workflow[i];
+        StepReport {
+            id: st.id.clone(),
+            name: st.name.clone(),
+            kind: st.kind.clone(),
+            scenario: owner.to_string(),
+            metrics: self
+                .steps
+                .get(i)
+                .map_or_else(|| Bucket::default().metrics(secs), |b| b.metrics(secs)),
+        }
     }
 
     /// The failures of a hook's steps (kind: first message), if any.

@@ -212,10 +212,10 @@ impl Template {
                 Segment::Ref(r, escape) => {
                     scratch.clear();
                     scope.write(r, &mut scratch)?;
-                    out.push_str(&match escape {
-                        Escape::Json => json_escape(&scratch),
-                        _ => form_escape(&scratch),
-                    });
+                    match escape {
+                        Escape::Json => push_json_escaped(&scratch, &mut out),
+                        _ => push_form_escaped(&scratch, &mut out),
+                    }
                 }
             }
         }
@@ -295,12 +295,24 @@ pub fn form(pairs: &[(String, String)], names: &Names) -> Result<Template, Strin
 
 /// The text of `s` inside a JSON string (without the quotes).
 fn json_escape(s: &str) -> String {
+    let mut out = String::new();
+    push_json_escaped(s, &mut out);
+    out
+}
+
+fn push_json_escaped(s: &str, out: &mut String) {
     let quoted = serde_json::to_string(s).unwrap_or_default();
-    quoted[1..quoted.len() - 1].to_string()
+    out.push_str(&quoted[1..quoted.len() - 1]);
 }
 
 fn form_escape(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    let mut out = String::new();
+    push_form_escaped(s, &mut out);
+    out
+}
+
+fn push_form_escaped(s: &str, out: &mut String) {
+    out.extend(form_urlencoded::byte_serialize(s.as_bytes()));
 }
 
 enum Resolved {

@@ -74,8 +74,6 @@ pub struct Vu {
     setup: Vec<Option<String>>,
     /// This iteration's row of each data source.
     rows: Vec<Option<Vec<String>>>,
-    /// Set for the setup/teardown user.
-    hook: Option<Hook>,
 }
 
 impl Vu {
@@ -95,9 +93,7 @@ impl Vu {
             let w = &scenario.workloads[workload];
             (w.steps.clone(), w.weighted)
         };
-        Self::over(
-            scenario, index, source_ip, rng, workload, steps, weighted, None,
-        )
+        Self::over(scenario, index, source_ip, rng, workload, steps, weighted)
     }
 
     /// The user that runs `setup:` or `teardown:` once (none when the file
@@ -116,11 +112,9 @@ impl Vu {
             crate::model::HOOK,
             steps,
             false,
-            Some(hook),
         ))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn over(
         scenario: Rc<Scenario>,
         index: u32,
@@ -129,7 +123,6 @@ impl Vu {
         workload: usize,
         steps: std::ops::Range<usize>,
         weighted: bool,
-        hook: Option<Hook>,
     ) -> Self {
         let total_weight = scenario.workflow[steps.clone()]
             .iter()
@@ -153,7 +146,6 @@ impl Vu {
             values: vec![None; slots],
             setup: vec![None; slots],
             rows: vec![None; sources],
-            hook,
         };
         vu.upcoming = vu.pick();
         vu
@@ -169,12 +161,13 @@ impl Vu {
         self.at_start
     }
 
-    /// The data sources each of this user's iterations takes a row of.
+    /// The data sources each of this user's iterations takes a row of
+    /// (none for the setup/teardown user, whose workload is `HOOK`).
     pub fn data_sources(&self) -> &[usize] {
-        match self.scenario.workloads.get(self.workload) {
-            Some(w) if self.hook.is_none() => &w.data,
-            _ => &[],
-        }
+        self.scenario
+            .workloads
+            .get(self.workload)
+            .map_or(&[], |w| &w.data)
     }
 
     /// This iteration's row of data source `source`.
@@ -361,18 +354,7 @@ fn missing(name: &str) -> String {
 
 /// A step that never reached its action.
 fn unsent(i: usize, kind: ErrorKind, message: String) -> Sample {
-    Sample {
-        step: i as u32,
-        latency_us: 0,
-        status: None,
-        bytes_sent: 0,
-        bytes_received: 0,
-        error: Some(SampleError { kind, message }),
-        phases: None,
-        tls: None,
-        checks_passed: 0,
-        checks_failed: 0,
-    }
+    Sample::failed(i as u32, 0, kind, message)
 }
 
 /// What a user's templates read.
@@ -509,15 +491,9 @@ fn checks(
 ) -> (Option<SampleError>, u32, u32) {
     let mut failed: Vec<String> = Vec::new();
     let mut passed = 0u32;
-    let own_check = match &step.call {
-        Call::Http(h) => h.expect_body.is_some(),
-        Call::Tcp(t) => t.expect.is_some(),
-        Call::Udp(u) => u.expect.is_some(),
-        Call::Extension { .. } => false,
-    };
     match own {
         Some(e) => failed.push(e.message.clone()),
-        None => passed += u32::from(own_check),
+        None => passed += u32::from(step.action_checks()),
     }
     if matches!(step.call, Call::Http(_)) {
         match step.expect_status.check(o.status) {

@@ -25,6 +25,11 @@ pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10)
 pub fn engine(max_vus: u32) -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true).wasm_component_model(true);
+    // `cargo xtask profile` sets this so `perf report` can name guest
+    // functions (wasmtime writes /tmp/perf-PID.map).
+    if std::env::var_os("SCHEDULER_HOST_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     // Small stacks: thousands of users each hold a fiber stack while awaiting I/O.
     config.max_wasm_stack(256 << 10).async_stack_size(512 << 10);
     // No 4 GiB reservations per memory: bounds checks instead of guard regions.

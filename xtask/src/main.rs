@@ -4,7 +4,8 @@
 //!   plain-demo  the same scenario in stock `wasmtime run` (users interleaved in one instance)
 //!   test   build, fmt and clippy gates, then every test (unit and integration), in release
 //!   wit    write a self-contained copy of the action contracts (for third parties)
-//!   bench  scheduler-host vs oha on nginx; memory and start-up at 1,000 and 10,000 users
+//!   bench  scheduler-host vs oha and Goose on nginx; memory and start-up at 1,000 and 10,000 users
+//!          (`bench soak [MINUTES]`: memory over a long run; `bench profile`: where a request's CPU goes)
 //!   wave   print the `--invoke` argument for a scenario file
 
 mod bench;
@@ -46,7 +47,7 @@ fn run(args: Vec<String>) -> Result<()> {
         }
         Some("bench") => {
             build::all(&root)?;
-            bench::run(&root)
+            bench::run(&root, &args[1..])
         }
         Some("plain-demo") => demo::run(&root, &build::all(&root)?),
         Some("test") => {
@@ -80,7 +81,7 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask build | demo [demo args] | plain-demo | test [cargo test args] | lint | bench | wit [OUT_DIR] | wave SCENARIO.yaml"
+            "usage: cargo xtask build | demo [demo args] | plain-demo | test [cargo test args] | lint | bench [soak [MINUTES] | profile [--component FILE]] | wit [OUT_DIR] | wave SCENARIO.yaml"
         ),
     }
 }
@@ -96,6 +97,17 @@ fn lint(root: &Path) -> Result<()> {
     };
     tools::run(cargo().args(["fmt", "--all", "--check"]))?;
     tools::run(cargo().args(["fmt", "--check", "--manifest-path", build::EXAMPLE]))?;
+    tools::run(cargo().args(["fmt", "--check", "--manifest-path", bench::GOOSE_PEER]))?;
+    // The bench's Goose peer: its own lock file, checked as it is built.
+    tools::run(cargo().args([
+        "clippy",
+        "--locked",
+        "--manifest-path",
+        bench::GOOSE_PEER,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     tools::run(cargo().args([
         "clippy",
         "--workspace",

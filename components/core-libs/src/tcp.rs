@@ -8,6 +8,7 @@ use crate::exports::scheduler::core_libs::tcp::{Connection, Guest, GuestConnecti
 use crate::exports::scheduler::core_libs::types::{Duration, IpAddress, IpSocketAddress, NetError};
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::network::{ErrorCode, Network};
@@ -19,6 +20,9 @@ use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 pub struct TcpConnection {
     /// Set by `tls::handshake`: from then on `read`/`write` go through it.
     pub(crate) tls: RefCell<Option<Box<rustls::ClientConnection>>>,
+    /// The input's readiness, subscribed once for the connection's life
+    /// (a child of `input`, so dropped before it).
+    readable: Pollable,
     input: InputStream,
     output: OutputStream,
     socket: TcpSocket,
@@ -57,6 +61,7 @@ impl Guest for CoreLibs {
         };
         Ok(Connection::new(TcpConnection {
             tls: RefCell::new(None),
+            readable: input.subscribe(),
             input,
             output,
             socket: sock,
@@ -116,7 +121,10 @@ impl GuestConnection for TcpConnection {
 
 /// The socket's own bytes (TLS records, once TLS is on).
 impl TcpConnection {
-    /// Writes all of `data` and waits for the flush.
+    /// Writes all of `data` and asks for a flush, without waiting for it:
+    /// the runtime hands the bytes to the OS at once, and a failure shows on
+    /// the next write (its `check-write`) or read. Three calls into the
+    /// runtime per write that fits its permit.
     pub(crate) fn send(&self, data: &[u8], deadline: &Deadline) -> Result<(), NetError> {
         let mut rest = data;
         while !rest.is_empty() {
@@ -132,22 +140,18 @@ impl TcpConnection {
             rest = &rest[n..];
         }
         self.output.flush().map_err(from_stream)?;
-        // check-write reports completion of the flush (or its failure).
-        loop {
-            match self.output.check_write() {
-                Ok(0) => deadline.wait(&self.output.subscribe())?,
-                Ok(_) => return Ok(()),
-                Err(e) => return Err(from_stream(e)),
-            }
-        }
+        Ok(())
     }
 
-    /// Up to `max` bytes as soon as any arrive; empty at EOF.
+    /// Up to `max` bytes as soon as any arrive; empty at EOF. It reads
+    /// before it waits: the runtime's readiness stays set until a read finds
+    /// nothing, so a wait first would often return at once and cost a
+    /// second wait.
     pub(crate) fn receive(&self, max: u32, deadline: &Deadline) -> Result<Vec<u8>, NetError> {
         loop {
             match self.input.read(u64::from(max.max(1))) {
                 Ok(bytes) if !bytes.is_empty() => return Ok(bytes),
-                Ok(_) => deadline.wait(&self.input.subscribe())?,
+                Ok(_) => deadline.wait(&self.readable)?,
                 Err(StreamError::Closed) => return Ok(Vec::new()),
                 Err(e) => return Err(from_stream(e)),
             }

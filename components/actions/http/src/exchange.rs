@@ -46,7 +46,7 @@ pub fn run(
         let (conn, version, reused) = match pool::take(&key) {
             Some(Idle { conn, tls }) if attempt == 0 => (conn, tls, true),
             _ => {
-                let start = Instant::now();
+                let start = budget.now();
                 let conn = crate::net::connect(route.addr, ctx.source_ip, budget.left())
                     .map_err(|e| net_fail(e, true, &target.authority))?;
                 phases.connecting = nanos(start.elapsed());
@@ -75,8 +75,8 @@ pub fn run(
                 resumed: false,
             });
         }
-        let start = Instant::now();
-        if let Err(e) = conn.write(&bytes, budget.left()) {
+        let start = budget.now();
+        if let Err(e) = conn.write(&bytes, budget.left_at(start)) {
             if reused && !budget.expired() {
                 continue;
             }
@@ -89,9 +89,16 @@ pub fn run(
             conn: &conn,
             budget,
             first_byte: None,
+            last_byte: None,
+            sent_at: Some(sent_at),
         };
         let read = response::read(&mut wire, head_only, keep, &mut tally.received);
-        let end = Instant::now();
+        // A whole response ends with its last bytes' arrival (parsing them
+        // is not receiving); anything else ends now.
+        let end = match (&read, wire.last_byte) {
+            (Ok(_), Some(last)) => last,
+            _ => Instant::now(),
+        };
         let first = wire.first_byte.unwrap_or(end);
         phases.waiting = nanos(first.saturating_duration_since(sent_at));
         phases.receiving = nanos(end.saturating_duration_since(first));
@@ -189,18 +196,26 @@ fn handshake(
 }
 
 /// A connection read within the step's budget; notes when the first
-/// response byte arrived (the end of `waiting`).
+/// response bytes arrived (the end of `waiting`) and the last (the end of
+/// `receiving`): one clock reading per read that returned bytes.
 struct Wire<'a> {
     conn: &'a Connection,
     budget: &'a Budget,
     first_byte: Option<Instant>,
+    last_byte: Option<Instant>,
+    /// When the request went out: the first read's budget is counted from
+    /// it (no second clock reading for the same moment).
+    sent_at: Option<Instant>,
 }
 
 impl response::Source for Wire<'_> {
     fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
-        let bytes = self.conn.read(max, self.budget.for_read()?)?;
-        if self.first_byte.is_none() && !bytes.is_empty() {
-            self.first_byte = Some(Instant::now());
+        let now = self.sent_at.take().unwrap_or_else(Instant::now);
+        let bytes = self.conn.read(max, self.budget.for_read_at(now)?)?;
+        if !bytes.is_empty() {
+            let at = Instant::now();
+            self.first_byte.get_or_insert(at);
+            self.last_byte = Some(at);
         }
         Ok(bytes)
     }

@@ -110,31 +110,57 @@ pub fn outcome(
 }
 
 /// The step's remaining budget, for each socket call.
-#[derive(Clone, Copy)]
-pub struct Budget(Instant);
+#[derive(Clone)]
+pub struct Budget {
+    end: Instant,
+    /// The clock reading the budget was made with, until `now` hands it out.
+    first: std::cell::Cell<Option<Instant>>,
+}
 
 impl Budget {
     /// `timeout` in nanoseconds, as the contract's `duration`.
     pub fn new(timeout: u64) -> Self {
-        Budget(Instant::now() + Duration::from_nanos(timeout))
+        let now = Instant::now();
+        Budget {
+            end: now + Duration::from_nanos(timeout),
+            first: std::cell::Cell::new(Some(now)),
+        }
+    }
+
+    /// The clock, except that the first call returns the reading the budget
+    /// was made with: a step's first timestamp costs no second call into the
+    /// runtime (what ran in between, the request's preparation, counts as
+    /// part of sending it).
+    pub fn now(&self) -> Instant {
+        self.first.take().unwrap_or_else(Instant::now)
     }
 
     /// Nanoseconds left (at least 1, so an expired budget still fails as a timeout).
     pub fn left(&self) -> u64 {
-        let left = self.0.saturating_duration_since(Instant::now()).as_nanos();
+        self.left_at(Instant::now())
+    }
+
+    /// Nanoseconds left at `now`, a clock reading the caller already has
+    /// (each reading is a call into the runtime).
+    pub fn left_at(&self, now: Instant) -> u64 {
+        let left = self.end.saturating_duration_since(now).as_nanos();
         u64::try_from(left).unwrap_or(u64::MAX).max(1)
     }
 
     pub fn expired(&self) -> bool {
-        Instant::now() >= self.0
+        Instant::now() >= self.end
     }
 
     /// Nanoseconds left for a read, or `timeout` once the deadline passed:
     /// a read returns at once when bytes are waiting, so a peer that keeps
     /// sending would otherwise hold the step past its deadline.
     pub fn for_read(&self) -> Result<u64, NetError> {
-        // One clock read: each costs a call into the runtime.
-        match self.0.checked_duration_since(Instant::now()) {
+        self.for_read_at(Instant::now())
+    }
+
+    /// `for_read` at `now`, a clock reading the caller already has.
+    pub fn for_read_at(&self, now: Instant) -> Result<u64, NetError> {
+        match self.end.checked_duration_since(now) {
             Some(left) if !left.is_zero() => Ok(nanos(left)),
             _ => Err(NetError::Timeout),
         }

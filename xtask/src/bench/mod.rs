@@ -136,10 +136,22 @@ impl Bench {
         for _ in 0..RUNS {
             runs[0].push(nginx.count(|| self.host_run(&fixed))?);
             runs[1].push(nginx.count(|| oha_run(&http, &[]))?);
-            runs[2].push(nginx.count(|| self.goose_run(USERS, SECS, 0))?);
+            runs[2].push(nginx.count(|| self.goose_run(USERS, SECS, 0, None))?);
             runs[3].push(nginx.count(|| self.host_run(&journey))?);
         }
         let [host, oha, goose, journey] = runs.map(|r| Throughput::new(&r));
+
+        // The peers held to scheduler-host's rate: a server that idles
+        // between requests must be woken for each (an interrupt to its CPU,
+        // charged to the sender), so CPU per request depends on the rate.
+        let rate = host.rps.median.round() as u32;
+        let (mut o, mut g) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let q = rate.to_string();
+            o.push(nginx.count(|| oha_run(&http, &["-q", &q]))?);
+            g.push(nginx.count(|| self.goose_run(USERS, SECS, 0, Some(rate)))?);
+        }
+        let paced = (rate, Throughput::new(&o), Throughput::new(&g));
 
         let ca = nginx.ca();
         let ca = ca.to_str().context("utf-8 path")?;
@@ -170,6 +182,7 @@ impl Bench {
         let mem = self.memory()?;
 
         let mut md = throughput_table(&host, &oha, &goose, &journey);
+        md += &paced_table(&host, &paced);
         md += &tls_table(&tls);
         md += &memory_table(&mem);
         md += &targets_table(&host, &oha, &goose, &mem);
@@ -214,7 +227,19 @@ impl Bench {
     }
 
     fn goose_cmd(&self, users: u32, secs: u32, think_ms: u32, report: &Path) -> Cmd<'_> {
-        Cmd {
+        self.goose_cmd_paced(users, secs, think_ms, None, report)
+    }
+
+    /// Goose, held to `rate` requests per second when given.
+    fn goose_cmd_paced(
+        &self,
+        users: u32,
+        secs: u32,
+        think_ms: u32,
+        rate: Option<u32>,
+        report: &Path,
+    ) -> Cmd<'_> {
+        let mut cmd = Cmd {
             bin: &self.goose,
             args: vec![
                 "--host".into(),
@@ -232,12 +257,17 @@ impl Bench {
                 path(report),
             ],
             env: vec![("THINK_MS", think_ms.to_string())],
+        };
+        if let Some(rate) = rate {
+            cmd.args
+                .extend(["--throttle-requests".into(), rate.to_string()]);
         }
+        cmd
     }
 
-    fn goose_run(&self, users: u32, secs: u32, think_ms: u32) -> Result<Run> {
+    fn goose_run(&self, users: u32, secs: u32, think_ms: u32, rate: Option<u32>) -> Result<Run> {
         let report = self.work.join("goose.json");
-        let m = measure::pinned(&self.goose_cmd(users, secs, think_ms, &report))?;
+        let m = measure::pinned(&self.goose_cmd_paced(users, secs, think_ms, rate, &report))?;
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&report).context("Goose's report")?)?;
         let figures = peers::goose_figures(&json);
@@ -392,6 +422,25 @@ fn throughput_table(
         ratio(journey.cpu_us.median, host.cpu_us.median),
     );
     md
+}
+
+fn paced_table(host: &Throughput, (rate, oha, goose): &(u32, Throughput, Throughput)) -> String {
+    let mut md = format!(
+        "The peers held to scheduler-host's median rate ({} requests/s: oha `-q`, Goose `--throttle-requests`), {RUNS} runs each:\n\n| tool | requests/s (nginx) | CPU µs per request | scheduler-host's CPU per request against it |\n|---|---|---|---|\n",
+        thousands(f64::from(*rate), 0)
+    );
+    for (name, t) in [
+        (format!("oha {} at that rate", peers::OHA.1), oha),
+        (format!("Goose {} at that rate", peers::GOOSE), goose),
+    ] {
+        md += &format!(
+            "| {name} | {} | {} | {} |\n",
+            t.rps.show(0),
+            t.cpu_us.show(1),
+            ratio(host.cpu_us.median, t.cpu_us.median)
+        );
+    }
+    md + "\n"
 }
 
 fn tls_table(rows: &[(&str, Throughput, Throughput)]) -> String {

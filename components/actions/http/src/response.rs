@@ -7,8 +7,11 @@ use action_support::net::NetError;
 const MAX_HEADERS: usize = 100;
 /// Header block size limit.
 const MAX_HEAD: usize = 64 * 1024;
-/// Per read call; the host allocates this much per call, so keep it modest.
-const READ_CHUNK: u32 = 16 * 1024;
+/// A response's first read asks for this much: the runtime allocates and
+/// zeroes what a read asks for, and most responses are small.
+const FIRST_READ: u32 = 4 * 1024;
+/// Reads that come back full ask for 4× more, up to this.
+const MAX_READ: u32 = 64 * 1024;
 
 /// What of a response to keep besides its framing.
 #[derive(Clone, Copy)]
@@ -70,14 +73,19 @@ struct Reader<'a, S: Source> {
     source: &'a mut S,
     buf: Vec<u8>,
     received: &'a mut u64,
+    /// What the next read asks for.
+    chunk: u32,
 }
 
 impl<S: Source> Reader<'_, S> {
     /// Reads more bytes; false at EOF.
     fn fill(&mut self) -> Result<bool, ReadError> {
-        match self.source.read(READ_CHUNK) {
+        match self.source.read(self.chunk) {
             Ok(chunk) if chunk.is_empty() => Ok(false),
             Ok(chunk) => {
+                if chunk.len() >= self.chunk as usize {
+                    self.chunk = (self.chunk * 4).min(MAX_READ);
+                }
                 *self.received += chunk.len() as u64;
                 self.buf.extend_from_slice(&chunk);
                 Ok(true)
@@ -162,9 +170,10 @@ fn parse_head(buf: &[u8], wanted: &[String]) -> Result<Option<Head>, ReadError> 
         } else if h.name.eq_ignore_ascii_case("content-encoding") {
             head.content_encoding = Some(value.to_ascii_lowercase());
         } else if h.name.eq_ignore_ascii_case("connection") {
-            let v = value.to_ascii_lowercase();
-            head.close |= v.split(',').any(|t| t.trim() == "close");
-            head.keep_alive_header |= v.split(',').any(|t| t.trim() == "keep-alive");
+            for token in value.split(',').map(str::trim) {
+                head.close |= token.eq_ignore_ascii_case("close");
+                head.keep_alive_header |= token.eq_ignore_ascii_case("keep-alive");
+            }
         }
     }
     Ok(Some(head))
@@ -180,8 +189,9 @@ pub fn read(
 ) -> Result<Response, ReadError> {
     let mut r = Reader {
         source,
-        buf: Vec::with_capacity(4096),
+        buf: Vec::with_capacity(FIRST_READ as usize),
         received,
+        chunk: FIRST_READ,
     };
     let head = loop {
         match parse_head(&r.buf, keep.headers)? {
@@ -352,6 +362,38 @@ mod tests {
             }
             Ok(chunk)
         }
+    }
+
+    /// Records what each read asked for.
+    struct Asked(Script, Vec<u32>);
+
+    impl Source for Asked {
+        fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
+            self.1.push(max);
+            self.0.read(max)
+        }
+    }
+
+    #[test]
+    fn reads_start_small_and_grow_while_they_come_back_full() {
+        let body = vec![b'x'; 200_000];
+        let mut wire =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        wire.extend_from_slice(&body);
+        let mut src = Asked(Script(vec![wire].into()), Vec::new());
+        let mut received = 0;
+        let Ok(r) = read(&mut src, false, Keep::body(0), &mut received) else {
+            panic!("the response did not parse")
+        };
+        assert_eq!(r.body_len, 200_000);
+        assert_eq!(&src.1[..4], &[4096, 16384, 65536, 65536]);
+        // A small response: one read of 4 KiB.
+        let mut src = Asked(
+            Script(vec![b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()].into()),
+            Vec::new(),
+        );
+        assert!(read(&mut src, false, Keep::body(0), &mut received).is_ok());
+        assert_eq!(src.1, [4096]);
     }
 
     fn parse_chunks(chunks: Vec<Vec<u8>>, head_only: bool) -> Result<(Response, u64), ReadError> {

@@ -472,11 +472,11 @@ fn memory_table(mem: &[Memory]) -> String {
             |(r, p)| (format!("{r:.0} KB"), format!("{p:.0} KB")),
         );
         md += &format!(
-            "| {} | {} | {:.1} MB | {rss} | {:.1} MB | {pss} | {} | {} / {} |\n",
+            "| {} | {} | {} MB | {rss} | {} MB | {pss} | {} | {} / {} |\n",
             m.tool,
             thousands(f64::from(m.users), 0),
-            m.rss as f64 / 1024.0,
-            m.pss as f64 / 1024.0,
+            thousands(m.rss as f64 / 1024.0, 1),
+            thousands(m.pss as f64 / 1024.0, 1),
             m.ready.map_or("".to_string(), |r| format!("{r:.2} s")),
             thousands(m.served as f64, 0),
             m.failed

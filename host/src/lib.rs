@@ -8,6 +8,7 @@
 
 mod bindings;
 pub mod cli;
+mod compare;
 pub mod compose;
 mod drive;
 mod egress;

@@ -1,5 +1,6 @@
 //! The command line (clap): one file per subcommand.
 
+mod compare;
 mod demo;
 mod run;
 mod validate;
@@ -34,6 +35,11 @@ enum Command {
     /// Start the built-in loopback target (HTTP, TCP echo, UDP echo) and run the bundled demo scenario against it.
     #[command(after_help = "Example:\n  scheduler-host demo --vus 20 --duration 5s")]
     Demo(demo::DemoArgs),
+    /// Compare two reports in total and per step; exit 99 when a change passes a --fail-if limit.
+    #[command(
+        after_help = "Example:\n  scheduler-host compare base.json new.json --fail-if \"p95 > +10%\" --fail-if \"errors > +0.5pp\" --fail-if \"rps < -5%\""
+    )]
+    Compare(compare::CompareArgs),
 }
 
 /// Options shared by run and validate: what to run, with which components.
@@ -113,6 +119,7 @@ pub fn main() -> ExitCode {
             Command::Run(a) => run::main(a).await,
             Command::Validate(a) => validate::main(a).await,
             Command::Demo(a) => demo::main(a).await,
+            Command::Compare(a) => compare::main(a),
         }
     });
     let result = match rt.block_on(work) {

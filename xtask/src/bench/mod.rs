@@ -118,13 +118,11 @@ impl Bench {
     fn all(&self, root: &Path) -> Result<()> {
         let nginx = Nginx::start(&self.work)?;
         let http = format!("http://127.0.0.1:{PORT}/");
-        let fixed = self.scenario(
-            "bench",
-            &format!("    - {{type: http, params: {{url: '{http}'}}}}\n"),
-            "",
-        )?;
+        let fixed = self.scenario("bench", USERS, SECS, &get_step(None), "")?;
         let journey = self.scenario(
             "journey",
+            USERS,
+            SECS,
             &format!("    - type: http\n      params: {{url: '{http}?u=${{vu}}&i=${{iteration}}', headers: {{X-Request: '${{uuid}}', X-Vu: '${{vu}}'}}}}\n      extract: {{code: {{status: true}}, server: {{header: Server}}}}\n      expect_header: {{Content-Type: text/plain}}\n"),
             "",
         )?;
@@ -163,6 +161,8 @@ impl Bench {
             let url = format!("https://127.0.0.1:{port}/");
             let s = self.scenario(
                 &format!("tls{port}"),
+                USERS,
+                SECS,
                 &format!("    - {{type: http, params: {{url: '{url}'}}}}\n"),
                 &format!("  tls: {{ca_file: '{ca}'}}\n"),
             )?;
@@ -192,14 +192,21 @@ impl Bench {
         Ok(())
     }
 
-    /// Writes `target/bench/NAME.yaml`: USERS users for SECS seconds running
-    /// `workflow`, with `extra` scenario fields.
-    fn scenario(&self, name: &str, workflow: &str, extra: &str) -> Result<PathBuf> {
+    /// Writes `target/bench/NAME.yaml`: `users` users for `secs` seconds
+    /// running `workflow`, with `extra` scenario fields.
+    fn scenario(
+        &self,
+        name: &str,
+        users: u32,
+        secs: u32,
+        workflow: &str,
+        extra: &str,
+    ) -> Result<PathBuf> {
         let path = self.work.join(format!("{name}.yaml"));
         std::fs::write(
             &path,
             format!(
-                "scenario:\n  id: bench-{name}\n{extra}  load: {{total_users: {USERS}, test_duration: {SECS}s}}\n  workflow:\n{workflow}"
+                "scenario:\n  id: bench-{name}\n{extra}  load: {{total_users: {users}, test_duration: {secs}s}}\n  workflow:\n{workflow}"
             ),
         )?;
         Ok(path)
@@ -226,12 +233,8 @@ impl Bench {
         })
     }
 
-    fn goose_cmd(&self, users: u32, secs: u32, think_ms: u32, report: &Path) -> Cmd<'_> {
-        self.goose_cmd_paced(users, secs, think_ms, None, report)
-    }
-
     /// Goose, held to `rate` requests per second when given.
-    fn goose_cmd_paced(
+    fn goose_cmd(
         &self,
         users: u32,
         secs: u32,
@@ -267,7 +270,7 @@ impl Bench {
 
     fn goose_run(&self, users: u32, secs: u32, think_ms: u32, rate: Option<u32>) -> Result<Run> {
         let report = self.work.join("goose.json");
-        let m = measure::pinned(&self.goose_cmd_paced(users, secs, think_ms, rate, &report))?;
+        let m = measure::pinned(&self.goose_cmd(users, secs, think_ms, rate, &report))?;
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&report).context("Goose's report")?)?;
         let figures = peers::goose_figures(&json);
@@ -282,16 +285,9 @@ impl Bench {
     /// think (1 s), all started at once, for scheduler-host and Goose.
     fn memory(&self) -> Result<Vec<Memory>> {
         let nginx = Nginx::start(&self.work)?;
-        let url = format!("http://127.0.0.1:{PORT}/");
         let mut out = Vec::new();
         for users in [1u32, 1000, 10_000] {
-            let s = self.work.join(format!("mem{users}.yaml"));
-            std::fs::write(
-                &s,
-                format!(
-                    "scenario:\n  id: mem\n  load: {{total_users: {users}, test_duration: 15s}}\n  workflow:\n    - {{type: http, think_time: 1s, params: {{url: '{url}'}}}}\n"
-                ),
-            )?;
+            let s = self.scenario(&format!("mem{users}"), users, 15, &get_step(Some("1s")), "")?;
             let report = self.work.join(format!("mem{users}.json"));
             let cmd = self.host_cmd(&s, &["--out", &path(&report)]);
             let ((rss, pss), served) = nginx
@@ -307,7 +303,7 @@ impl Bench {
                 failed: r["failed"].as_u64().unwrap_or(0),
             });
             let report = self.work.join(format!("goose-mem{users}.json"));
-            let cmd = self.goose_cmd(users, 15, 1000, &report);
+            let cmd = self.goose_cmd(users, 15, 1000, None, &report);
             let ((rss, pss), served) = nginx
                 .count(|| measure::peak_memory(&cmd, Duration::from_secs(2), &mut Vec::new()))?;
             out.push(Memory {
@@ -380,6 +376,12 @@ fn oha_run(url: &str, extra: &[&str]) -> Result<Run> {
         own_rps: rps,
         failed: ((1.0 - success) * rps.unwrap_or(0.0) * f64::from(SECS)).round() as u64,
     })
+}
+
+/// A workflow of one GET of nginx's HTTP listener, with `think` time.
+fn get_step(think: Option<&str>) -> String {
+    let think = think.map_or(String::new(), |t| format!("think_time: {t}, "));
+    format!("    - {{type: http, {think}params: {{url: 'http://127.0.0.1:{PORT}/'}}}}\n")
 }
 
 fn path(p: &Path) -> String {

@@ -5,8 +5,8 @@
 //! CPU per request measured without perf in the same run.
 
 use super::measure::{self, Spread};
-use super::nginx::{Nginx, PORT};
-use super::{Bench, SECS, path};
+use super::nginx::Nginx;
+use super::{Bench, SECS, USERS, get_step, path};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,11 +49,7 @@ const LAYERS: [(&str, Test); 8] = [
 
 pub fn run(bench: &Bench, root: &Path, component: Option<&Path>) -> Result<()> {
     let nginx = Nginx::start(&bench.work)?;
-    let s = bench.scenario(
-        "profile",
-        &format!("    - {{type: http, params: {{url: 'http://127.0.0.1:{PORT}/'}}}}\n"),
-        "",
-    )?;
+    let s = bench.scenario("profile", USERS, SECS, &get_step(None), "")?;
     let mut extra = Vec::new();
     if let Some(c) = component {
         extra = vec!["--component".to_string(), path(c)];
@@ -124,7 +120,7 @@ pub fn run(bench: &Bench, root: &Path, component: Option<&Path>) -> Result<()> {
     }
     let what = component.map_or("target/scheduler-final.wasm".to_string(), path);
     let mut md = format!(
-        "Profile of the fixed step ({what}; 50 users, {SECS} s, pinned to CPU 1): CPU per request without perf {} µs (median of 3, min–max).\n\n| layer | share of samples | µs per request |\n|---|---|---|\n",
+        "Profile of the fixed step ({what}; {USERS} users, {SECS} s, pinned to CPU 1): CPU per request without perf {} µs (median of 3, min–max).\n\n| layer | share of samples | µs per request |\n|---|---|---|\n",
         cpu.show(1)
     );
     for (i, (name, _)) in LAYERS.iter().enumerate() {

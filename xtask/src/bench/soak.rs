@@ -3,8 +3,8 @@
 //! flat when RSS at the last minute is within 5% of minute 2.
 
 use super::measure::{self, thousands};
-use super::nginx::{Nginx, PORT};
-use super::{Bench, path};
+use super::nginx::Nginx;
+use super::{Bench, get_step, path};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::time::Duration;
@@ -13,13 +13,7 @@ const USERS: u32 = 2000;
 
 pub fn run(bench: &Bench, root: &Path, minutes: u32) -> Result<()> {
     let nginx = Nginx::start(&bench.work)?;
-    let s = bench.work.join("soak.yaml");
-    std::fs::write(
-        &s,
-        format!(
-            "scenario:\n  id: soak\n  load: {{total_users: {USERS}, test_duration: {minutes}m}}\n  workflow:\n    - {{type: http, think_time: 1s, params: {{url: 'http://127.0.0.1:{PORT}/'}}}}\n"
-        ),
-    )?;
+    let s = bench.scenario("soak", USERS, minutes * 60, &get_step(Some("1s")), "")?;
     let report = bench.work.join("soak.json");
     let cmd = bench.host_cmd(&s, &["--out", &path(&report)]);
     let mut samples = Vec::new();
@@ -55,10 +49,12 @@ pub fn run(bench: &Bench, root: &Path, minutes: u32) -> Result<()> {
             p as f64 / 1024.0
         );
     }
-    let (two, last) = (at(2.min(minutes))?.1, at(minutes)?.1);
-    let change = (last as f64 - two as f64) / two as f64 * 100.0;
+    // Against minute 2 (after start-up), or the only minute of a shorter soak.
+    let reference = 2.min(minutes);
+    let (base, last) = (at(reference)?.1, at(minutes)?.1);
+    let change = (last as f64 - base as f64) / base as f64 * 100.0;
     md += &format!(
-        "\nRSS at minute {minutes} against minute 2: {change:+.1}% ({}).\n",
+        "\nRSS at minute {minutes} against minute {reference}: {change:+.1}% ({}).\n",
         if change.abs() <= 5.0 {
             "flat: within 5%"
         } else {

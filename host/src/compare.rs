@@ -217,19 +217,15 @@ impl std::str::FromStr for Limit {
             .trim()
             .parse()
             .map_err(|_| format!("{number:?} is not a number: {usage}"))?;
-        match (metric, unit) {
-            (Metric::Errors, Unit::Millis) => {
-                return Err("errors change in % or pp, not ms".into());
-            }
-            (Metric::Rps, Unit::Millis | Unit::Points) => {
-                return Err("rps changes in %".into());
-            }
-            (Metric::Errors | Metric::Rps, _) | (_, Unit::Percent | Unit::Millis) => {}
-            (_, Unit::Points) => {
-                return Err(
-                    "pp (percentage points) is for errors; latency changes in % or ms".into(),
-                );
-            }
+        // Which units each metric changes in, and what to say otherwise.
+        let wrong_unit = match metric {
+            Metric::Rps => (unit != Unit::Percent).then_some("rps changes in %"),
+            Metric::Errors => (unit == Unit::Millis).then_some("errors change in % or pp, not ms"),
+            _ => (unit == Unit::Points)
+                .then_some("pp (percentage points) is for errors; latency changes in % or ms"),
+        };
+        if let Some(why) = wrong_unit {
+            return Err(why.into());
         }
         Ok(Limit {
             metric,

@@ -1,8 +1,10 @@
 //! The report file: the scheduler's JSON result (merged across all
-//! instances) plus the per-second timeline; written atomically.
+//! instances) with each latency histogram, the run's metadata, and the
+//! per-second timeline; written atomically.
 
 use crate::run::Outcome;
-use crate::timeline::Point;
+use crate::timeline::Row;
+use scheduler::stats::{Bucket, Metrics, StepReport};
 use scheduler::{Report, Scenario};
 use serde::Serialize;
 use std::io::Write;
@@ -23,7 +25,13 @@ pub struct HostReport {
     /// The threshold (`key: expression`) whose `abort_on_fail` stopped the
     /// run early; null otherwise.
     pub aborted_by_threshold: Option<String>,
-    pub timeline: Vec<Point>,
+    /// When the load started (RFC 3339, UTC), the timeline's second 0.
+    pub started_at: String,
+    /// The scheduler-host version that ran it.
+    pub host_version: String,
+    /// Per second: a total row (`step` null), then a row for each step
+    /// that ran in it.
+    pub timeline: Vec<Row>,
 }
 
 impl HostReport {
@@ -31,6 +39,7 @@ impl HostReport {
         let mut run = o.stats.report(scenario, o.elapsed);
         run.thresholds = o.verdicts.clone();
         run.setup_failed = o.setup_failed.clone();
+        attach_histograms(&mut run, scenario, &o.stats);
         HostReport {
             run,
             aborted_by_threshold: o.aborted_by.clone(),
@@ -39,7 +48,40 @@ impl HostReport {
             instances_ready_seconds: o
                 .all_ready
                 .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),
-            timeline: o.timeline.points(),
+            started_at: humantime::format_rfc3339_millis(o.started).to_string(),
+            host_version: env!("CARGO_PKG_VERSION").to_string(),
+            timeline: o.timeline.clone(),
+        }
+    }
+}
+
+/// Each figure's latency histogram beside it: the run's, each named
+/// scenario's and each step's (hooks' included).
+fn attach_histograms(run: &mut Report, scenario: &Scenario, stats: &scheduler::Stats) {
+    let set = |m: &mut Metrics, b: Option<&Bucket>| {
+        m.latency_histogram = Some(crate::hdr::encode(
+            b.map_or(&scheduler::stats::histogram(), |b| b.latency_histogram()),
+        ));
+    };
+    set(&mut run.metrics, Some(stats.total()));
+    for (i, w) in run.scenarios.iter_mut().enumerate() {
+        set(&mut w.metrics, stats.workload(i));
+    }
+    // The report lists the load's steps in workflow order, hooks apart.
+    let load = (0..scenario.workflow.len()).filter(|i| scenario.hook_of(*i).is_none());
+    let hooks = [
+        (run.setup.as_mut(), scheduler::model::Hook::Setup),
+        (run.teardown.as_mut(), scheduler::model::Hook::Teardown),
+    ];
+    let mut lists: Vec<(&mut Vec<StepReport>, Vec<usize>)> = vec![(&mut run.steps, load.collect())];
+    for (list, hook) in hooks {
+        if let (Some(list), Some(range)) = (list, scenario.hook_steps(hook)) {
+            lists.push((list, range.collect()));
+        }
+    }
+    for (list, indices) in lists {
+        for (step, i) in list.iter_mut().zip(indices) {
+            set(&mut step.metrics, stats.steps().get(i));
         }
     }
 }

@@ -8,12 +8,13 @@ use crate::drive;
 use crate::init;
 use crate::plan::Plan;
 use crate::progress::Progress;
-use crate::timeline::Timeline;
+use crate::series_files::Files;
+use crate::timeline::{Row, Timeline};
 use crate::vu::{self, Event, Live as Instance, Shared, Spec};
 use scheduler::Stats;
 use scheduler::thresholds::{Judge, Verdict};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 
 /// What a run measured.
@@ -22,7 +23,12 @@ pub struct Outcome {
     pub verdicts: Vec<Verdict>,
     /// The threshold (`key: expression`) whose `abort_on_fail` stopped the run.
     pub aborted_by: Option<String>,
-    pub timeline: Timeline,
+    /// Per second, the total and each step that ran (no histograms).
+    pub timeline: Vec<Row>,
+    /// The timeline files, closed (for their write errors).
+    pub files: Files,
+    /// When the load started (the clock's zero).
+    pub started: SystemTime,
     pub elapsed: Duration,
     /// Stopped early by a signal, and in which phase.
     pub interrupted: Option<Phase>,
@@ -46,7 +52,12 @@ pub enum Phase {
 /// How long an in-flight step may continue once the run stops.
 pub const GRACE: Duration = Duration::from_secs(2);
 
-pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> Outcome {
+pub async fn execute(
+    plan: &Plan,
+    shared: Arc<Shared>,
+    progress: &Progress,
+    files: Files,
+) -> Outcome {
     let scenario = &plan.scenario;
     let ticker = crate::epoch::Ticker::start(shared.engine.clone());
     // The first SIGINT/SIGTERM stops the run (in-flight steps get the
@@ -64,7 +75,6 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
 
     // Setup runs once, before any user exists; users see what it extracted.
     let mut stats = Stats::new(scenario);
-    let mut timeline = Timeline::default();
     let setup = if let Some(steps) = &scenario.setup {
         let run = vu::hook(&shared, crate::bindings::Role::Setup, steps.start as u32).await;
         for samples in &run.steps {
@@ -82,7 +92,9 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
             stats,
             verdicts: Vec::new(),
             aborted_by: None,
-            timeline,
+            timeline: Vec::new(),
+            files,
+            started: SystemTime::now(),
             elapsed: Duration::ZERO,
             interrupted: None,
             all_ready: None,
@@ -107,12 +119,14 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
 
     // The clock starts now: durations, start times and rps count from here.
     let start = Instant::now();
+    let started = SystemTime::now();
+    let mut timeline = Timeline::new(scenario, started, files);
     let mut judge = Judge::new(scenario);
     let all_ready = (users.failed.is_empty() && !users.interrupted).then_some(users.took);
     for (source, why) in users.failed {
         let sample = vu::trap_sample(scheduler::UNATTRIBUTED, Duration::ZERO, why);
         stats.push(&sample, source);
-        timeline.push(Duration::ZERO, &sample);
+        timeline.push_step(Duration::ZERO, std::slice::from_ref(&sample), None);
     }
     let stop_at = if users.interrupted {
         start
@@ -152,15 +166,16 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
                 Some(Event::Sample { at, workload, source, samples, delay, iteration_done }) => {
                     stats.push_step(&samples, source, delay);
                     judge.push_step(at, &samples, delay);
-                    for sample in &samples {
-                        timeline.push(at, sample);
-                    }
+                    timeline.push_step(at, &samples, delay);
                     if iteration_done {
                         stats.add_iteration(workload);
                         judge.add_iteration(at, workload);
                     }
                 }
-                Some(Event::Active { workload, delta }) => live.active[workload] += delta,
+                Some(Event::Active { workload, delta }) => {
+                    live.active[workload] += delta;
+                    timeline.active(workload, delta);
+                }
                 Some(Event::Dropped { at, workload }) => {
                     stats.add_dropped(workload);
                     judge.add_dropped(at, workload);
@@ -171,6 +186,11 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
             },
             _ = tick.tick() => {
                 let now = start.elapsed();
+                // Seconds close by the samples' own times; with none
+                // queued, the clock says no more are coming for them.
+                if rx.is_empty() {
+                    timeline.advance(now);
+                }
                 progress.update(now, &live.view(scenario, &stats, now), &stats);
                 if now.as_secs() > judged {
                     judged = now.as_secs();
@@ -207,6 +227,7 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         elapsed = elapsed.max(scheduled.min(start.elapsed()));
     }
     let verdicts = judge.verdicts(&stats, elapsed);
+    let (timeline, files) = timeline.finish(elapsed);
     // Teardown runs once after the load (not after an interrupted init).
     if let Some(steps) = scenario
         .teardown
@@ -224,6 +245,8 @@ pub async fn execute(plan: &Plan, shared: Arc<Shared>, progress: &Progress) -> O
         stats,
         verdicts,
         timeline,
+        files,
+        started,
         elapsed,
         interrupted,
         aborted_by,

@@ -131,6 +131,10 @@ pub struct Outputs<'a> {
     pub out: Option<&'a Path>,
     /// One JUnit testcase per threshold.
     pub junit: Option<&'a Path>,
+    /// Per-second rows as JSON lines, with histograms.
+    pub timeline: Option<&'a Path>,
+    /// Per-second rows as CSV.
+    pub csv: Option<&'a Path>,
     pub quiet: bool,
 }
 
@@ -139,7 +143,14 @@ pub async fn execute(
     ready: Ready,
     outputs: Outputs<'_>,
 ) -> Result<(u8, Outcome), Failure> {
-    let Outputs { out, junit, quiet } = outputs;
+    let Outputs {
+        out,
+        junit,
+        timeline,
+        csv,
+        quiet,
+    } = outputs;
+    let files = crate::series_files::Files::create(timeline, csv)?;
     // The progress line's total: when the last workload's schedule ends
     // (graceful stops come after, only if iterations are still in flight).
     // (none when a workload runs until its iterations are done).
@@ -151,8 +162,11 @@ pub async fn execute(
         .collect::<Option<Vec<_>>>()
         .and_then(|ends| ends.into_iter().max());
     let progress = Progress::new(scheduled, quiet);
-    let outcome = run::execute(plan, shared(plan, &ready), &progress).await;
+    let outcome = run::execute(plan, shared(plan, &ready), &progress, files).await;
     progress.finish();
+    for problem in outcome.files.problems() {
+        eprintln!("warning: {problem}");
+    }
     let report = HostReport::new(&plan.scenario, &outcome);
     if out != Some(Path::new("-")) {
         print!(

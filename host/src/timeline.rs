@@ -1,124 +1,299 @@
-//! Per-second series for the report: requests, errors, p50/p95.
+//! Per-second series: for every second of the load, one row for the whole
+//! run and one for each step that ran in it (requests, errors by kind,
+//! status codes, p50/p95/p99/max, active users, and the second's latency
+//! histogram).
 //!
-//! A second keeps its latency histogram only while samples may still
-//! arrive for it (users report a step when it ends, and events from
-//! several workers interleave): once it is OPEN_SECONDS behind the newest
-//! second seen, its percentiles are taken and the histogram dropped. So a
-//! long run's timeline costs a few dozen bytes a second, not a histogram a
-//! second (about 8 KB each: 30 MB an hour).
+//! A second stays open while samples may still arrive for it (a step is
+//! reported when it ends, and events from several workers interleave):
+//! until the newest time seen is `CLOSE_AFTER` past its end. Then its rows
+//! are written to the `--timeline`/`--csv` files (so a crash leaves every
+//! closed second on disk) and kept, without histograms, for the report.
+//! Only open seconds keep histograms, so a long run costs a few hundred
+//! bytes a second.
+//!
+//! The histograms are the report's own kind (`scheduler::stats::histogram`)
+//! and record the same value per sample (`recorded_us`), so merging any
+//! window of the file's histograms gives that window's exact percentiles,
+//! and merging all of them gives the report's.
 
+use crate::series_files::Files;
 use hdrhistogram::Histogram;
-use scheduler::Sample;
-use serde::Serialize;
-use std::time::Duration;
+use scheduler::stats::{delays, histogram, recorded_us};
+use scheduler::{ErrorKind, Sample, Scenario};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, SystemTime};
 
-/// How far behind the newest second a second stays open.
-const OPEN_SECONDS: usize = 10;
+/// How long after a second ends it stays open for late samples.
+const CLOSE_AFTER: Duration = Duration::from_secs(1);
 
-#[derive(Default)]
-pub struct Timeline {
-    seconds: Vec<Second>,
-    /// Seconds before this index are closed.
-    closed: usize,
+/// One second of one step (or of the whole run: `step` is none).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    /// Seconds since the load started; this row is [second, second+1).
+    pub second: u64,
+    /// The wall-clock start of that second (Unix time, ms).
+    pub unix_ms: u64,
+    /// The step's named scenario; none on the total row.
+    pub scenario: Option<String>,
+    /// The step's id; none on the total row (every step, plus samples no
+    /// step owns, like a user whose instance could not be created).
+    pub step: Option<String>,
+    pub requests: u64,
+    pub errors: u64,
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
+    /// Status code (as text) → responses.
+    pub status_codes: BTreeMap<String, u64>,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// The most users active during the second (of the step's scenario, or
+    /// of all scenarios on the total row).
+    pub active_users: u32,
+    /// The second's latency histogram (µs; HDR V2, deflated, base64): in
+    /// the `--timeline` file only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+}
+
+impl Row {
+    pub fn is_total(&self) -> bool {
+        self.step.is_none()
+    }
+}
+
+/// One second's counts for one step or the total.
+struct Slot {
+    requests: u64,
+    errors: u64,
+    errors_by_kind: BTreeMap<ErrorKind, u64>,
+    status: BTreeMap<u16, u64>,
+    latency: Histogram<u64>,
+}
+
+impl Slot {
+    fn new() -> Self {
+        Slot {
+            requests: 0,
+            errors: 0,
+            errors_by_kind: BTreeMap::new(),
+            status: BTreeMap::new(),
+            latency: histogram(),
+        }
+    }
+
+    fn push(&mut self, s: &Sample, delay_us: Option<u64>) {
+        self.requests += 1;
+        if let Some(e) = &s.error {
+            self.errors += 1;
+            *self.errors_by_kind.entry(e.kind).or_default() += 1;
+        }
+        if let Some(code) = s.status {
+            *self.status.entry(code).or_default() += 1;
+        }
+        let _ = self.latency.record(recorded_us(s, delay_us));
+    }
 }
 
 struct Second {
-    requests: u64,
-    errors: u64,
-    latency: Latency,
+    total: Slot,
+    /// Indexed like the workflow; made on a step's first sample.
+    steps: Vec<Option<Slot>>,
+    /// Most active users per workload during the second.
+    active: Vec<u32>,
 }
 
-enum Latency {
-    Open(Histogram<u64>),
-    /// p50 and p95 in ms, taken when the second closed.
-    Closed(f64, f64),
-}
-
-impl Latency {
-    fn open() -> Self {
-        Latency::Open(Histogram::new(2).expect("2 significant figures is valid"))
-    }
-
-    /// (p50, p95) in ms, rounded to µs.
-    fn percentiles(&self) -> (f64, f64) {
-        match self {
-            Latency::Open(h) => {
-                let ms = |q| {
-                    if h.is_empty() {
-                        0.0
-                    } else {
-                        (h.value_at_quantile(q) as f64).round() / 1000.0
-                    }
-                };
-                (ms(0.5), ms(0.95))
-            }
-            Latency::Closed(p50, p95) => (*p50, *p95),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Point {
-    /// Seconds since the start of the run (this bucket is [second, second+1)).
-    pub second: u64,
-    pub requests: u64,
-    pub errors: u64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
+pub struct Timeline {
+    /// Step index → (scenario name, step id).
+    names: Vec<(String, String)>,
+    step_workload: Vec<usize>,
+    started: SystemTime,
+    /// Open seconds, oldest first; the first is second `first_open`.
+    open: VecDeque<Second>,
+    first_open: u64,
+    /// Active users per workload now.
+    active: Vec<u32>,
+    /// Closed rows, without histograms.
+    rows: Vec<Row>,
+    files: Files,
 }
 
 impl Timeline {
-    pub fn push(&mut self, at: Duration, s: &Sample) {
-        let i = at.as_secs() as usize;
-        while self.seconds.len() <= i {
-            self.seconds.push(Second {
-                requests: 0,
-                errors: 0,
-                latency: Latency::open(),
-            });
-        }
-        let b = &mut self.seconds[i];
-        b.requests += 1;
-        b.errors += u64::from(s.error.is_some());
-        // A sample for a second already closed (more than OPEN_SECONDS
-        // late) still counts; only its latency misses that second's
-        // percentiles.
-        if let Latency::Open(h) = &mut b.latency {
-            let _ = h.record(s.latency_us.max(1));
-        }
-        let keep_from = self.seconds.len().saturating_sub(OPEN_SECONDS);
-        while self.closed < keep_from {
-            let second = &mut self.seconds[self.closed];
-            let (p50, p95) = second.latency.percentiles();
-            second.latency = Latency::Closed(p50, p95);
-            self.closed += 1;
+    /// A timeline whose second 0 starts at `started`, writing closed
+    /// seconds to `files`.
+    pub fn new(scenario: &Scenario, started: SystemTime, files: Files) -> Self {
+        Timeline {
+            names: scenario
+                .workflow
+                .iter()
+                .map(|st| {
+                    let owner = scenario
+                        .workloads
+                        .get(st.workload)
+                        .map_or("", |w| w.name.as_str());
+                    (owner.to_string(), st.id.clone())
+                })
+                .collect(),
+            step_workload: scenario.workflow.iter().map(|s| s.workload).collect(),
+            started,
+            open: VecDeque::new(),
+            first_open: 0,
+            active: vec![0; scenario.workloads.len()],
+            rows: Vec::new(),
+            files,
         }
     }
 
-    pub fn points(&self) -> Vec<Point> {
-        self.seconds
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let (p50_ms, p95_ms) = b.latency.percentiles();
-                Point {
-                    second: i as u64,
-                    requests: b.requests,
-                    errors: b.errors,
-                    p50_ms,
-                    p95_ms,
-                }
-            })
-            .collect()
+    /// One step's samples, reported `at` after the start (`delay` as for
+    /// `Stats::push_step`).
+    pub fn push_step(&mut self, at: Duration, samples: &[Sample], delay: Option<Duration>) {
+        self.advance(at);
+        // A sample for a second already closed counts in the oldest open
+        // one, so every sample is in some row.
+        let second = at.as_secs().max(self.first_open);
+        let slot = self.second(second);
+        for (s, late) in delays(samples, delay) {
+            slot.total.push(s, late);
+            let step = s.step as usize;
+            if s.step == scheduler::UNATTRIBUTED || step >= slot.steps.len() {
+                continue;
+            }
+            slot.steps[step].get_or_insert_with(Slot::new).push(s, late);
+        }
     }
 
-    /// Seconds whose histogram is still kept.
-    #[cfg(test)]
-    fn open(&self) -> usize {
-        self.seconds
+    /// `delta` users of `workload` became active (or, negative, stopped).
+    pub fn active(&mut self, workload: usize, delta: i32) {
+        let Some(now) = self.active.get_mut(workload) else {
+            return;
+        };
+        *now = now.saturating_add_signed(delta);
+        let now = *now;
+        if let Some(last) = self.open.back_mut() {
+            last.active[workload] = last.active[workload].max(now);
+        }
+    }
+
+    /// Closes every second that ended `CLOSE_AFTER` before `now`.
+    pub fn advance(&mut self, now: Duration) {
+        let closing = now.saturating_sub(CLOSE_AFTER).as_secs();
+        let mut closed = false;
+        while self.first_open < closing {
+            // A second nothing happened in still gets its (empty) rows.
+            let second = self.open.pop_front().unwrap_or_else(|| self.empty_second());
+            self.close(self.first_open, second);
+            self.first_open += 1;
+            closed = true;
+        }
+        if closed {
+            self.files.flush();
+        }
+    }
+
+    /// Closes every second and the files; the rows for the report.
+    pub fn finish(mut self, end: Duration) -> (Vec<Row>, Files) {
+        let last = self.first_open + self.open.len() as u64;
+        let end = end.as_secs_f64().ceil() as u64;
+        self.advance(Duration::from_secs(last.max(end)) + CLOSE_AFTER);
+        self.files.flush();
+        (self.rows, self.files)
+    }
+
+    fn empty_second(&self) -> Second {
+        Second {
+            total: Slot::new(),
+            steps: (0..self.names.len()).map(|_| None).collect(),
+            active: self.active.clone(),
+        }
+    }
+
+    /// Second `n` (open), with the seconds before it made.
+    fn second(&mut self, n: u64) -> &mut Second {
+        let index = (n - self.first_open) as usize;
+        while self.open.len() <= index {
+            let s = self.empty_second();
+            self.open.push_back(s);
+        }
+        &mut self.open[index]
+    }
+
+    fn close(&mut self, n: u64, s: Second) {
+        let unix_ms = self
+            .started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+            + n * 1000;
+        let with_histogram = self.files.wants_histograms();
+        let total_active = s.active.iter().sum();
+        let mut rows = vec![row(
+            n,
+            unix_ms,
+            None,
+            &s.total,
+            total_active,
+            with_histogram,
+        )];
+        for (i, slot) in s.steps.iter().enumerate() {
+            let Some(slot) = slot else { continue };
+            let active = self
+                .step_workload
+                .get(i)
+                .and_then(|w| s.active.get(*w))
+                .copied()
+                .unwrap_or(0);
+            rows.push(row(
+                n,
+                unix_ms,
+                Some(&self.names[i]),
+                slot,
+                active,
+                with_histogram,
+            ));
+        }
+        for mut r in rows {
+            self.files.write(&r);
+            r.histogram = None;
+            self.rows.push(r);
+        }
+    }
+}
+
+fn row(
+    second: u64,
+    unix_ms: u64,
+    name: Option<&(String, String)>,
+    slot: &Slot,
+    active_users: u32,
+    with_histogram: bool,
+) -> Row {
+    let h = &slot.latency;
+    let ms = |v: u64| {
+        if h.is_empty() {
+            0.0
+        } else {
+            (v as f64).round() / 1000.0
+        }
+    };
+    Row {
+        second,
+        unix_ms,
+        scenario: name.map(|n| n.0.clone()),
+        step: name.map(|n| n.1.clone()),
+        requests: slot.requests,
+        errors: slot.errors,
+        errors_by_kind: slot.errors_by_kind.clone(),
+        status_codes: slot
+            .status
             .iter()
-            .filter(|s| matches!(s.latency, Latency::Open(_)))
-            .count()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        p50_ms: ms(h.value_at_quantile(0.5)),
+        p95_ms: ms(h.value_at_quantile(0.95)),
+        p99_ms: ms(h.value_at_quantile(0.99)),
+        max_ms: ms(h.max()),
+        active_users,
+        histogram: with_histogram.then(|| crate::hdr::encode(h)),
     }
 }
 
@@ -126,9 +301,17 @@ impl Timeline {
 mod tests {
     use super::*;
 
-    fn sample(latency_us: u64) -> Sample {
+    fn scenario() -> Scenario {
+        scheduler::parse(
+            "scenario:\n  id: t\n  load: {total_users: 1, test_duration: 1s}\n  workflow:\n    - {id: a, type: http, params: {url: 'http://127.0.0.1:1/'}}\n    - {id: b, type: http, params: {url: 'http://127.0.0.1:1/'}}\n",
+            &[],
+        )
+        .unwrap()
+    }
+
+    fn sample(step: u32, latency_us: u64) -> Sample {
         Sample {
-            step: 0,
+            step,
             latency_us,
             status: Some(200),
             bytes_sent: 0,
@@ -142,45 +325,67 @@ mod tests {
     }
 
     #[test]
-    fn a_long_run_keeps_only_the_recent_seconds_histograms_and_every_point() {
-        let mut t = Timeline::default();
+    fn a_long_run_keeps_only_the_open_seconds_histograms_and_every_row() {
+        let mut t = Timeline::new(&scenario(), SystemTime::UNIX_EPOCH, Files::default());
         for second in 0..3600u64 {
             for k in 1..=100 {
-                t.push(Duration::from_secs(second), &sample(k * 1000 + second));
+                let at = Duration::from_secs(second);
+                t.push_step(at, &[sample((k % 2) as u32, k * 1000 + second)], None);
             }
         }
-        assert_eq!(t.open(), OPEN_SECONDS);
-        let points = t.points();
-        assert_eq!(points.len(), 3600);
-        // Closed and open seconds report the same percentiles as a
-        // histogram of their samples.
-        for p in [&points[0], &points[1800], &points[3599]] {
-            let mut h = Histogram::<u64>::new(2).unwrap();
+        assert!(t.open.len() <= 2, "{} seconds open", t.open.len());
+        let (rows, _) = t.finish(Duration::from_secs(3600));
+        let totals: Vec<&Row> = rows.iter().filter(|r| r.is_total()).collect();
+        assert_eq!(totals.len(), 3600);
+        assert_eq!(rows.len(), 3 * 3600, "a total and two steps a second");
+        for p in [totals[0], totals[1800], totals[3599]] {
+            let mut h = histogram();
             for k in 1..=100 {
                 h.record(k * 1000 + p.second).unwrap();
             }
             assert_eq!(p.requests, 100);
+            assert_eq!(p.unix_ms, p.second * 1000);
             assert_eq!(p.p50_ms, h.value_at_quantile(0.5) as f64 / 1000.0);
-            assert_eq!(p.p95_ms, h.value_at_quantile(0.95) as f64 / 1000.0);
+            assert_eq!(p.p99_ms, h.value_at_quantile(0.99) as f64 / 1000.0);
+            assert_eq!(p.max_ms, h.max() as f64 / 1000.0);
         }
     }
 
     #[test]
-    fn a_sample_later_than_the_open_window_still_counts() {
-        let mut t = Timeline::default();
-        t.push(Duration::from_secs(0), &sample(5000));
-        t.push(Duration::from_secs(30), &sample(1000));
-        let late = Sample {
-            error: Some(scheduler::SampleError {
-                kind: scheduler::ErrorKind::Timeout,
-                message: "late".into(),
-            }),
-            ..sample(900_000)
-        };
-        t.push(Duration::from_secs(0), &late);
-        let p = &t.points()[0];
-        assert_eq!((p.requests, p.errors), (2, 1));
-        // Its latency (900 ms) missed the closed second's percentiles.
-        assert!(p.p95_ms < 6.0, "{p:?}");
+    fn a_sample_for_a_closed_second_counts_in_the_oldest_open_one() {
+        let mut t = Timeline::new(&scenario(), SystemTime::UNIX_EPOCH, Files::default());
+        t.push_step(Duration::from_secs(0), &[sample(0, 5000)], None);
+        t.push_step(Duration::from_secs(30), &[sample(0, 1000)], None);
+        t.push_step(Duration::from_secs(0), &[sample(1, 900_000)], None);
+        let (rows, _) = t.finish(Duration::from_secs(31));
+        let total: u64 = rows
+            .iter()
+            .filter(|r| r.is_total())
+            .map(|r| r.requests)
+            .sum();
+        assert_eq!(total, 3);
+        let late = rows
+            .iter()
+            .find(|r| r.step.as_deref() == Some("b"))
+            .unwrap();
+        assert_eq!(late.second, 29);
+        // Every second up to the end has a total row, quiet ones too.
+        assert_eq!(rows.iter().filter(|r| r.is_total()).count(), 31);
+    }
+
+    #[test]
+    fn active_users_are_the_most_during_the_second() {
+        let mut t = Timeline::new(&scenario(), SystemTime::UNIX_EPOCH, Files::default());
+        t.push_step(Duration::from_millis(100), &[sample(0, 10)], None);
+        t.active(0, 5);
+        t.active(0, -3);
+        t.push_step(Duration::from_millis(1100), &[sample(0, 10)], None);
+        let (rows, _) = t.finish(Duration::from_secs(2));
+        let active: Vec<u32> = rows
+            .iter()
+            .filter(|r| r.is_total())
+            .map(|r| r.active_users)
+            .collect();
+        assert_eq!(active, [5, 2]);
     }
 }

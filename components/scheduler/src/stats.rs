@@ -47,8 +47,35 @@ struct TlsCounts {
     versions: BTreeMap<TlsVersion, u64>,
 }
 
-fn histogram() -> Histogram<u64> {
+/// The latency histogram every report figure comes from: microseconds,
+/// auto-resizing, 3 significant digits. The host's per-second histograms
+/// use it too, so they re-merge into the report's exactly.
+pub fn histogram() -> Histogram<u64> {
     Histogram::new(3).expect("3 significant figures is a valid histogram")
+}
+
+/// Each of a step's samples with the delay (µs) its latency counts from:
+/// `delay` (how late an arrival-rate step started) goes to the first
+/// request, 0 to its redirects; none when the step was not scheduled.
+pub fn delays(
+    samples: &[Sample],
+    delay: Option<Duration>,
+) -> impl Iterator<Item = (&Sample, Option<u64>)> {
+    let delay_us = delay.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    samples.iter().enumerate().map(move |(i, s)| {
+        let late = if i == 0 {
+            delay_us
+        } else {
+            delay_us.map(|_| 0)
+        };
+        (s, late)
+    })
+}
+
+/// The value a latency histogram records for `s` delayed by `delay_us`
+/// (at least 1: an HDR histogram's lowest value).
+pub fn recorded_us(s: &Sample, delay_us: Option<u64>) -> u64 {
+    s.latency_us.saturating_add(delay_us.unwrap_or(0)).max(1)
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -83,13 +110,7 @@ impl Bucket {
     /// server shows in the tail (coordinated omission); the time without
     /// it goes to `service_time`.
     pub fn push_step(&mut self, samples: &[Sample], delay: Option<Duration>) {
-        let delay_us = delay.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-        for (i, s) in samples.iter().enumerate() {
-            let late = if i == 0 {
-                delay_us
-            } else {
-                delay_us.map(|_| 0)
-            };
+        for (s, late) in delays(samples, delay) {
             self.push_delayed(s, late);
         }
         // Each check counts once; a transport error reached none.
@@ -105,9 +126,7 @@ impl Bucket {
             let _ = service.record(s.latency_us.max(1));
         }
         // Auto-resizing histograms only fail on u64 overflow; saturate instead.
-        let _ = self
-            .latency
-            .record(s.latency_us.saturating_add(delay_us.unwrap_or(0)).max(1));
+        let _ = self.latency.record(recorded_us(s, delay_us));
         self.bytes_sent += s.bytes_sent;
         self.bytes_received += s.bytes_received;
         if let Some(code) = s.status {
@@ -268,6 +287,7 @@ impl Bucket {
                     .map(|(v, n)| (v.name().to_string(), *n))
                     .collect(),
             }),
+            latency_histogram: None,
         }
     }
 }
@@ -390,6 +410,11 @@ impl Stats {
     /// Samples per step, indexed like the workflow.
     pub fn steps(&self) -> &[Bucket] {
         &self.steps
+    }
+
+    /// Samples of one workload (named scenario).
+    pub fn workload(&self, w: usize) -> Option<&Bucket> {
+        self.workloads.get(w).map(|w| &w.bucket)
     }
 
     pub fn iterations(&self) -> u64 {
@@ -651,6 +676,10 @@ pub struct Metrics {
     pub timings: Option<BTreeMap<&'static str, PhaseStat>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsStat>,
+    /// The latency histogram itself (HDR V2, deflated, base64), so reports
+    /// merge and re-quantile exactly; filled by scheduler-host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_histogram: Option<String>,
 }
 
 /// The JSON result of a run (documented in the README).

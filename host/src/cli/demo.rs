@@ -45,8 +45,8 @@ pub async fn main(a: DemoArgs) -> Result<u8, Failure> {
     let ready = session::prepare(&mut plan, None).await?;
     let outputs = session::Outputs {
         out: a.out.as_deref(),
-        junit: None,
         quiet: a.quiet,
+        ..Default::default()
     };
     let (code, _) = session::execute(&plan, ready, outputs).await?;
     let seen = |c: &crate::loopback::Counters| format!("{} from {:?}", c.requests(), c.by_source());

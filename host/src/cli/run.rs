@@ -19,6 +19,12 @@ pub struct RunArgs {
     /// Write one JUnit testcase per threshold here (a failed one says what was measured)
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write per-second rows (total and per step, with each second's latency histogram) here as JSON lines, as the run goes
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub timeline: Option<PathBuf>,
+    /// Write the same per-second rows, without histograms, here as CSV, as the run goes
+    #[arg(long, value_name = "FILE.csv")]
+    pub csv: Option<PathBuf>,
     /// No live progress; print only the summary
     #[arg(long)]
     pub quiet: bool,
@@ -34,6 +40,8 @@ pub async fn main(a: RunArgs) -> Result<u8, Failure> {
     let outputs = session::Outputs {
         out: a.out.as_deref(),
         junit: a.junit.as_deref(),
+        timeline: a.timeline.as_deref(),
+        csv: a.csv.as_deref(),
         quiet: a.quiet,
     };
     Ok(session::execute(&plan, ready, outputs).await?.0)

@@ -2,42 +2,9 @@
 //! in total and per step, and `--fail-if` limits on the change (baseline
 //! regression gating: exit 99 when a limit is passed).
 
-use serde::Deserialize;
 use std::fmt::Write;
 
-/// The figures compared, as a report writes them for the run and for each
-/// step (the same field names in both places).
-#[derive(Clone, Debug, Deserialize)]
-pub struct Figures {
-    pub total_requests: u64,
-    pub failed: u64,
-    pub throughput_rps: f64,
-    pub latency_mean_ms: f64,
-    pub latency_p50_ms: f64,
-    pub latency_p90_ms: f64,
-    pub latency_p95_ms: f64,
-    pub latency_p99_ms: f64,
-    pub latency_max_ms: f64,
-}
-
-#[derive(Deserialize)]
-struct Step {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    scenario: String,
-    #[serde(flatten)]
-    figures: Figures,
-}
-
-#[derive(Deserialize)]
-struct Report {
-    scenario_id: String,
-    #[serde(flatten)]
-    total: Figures,
-    #[serde(default)]
-    steps: Vec<Step>,
-}
+use crate::saved::{self, Figures, Step};
 
 /// One compared line: the run's total or a step found in both reports.
 pub struct Row {
@@ -57,24 +24,14 @@ pub struct Comparison {
 
 /// Parses two reports (their text, and a name for errors) and lines them up.
 pub fn compare(base: (&str, &str), new: (&str, &str)) -> Result<Comparison, String> {
-    let read = |(text, name): (&str, &str)| -> Result<Report, String> {
-        serde_json::from_str(text).map_err(|e| {
-            format!(
-                "{name}: not a scheduler-host report ({e}, line {} column {})",
-                e.line(),
-                e.column()
-            )
-        })
-    };
-    let (base, new) = (read(base)?, read(new)?);
+    let (base, new) = (saved::parse(base.0, base.1)?, saved::parse(new.0, new.1)?);
+    Ok(lineup(base, new))
+}
+
+/// Lines two reports up: the totals, then each step found in both.
+pub fn lineup(base: saved::Report, new: saved::Report) -> Comparison {
     let key = |s: &Step| (s.scenario.clone(), s.id.clone());
-    let label = |s: &Step| {
-        if s.scenario == "default" {
-            format!("{} ({})", s.id, s.kind)
-        } else {
-            format!("{}/{} ({})", s.scenario, s.id, s.kind)
-        }
-    };
+    let label = Step::label;
     let mut rows = vec![Row {
         name: "total".into(),
         base: base.total,
@@ -96,12 +53,12 @@ pub fn compare(base: (&str, &str), new: (&str, &str)) -> Result<Comparison, Stri
             unmatched.push(("new", label(n)));
         }
     }
-    Ok(Comparison {
+    Comparison {
         base_id: base.scenario_id,
         new_id: new.scenario_id,
         rows,
         unmatched,
-    })
+    }
 }
 
 /// What a limit watches.
@@ -290,6 +247,32 @@ pub fn breaches(c: &Comparison, limits: &[Limit]) -> Vec<String> {
 
 /// The side-by-side table: per row, each metric's base, new and change
 /// (relative, and in points for the error rate).
+/// One line of the comparison: (row, metric, base, new, change), as text.
+pub type Cell = (String, &'static str, String, String, String);
+
+/// Every row's metrics, base and new and the change between them.
+pub fn cells(c: &Comparison) -> Vec<Cell> {
+    let mut out = Vec::new();
+    for row in &c.rows {
+        for (m, _) in Metric::ALL {
+            let (b, n) = (m.of(&row.base), m.of(&row.new));
+            let unit = if m == Metric::Errors {
+                Unit::Points
+            } else {
+                Unit::Percent
+            };
+            out.push((
+                row.name.clone(),
+                m.name(),
+                m.show(b),
+                m.show(n),
+                show_change(change(b, n, unit), unit),
+            ));
+        }
+    }
+    out
+}
+
 pub fn render(c: &Comparison) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "base: {}   new: {}", c.base_id, c.new_id);
@@ -298,25 +281,15 @@ pub fn render(c: &Comparison) -> String {
         "{:<28} {:<7} {:>14} {:>14} {:>12}",
         "step", "metric", "base", "new", "change"
     );
-    for row in &c.rows {
-        for (i, (m, _)) in Metric::ALL.iter().enumerate() {
-            let (b, n) = (m.of(&row.base), m.of(&row.new));
-            let unit = if *m == Metric::Errors {
-                Unit::Points
-            } else {
-                Unit::Percent
-            };
-            let name = if i == 0 { row.name.as_str() } else { "" };
-            let _ = writeln!(
-                out,
-                "{:<28} {:<7} {:>14} {:>14} {:>12}",
-                name,
-                m.name(),
-                m.show(b),
-                m.show(n),
-                show_change(change(b, n, unit), unit)
-            );
-        }
+    let mut last = String::new();
+    for (row, metric, base, new, change) in cells(c) {
+        let name = if row == last { "" } else { row.as_str() };
+        let _ = writeln!(
+            out,
+            "{:<28} {:<7} {:>14} {:>14} {:>12}",
+            name, metric, base, new, change
+        );
+        last = row;
     }
     for (which, name) in &c.unmatched {
         let _ = writeln!(out, "{name}: only in the {which} report, not compared");

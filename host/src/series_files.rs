@@ -81,23 +81,23 @@ impl Files {
                 s.failed = Some(e.to_string());
             }
         }
-        if let Some(s) = self.csv.as_mut().filter(|s| s.failed.is_none()) {
-            if let Err(e) = s.out.write_record(csv_record(row)) {
-                s.failed = Some(e.to_string());
-            }
+        if let Some(s) = self.csv.as_mut().filter(|s| s.failed.is_none())
+            && let Err(e) = s.out.write_record(csv_record(row))
+        {
+            s.failed = Some(e.to_string());
         }
     }
 
     pub fn flush(&mut self) {
-        if let Some(s) = self.jsonl.as_mut().filter(|s| s.failed.is_none()) {
-            if let Err(e) = s.out.flush() {
-                s.failed = Some(e.to_string());
-            }
+        if let Some(s) = self.jsonl.as_mut().filter(|s| s.failed.is_none())
+            && let Err(e) = s.out.flush()
+        {
+            s.failed = Some(e.to_string());
         }
-        if let Some(s) = self.csv.as_mut().filter(|s| s.failed.is_none()) {
-            if let Err(e) = s.out.flush() {
-                s.failed = Some(e.to_string());
-            }
+        if let Some(s) = self.csv.as_mut().filter(|s| s.failed.is_none())
+            && let Err(e) = s.out.flush()
+        {
+            s.failed = Some(e.to_string());
         }
     }
 

@@ -135,6 +135,10 @@ pub struct Outputs<'a> {
     pub timeline: Option<&'a Path>,
     /// Per-second rows as CSV.
     pub csv: Option<&'a Path>,
+    /// The HTML report.
+    pub html: Option<&'a Path>,
+    /// A saved report the HTML report draws beside this run.
+    pub baseline: Option<&'a Path>,
     pub quiet: bool,
 }
 
@@ -148,8 +152,12 @@ pub async fn execute(
         junit,
         timeline,
         csv,
+        html,
+        baseline,
         quiet,
     } = outputs;
+    // Read before the run: a bad baseline should not cost a run.
+    let baseline = baseline.map(crate::saved::read).transpose()?;
     let files = crate::series_files::Files::create(timeline, csv)?;
     // The progress line's total: when the last workload's schedule ends
     // (graceful stops come after, only if iterations are still in flight).
@@ -181,6 +189,13 @@ pub async fn execute(
     }
     if let Some(path) = out {
         report::write(path, &report)?;
+    }
+    if let Some(path) = html {
+        let saved = serde_json::to_value(&report)
+            .and_then(serde_json::from_value::<crate::saved::Report>)
+            .map_err(|e| Failure::internal(e.into()))?;
+        let page = crate::html::render(&saved, baseline.as_ref());
+        report::write_atomically(path, page.as_bytes())?;
     }
     if let Some(path) = junit {
         let xml = crate::junit::render(

@@ -1,7 +1,8 @@
 //! Installs what the build needs, only when it is missing: the wasm32-wasip2
 //! target, rustfmt and clippy (the test command's gates), Debian's clang
 //! (`ring`, inside core-libs' TLS, compiles C and assembly for wasm32 with
-//! it), and pinned wac-cli and wasmtime-cli.
+//! it), Debian's chromium (the HTML report's tests render pages in it),
+//! and pinned wac-cli and wasmtime-cli.
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -26,6 +27,10 @@ pub fn ensure() -> Result<()> {
     if output(Command::new("clang").arg("--version")).is_err() {
         eprintln!("xtask: installing Debian's clang (ring builds its wasm32 code with it)");
         debian(&["clang"])?;
+    }
+    if output(Command::new("chromium").arg("--version")).is_err() {
+        eprintln!("xtask: installing Debian's chromium (the HTML report's tests render it)");
+        debian(&["chromium"])?;
     }
     for (bin, krate, version, banner) in TOOLS {
         let have = output(Command::new(bin).arg("--version")).unwrap_or_default();

@@ -19,6 +19,9 @@ pub struct DemoArgs {
     /// Write the JSON report here
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write the HTML report here
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// No live progress
     #[arg(long)]
     pub quiet: bool,
@@ -45,6 +48,7 @@ pub async fn main(a: DemoArgs) -> Result<u8, Failure> {
     let ready = session::prepare(&mut plan, None).await?;
     let outputs = session::Outputs {
         out: a.out.as_deref(),
+        html: a.html.as_deref(),
         quiet: a.quiet,
         ..Default::default()
     };

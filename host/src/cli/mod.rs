@@ -2,6 +2,7 @@
 
 mod compare;
 mod demo;
+mod report;
 mod run;
 mod validate;
 
@@ -40,6 +41,11 @@ enum Command {
         after_help = "Example:\n  scheduler-host compare base.json new.json --fail-if \"p95 > +10%\" --fail-if \"errors > +0.5pp\" --fail-if \"rps < -5%\""
     )]
     Compare(compare::CompareArgs),
+    /// Render a saved report (`run --out`) as a self-contained HTML page.
+    #[command(
+        after_help = "Example:\n  scheduler-host report run.json --html report.html --baseline base.json"
+    )]
+    Report(report::ReportArgs),
 }
 
 /// Options shared by run and validate: what to run, with which components.
@@ -120,6 +126,7 @@ pub fn main() -> ExitCode {
             Command::Validate(a) => validate::main(a).await,
             Command::Demo(a) => demo::main(a).await,
             Command::Compare(a) => compare::main(a),
+            Command::Report(a) => report::main(a),
         }
     });
     let result = match rt.block_on(work) {

@@ -25,6 +25,12 @@ pub struct RunArgs {
     /// Write the same per-second rows, without histograms, here as CSV, as the run goes
     #[arg(long, value_name = "FILE.csv")]
     pub csv: Option<PathBuf>,
+    /// Write a self-contained HTML report here (charts, tables; opens from disk)
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+    /// Draw this saved report (`--out` of an earlier run) beside this run in the HTML report
+    #[arg(long, value_name = "BASE.json", requires = "html")]
+    pub baseline: Option<PathBuf>,
     /// No live progress; print only the summary
     #[arg(long)]
     pub quiet: bool,
@@ -42,6 +48,8 @@ pub async fn main(a: RunArgs) -> Result<u8, Failure> {
         junit: a.junit.as_deref(),
         timeline: a.timeline.as_deref(),
         csv: a.csv.as_deref(),
+        html: a.html.as_deref(),
+        baseline: a.baseline.as_deref(),
         quiet: a.quiet,
     };
     Ok(session::execute(&plan, ready, outputs).await?.0)

@@ -20,6 +20,8 @@ mod html;
 mod init;
 mod junit;
 pub mod loopback;
+mod metrics;
+mod metrics_server;
 pub mod parts;
 mod plan;
 mod progress;

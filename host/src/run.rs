@@ -57,6 +57,7 @@ pub async fn execute(
     shared: Arc<Shared>,
     progress: &Progress,
     files: Files,
+    metrics: Option<&crate::metrics::Exposition>,
 ) -> Outcome {
     let scenario = &plan.scenario;
     let ticker = crate::epoch::Ticker::start(shared.engine.clone());
@@ -156,6 +157,12 @@ pub async fn execute(
     drop(run);
 
     let mut live = Gauges::new(scenario.workloads.len());
+    let publish = |stats: &Stats, active: &[i32], at: Duration| {
+        if let Some(m) = metrics {
+            m.publish(crate::metrics::render(scenario, stats, active, at));
+        }
+    };
+    publish(&stats, &live.active, Duration::ZERO);
     let mut elapsed = Duration::ZERO;
     let mut aborted_by = None;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -194,6 +201,7 @@ pub async fn execute(
                 progress.update(now, &live.view(scenario, &stats, now), &stats);
                 if now.as_secs() > judged {
                     judged = now.as_secs();
+                    publish(&stats, &live.active, now);
                     if let Some(t) = judge.tick(now, &stats) {
                         aborted_by = Some(format!("{}: {}", t.key, t.expr));
                         progress.aborted(&format!("{} {}", t.key, t.expr));
@@ -227,6 +235,9 @@ pub async fn execute(
         elapsed = elapsed.max(scheduled.min(start.elapsed()));
     }
     let verdicts = judge.verdicts(&stats, elapsed);
+    // The last exposition is the report's figures (before teardown, which
+    // the report keeps apart).
+    publish(&stats, &live.active, elapsed);
     let (timeline, files) = timeline.finish(elapsed);
     // Teardown runs once after the load (not after an interrupted init).
     if let Some(steps) = scenario

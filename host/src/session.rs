@@ -139,6 +139,10 @@ pub struct Outputs<'a> {
     pub html: Option<&'a Path>,
     /// A saved report the HTML report draws beside this run.
     pub baseline: Option<&'a Path>,
+    /// Where to serve live metrics (`GET /metrics`).
+    pub metrics: Option<std::net::SocketAddr>,
+    /// How long to keep serving the final metrics after the run.
+    pub metrics_hold: Option<std::time::Duration>,
     pub quiet: bool,
 }
 
@@ -154,11 +158,19 @@ pub async fn execute(
         csv,
         html,
         baseline,
+        metrics,
+        metrics_hold,
         quiet,
     } = outputs;
     // Read before the run: a bad baseline should not cost a run.
     let baseline = baseline.map(crate::saved::read).transpose()?;
     let files = crate::series_files::Files::create(timeline, csv)?;
+    let exposition = Arc::new(crate::metrics::Exposition::default());
+    // Serves until the report is written (dropped at the end of this call).
+    let _listener = match metrics {
+        Some(addr) => Some(crate::metrics_server::start(addr, Arc::clone(&exposition)).await?),
+        None => None,
+    };
     // The progress line's total: when the last workload's schedule ends
     // (graceful stops come after, only if iterations are still in flight).
     // (none when a workload runs until its iterations are done).
@@ -170,7 +182,14 @@ pub async fn execute(
         .collect::<Option<Vec<_>>>()
         .and_then(|ends| ends.into_iter().max());
     let progress = Progress::new(scheduled, quiet);
-    let outcome = run::execute(plan, shared(plan, &ready), &progress, files).await;
+    let outcome = run::execute(
+        plan,
+        shared(plan, &ready),
+        &progress,
+        files,
+        metrics.map(|_| exposition.as_ref()),
+    )
+    .await;
     progress.finish();
     for problem in outcome.files.problems() {
         eprintln!("warning: {problem}");
@@ -204,6 +223,18 @@ pub async fn execute(
             report.run.duration_seconds,
         );
         report::write_atomically(path, xml.as_bytes())?;
+    }
+    if let (Some(addr), Some(hold)) = (metrics, metrics_hold) {
+        // A scraper's last scrape may come up to its interval after the
+        // run: keep the final figures up that long (Ctrl-C ends it).
+        eprintln!(
+            "serving the final metrics at http://{addr}/metrics for {:.0}s (Ctrl-C to stop)",
+            hold.as_secs_f64()
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(hold) => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
     }
     let code = if outcome.interrupted.is_some() {
         EXIT_INTERRUPTED

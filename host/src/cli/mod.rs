@@ -29,7 +29,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  scheduler-host run scenarios/demo.yaml --vus 50 --duration 10s --out report.json\n  scheduler-host run s.yaml --action http=./my-http.wasm --action line-ping=./line_ping.wasm"
     )]
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Parse and validate a scenario, print the plan; exit 2 on error.
     #[command(after_help = "Example:\n  scheduler-host validate scenarios/demo.yaml")]
     Validate(validate::ValidateArgs),
@@ -122,7 +122,7 @@ pub fn main() -> ExitCode {
     // threads (a futex pair) for every sample.
     let work = rt.spawn(async move {
         match cli.command {
-            Command::Run(a) => run::main(a).await,
+            Command::Run(a) => run::main(*a).await,
             Command::Validate(a) => validate::main(a).await,
             Command::Demo(a) => demo::main(a).await,
             Command::Compare(a) => compare::main(a),

@@ -31,6 +31,12 @@ pub struct RunArgs {
     /// Draw this saved report (`--out` of an earlier run) beside this run in the HTML report
     #[arg(long, value_name = "BASE.json", requires = "html")]
     pub baseline: Option<PathBuf>,
+    /// Serve live Prometheus metrics at http://ADDR/metrics during the run, like 127.0.0.1:9464 (off unless given; binds only ADDR)
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Keep serving the final metrics this long after the run (the report is already written), so the last scrape sees them, like 15s
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration, requires = "metrics")]
+    pub metrics_hold: Option<std::time::Duration>,
     /// No live progress; print only the summary
     #[arg(long)]
     pub quiet: bool,
@@ -50,6 +56,8 @@ pub async fn main(a: RunArgs) -> Result<u8, Failure> {
         csv: a.csv.as_deref(),
         html: a.html.as_deref(),
         baseline: a.baseline.as_deref(),
+        metrics: a.metrics,
+        metrics_hold: a.metrics_hold,
         quiet: a.quiet,
     };
     Ok(session::execute(&plan, ready, outputs).await?.0)

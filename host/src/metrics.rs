@@ -1,0 +1,215 @@
+//! Live metrics in the Prometheus text format (0.0.4, which Prometheus,
+//! Grafana Agent and VictoriaMetrics scrape), rendered once a second from
+//! the run's own `Stats`, so a scrape and the final report never disagree:
+//! requests by step and status, errors by step and kind, latency as a
+//! histogram (buckets read from the HDR histogram) and as a summary (its
+//! quantiles), active users, iterations and dropped iterations.
+
+use scheduler::{Scenario, Stats};
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Histogram bucket bounds in seconds: 0.5 ms to 10 s.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+const QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
+
+/// The latest rendering, which the listener serves.
+#[derive(Default)]
+pub struct Exposition {
+    text: Mutex<String>,
+}
+
+impl Exposition {
+    pub fn publish(&self, text: String) {
+        if let Ok(mut t) = self.text.lock() {
+            *t = text;
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.text.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+/// `active[w]`: users of workload `w` running now.
+pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Duration) -> String {
+    let report = stats.report(scenario, elapsed);
+    let mut out = String::new();
+    let steps: Vec<(String, &scheduler::stats::StepReport, Option<usize>)> = report
+        .steps
+        .iter()
+        .map(|s| {
+            let labels = format!("scenario=\"{}\",step=\"{}\"", esc(&s.scenario), esc(&s.id));
+            let index = scenario
+                .workflow
+                .iter()
+                .position(|w| w.id == s.id && workload_name(scenario, w.workload) == s.scenario);
+            (labels, s, index)
+        })
+        .collect();
+    header(
+        &mut out,
+        "scheduler_requests_total",
+        "counter",
+        "Requests sent (each redirect counts), by step and status code (none: no response).",
+    );
+    for (labels, s, _) in &steps {
+        let m = &s.metrics;
+        let mut answered = 0;
+        for (code, n) in &m.status_codes {
+            answered += n;
+            let _ = writeln!(
+                out,
+                "scheduler_requests_total{{{labels},status=\"{code}\"}} {n}"
+            );
+        }
+        let none = m.total_requests.saturating_sub(answered);
+        if none > 0 || m.total_requests == 0 {
+            let _ = writeln!(
+                out,
+                "scheduler_requests_total{{{labels},status=\"none\"}} {none}"
+            );
+        }
+    }
+    header(
+        &mut out,
+        "scheduler_errors_total",
+        "counter",
+        "Failed requests, by step and error kind.",
+    );
+    for (labels, s, _) in &steps {
+        for (kind, e) in &s.metrics.errors {
+            let _ = writeln!(
+                out,
+                "scheduler_errors_total{{{labels},kind=\"{}\"}} {}",
+                kind.name(),
+                e.count
+            );
+        }
+    }
+    header(
+        &mut out,
+        "scheduler_request_duration_seconds",
+        "histogram",
+        "Request latency (from when it was due, under arrival-rate executors), by step.",
+    );
+    for (labels, _, index) in &steps {
+        let Some(h) = index
+            .and_then(|i| stats.steps().get(i))
+            .map(|b| b.latency_histogram())
+        else {
+            continue;
+        };
+        for le in BUCKETS {
+            let n = if h.is_empty() {
+                0
+            } else {
+                h.count_between(0, (le * 1e6) as u64)
+            };
+            let _ = writeln!(
+                out,
+                "scheduler_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "scheduler_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\nscheduler_request_duration_seconds_sum{{{labels}}} {}\nscheduler_request_duration_seconds_count{{{labels}}} {}",
+            h.len(),
+            h.mean() * h.len() as f64 / 1e6,
+            h.len()
+        );
+    }
+    header(
+        &mut out,
+        "scheduler_request_latency_seconds",
+        "summary",
+        "Request latency quantiles over the whole run so far, by step (exact to 3 significant digits).",
+    );
+    for (labels, _, index) in &steps {
+        let Some(h) = index
+            .and_then(|i| stats.steps().get(i))
+            .map(|b| b.latency_histogram())
+        else {
+            continue;
+        };
+        for q in QUANTILES {
+            let v = if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(q) as f64 / 1e6
+            };
+            let _ = writeln!(
+                out,
+                "scheduler_request_latency_seconds{{{labels},quantile=\"{q}\"}} {v}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "scheduler_request_latency_seconds_sum{{{labels}}} {}\nscheduler_request_latency_seconds_count{{{labels}}} {}",
+            h.mean() * h.len() as f64 / 1e6,
+            h.len()
+        );
+    }
+    header(
+        &mut out,
+        "scheduler_active_users",
+        "gauge",
+        "Users running an iteration or waiting for their next one, by scenario.",
+    );
+    for (i, w) in scenario.workloads.iter().enumerate() {
+        let n = active.get(i).copied().unwrap_or(0).max(0);
+        let _ = writeln!(
+            out,
+            "scheduler_active_users{{scenario=\"{}\"}} {n}",
+            esc(&w.name)
+        );
+    }
+    header(
+        &mut out,
+        "scheduler_iterations_total",
+        "counter",
+        "Workflow iterations completed, by scenario.",
+    );
+    for w in &report.scenarios {
+        let _ = writeln!(
+            out,
+            "scheduler_iterations_total{{scenario=\"{}\"}} {}",
+            esc(&w.name),
+            w.iterations
+        );
+    }
+    header(
+        &mut out,
+        "scheduler_dropped_iterations_total",
+        "counter",
+        "Iterations an arrival-rate executor could not start (no free user), by scenario.",
+    );
+    for w in &report.scenarios {
+        let _ = writeln!(
+            out,
+            "scheduler_dropped_iterations_total{{scenario=\"{}\"}} {}",
+            esc(&w.name),
+            w.dropped_iterations
+        );
+    }
+    out
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn workload_name(scenario: &Scenario, w: usize) -> &str {
+    scenario.workloads.get(w).map_or("", |w| w.name.as_str())
+}
+
+/// A label value: backslash, quote and newline escaped.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

@@ -1,11 +1,19 @@
-//! The live progress line (stderr, on a terminal): elapsed/total, active
-//! users, iterations/s, dropped iterations and stage per scenario, then
-//! requests, rps, errors, p95 so far.
+//! Live progress on stderr. On a terminal: a line (elapsed/total, and per
+//! scenario its active users, iterations/s, dropped iterations and stage)
+//! with a per-step table under it (requests, requests/s over the last
+//! second, errors, p95 so far), redrawn once a second. Not on a terminal
+//! (CI logs): the same figures as plain lines every `PLAIN_EVERY`, from
+//! that far into the run, so short runs print nothing.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use scheduler::Stats;
+use scheduler::{Scenario, Stats};
+use std::fmt::Write;
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How often plain (non-terminal) progress lines are printed.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// One named scenario on the progress line.
 pub struct WorkloadLine {
@@ -18,36 +26,123 @@ pub struct WorkloadLine {
 }
 
 #[derive(Clone)]
+enum Output {
+    Hidden,
+    Bar(ProgressBar),
+    Plain,
+}
+
+#[derive(Clone)]
 pub struct Progress {
-    bar: Option<ProgressBar>,
+    output: Output,
     total: Option<Duration>,
+    /// (index in the workflow, label) of each step of the load.
+    steps: Arc<Vec<(usize, String)>>,
+    table: Arc<Mutex<Table>>,
+}
+
+/// What the per-step rates are measured against.
+#[derive(Default)]
+struct Table {
+    /// The second last drawn, and each step's (and the total's) count then.
+    second: u64,
+    counts: Vec<u64>,
+    rates: Vec<f64>,
 }
 
 impl Progress {
-    /// Hidden with `quiet` or when stderr is not a terminal.
-    pub fn new(total: Option<Duration>, quiet: bool) -> Self {
-        if quiet || !std::io::stderr().is_terminal() {
-            return Progress { bar: None, total };
-        }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+    /// Hidden with `quiet`; plain lines when stderr is not a terminal.
+    pub fn new(scenario: &Scenario, total: Option<Duration>, quiet: bool) -> Self {
+        let steps = scenario
+            .workflow
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| scenario.hook_of(*i).is_none())
+            .map(|(i, s)| {
+                let owner = &scenario.workloads[s.workload].name;
+                let label = if scenario.workloads.len() == 1 {
+                    s.id.clone()
+                } else {
+                    format!("{owner}/{}", s.id)
+                };
+                (i, label)
+            })
+            .collect();
+        let output = if quiet {
+            Output::Hidden
+        } else if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+            Output::Bar(bar)
+        } else {
+            Output::Plain
+        };
         Progress {
-            bar: Some(bar),
+            output,
             total,
+            steps: Arc::new(steps),
+            table: Arc::default(),
         }
     }
 
+    /// Called a few times a second; draws at most once a second.
     pub fn update(&self, elapsed: Duration, workloads: &[WorkloadLine], stats: &Stats) {
-        let Some(bar) = &self.bar else { return };
+        let second = elapsed.as_secs();
+        let plain_due = second > 0 && second.is_multiple_of(PLAIN_EVERY.as_secs());
+        match &self.output {
+            Output::Hidden => return,
+            Output::Plain if !plain_due => return,
+            _ => {}
+        }
+        let Ok(mut table) = self.table.lock() else {
+            return;
+        };
+        if second == table.second && !table.counts.is_empty() {
+            return;
+        }
+        // Rates over the time since the last drawing.
+        let counts: Vec<u64> = std::iter::once(stats.total().count())
+            .chain(
+                self.steps
+                    .iter()
+                    .map(|(i, _)| stats.steps().get(*i).map_or(0, |b| b.count())),
+            )
+            .collect();
+        let dt = (second - table.second).max(1) as f64;
+        table.rates = counts
+            .iter()
+            .enumerate()
+            .map(|(i, now)| (now - table.counts.get(i).copied().unwrap_or(0)) as f64 / dt)
+            .collect();
+        table.counts = counts;
+        table.second = second;
+        let text = self.render(elapsed, workloads, stats, &table.rates);
+        match &self.output {
+            Output::Bar(bar) => {
+                bar.set_message(text);
+                bar.tick();
+            }
+            Output::Plain => eprintln!("{text}"),
+            Output::Hidden => {}
+        }
+    }
+
+    fn render(
+        &self,
+        elapsed: Duration,
+        workloads: &[WorkloadLine],
+        stats: &Stats,
+        rates: &[f64],
+    ) -> String {
         let total = self
             .total
             .map(|t| format!("/{:.0}s", t.as_secs_f64()))
             .unwrap_or_default();
-        let secs = elapsed.as_secs_f64().max(0.001);
-        let mut parts = String::new();
+        let mut out = format!("{:.0}s{total}", elapsed.as_secs_f64());
         for w in workloads {
-            parts += &format!(
-                "{}: {} VUs {:.1} it/s{} ({}) | ",
+            let _ = write!(
+                out,
+                " | {}: {} VUs {:.1} it/s{} ({})",
                 w.name,
                 w.active,
                 w.iterations_per_s,
@@ -59,20 +154,39 @@ impl Progress {
                 w.stage
             );
         }
-        bar.set_message(format!(
-            "{:.1}s{total} | {parts}requests {} | {:.0} rps | errors {} | p95 {:.2} ms",
-            secs,
-            stats.total().count(),
-            stats.total().count() as f64 / secs,
-            stats.total().failed(),
-            stats.total().quantile_ms(0.95),
-        ));
-        bar.tick();
+        let width = self
+            .steps
+            .iter()
+            .map(|(_, l)| l.len())
+            .max()
+            .unwrap_or(0)
+            .max(5);
+        let _ = write!(
+            out,
+            "\n  {:<width$} {:>10} {:>9} {:>8} {:>11}",
+            "step", "requests", "rps", "errors", "p95 (ms)"
+        );
+        let rows = std::iter::once(("total", stats.total())).chain(
+            self.steps
+                .iter()
+                .filter_map(|(i, l)| Some((l.as_str(), stats.steps().get(*i)?))),
+        );
+        for (k, (label, b)) in rows.enumerate() {
+            let _ = write!(
+                out,
+                "\n  {label:<width$} {:>10} {:>9.0} {:>8} {:>11.2}",
+                b.count(),
+                rates.get(k).copied().unwrap_or(0.0),
+                b.failed(),
+                b.quantile_ms(0.95)
+            );
+        }
+        out
     }
 
     /// During the init phase, before the clock starts.
     pub fn initializing(&self, ready: usize, total: usize) {
-        if let Some(bar) = &self.bar {
+        if let Output::Bar(bar) = &self.output {
             bar.set_message(format!(
                 "initializing users: {ready}/{total} instances ready"
             ));
@@ -81,19 +195,23 @@ impl Progress {
     }
 
     pub fn aborted(&self, threshold: &str) {
-        if let Some(bar) = &self.bar {
-            bar.println(format!("stopping: threshold {threshold} failed (abort_on_fail); finishing in-flight steps, then writing the report"));
-        }
+        self.say(&format!("stopping: threshold {threshold} failed (abort_on_fail); finishing in-flight steps, then writing the report"));
     }
 
     pub fn interrupted(&self) {
-        if let Some(bar) = &self.bar {
-            bar.println("stopping: finishing in-flight steps (up to 2s), then writing the report; press Ctrl-C again to stop at once");
+        self.say("stopping: finishing in-flight steps (up to 2s), then writing the report; press Ctrl-C again to stop at once");
+    }
+
+    fn say(&self, line: &str) {
+        match &self.output {
+            Output::Bar(bar) => bar.println(line),
+            Output::Plain => eprintln!("{line}"),
+            Output::Hidden => {}
         }
     }
 
     pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
+        if let Output::Bar(bar) = &self.output {
             bar.finish_and_clear();
         }
     }

@@ -181,7 +181,7 @@ pub async fn execute(
         .map(|w| w.scheduled_end())
         .collect::<Option<Vec<_>>>()
         .and_then(|ends| ends.into_iter().max());
-    let progress = Progress::new(scheduled, quiet);
+    let progress = Progress::new(&plan.scenario, scheduled, quiet);
     let outcome = run::execute(
         plan,
         shared(plan, &ready),

@@ -43,6 +43,19 @@ fn run(args: Vec<String>) -> Result<()> {
                 "--",
                 "demo",
             ]);
+            // The main job leaves a report to look at, unless told otherwise.
+            let told = |flag: &str| args.iter().any(|a| a.starts_with(flag));
+            if !told("--out") && !told("--html") {
+                let dir = root.join("target/demo");
+                std::fs::create_dir_all(&dir)?;
+                cmd.arg("--out")
+                    .arg(dir.join("report.json"))
+                    .arg("--html")
+                    .arg(dir.join("report.html"));
+                eprintln!(
+                    "xtask: the demo's report goes to target/demo/report.html and report.json"
+                );
+            }
             tools::run(cmd.args(&args[1..]))
         }
         Some("bench") => {

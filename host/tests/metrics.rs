@@ -144,6 +144,26 @@ fn metrics_scraped_during_the_run_agree_with_the_final_report() {
         value(&fin, "scheduler_active_users", &[("scenario", "browse")]),
         Some(0.0)
     );
+    // The Grafana dashboard asks only for metrics the exposition has.
+    let dashboard: Value =
+        serde_json::from_str(include_str!("../../docs/grafana-dashboard.json")).unwrap();
+    let names: std::collections::BTreeSet<&str> =
+        fin.samples.iter().map(|s| s.metric.as_str()).collect();
+    let mut asked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let tokens = expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|t| t.starts_with("scheduler_"));
+            for token in tokens {
+                let family = token.strip_suffix("_bucket").unwrap_or(token);
+                assert!(names.contains(family), "the dashboard asks for {token}");
+                asked += 1;
+            }
+        }
+    }
+    assert_eq!(asked, 7);
     // Only the given address listens.
     let other = addr.replace("127.0.0.1", "127.0.0.2");
     assert!(

@@ -21,8 +21,9 @@ pub struct Series {
 /// How the x axis reads.
 #[derive(Clone, Copy)]
 pub enum XAxis {
-    /// Seconds since the start.
-    Seconds,
+    /// Seconds since the start, up to the given last second (the same
+    /// for every chart of a page, so they line up).
+    Seconds(f64),
     /// Percentiles on a log scale: x is log10(1 / (1 - q)), so p90 is 1,
     /// p99 is 2, p99.9 is 3.
     Percentiles,
@@ -47,8 +48,9 @@ impl Chart {
         if x_min == f64::MAX {
             x_min = 0.0;
         }
-        if let XAxis::Seconds = self.x {
+        if let XAxis::Seconds(last) = self.x {
             x_min = 0.0;
+            x_max = x_max.max(last);
         }
         let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
         // Four grid steps of a round size (1, 2 or 5 × 10^k).
@@ -122,7 +124,7 @@ impl Chart {
 
     fn x_ticks(&self, min: f64, max: f64) -> Vec<(f64, String)> {
         match self.x {
-            XAxis::Seconds => {
+            XAxis::Seconds(_) => {
                 let step = nice_ceiling((max - min) / 8.0).max(1.0);
                 let mut v = Vec::new();
                 let mut x = 0.0;
@@ -177,7 +179,7 @@ mod tests {
     fn every_point_is_plotted_inside_the_frame() {
         let c = Chart {
             y_unit: " ms",
-            x: XAxis::Seconds,
+            x: XAxis::Seconds(0.0),
             series: vec![Series {
                 name: "p95 <a>".into(),
                 color: "#ff7f0e",

@@ -110,6 +110,17 @@ fn picker_section<'a>(
     )
 }
 
+/// The time axis every chart of the page shares: to the last second of
+/// either run.
+fn seconds(report: &Report, baseline: Option<&Report>) -> XAxis {
+    let last = std::iter::once(report)
+        .chain(baseline)
+        .flat_map(|r| r.timeline.iter().map(|row| row.second))
+        .max()
+        .unwrap_or(0);
+    XAxis::Seconds(last as f64)
+}
+
 fn per_second(rows: &[Row], value: impl Fn(&Row) -> f64) -> Vec<(f64, f64)> {
     rows.iter()
         .filter(|r| r.is_total())
@@ -142,7 +153,7 @@ fn throughput(report: &Report, baseline: Option<&Report>) -> Chart {
     }
     Chart {
         y_unit: "/s",
-        x: XAxis::Seconds,
+        x: seconds(report, baseline),
         series,
     }
 }
@@ -164,7 +175,7 @@ fn active(report: &Report, baseline: Option<&Report>) -> Chart {
     }
     Chart {
         y_unit: "",
-        x: XAxis::Seconds,
+        x: seconds(report, baseline),
         series,
     }
 }
@@ -206,7 +217,7 @@ fn latency_over_time(report: &Report, baseline: Option<&Report>, key: Key) -> Ch
     }
     Chart {
         y_unit: " ms",
-        x: XAxis::Seconds,
+        x: seconds(report, baseline),
         series,
     }
 }

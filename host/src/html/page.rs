@@ -200,6 +200,25 @@ fn errors(r: &Report) -> String {
             );
         }
     }
+    // Errors no step owns (a user whose instance could not be created).
+    for (kind, e) in &r.total.errors {
+        let in_steps: u64 = r
+            .steps
+            .iter()
+            .filter_map(|s| s.figures.errors.get(kind))
+            .map(|e| e.count)
+            .sum();
+        if e.count > in_steps {
+            let samples: Vec<String> = e.samples.iter().map(|m| escape(m)).collect();
+            let _ = write!(
+                out,
+                "<tr><td>no step</td><td class=\"text\">{}</td><td>{}</td><td class=\"text\">{}</td></tr>",
+                escape(kind),
+                e.count - in_steps,
+                samples.join("<br>")
+            );
+        }
+    }
     out + "</table></section>"
 }
 

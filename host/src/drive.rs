@@ -16,6 +16,8 @@ use tokio::task::JoinHandle;
 #[derive(Clone)]
 pub struct Run {
     pub shared: Arc<Shared>,
+    /// The slice of each workload this process runs.
+    pub shard: scheduler::executor::Shard,
     pub start: Instant,
     pub stops: Stops,
     pub events: mpsc::UnboundedSender<Event>,
@@ -45,7 +47,7 @@ pub fn spawn(
     match &w.model {
         Model::Closed(c) => {
             let shared_left = match c.budget {
-                Some(Budget::Shared(n)) => Some(Arc::new(AtomicU64::new(n))),
+                Some(Budget::Shared(n)) => Some(Arc::new(AtomicU64::new(run.shard.share(n)))),
                 _ => None,
             };
             users
@@ -140,6 +142,15 @@ async fn open(run: Run, workload: usize, w: Arc<Workload>, users: Vec<(Spec, Liv
     let Model::Open(Open { rate, max_vus, .. }) = &w.model else {
         unreachable!("pools belong to open workloads")
     };
+    // This shard's users of the pool, beyond those made at init, and its
+    // arrivals: every shard.count-th of the workload's.
+    let shard = run.shard;
+    let mut spare: std::collections::VecDeque<u32> = (0..*max_vus)
+        .filter(|j| shard.owns(u64::from(*j)))
+        .map(|j| w.first_vu + j)
+        .filter(|index| !users.iter().any(|(spec, _)| spec.index == *index))
+        .collect();
+    let max_vus = shard.share(u64::from(*max_vus)) as u32;
     let hard_end = run.start + w.end();
     let (free_tx, mut free_rx) = mpsc::unbounded_channel::<usize>();
     let (made_tx, mut made_rx) = mpsc::unbounded_channel::<Result<(Spec, Live), String>>();
@@ -148,14 +159,17 @@ async fn open(run: Run, workload: usize, w: Arc<Workload>, users: Vec<(Spec, Liv
         handles: Vec::new(),
         free: Vec::new(),
     };
-    let mut next_index = w.first_vu;
     for (spec, live) in users {
         pool.add(&run, spec, live, hard_end, &free_tx);
-        next_index = spec.index + 1;
     }
     let mut making = 0u32;
     let mut stop = run.stops.at.clone();
-    'arrivals: for t in rate.arrivals() {
+    let arrivals = rate
+        .arrivals()
+        .enumerate()
+        .filter(|(k, _)| shard.owns(*k as u64))
+        .map(|(_, t)| t);
+    'arrivals: for t in arrivals {
         let at = run.start + w.start_time + t;
         loop {
             if Instant::now() >= *stop.borrow_and_update() {
@@ -191,18 +205,18 @@ async fn open(run: Run, workload: usize, w: Arc<Workload>, users: Vec<(Spec, Liv
         // another tenth (at least one) in the background.
         let total = pool.senders.len() as u32;
         let low = (total / 10).max(1);
-        if (pool.free.len() as u32) < low && total + making < *max_vus {
-            let n = low.min(*max_vus - total - making);
+        if (pool.free.len() as u32) < low && total + making < max_vus {
+            let n = low.min(max_vus - total - making);
             making += n;
             let (shared, made_tx) = (Arc::clone(&run.shared), made_tx.clone());
-            let specs: Vec<Spec> = (next_index..next_index + n)
+            let specs: Vec<Spec> = spare
+                .drain(..(n as usize).min(spare.len()))
                 .map(|index| Spec {
                     index,
                     source: shared.pool.for_vu(index),
                     workload,
                 })
                 .collect();
-            next_index += n;
             tokio::spawn(async move {
                 for spec in specs {
                     let made = vu::create(&shared, &spec).await.map(|live| (spec, live));

@@ -20,6 +20,10 @@ pub struct Overrides {
     pub max_memory_per_user: Option<u64>,
     /// `--env NAME=VALUE`, for `${env.NAME}`.
     pub env: Vec<(String, String)>,
+    /// `--shard I/N`: the slice of the run this process runs.
+    pub shard: scheduler::executor::Shard,
+    /// `--start-at`: when the load starts (the clock's zero).
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 #[derive(Debug)]
@@ -43,6 +47,8 @@ pub struct Plan {
     /// Each `data:` source's table (in `scenario.data` order), read once
     /// here and shared by every user: instances get one row at a time.
     pub tables: Vec<Arc<scheduler::data::Table>>,
+    /// When the load starts, if not as soon as every user is ready.
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 pub fn from_file(
@@ -97,8 +103,9 @@ pub fn from_text(
         env,
         columns: Some(&mut known),
     };
-    let scenario = scheduler::parse_with(&yaml, &any_kind, "", &mut inputs)
+    let mut scenario = scheduler::parse_with(&yaml, &any_kind, "", &mut inputs)
         .map_err(|e| Failure::input(e.to_string()))?;
+    scenario.shard = o.shard;
     let tables = scenario
         .data
         .iter()
@@ -127,7 +134,7 @@ pub fn from_text(
     let memory_limit = o
         .max_memory_per_user
         .or(scenario.max_memory_per_user)
-        .unwrap_or_else(|| crate::engine::default_memory_limit(scenario.max_vus()));
+        .unwrap_or_else(|| crate::engine::default_memory_limit(scenario.shard_vus()));
     if memory_limit < crate::engine::MIN_MEMORY_PER_USER {
         return Err(Failure::input(format!(
             "max_memory_per_user: {} KiB is less than a user's instance needs to start ({} MiB)",
@@ -145,6 +152,7 @@ pub fn from_text(
         files,
         env: o.env.clone(),
         tables,
+        start_at: o.start_at,
     })
 }
 

@@ -194,6 +194,22 @@ impl Progress {
         }
     }
 
+    /// Every user is ready; the load starts at `at` (`--start-at`).
+    pub fn waiting(&self, at: std::time::SystemTime) {
+        let line = format!(
+            "every user is ready; the load starts at {}",
+            humantime::format_rfc3339_millis(at)
+        );
+        match &self.output {
+            Output::Bar(bar) => {
+                bar.set_message(line);
+                bar.tick();
+            }
+            Output::Plain => eprintln!("{line}"),
+            Output::Hidden => {}
+        }
+    }
+
     pub fn aborted(&self, threshold: &str) {
         self.say(&format!("stopping: threshold {threshold} failed (abort_on_fail); finishing in-flight steps, then writing the report"));
     }

@@ -29,6 +29,9 @@ pub struct HostReport {
     pub started_at: String,
     /// The scheduler-host version that ran it.
     pub host_version: String,
+    /// The slice of the run this report covers (`--shard`), like "0/4";
+    /// null for a whole run.
+    pub shard: Option<String>,
     /// Per second: a total row (`step` null), then a row for each step
     /// that ran in it.
     pub timeline: Vec<Row>,
@@ -50,6 +53,8 @@ impl HostReport {
                 .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),
             started_at: humantime::format_rfc3339_millis(o.started).to_string(),
             host_version: env!("CARGO_PKG_VERSION").to_string(),
+            shard: (!scenario.shard.is_whole())
+                .then(|| format!("{}/{}", scenario.shard.index, scenario.shard.count)),
             timeline: o.timeline.clone(),
         }
     }

@@ -109,14 +109,37 @@ pub async fn execute(
         .iter()
         .enumerate()
         .flat_map(|(wi, w)| {
-            (w.first_vu..w.first_vu + w.initial_vus()).map(move |index| Spec {
-                index,
-                source: scenario.pool.for_vu(index),
-                workload: wi,
-            })
+            // This shard's users: every shard.count-th of the workload's,
+            // keeping the run-wide user numbers.
+            (0..w.initial_vus())
+                .filter(|j| scenario.shard.owns(u64::from(*j)))
+                .map(move |j| {
+                    let index = w.first_vu + j;
+                    Spec {
+                        index,
+                        source: scenario.pool.for_vu(index),
+                        workload: wi,
+                    }
+                })
         })
         .collect();
-    let users = init::users(&shared, specs, progress, &interrupt_rx).await;
+    let mut users = init::users(&shared, specs, progress, &interrupt_rx).await;
+    // Shards given one start time start together, so their seconds line up.
+    if let Some(at) = plan.start_at.filter(|_| !users.interrupted) {
+        match at.duration_since(SystemTime::now()) {
+            Ok(wait) => {
+                progress.waiting(at);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = interrupt_rx.changed() => users.interrupted = true,
+                }
+            }
+            Err(late) => eprintln!(
+                "warning: --start-at was {:.1}s ago when every user was ready; starting now",
+                late.duration().as_secs_f64()
+            ),
+        }
+    }
 
     // The clock starts now: durations, start times and rps count from here.
     let start = Instant::now();
@@ -138,6 +161,7 @@ pub async fn execute(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let run = drive::Run {
         shared: Arc::clone(&shared),
+        shard: scenario.shard,
         start,
         stops: vu::Stops {
             at: stop_rx,

@@ -35,8 +35,9 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
         })?,
         None => compose::compose(&plan.plugs)?,
     };
-    engine::check_map_count(plan.scenario.max_vus()).map_err(|e| Failure::input(e.to_string()))?;
-    let engine = engine::engine(plan.scenario.max_vus())?;
+    let users = plan.scenario.shard_vus();
+    engine::check_map_count(users).map_err(|e| Failure::input(e.to_string()))?;
+    let engine = engine::engine(users)?;
     let pre = engine::load(&engine, &bytes).map_err(|e| {
         if from_user {
             Failure::input(format!("{e:#}"))

@@ -200,16 +200,23 @@ pub struct Picker {
     modes: Vec<(Mode, u64)>,
     cursors: Vec<AtomicU64>,
     seed: Option<u64>,
+    /// This process's turns of the sequential and unique cursors.
+    shard: crate::executor::Shard,
 }
 
 impl Picker {
     /// `sources`: each source's mode and row count.
-    pub fn new(sources: impl IntoIterator<Item = (Mode, usize)>, seed: Option<u64>) -> Self {
+    pub fn new(
+        sources: impl IntoIterator<Item = (Mode, usize)>,
+        seed: Option<u64>,
+        shard: crate::executor::Shard,
+    ) -> Self {
         let modes: Vec<(Mode, u64)> = sources.into_iter().map(|(m, n)| (m, n as u64)).collect();
         Picker {
             cursors: modes.iter().map(|_| AtomicU64::new(0)).collect(),
             modes,
             seed,
+            shard,
         }
     }
 
@@ -222,7 +229,10 @@ impl Picker {
         }
         let i = match mode {
             Mode::PerVu => u64::from(vu) % rows,
-            Mode::Sequential => self.cursors[source].fetch_add(1, Ordering::Relaxed) % rows,
+            Mode::Sequential => {
+                let k = self.cursors[source].fetch_add(1, Ordering::Relaxed);
+                self.shard.turn(k) % rows
+            }
             Mode::Random => match self.seed {
                 // The same seed gives user n's iteration k the same row.
                 Some(seed) => {
@@ -235,7 +245,10 @@ impl Picker {
                 None => fastrand::u64(0..rows),
             },
             Mode::Unique => {
-                let n = self.cursors[source].fetch_add(1, Ordering::Relaxed);
+                // Shards take turns, so no row is used twice in the run.
+                let n = self
+                    .shard
+                    .turn(self.cursors[source].fetch_add(1, Ordering::Relaxed));
                 if n >= rows {
                     return None;
                 }
@@ -265,6 +278,7 @@ impl Rows {
                 .zip(&tables)
                 .map(|(s, t)| (s.mode, t.rows())),
             scenario.seed,
+            scenario.shard,
         );
         Rows { tables, picker }
     }
@@ -315,6 +329,22 @@ mod tests {
     }
 
     #[test]
+    fn shards_take_turns_at_unique_rows() {
+        let shards: Vec<Picker> = (0..3)
+            .map(|index| {
+                let shard = crate::executor::Shard { index, count: 3 };
+                Picker::new([(Mode::Unique, 7)], None, shard)
+            })
+            .collect();
+        let mut taken: Vec<usize> = shards
+            .iter()
+            .flat_map(|p| std::iter::from_fn(|| p.row(0, 0, 0)))
+            .collect();
+        taken.sort();
+        assert_eq!(taken, (0..7).collect::<Vec<_>>(), "each row once in all");
+    }
+
+    #[test]
     fn modes_pick_rows() {
         let p = Picker::new(
             [
@@ -324,6 +354,7 @@ mod tests {
                 (Mode::Random, 5),
             ],
             Some(1),
+            Default::default(),
         );
         assert_eq!(p.row(0, 4, 9), Some(1));
         let seq: Vec<_> = (0..4).map(|_| p.row(1, 0, 0).unwrap()).collect();

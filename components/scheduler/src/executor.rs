@@ -32,6 +32,59 @@ impl ExecutorKind {
     }
 }
 
+/// One of `count` deterministic slices of a run, so that `count` processes
+/// together run the scenario (k6's execution segments, striped): a slice
+/// owns every `count`-th user of each workload (by its index in the
+/// workload, so ramp offsets and user numbers stay the global ones), every
+/// `count`-th scheduled arrival, its share of a shared iteration budget,
+/// and every `count`-th turn of a sequential or unique data cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based, below `count` (Kubernetes' JOB_COMPLETION_INDEX).
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, count: 1 }
+    }
+}
+
+impl Shard {
+    /// `I/N`, like `0/4`: slice I (0-based) of N.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let usage = "expected I/N with 0 <= I < N, like 0/4 (the first of four)";
+        let (i, n) = text.split_once('/').ok_or(usage)?;
+        let (index, count) = match (i.trim().parse::<u32>(), n.trim().parse::<u32>()) {
+            (Ok(i), Ok(n)) if i < n => (i, n),
+            _ => return Err(format!("{text:?}: {usage}")),
+        };
+        Ok(Shard { index, count })
+    }
+
+    pub fn is_whole(self) -> bool {
+        self.count == 1
+    }
+
+    /// Whether the `k`-th user (of a workload), arrival or turn is ours.
+    pub fn owns(self, k: u64) -> bool {
+        k % u64::from(self.count) == u64::from(self.index)
+    }
+
+    /// How many of the first `n` are ours (the shares of all slices add up
+    /// to `n`).
+    pub fn share(self, n: u64) -> u64 {
+        let (i, c) = (u64::from(self.index), u64::from(self.count));
+        if n > i { (n - i - 1) / c + 1 } else { 0 }
+    }
+
+    /// Our `k`-th turn's place in the whole run's sequence.
+    pub fn turn(self, k: u64) -> u64 {
+        k * u64::from(self.count) + u64::from(self.index)
+    }
+}
+
 /// A value that moves linearly from stage to stage: users, or iterations
 /// per second.
 #[derive(Clone, Debug, PartialEq)]
@@ -361,6 +414,29 @@ mod tests {
         assert!(c.intervals(10).is_empty());
         assert_eq!(c.at(s(25.0)), 5.0);
         assert_eq!(c.stage_at(s(15.0)), Some(1));
+    }
+
+    #[test]
+    fn the_shards_of_a_run_partition_it() {
+        for count in 1..=5u32 {
+            let shards: Vec<Shard> = (0..count).map(|index| Shard { index, count }).collect();
+            for n in 0..23u64 {
+                // Every user / arrival / turn belongs to exactly one shard.
+                for k in 0..n {
+                    assert_eq!(shards.iter().filter(|s| s.owns(k)).count(), 1);
+                }
+                assert_eq!(shards.iter().map(|s| s.share(n)).sum::<u64>(), n);
+                for s in &shards {
+                    let owned = (0..n).filter(|k| s.owns(*k)).count() as u64;
+                    assert_eq!(s.share(n), owned, "{s:?} of {n}");
+                    assert!((0..owned).all(|k| s.owns(s.turn(k))));
+                }
+            }
+        }
+        assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));
+        for bad in ["4/4", "1", "a/b", "-1/3", "0/0"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

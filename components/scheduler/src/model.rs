@@ -219,6 +219,9 @@ pub struct Scenario {
     /// workload's), whose `workload` is `HOOK`.
     pub setup: Option<std::ops::Range<usize>>,
     pub teardown: Option<std::ops::Range<usize>>,
+    /// The slice of the run this process runs (scheduler-host `--shard`);
+    /// the whole run unless set.
+    pub shard: crate::executor::Shard,
 }
 
 /// `Step::workload` of a `setup:` or `teardown:` step: no workload's.
@@ -400,6 +403,15 @@ impl Scenario {
     /// Users the whole run may have: every workload's most.
     pub fn max_vus(&self) -> u32 {
         self.workloads.iter().map(|w| w.max_vus()).sum()
+    }
+
+    /// The most users this process has: its shard's share of each
+    /// workload's.
+    pub fn shard_vus(&self) -> u32 {
+        self.workloads
+            .iter()
+            .map(|w| self.shard.share(u64::from(w.max_vus())) as u32)
+            .sum()
     }
 
     /// Users made before the clock starts.

@@ -184,6 +184,7 @@ pub fn parse_with(
         data,
         setup,
         teardown,
+        shard: Default::default(),
     })
 }
 

@@ -69,17 +69,59 @@ pub struct Common {
     /// A value templates read as ${env.NAME} (repeatable); the host's own environment is never read
     #[arg(long = "env", short = 'e', value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+    /// Run slice I (0-based) of N of the scenario, like 0/4; "auto" reads Kubernetes' JOB_COMPLETION_INDEX and --shards (or SHARDS)
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
+    /// How many shards there are, for --shard auto (else the SHARDS environment variable)
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+    /// Start the load at this time, once every user is ready: RFC 3339 (2026-12-01T10:00:00Z) or +DURATION from now (+30s); shards given the same time start together
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 impl Common {
-    pub fn overrides(&self) -> Overrides {
-        Overrides {
+    pub fn overrides(&self) -> Result<Overrides, Failure> {
+        Ok(Overrides {
             vus: self.vus,
             duration: self.duration,
             iterations: self.iterations,
             max_memory_per_user: self.max_memory_per_user,
             env: self.env.clone(),
+            shard: self.shard()?,
+            start_at: self.start_at,
+        })
+    }
+
+    /// `--shard I/N`, or with `auto` the index Kubernetes gives an Indexed
+    /// Job's pod (JOB_COMPLETION_INDEX) of `--shards` (or SHARDS).
+    fn shard(&self) -> Result<scheduler::executor::Shard, Failure> {
+        let bad = |m: String| Failure::input(format!("--shard: {m}"));
+        match self.shard.as_deref() {
+            None => Ok(Default::default()),
+            Some("auto") => {
+                let var = |name: &str| {
+                    std::env::var(name)
+                        .map_err(|_| bad(format!("auto needs the environment variable {name}")))
+                };
+                let index = var("JOB_COMPLETION_INDEX")?;
+                let count = match self.shards {
+                    Some(n) => n.to_string(),
+                    None => var("SHARDS")?,
+                };
+                scheduler::executor::Shard::parse(&format!("{index}/{count}")).map_err(bad)
+            }
+            Some(text) => scheduler::executor::Shard::parse(text).map_err(bad),
         }
+    }
+}
+
+/// RFC 3339, or `+DURATION` from now.
+fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
+    match s.strip_prefix('+') {
+        Some(d) => Ok(std::time::SystemTime::now() + scheduler::duration::parse(d)?),
+        None => humantime::parse_rfc3339_weak(s)
+            .map_err(|e| format!("{e}: expected RFC 3339 like 2026-12-01T10:00:00Z, or +30s")),
     }
 }
 

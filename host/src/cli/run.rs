@@ -46,7 +46,7 @@ pub struct RunArgs {
 }
 
 pub async fn main(a: RunArgs) -> Result<u8, Failure> {
-    let mut plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
+    let mut plan = plan::from_file(&a.scenario, &a.common.overrides()?, &a.common.actions)?;
     let ready = session::prepare(&mut plan, a.component.as_deref()).await?;
     plan.deny(&a.deny)?;
     let outputs = session::Outputs {

@@ -13,7 +13,7 @@ pub struct ValidateArgs {
 }
 
 pub async fn main(a: ValidateArgs) -> Result<u8, Failure> {
-    let mut plan = plan::from_file(&a.scenario, &a.common.overrides(), &a.common.actions)?;
+    let mut plan = plan::from_file(&a.scenario, &a.common.overrides()?, &a.common.actions)?;
     session::prepare(&mut plan, None).await?;
     print!("{}", plan.describe());
     println!("ok: {} is valid", a.scenario.display());

@@ -20,6 +20,7 @@ mod html;
 mod init;
 mod junit;
 pub mod loopback;
+mod merge;
 mod metrics;
 mod metrics_server;
 pub mod parts;

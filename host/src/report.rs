@@ -60,14 +60,25 @@ impl HostReport {
     }
 }
 
-/// Each figure's latency histogram beside it: the run's, each named
-/// scenario's and each step's (hooks' included).
+/// `b`'s histograms beside its figures `m` (latency, and service time and
+/// phases when it has them); an empty latency histogram without `b`.
+pub fn attach(m: &mut Metrics, b: Option<&Bucket>) {
+    let empty = scheduler::stats::histogram();
+    let encode = crate::hdr::encode;
+    m.latency_histogram = Some(encode(b.map_or(&empty, |b| b.latency_histogram())));
+    m.service_time_histogram = b.and_then(|b| b.scheduled_service()).map(encode);
+    m.timings_histograms = b.and_then(|b| b.phase_histograms()).map(|hs| {
+        scheduler::sample::Phases::NAMES
+            .into_iter()
+            .zip(hs.iter().map(encode))
+            .collect()
+    });
+}
+
+/// Each figure's histograms beside it (latency, service time, phases): the
+/// run's, each named scenario's and each step's (hooks' included).
 fn attach_histograms(run: &mut Report, scenario: &Scenario, stats: &scheduler::Stats) {
-    let set = |m: &mut Metrics, b: Option<&Bucket>| {
-        m.latency_histogram = Some(crate::hdr::encode(
-            b.map_or(&scheduler::stats::histogram(), |b| b.latency_histogram()),
-        ));
-    };
+    let set = attach;
     set(&mut run.metrics, Some(stats.total()));
     for (i, w) in run.scenarios.iter_mut().enumerate() {
         set(&mut w.metrics, stats.workload(i));

@@ -23,7 +23,7 @@ pub struct Outcome {
     pub verdicts: Vec<Verdict>,
     /// The threshold (`key: expression`) whose `abort_on_fail` stopped the run.
     pub aborted_by: Option<String>,
-    /// Per second, the total and each step that ran (no histograms).
+    /// Per second, the total and each step that ran.
     pub timeline: Vec<Row>,
     /// The timeline files, closed (for their write errors).
     pub files: Files,
@@ -40,7 +40,7 @@ pub struct Outcome {
 }
 
 /// Where a run was when a signal stopped it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// Creating the users' instances, before the clock started.

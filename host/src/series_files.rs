@@ -68,11 +68,6 @@ impl Files {
         Ok(files)
     }
 
-    /// Whether rows need their histograms (only the JSONL file has them).
-    pub fn wants_histograms(&self) -> bool {
-        self.jsonl.is_some()
-    }
-
     pub fn write(&mut self, row: &Row) {
         if let Some(s) = self.jsonl.as_mut().filter(|s| s.failed.is_none()) {
             let line = serde_json::to_string(row).map_err(std::io::Error::from);

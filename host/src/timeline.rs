@@ -7,9 +7,9 @@
 //! reported when it ends, and events from several workers interleave):
 //! until the newest time seen is `CLOSE_AFTER` past its end. Then its rows
 //! are written to the `--timeline`/`--csv` files (so a crash leaves every
-//! closed second on disk) and kept, without histograms, for the report.
-//! Only open seconds keep histograms, so a long run costs a few hundred
-//! bytes a second.
+//! closed second on disk) and kept for the report, each with its histogram
+//! serialized (a few hundred bytes), which is what lets reports of shards
+//! merge second by second exactly. Only open seconds keep live histograms.
 //!
 //! The histograms are the report's own kind (`scheduler::stats::histogram`)
 //! and record the same value per sample (`recorded_us`), so merging any
@@ -51,8 +51,8 @@ pub struct Row {
     /// The most users active during the second (of the step's scenario, or
     /// of all scenarios on the total row).
     pub active_users: u32,
-    /// The second's latency histogram (µs; HDR V2, deflated, base64): in
-    /// the `--timeline` file only.
+    /// The second's latency histogram (µs; HDR V2, deflated, base64); not
+    /// in the CSV.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram: Option<String>,
 }
@@ -60,6 +60,22 @@ pub struct Row {
 impl Row {
     pub fn is_total(&self) -> bool {
         self.step.is_none()
+    }
+
+    /// Sets the row's percentiles, max and histogram from `h`.
+    pub fn set_latency(&mut self, h: &Histogram<u64>) {
+        let ms = |v: u64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                (v as f64).round() / 1000.0
+            }
+        };
+        self.p50_ms = ms(h.value_at_quantile(0.5));
+        self.p95_ms = ms(h.value_at_quantile(0.95));
+        self.p99_ms = ms(h.value_at_quantile(0.99));
+        self.max_ms = ms(h.max());
+        self.histogram = Some(crate::hdr::encode(h));
     }
 }
 
@@ -224,16 +240,8 @@ impl Timeline {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64)
             + n * 1000;
-        let with_histogram = self.files.wants_histograms();
         let total_active = s.active.iter().sum();
-        let mut rows = vec![row(
-            n,
-            unix_ms,
-            None,
-            &s.total,
-            total_active,
-            with_histogram,
-        )];
+        let mut rows = vec![row(n, unix_ms, None, &s.total, total_active)];
         for (i, slot) in s.steps.iter().enumerate() {
             let Some(slot) = slot else { continue };
             let active = self
@@ -242,18 +250,10 @@ impl Timeline {
                 .and_then(|w| s.active.get(*w))
                 .copied()
                 .unwrap_or(0);
-            rows.push(row(
-                n,
-                unix_ms,
-                Some(&self.names[i]),
-                slot,
-                active,
-                with_histogram,
-            ));
+            rows.push(row(n, unix_ms, Some(&self.names[i]), slot, active));
         }
-        for mut r in rows {
+        for r in rows {
             self.files.write(&r);
-            r.histogram = None;
             self.rows.push(r);
         }
     }
@@ -265,17 +265,8 @@ fn row(
     name: Option<&(String, String)>,
     slot: &Slot,
     active_users: u32,
-    with_histogram: bool,
 ) -> Row {
-    let h = &slot.latency;
-    let ms = |v: u64| {
-        if h.is_empty() {
-            0.0
-        } else {
-            (v as f64).round() / 1000.0
-        }
-    };
-    Row {
+    let mut row = Row {
         second,
         unix_ms,
         scenario: name.map(|n| n.0.clone()),
@@ -288,13 +279,15 @@ fn row(
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
-        p50_ms: ms(h.value_at_quantile(0.5)),
-        p95_ms: ms(h.value_at_quantile(0.95)),
-        p99_ms: ms(h.value_at_quantile(0.99)),
-        max_ms: ms(h.max()),
+        p50_ms: 0.0,
+        p95_ms: 0.0,
+        p99_ms: 0.0,
+        max_ms: 0.0,
         active_users,
-        histogram: with_histogram.then(|| crate::hdr::encode(h)),
-    }
+        histogram: None,
+    };
+    row.set_latency(&slot.latency);
+    row
 }
 
 #[cfg(test)]

@@ -39,6 +39,29 @@ pub struct Bucket {
     checks_failed: u64,
 }
 
+/// A bucket as a report carries it (scheduler-host's reports add the
+/// histograms), to rebuild it exactly: merging reports rebuilds each one's
+/// buckets and adds them with `Bucket::merge`.
+#[derive(Clone, Debug)]
+pub struct Parts {
+    pub latency: Histogram<u64>,
+    /// Send-to-response times, when they differ from `latency`.
+    pub service: Option<Histogram<u64>>,
+    /// Per-phase histograms, in `Phases::NAMES` order.
+    pub phases: Option<[Histogram<u64>; 5]>,
+    pub ok: u64,
+    pub failed: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub status: BTreeMap<u16, u64>,
+    pub errors: BTreeMap<ErrorKind, ErrorStat>,
+    pub tls_handshakes: u64,
+    pub tls_resumed: u64,
+    pub tls_versions: BTreeMap<TlsVersion, u64>,
+    pub checks_passed: u64,
+    pub checks_failed: u64,
+}
+
 /// TLS per step: handshakes, resumed ones, and requests by version.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct TlsCounts {
@@ -78,7 +101,7 @@ pub fn recorded_us(s: &Sample, delay_us: Option<u64>) -> u64 {
     s.latency_us.saturating_add(delay_us.unwrap_or(0)).max(1)
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct ErrorStat {
     pub count: u64,
     pub samples: Vec<String>,
@@ -104,6 +127,38 @@ impl Default for Bucket {
 }
 
 impl Bucket {
+    pub fn from_parts(p: Parts) -> Bucket {
+        Bucket {
+            latency: p.latency,
+            ok: p.ok,
+            failed: p.failed,
+            bytes_sent: p.bytes_sent,
+            bytes_received: p.bytes_received,
+            status: p.status,
+            errors: p.errors,
+            phases: p.phases.map(Box::new),
+            tls: TlsCounts {
+                handshakes: p.tls_handshakes,
+                resumed: p.tls_resumed,
+                versions: p.tls_versions,
+            },
+            service: p.service.map(Box::new),
+            checks_passed: p.checks_passed,
+            checks_failed: p.checks_failed,
+        }
+    }
+
+    /// The per-phase histograms (`Phases::NAMES` order), once a sample had
+    /// phases.
+    pub fn phase_histograms(&self) -> Option<&[Histogram<u64>; 5]> {
+        self.phases.as_deref()
+    }
+
+    /// Send-to-response times, only when some sample was scheduled.
+    pub fn scheduled_service(&self) -> Option<&Histogram<u64>> {
+        self.service.as_deref()
+    }
+
     /// One step's samples (its redirects, then its last request). `delay`:
     /// how late the step started against its schedule (arrival-rate
     /// executors), added to the first request's latency, so a stalled
@@ -236,7 +291,8 @@ impl Bucket {
         }
     }
 
-    fn metrics(&self, secs: f64) -> Metrics {
+    /// The report's figures over `secs` of run time.
+    pub fn metrics(&self, secs: f64) -> Metrics {
         let empty = self.latency.is_empty();
         let pick = |v: u64| if empty { 0.0 } else { ms(v) };
         Metrics {
@@ -288,6 +344,8 @@ impl Bucket {
                     .collect(),
             }),
             latency_histogram: None,
+            service_time_histogram: None,
+            timings_histograms: None,
         }
     }
 }
@@ -680,6 +738,12 @@ pub struct Metrics {
     /// merge and re-quantile exactly; filled by scheduler-host.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_histogram: Option<String>,
+    /// The send-to-response histogram, beside `service_time_*`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_time_histogram: Option<String>,
+    /// Each phase's histogram, beside `timings`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings_histograms: Option<BTreeMap<&'static str, String>>,
 }
 
 /// The JSON result of a run (documented in the README).

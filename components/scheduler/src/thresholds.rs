@@ -233,20 +233,14 @@ pub fn parse(
     Ok(out)
 }
 
-/// `metric{tag:value,…}` with an optional `:label` after it (the label only
-/// makes keys unique, as in `latency:abort`).
-fn parse_key(
-    key: &str,
-    at: &str,
-    workloads: &[Workload],
-    steps: &[Step],
-) -> Result<(Metric, Filter), ScenarioError> {
+/// `metric{tag:value,…}` split into the metric and its tags (unresolved).
+fn split_key(key: &str) -> Result<(Metric, Vec<(String, String)>), String> {
     let (head, tags) = match key.find('{') {
         Some(open) => {
             let close = key[open..]
                 .find('}')
                 .map(|c| open + c)
-                .ok_or_else(|| field(at, "a '{' without its '}'"))?;
+                .ok_or("a '{' without its '}'")?;
             (&key[..open], Some(&key[open + 1..close]))
         }
         None => (key.split(':').next().unwrap_or(key), None),
@@ -257,13 +251,9 @@ fn parse_key(
         .map(|m| m.1)
         .ok_or_else(|| {
             let names: Vec<&str> = METRICS.iter().map(|m| m.0).collect();
-            field(
-                at,
-                format!("unknown metric {head:?} (known: {})", names.join(", ")),
-            )
+            format!("unknown metric {head:?} (known: {})", names.join(", "))
         })?;
-    let mut filter = Filter::default();
-    let mut step_id = None;
+    let mut out = Vec::new();
     for tag in tags
         .unwrap_or_default()
         .split(',')
@@ -272,12 +262,64 @@ fn parse_key(
         let (name, value) = tag
             .split_once(':')
             .map(|(n, v)| (n.trim(), v.trim()))
-            .ok_or_else(|| field(at, format!("tag {tag:?}: expected name:value")))?;
-        match name {
+            .ok_or_else(|| format!("tag {tag:?}: expected name:value"))?;
+        if name != "scenario" && name != "step" {
+            return Err(format!("unknown tag {name:?}: use step or scenario"));
+        }
+        if name == "step" && matches!(metric, Metric::Iterations | Metric::DroppedIterations) {
+            return Err("iterations belong to scenarios, not steps".into());
+        }
+        out.push((name.to_string(), value.to_string()));
+    }
+    Ok((metric, out))
+}
+
+/// A verdict's rule read back from its key and expression as a report
+/// carries them, its tags (`scenario`, `step` → value) left for the caller
+/// to resolve: what judging a merged report needs. The filter is empty and
+/// the rule never aborts.
+pub fn rule(key: &str, expr: &str) -> Result<(Threshold, Vec<(String, String)>), String> {
+    let (metric, tags) = split_key(key)?;
+    let (agg, op, limit) = parse_expr(expr)?;
+    let threshold = Threshold {
+        key: key.to_string(),
+        expr: expr.to_string(),
+        metric,
+        filter: Filter::default(),
+        agg,
+        op,
+        limit,
+        abort_on_fail: false,
+        delay_abort_eval: Duration::ZERO,
+        window: None,
+    };
+    Ok((threshold, tags))
+}
+
+impl Threshold {
+    /// Whether `value` passes.
+    pub fn holds(&self, value: f64) -> bool {
+        self.op.holds(value, self.limit)
+    }
+}
+
+/// `metric{tag:value,…}` with an optional `:label` after it (the label only
+/// makes keys unique, as in `latency:abort`).
+fn parse_key(
+    key: &str,
+    at: &str,
+    workloads: &[Workload],
+    steps: &[Step],
+) -> Result<(Metric, Filter), ScenarioError> {
+    let (metric, tags) = split_key(key).map_err(|m| field(at, m))?;
+    let mut filter = Filter::default();
+    let mut step_id = None;
+    for (name, value) in &tags {
+        match name.as_str() {
             "scenario" => {
                 let w = workloads
                     .iter()
-                    .position(|w| w.name == value)
+                    .position(|w| &w.name == value)
                     .ok_or_else(|| {
                         let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
                         field(
@@ -290,19 +332,10 @@ fn parse_key(
                     })?;
                 filter.workload = Some(w);
             }
-            "step" => step_id = Some(value),
-            other => {
-                return Err(field(
-                    at,
-                    format!("unknown tag {other:?}: use step or scenario"),
-                ));
-            }
+            _ => step_id = Some(value.as_str()),
         }
     }
     if let Some(id) = step_id {
-        if matches!(metric, Metric::Iterations | Metric::DroppedIterations) {
-            return Err(field(at, "iterations belong to scenarios, not steps"));
-        }
         let matching: Vec<usize> = steps
             .iter()
             .enumerate()

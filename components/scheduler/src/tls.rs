@@ -24,6 +24,13 @@ impl TlsVersion {
             TlsVersion::Tls13 => "TLSv1.3",
         }
     }
+
+    /// The version a report names (`name`'s inverse).
+    pub fn from_name(name: &str) -> Option<TlsVersion> {
+        [TlsVersion::Tls12, TlsVersion::Tls13]
+            .into_iter()
+            .find(|v| v.name() == name)
+    }
 }
 
 /// A `tls:` block as written; every field optional so a step's block can

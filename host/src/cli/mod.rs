@@ -2,6 +2,7 @@
 
 mod compare;
 mod demo;
+mod merge;
 mod report;
 mod run;
 mod validate;
@@ -46,6 +47,11 @@ enum Command {
         after_help = "Example:\n  scheduler-host report run.json --html report.html --baseline base.json"
     )]
     Report(report::ReportArgs),
+    /// Add up reports of the shards of one run (or of runs of one scenario) into one report, exactly: histograms bucket by bucket, timelines by wall-clock second; thresholds judged again (exit 99 on a failure).
+    #[command(
+        after_help = "Example:\n  scheduler-host merge shard-0.json shard-1.json shard-2.json --out run.json --html run.html"
+    )]
+    Merge(merge::MergeArgs),
 }
 
 /// Options shared by run and validate: what to run, with which components.
@@ -169,6 +175,7 @@ pub fn main() -> ExitCode {
             Command::Demo(a) => demo::main(a).await,
             Command::Compare(a) => compare::main(a),
             Command::Report(a) => report::main(a),
+            Command::Merge(a) => merge::main(a),
         }
     });
     let result = match rt.block_on(work) {

@@ -1,0 +1,290 @@
+//! scheduler-host merge: reports of shards added up exactly (histograms
+//! bucket by bucket, never percentiles averaged), timelines lined up by
+//! wall-clock second, thresholds judged again on the merged figures.
+
+mod common;
+
+use base64::Engine;
+use common::host::{bin, scratch};
+use common::{num, scenario, step, target};
+use hdrhistogram::Histogram;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn decode(text: &str) -> Histogram<u64> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap();
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .unwrap()
+}
+
+fn merge(files: &[PathBuf], out: &Path, extra: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("merge")
+        .args(files)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+const PERCENTILES: [&str; 7] = [
+    "latency_min_ms",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "latency_max_ms",
+];
+
+#[test]
+fn a_report_merged_with_itself_doubles_every_count_and_keeps_every_percentile() {
+    let t = target();
+    let dir = scratch("merge-self");
+    let file = dir.join("s.yaml");
+    std::fs::write(
+        &file,
+        scenario(
+            "scenario:\n  id: self\n  load: {total_users: 3, test_duration: 2s}\n  workflow:\n    - {id: home, type: http, params: {url: 'http://{http}/'}}\n    - {id: gone, type: http, params: {url: 'http://{http}/status/404'}}\n",
+            &t,
+        ),
+    )
+    .unwrap();
+    let one = dir.join("one.json");
+    let out = Command::new(bin())
+        .arg("run")
+        .arg(&file)
+        .args(["--quiet", "--out"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let merged = dir.join("merged.json");
+    let out = merge(&[one.clone(), one.clone()], &merged, &[]);
+    assert!(out.status.success(), "{out:?}");
+    let (a, m) = (read(&one), read(&merged));
+    common::schema::check(&m);
+    for (x, y) in [
+        (&a, &m),
+        (step(&a, "home"), step(&m, "home")),
+        (step(&a, "gone"), step(&m, "gone")),
+    ] {
+        for k in [
+            "total_requests",
+            "successful",
+            "failed",
+            "bytes_sent",
+            "bytes_received",
+            "checks_passed",
+            "checks_failed",
+        ] {
+            assert_eq!(num(y, k), 2 * num(x, k), "{k}");
+        }
+        for k in PERCENTILES {
+            assert_eq!(y[k], x[k], "{k}");
+        }
+        for (code, n) in x["status_codes"].as_object().unwrap() {
+            assert_eq!(
+                y["status_codes"][code].as_u64(),
+                Some(2 * n.as_u64().unwrap())
+            );
+        }
+        for (kind, e) in x["errors"].as_object().unwrap() {
+            assert_eq!(num(&y["errors"][kind], "count"), 2 * num(e, "count"));
+        }
+        assert_eq!(
+            decode(y["latency_histogram"].as_str().unwrap()).len(),
+            2 * num(x, "total_requests")
+        );
+        // Phases come from their own merged histograms.
+        assert_eq!(y["timings"]["waiting"], x["timings"]["waiting"]);
+    }
+    assert_eq!(num(&m, "iterations"), 2 * num(&a, "iterations"));
+    assert_eq!(m["duration_seconds"], a["duration_seconds"]);
+    // The timeline: the same seconds, each count doubled, each percentile kept.
+    let (ta, tm) = (
+        a["timeline"].as_array().unwrap(),
+        m["timeline"].as_array().unwrap(),
+    );
+    assert_eq!(ta.len(), tm.len());
+    for (x, y) in ta.iter().zip(tm) {
+        assert_eq!((&y["second"], &y["step"]), (&x["second"], &x["step"]));
+        assert_eq!(num(y, "requests"), 2 * num(x, "requests"));
+        assert_eq!(num(y, "active_users"), 2 * num(x, "active_users"));
+        for k in ["p50_ms", "p95_ms", "p99_ms", "max_ms"] {
+            assert_eq!(y[k], x[k], "{k}");
+        }
+    }
+}
+
+#[test]
+fn shards_merge_to_the_servers_count_and_one_histogram_of_every_sample() {
+    let t = target();
+    let dir = scratch("merge-shards");
+    let file = dir.join("s.yaml");
+    // 6 users × 10 iterations = 60 requests; each shard alone has 30 and
+    // fails the threshold, the merged run passes it.
+    std::fs::write(
+        &file,
+        scenario(
+            "thresholds:\n  requests: ['count>=60']\n  'latency{step:home}': ['p(99)<10000']\nscenario:\n  id: sharded\n  load: {total_users: 6, iterations: 10}\n  workflow:\n    - {id: home, type: http, params: {url: 'http://{http}/delay/1'}}\n",
+            &t,
+        ),
+    )
+    .unwrap();
+    let files: Vec<PathBuf> = (0..2)
+        .map(|i| dir.join(format!("shard-{i}.json")))
+        .collect();
+    let children: Vec<_> = files
+        .iter()
+        .enumerate()
+        .map(|(i, out)| {
+            Command::new(bin())
+                .arg("run")
+                .arg(&file)
+                .args([
+                    "--quiet",
+                    "--shard",
+                    &format!("{i}/2"),
+                    "--start-at",
+                    "+8s",
+                    "--out",
+                ])
+                .arg(out)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(99), "a shard alone fails count>=60");
+    }
+    let merged = dir.join("run.json");
+    let html = dir.join("run.html");
+    let junit = dir.join("junit.xml");
+    let out = merge(
+        &files,
+        &merged,
+        &[
+            "--html",
+            html.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("✓ requests count>=60: measured 60"),
+        "{summary}"
+    );
+    let m = read(&merged);
+    common::schema::check(&m);
+    assert_eq!(num(&m, "total_requests"), t.http_seen.requests());
+    assert_eq!(num(&m, "total_requests"), 60);
+    assert!(
+        m["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["ok"] == true)
+    );
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("failures=\"0\"")
+    );
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("data-row=\"home (http)\"")
+    );
+    // One histogram of every sample, made here from the shards' own
+    // histograms: the merged percentiles are its percentiles.
+    let mut all = scheduler::stats::histogram();
+    for f in &files {
+        all.add(decode(read(f)["latency_histogram"].as_str().unwrap()))
+            .unwrap();
+    }
+    let ms = |us: u64| (us as f64).round() / 1000.0;
+    assert_eq!(all.len(), 60);
+    assert_eq!(
+        m["latency_p50_ms"].as_f64(),
+        Some(ms(all.value_at_quantile(0.5)))
+    );
+    assert_eq!(
+        m["latency_p95_ms"].as_f64(),
+        Some(ms(all.value_at_quantile(0.95)))
+    );
+    assert_eq!(
+        m["latency_p99_ms"].as_f64(),
+        Some(ms(all.value_at_quantile(0.99)))
+    );
+    assert_eq!(m["latency_max_ms"].as_f64(), Some(ms(all.max())));
+    // The timelines line up: one total row per second, the shards' added.
+    let totals: Vec<&Value> = m["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["step"].is_null())
+        .collect();
+    let seconds: Vec<u64> = totals.iter().map(|r| num(r, "second")).collect();
+    assert_eq!(seconds, (0..seconds.len() as u64).collect::<Vec<_>>());
+    assert_eq!(totals.iter().map(|r| num(r, "requests")).sum::<u64>(), 60);
+    assert_eq!(num(totals[0], "active_users"), 6);
+}
+
+#[test]
+fn an_incomplete_set_of_shards_is_refused_by_name() {
+    let t = target();
+    let dir = scratch("merge-missing");
+    let file = dir.join("s.yaml");
+    std::fs::write(
+        &file,
+        scenario(
+            "scenario:\n  id: missing\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://{http}/'}}\n",
+            &t,
+        ),
+    )
+    .unwrap();
+    let whole = dir.join("whole.json");
+    let out = Command::new(bin())
+        .arg("run")
+        .arg(&file)
+        .args(["--quiet", "--out"])
+        .arg(&whole)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report = |shard: &str| {
+        let text = std::fs::read_to_string(&whole)
+            .unwrap()
+            .replace("\"shard\": null", &format!("\"shard\": \"{shard}\""));
+        let path = dir.join(format!("r-{}.json", shard.replace('/', "-")));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (a, c) = (report("0/3"), report("2/3"));
+    let out = merge(&[a.clone(), c], &dir.join("m.json"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim(), "error: merge: shard 1/3 missing");
+    let out = merge(&[a.clone(), a], &dir.join("m.json"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is also"));
+    assert!(
+        !dir.join("m.json").exists(),
+        "nothing is written on bad input"
+    );
+}

@@ -2,7 +2,8 @@
 //! target, rustfmt and clippy (the test command's gates), Debian's clang
 //! (`ring`, inside core-libs' TLS, compiles C and assembly for wasm32 with
 //! it), Debian's chromium (the HTML report's tests render pages in it),
-//! and pinned wac-cli and wasmtime-cli.
+//! kubernetes-validate with pip (the deploy manifests' test), and pinned
+//! wac-cli and wasmtime-cli.
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -12,6 +13,9 @@ const TOOLS: [(&str, &str, &str, &str); 2] = [
     ("wac", "wac-cli", "0.12.0", "wac-cli 0.12.0"),
     ("wasmtime", "wasmtime-cli", "48.0.8", "wasmtime 48.0.8"),
 ];
+
+/// Validates deploy/kubernetes/ against the Kubernetes schemas it ships.
+const KUBERNETES_VALIDATE: &str = "1.31.0";
 
 pub fn ensure() -> Result<()> {
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
@@ -31,6 +35,18 @@ pub fn ensure() -> Result<()> {
     if output(Command::new("chromium").arg("--version")).is_err() {
         eprintln!("xtask: installing Debian's chromium (the HTML report's tests render it)");
         debian(&["chromium"])?;
+    }
+    if output(Command::new("kubernetes-validate").arg("--version")).is_err() {
+        eprintln!(
+            "xtask: installing kubernetes-validate {KUBERNETES_VALIDATE} with pip (the deploy manifests' test)"
+        );
+        run(Command::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            &format!("kubernetes-validate=={KUBERNETES_VALIDATE}"),
+        ]))?;
     }
     for (bin, krate, version, banner) in TOOLS {
         let have = output(Command::new(bin).arg("--version")).unwrap_or_default();

@@ -2,6 +2,7 @@
 //!   build  tools, components (wasm32-wasip2), composition, validation
 //!   demo   build, then `scheduler-host demo` (built-in loopback target + scenarios/demo.yaml)
 //!   plain-demo  the same scenario in stock `wasmtime run` (users interleaved in one instance)
+//!   shards N SCENARIO  the Kubernetes Indexed Job simulated here: N shard processes, then the merge
 //!   test   build, fmt and clippy gates, then every test (unit and integration), in release
 //!   wit    write a self-contained copy of the action contracts (for third parties)
 //!   bench  scheduler-host vs oha and Goose on nginx; memory and start-up at 1,000 and 10,000 users
@@ -11,6 +12,7 @@
 mod bench;
 mod build;
 mod demo;
+mod shards;
 mod tools;
 
 use anyhow::{Context, Result, bail};
@@ -62,6 +64,14 @@ fn run(args: Vec<String>) -> Result<()> {
             build::all(&root)?;
             bench::run(&root, &args[1..])
         }
+        Some("shards") => {
+            build::all(&root)?;
+            let code = shards::run(&root, &args[1..])?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         Some("plain-demo") => demo::run(&root, &build::all(&root)?),
         Some("test") => {
             let wasm = build::all(&root)?;
@@ -104,7 +114,7 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask build | demo [demo args] | plain-demo | test [cargo test args] | lint | bench [soak [MINUTES] | profile [--component FILE]] | wit [OUT_DIR] | wave SCENARIO.yaml"
+            "usage: cargo xtask build | demo [demo args] | plain-demo | shards N SCENARIO.yaml [run args] | test [cargo test args] | lint | bench [soak [MINUTES] | profile [--component FILE]] | wit [OUT_DIR] | wave SCENARIO.yaml"
         ),
     }
 }

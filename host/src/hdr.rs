@@ -14,13 +14,18 @@ pub fn encode(h: &Histogram<u64>) -> String {
     STANDARD.encode(bytes)
 }
 
+/// The histogram `encode` wrote, auto-resizing like the ones it was made
+/// from (a deserialized histogram is fixed-range, and adding a wider one to
+/// it would fail).
 pub fn decode(text: &str) -> Result<Histogram<u64>> {
     let bytes = STANDARD
         .decode(text)
         .context("a latency histogram is not base64")?;
-    Deserializer::new()
+    let mut h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(|e| anyhow::anyhow!("a latency histogram is not HDR V2: {e:?}"))
+        .map_err(|e| anyhow::anyhow!("a latency histogram is not HDR V2: {e:?}"))?;
+    h.auto(true);
+    Ok(h)
 }
 
 #[cfg(test)]
@@ -35,6 +40,12 @@ mod tests {
         }
         let back = decode(&encode(&h)).unwrap();
         assert_eq!(back, h);
+        // A decoded histogram takes a wider one's counts.
+        let mut narrow = decode(&encode(&h)).unwrap();
+        let mut wide = scheduler::stats::histogram();
+        wide.record(60_000_000_000).unwrap();
+        narrow.add(&wide).unwrap();
+        assert_eq!(narrow.len(), 6);
         assert!(decode("not base64!").is_err());
         assert!(decode("aGVsbG8=").is_err());
     }

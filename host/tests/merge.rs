@@ -232,6 +232,18 @@ fn shards_merge_to_the_servers_count_and_one_histogram_of_every_sample() {
         Some(ms(all.value_at_quantile(0.99)))
     );
     assert_eq!(m["latency_max_ms"].as_f64(), Some(ms(all.max())));
+    // The one step's figures are the same histogram's.
+    let home = step(&m, "home");
+    for (k, q) in [
+        ("latency_p50_ms", 0.5),
+        ("latency_p99_ms", 0.99),
+        ("latency_max_ms", 1.0),
+    ] {
+        assert_eq!(home[k].as_f64(), Some(ms(all.value_at_quantile(q))), "{k}");
+    }
+    let h = decode(home["latency_histogram"].as_str().unwrap());
+    assert_eq!(h.len(), all.len());
+    assert_eq!(h.mean(), all.mean());
     // The timelines line up: one total row per second, the shards' added.
     let totals: Vec<&Value> = m["timeline"]
         .as_array()

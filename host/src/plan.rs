@@ -117,7 +117,18 @@ pub fn from_text(
                 .unwrap_or_default()
         })
         .collect();
-    check_pool(&scenario.pool.0, scenario.pool_field())?;
+    // A shard checks only the addresses its users send from: on
+    // Kubernetes each pod's node has its slice of the pool, not all of it.
+    let sources: Vec<IpAddr> = if scenario.shard.is_whole() {
+        scenario.pool.0.clone()
+    } else {
+        let used: std::collections::BTreeSet<IpAddr> = scenario
+            .shard_users()
+            .filter_map(|n| scenario.pool.for_vu(n))
+            .collect();
+        used.into_iter().collect()
+    };
+    check_pool(&sources, scenario.pool_field())?;
     let mut named: Vec<(String, PathBuf, String)> = scenario
         .components
         .iter()

@@ -182,6 +182,22 @@ fn bad_shard_options_are_named() {
     let (code, err) = run(&["--shard", "auto"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("JOB_COMPLETION_INDEX"), "{err}");
+    // A shard needs only its own slice of the pool on this machine: with
+    // two users, shard 0/2 sends from 127.0.0.2 alone, so a foreign address
+    // for user 1 fails shard 1/2 only.
+    let pooled = std::fs::read_to_string(&file).unwrap().replace(
+        "total_users: 1,",
+        "total_users: 2, ip_pool: [127.0.0.2, 192.0.2.7],",
+    );
+    std::fs::write(&file, pooled).unwrap();
+    let (code, err) = run(&["--shard", "1/2"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("192.0.2.7 is not an address of this machine"),
+        "{err}"
+    );
+    let (code, err) = run(&["--shard", "0/2", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
     let (code, err) = run(&["--start-at", "tomorrow"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("--start-at"), "{err}");

@@ -200,7 +200,8 @@ pub fn merge(inputs: &[(String, String)]) -> Result<HostReport, String> {
         setup_failed: reports.iter().find_map(|(_, r)| r.setup_failed.clone()),
         thresholds: Vec::new(),
     };
-    run.thresholds = judge(&reports, &buckets, secs)?;
+    let timeline = timeline(&reports, &buckets)?;
+    run.thresholds = judge(&reports, &buckets, &timeline, secs)?;
     Ok(HostReport {
         run,
         interrupted: reports.iter().any(|(_, r)| r.interrupted),
@@ -219,7 +220,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<HostReport, String> {
             .unwrap_or_default(),
         host_version: env!("CARGO_PKG_VERSION").to_string(),
         shard: None,
-        timeline: timeline(&reports, &buckets)?,
+        timeline,
     })
 }
 
@@ -460,16 +461,29 @@ fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, St
         .collect())
 }
 
-/// Each threshold judged again on the merged figures (a windowed one over
-/// the whole merged run).
-fn judge(reports: &[(&str, Input)], b: &Buckets, secs: f64) -> Result<Vec<Verdict>, String> {
+/// Each threshold judged again on the merged figures. A windowed one on
+/// latency, errors or requests is judged window by window over the merged
+/// timeline, as the run judged it; on checks or iterations (which the
+/// timeline does not count per second), over the whole merged run.
+fn judge(
+    reports: &[(&str, Input)],
+    b: &Buckets,
+    timeline: &[Row],
+    secs: f64,
+) -> Result<Vec<Verdict>, String> {
     let first = &reports[0].1;
     let mut out = Vec::new();
     for (i, v) in first.thresholds.iter().enumerate() {
-        let (t, tags) = scheduler::thresholds::rule(&v.metric, &v.threshold)
+        let window = v.window_seconds.map(std::time::Duration::from_secs_f64);
+        let (t, tags) = scheduler::thresholds::rule(&v.metric, &v.threshold, window)
             .map_err(|e| format!("threshold {}: {e}", v.metric))?;
-        let tag = |name: &str| tags.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-        let workload = tag("scenario").and_then(|s| b.workloads.iter().find(|w| &w.name == s));
+        let tag = |name: &str| {
+            tags.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let (scenario, step) = (tag("scenario"), tag("step"));
+        let workload = scenario.and_then(|s| b.workloads.iter().find(|w| w.name == s));
         let mut tally = Tally::default();
         (tally.iterations, tally.dropped) = match workload {
             Some(w) => (w.iterations, w.dropped),
@@ -478,12 +492,12 @@ fn judge(reports: &[(&str, Input)], b: &Buckets, secs: f64) -> Result<Vec<Verdic
                 reports.iter().map(|(_, r)| r.dropped_iterations).sum(),
             ),
         };
-        match (tag("step"), workload) {
+        match (step, workload) {
             (Some(id), _) => {
                 for s in b
                     .steps
                     .iter()
-                    .filter(|s| &s.id == id && tag("scenario").is_none_or(|sc| &s.scenario == sc))
+                    .filter(|s| s.id == id && scenario.is_none_or(|sc| s.scenario == sc))
                 {
                     tally.bucket.merge(&s.bucket);
                 }
@@ -491,11 +505,23 @@ fn judge(reports: &[(&str, Input)], b: &Buckets, secs: f64) -> Result<Vec<Verdic
             (None, Some(w)) => tally.bucket = w.bucket.clone(),
             (None, None) => tally.bucket = b.total.clone(),
         }
-        let value = tally.measure(&t, secs);
+        let windows = if t.window.is_some() && t.needs_only_latency_and_errors() {
+            let seconds = per_second(timeline, scenario, step)?;
+            scheduler::thresholds::judge_windows(&t, &seconds, secs.floor() as u64)
+        } else {
+            None
+        };
+        let (value, ok) = match windows {
+            Some((value, failed)) => (value, !failed),
+            None => {
+                let value = tally.measure(&t, secs);
+                (value, t.holds(value))
+            }
+        };
         out.push(Verdict {
             metric: v.metric.clone(),
             threshold: v.threshold.clone(),
-            ok: t.holds(value),
+            ok,
             value: (value * 1000.0).round() / 1000.0,
             window_seconds: v.window_seconds,
             aborted_run: reports
@@ -504,4 +530,53 @@ fn judge(reports: &[(&str, Input)], b: &Buckets, secs: f64) -> Result<Vec<Verdic
         });
     }
     Ok(out)
+}
+
+/// The merged timeline's requests, errors and latencies per second, for the
+/// rows a threshold's tags pick: one step's, a scenario's steps', or the
+/// totals.
+fn per_second(
+    timeline: &[Row],
+    scenario: Option<&str>,
+    step: Option<&str>,
+) -> Result<Vec<(u64, Tally)>, String> {
+    let mut seconds: BTreeMap<u64, Tally> = BTreeMap::new();
+    for row in timeline {
+        let picked = match (scenario, step) {
+            (_, Some(id)) => {
+                row.step.as_deref() == Some(id)
+                    && scenario.is_none_or(|sc| row.scenario.as_deref() == Some(sc))
+            }
+            (Some(sc), None) => row.step.is_some() && row.scenario.as_deref() == Some(sc),
+            (None, None) => row.is_total(),
+        };
+        if !picked {
+            continue;
+        }
+        let latency = row
+            .histogram
+            .as_deref()
+            .map(crate::hdr::decode)
+            .transpose()
+            .map_err(|e| e.to_string())?
+            .unwrap_or_else(scheduler::stats::histogram);
+        let bucket = Bucket::from_parts(Parts {
+            latency,
+            service: None,
+            phases: None,
+            ok: row.requests.saturating_sub(row.errors),
+            failed: row.errors,
+            bytes_sent: 0,
+            bytes_received: 0,
+            status: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            tls_handshakes: 0,
+            tls_resumed: 0,
+            tls_versions: BTreeMap::new(),
+            checks_passed: 0,
+            checks_failed: 0,
+        });
+        seconds.entry(row.second).or_default().bucket.merge(&bucket);
+    }
+    Ok(seconds.into_iter().collect())
 }

@@ -54,7 +54,7 @@ fn a_report_merged_with_itself_doubles_every_count_and_keeps_every_percentile() 
     std::fs::write(
         &file,
         scenario(
-            "scenario:\n  id: self\n  load: {total_users: 3, test_duration: 2s}\n  workflow:\n    - {id: home, type: http, params: {url: 'http://{http}/'}}\n    - {id: gone, type: http, params: {url: 'http://{http}/status/404'}}\n",
+            "thresholds:\n  'latency:w': {threshold: 'p(95)<5000', window: 1s}\n  'requests:w': {threshold: 'count>=0', window: 1s}\n  'errors{step:gone}:w': {threshold: 'rate<0.5', window: 1s}\nscenario:\n  id: self\n  load: {total_users: 3, test_duration: 3s}\n  workflow:\n    - {id: home, type: http, params: {url: 'http://{http}/'}}\n    - {id: gone, type: http, params: {url: 'http://{http}/status/404'}}\n",
             &t,
         ),
     )
@@ -67,10 +67,10 @@ fn a_report_merged_with_itself_doubles_every_count_and_keeps_every_percentile() 
         .arg(&one)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(99), "every 404 fails a window");
     let merged = dir.join("merged.json");
     let out = merge(&[one.clone(), one.clone()], &merged, &[]);
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(99), "{out:?}");
     let (a, m) = (read(&one), read(&merged));
     common::schema::check(&m);
     for (x, y) in [
@@ -109,6 +109,45 @@ fn a_report_merged_with_itself_doubles_every_count_and_keeps_every_percentile() 
         assert_eq!(y["timings"]["waiting"], x["timings"]["waiting"]);
     }
     assert_eq!(num(&m, "iterations"), 2 * num(&a, "iterations"));
+    // Windowed thresholds are judged window by window again: a latency
+    // window's value is kept, a request count's worst window doubles, and
+    // every 404 failing keeps its error rate at 1 (a failed window).
+    let verdicts = |r: &Value| -> Vec<(bool, f64)> {
+        r["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["ok"].as_bool().unwrap(), v["value"].as_f64().unwrap()))
+            .collect()
+    };
+    let (va, vm) = (verdicts(&a), verdicts(&m));
+    assert_eq!(va.len(), 3);
+    let by = |list: &[(bool, f64)], key: &str, r: &Value| {
+        let i = r["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|v| v["metric"] == key)
+            .unwrap();
+        list[i]
+    };
+    // 1 s windows are the whole seconds of the run: its timeline's rows.
+    let whole_seconds = a["duration_seconds"].as_f64().unwrap().floor() as u64;
+    let rows: Vec<&Value> = a["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["step"].is_null() && num(r, "second") < whole_seconds)
+        .collect();
+    let worst_p95 = rows
+        .iter()
+        .map(|r| r["p95_ms"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let fewest = rows.iter().map(|r| num(r, "requests")).min().unwrap();
+    assert_eq!(by(&vm, "latency:w", &m), (true, worst_p95));
+    assert_eq!(by(&vm, "requests:w", &m), (true, 2.0 * fewest as f64));
+    assert_eq!(by(&vm, "errors{step:gone}:w", &m), (false, 1.0));
+    assert_eq!(by(&va, "errors{step:gone}:w", &a), (false, 1.0));
     assert_eq!(m["duration_seconds"], a["duration_seconds"]);
     // The timeline: the same seconds, each count doubled, each percentile kept.
     let (ta, tm) = (

@@ -277,8 +277,12 @@ fn split_key(key: &str) -> Result<(Metric, Vec<(String, String)>), String> {
 /// A verdict's rule read back from its key and expression as a report
 /// carries them, its tags (`scenario`, `step` → value) left for the caller
 /// to resolve: what judging a merged report needs. The filter is empty and
-/// the rule never aborts.
-pub fn rule(key: &str, expr: &str) -> Result<(Threshold, Vec<(String, String)>), String> {
+/// the rule never aborts; `window` is the verdict's `window_seconds`.
+pub fn rule(
+    key: &str,
+    expr: &str,
+    window: Option<Duration>,
+) -> Result<(Threshold, Vec<(String, String)>), String> {
     let (metric, tags) = split_key(key)?;
     let (agg, op, limit) = parse_expr(expr)?;
     let threshold = Threshold {
@@ -291,7 +295,7 @@ pub fn rule(key: &str, expr: &str) -> Result<(Threshold, Vec<(String, String)>),
         limit,
         abort_on_fail: false,
         delay_abort_eval: Duration::ZERO,
-        window: None,
+        window,
     };
     Ok((threshold, tags))
 }
@@ -300,6 +304,15 @@ impl Threshold {
     /// Whether `value` passes.
     pub fn holds(&self, value: f64) -> bool {
         self.op.holds(value, self.limit)
+    }
+
+    /// Whether a window of it can be judged from per-second latency and
+    /// error counts alone (what a report's timeline has).
+    pub fn needs_only_latency_and_errors(&self) -> bool {
+        matches!(
+            self.metric,
+            Metric::Latency | Metric::Errors | Metric::Requests
+        )
     }
 }
 
@@ -572,14 +585,7 @@ impl Judge {
             if now < secs {
                 continue;
             }
-            let mut sum = Tally::default();
-            for (_, tally) in w
-                .seconds
-                .iter()
-                .filter(|(s, _)| *s + secs >= now && *s < now)
-            {
-                sum.merge(tally);
-            }
+            let sum = window_sum(w.seconds.iter(), now, secs);
             judge_window(w, t, sum.measure(t, secs as f64));
         }
         if self.aborted_by.is_some() {
@@ -630,6 +636,29 @@ impl Judge {
             })
             .collect()
     }
+}
+
+/// The window judged at `now`: the `secs` whole seconds before it.
+fn window_sum<'a>(seconds: impl Iterator<Item = &'a (u64, Tally)>, now: u64, secs: u64) -> Tally {
+    let mut sum = Tally::default();
+    for (_, tally) in seconds.filter(|(s, _)| *s + secs >= now && *s < now) {
+        sum.merge(tally);
+    }
+    sum
+}
+
+/// A windowed threshold judged afterwards over per-second tallies (second,
+/// tally), as `Judge::tick` judges it at each whole second `1..=last`:
+/// (the first failing window's value, true) or (the worst value, false);
+/// none when no window closed, or `t` has no window.
+pub fn judge_windows(t: &Threshold, seconds: &[(u64, Tally)], last: u64) -> Option<(f64, bool)> {
+    let secs = t.window?.as_secs().max(1);
+    let mut w = Window::default();
+    for now in secs..=last {
+        let sum = window_sum(seconds.iter(), now, secs);
+        judge_window(&mut w, t, sum.measure(t, secs as f64));
+    }
+    w.judged
 }
 
 fn judge_window(w: &mut Window, t: &Threshold, value: f64) {

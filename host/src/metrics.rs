@@ -5,6 +5,7 @@
 //! histogram (buckets read from the HDR histogram) and as a summary (its
 //! quantiles), active users, iterations and dropped iterations.
 
+use hdrhistogram::Histogram;
 use scheduler::{Scenario, Stats};
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -39,18 +40,28 @@ impl Exposition {
 pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Duration) -> String {
     let report = stats.report(scenario, elapsed);
     let mut out = String::new();
-    let steps: Vec<(String, &scheduler::stats::StepReport, Option<usize>)> = report
+    // Each step's labels, figures and latency histogram.
+    let steps: Vec<(
+        String,
+        &scheduler::stats::StepReport,
+        Option<&Histogram<u64>>,
+    )> = report
         .steps
         .iter()
         .map(|s| {
             let labels = format!("scenario=\"{}\",step=\"{}\"", esc(&s.scenario), esc(&s.id));
-            let index = scenario
+            let latency = scenario
                 .workflow
                 .iter()
-                .position(|w| w.id == s.id && workload_name(scenario, w.workload) == s.scenario);
-            (labels, s, index)
+                .position(|w| w.id == s.id && workload_name(scenario, w.workload) == s.scenario)
+                .and_then(|i| stats.steps().get(i))
+                .map(|b| b.latency_histogram());
+            (labels, s, latency)
         })
         .collect();
+    let latencies = || steps.iter().filter_map(|(l, _, h)| Some((l, (*h)?)));
+    // Seconds in all, as Prometheus' _sum wants them.
+    let total = |h: &Histogram<u64>| h.mean() * h.len() as f64 / 1e6;
     header(
         &mut out,
         "scheduler_requests_total",
@@ -97,13 +108,7 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
         "histogram",
         "Request latency (from when it was due, under arrival-rate executors), by step.",
     );
-    for (labels, _, index) in &steps {
-        let Some(h) = index
-            .and_then(|i| stats.steps().get(i))
-            .map(|b| b.latency_histogram())
-        else {
-            continue;
-        };
+    for (labels, h) in latencies() {
         for le in BUCKETS {
             let n = if h.is_empty() {
                 0
@@ -119,7 +124,7 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
             out,
             "scheduler_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\nscheduler_request_duration_seconds_sum{{{labels}}} {}\nscheduler_request_duration_seconds_count{{{labels}}} {}",
             h.len(),
-            h.mean() * h.len() as f64 / 1e6,
+            total(h),
             h.len()
         );
     }
@@ -129,13 +134,7 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
         "summary",
         "Request latency quantiles over the whole run so far, by step (exact to 3 significant digits).",
     );
-    for (labels, _, index) in &steps {
-        let Some(h) = index
-            .and_then(|i| stats.steps().get(i))
-            .map(|b| b.latency_histogram())
-        else {
-            continue;
-        };
+    for (labels, h) in latencies() {
         for q in QUANTILES {
             let v = if h.is_empty() {
                 0.0
@@ -150,7 +149,7 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
         let _ = writeln!(
             out,
             "scheduler_request_latency_seconds_sum{{{labels}}} {}\nscheduler_request_latency_seconds_count{{{labels}}} {}",
-            h.mean() * h.len() as f64 / 1e6,
+            total(h),
             h.len()
         );
     }

@@ -4,22 +4,11 @@
 
 mod common;
 
-use base64::Engine;
 use common::host::{bin, scratch};
 use common::{num, scenario, step, target};
-use hdrhistogram::Histogram;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn decode(text: &str) -> Histogram<u64> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .unwrap();
-    hdrhistogram::serialization::Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .unwrap()
-}
 
 fn merge(files: &[PathBuf], out: &Path, extra: &[&str]) -> Output {
     Command::new(bin())
@@ -102,7 +91,7 @@ fn a_report_merged_with_itself_doubles_every_count_and_keeps_every_percentile() 
             assert_eq!(num(&y["errors"][kind], "count"), 2 * num(e, "count"));
         }
         assert_eq!(
-            decode(y["latency_histogram"].as_str().unwrap()).len(),
+            common::histogram(y["latency_histogram"].as_str().unwrap()).len(),
             2 * num(x, "total_requests")
         );
         // Phases come from their own merged histograms.
@@ -253,8 +242,10 @@ fn shards_merge_to_the_servers_count_and_one_histogram_of_every_sample() {
     // histograms: the merged percentiles are its percentiles.
     let mut all = scheduler::stats::histogram();
     for f in &files {
-        all.add(decode(read(f)["latency_histogram"].as_str().unwrap()))
-            .unwrap();
+        all.add(common::histogram(
+            read(f)["latency_histogram"].as_str().unwrap(),
+        ))
+        .unwrap();
     }
     let ms = |us: u64| (us as f64).round() / 1000.0;
     assert_eq!(all.len(), 60);
@@ -280,7 +271,7 @@ fn shards_merge_to_the_servers_count_and_one_histogram_of_every_sample() {
     ] {
         assert_eq!(home[k].as_f64(), Some(ms(all.value_at_quantile(q))), "{k}");
     }
-    let h = decode(home["latency_histogram"].as_str().unwrap());
+    let h = common::histogram(home["latency_histogram"].as_str().unwrap());
     assert_eq!(h.len(), all.len());
     assert_eq!(h.mean(), all.mean());
     // The timelines line up: one total row per second, the shards' added.

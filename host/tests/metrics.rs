@@ -3,7 +3,6 @@
 
 mod common;
 
-use base64::Engine;
 use common::host::{bin, scratch};
 use common::{num, scenario, step, target};
 use prometheus_parse::{Scrape, Value as Metric};
@@ -218,12 +217,7 @@ fn metrics_scraped_during_the_run_agree_with_the_final_report() {
             assert_eq!(got, Some(num(e, "count") as f64), "{id} {kind}");
         }
         // The histogram's buckets are the report's histogram's counts.
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(s["latency_histogram"].as_str().unwrap())
-            .unwrap();
-        let h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .unwrap();
+        let h = common::histogram(s["latency_histogram"].as_str().unwrap());
         for (le, count) in histogram(&fin, id) {
             let expected = if le.is_infinite() {
                 h.len()

@@ -4,23 +4,12 @@
 
 mod common;
 
-use base64::Engine;
 use common::host::{bin, ok, run, scratch};
 use common::{num, scenario, step, target};
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn decode(text: &str) -> Histogram<u64> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .unwrap();
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .unwrap()
-}
 
 fn lines(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
@@ -95,7 +84,8 @@ fn the_timelines_histograms_re_merge_to_the_reports_percentiles_exactly() {
     // do each step's.
     let mut all = scheduler::stats::histogram();
     for row in &totals {
-        all.add(decode(row["histogram"].as_str().unwrap())).unwrap();
+        all.add(common::histogram(row["histogram"].as_str().unwrap()))
+            .unwrap();
     }
     assert_eq!(all.len(), served);
     assert_eq!(figures(&all), reported(&r));
@@ -104,7 +94,8 @@ fn the_timelines_histograms_re_merge_to_the_reports_percentiles_exactly() {
         let mut requests = 0;
         let mut errors = 0;
         for row in rows.iter().filter(|r| r["step"] == id) {
-            h.add(decode(row["histogram"].as_str().unwrap())).unwrap();
+            h.add(common::histogram(row["histogram"].as_str().unwrap()))
+                .unwrap();
             requests += num(row, "requests");
             errors += num(row, "errors");
             assert_eq!(row["scenario"], "default");
@@ -115,10 +106,10 @@ fn the_timelines_histograms_re_merge_to_the_reports_percentiles_exactly() {
         assert_eq!(figures(&h), reported(s), "{id}");
     }
     // The report carries the same histograms: the slow step's is ≥ 3 ms.
-    let slow = decode(step(&r, "slow")["latency_histogram"].as_str().unwrap());
+    let slow = common::histogram(step(&r, "slow")["latency_histogram"].as_str().unwrap());
     assert!(slow.min() >= 3000, "{}", slow.min());
     assert_eq!(
-        decode(r["latency_histogram"].as_str().unwrap()).len(),
+        common::histogram(r["latency_histogram"].as_str().unwrap()).len(),
         served
     );
     // Errors by kind and status codes per second add up to the report's.

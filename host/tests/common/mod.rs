@@ -35,6 +35,18 @@ pub fn target() -> LoopbackTarget {
     LoopbackTarget::start([127, 0, 0, 1].into(), 0, 0, 0).expect("loopback target")
 }
 
+/// A histogram as a report or a timeline row carries it (HDR V2, deflated,
+/// base64), read with the hdrhistogram crate itself.
+pub fn histogram(text: &str) -> hdrhistogram::Histogram<u64> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64");
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .expect("an HDR V2 histogram")
+}
+
 /// Fills {http}, {tcp}, {udp} with the target's addresses.
 pub fn scenario(template: &str, t: &LoopbackTarget) -> String {
     template

@@ -1,8 +1,9 @@
-//! The per-second files, written as the run goes: `--timeline FILE.jsonl`
-//! (one JSON row per line, with the second's histogram) and `--csv FILE`
-//! (the same rows without histograms). Rows are appended when their second
-//! closes and flushed once per batch of closed seconds (at most once a
-//! second), so a crash or kill leaves every closed second on disk.
+//! The files written as the run goes: `--timeline FILE.jsonl` (one JSON
+//! row per line, with the second's histogram), `--csv FILE` (the same rows
+//! without histograms), and `--samples FILE.csv` (every request). Rows are
+//! appended when their second closes, samples as they come; all are
+//! flushed once per batch of closed seconds (at most once a second), so a
+//! crash or kill leaves every closed second on disk.
 
 use crate::error::Failure;
 use crate::timeline::Row;
@@ -27,10 +28,14 @@ const CSV_HEADER: [&str; 13] = [
     "errors_by_kind",
 ];
 
+/// The samples file's columns, in order.
+const SAMPLES_HEADER: [&str; 6] = ["at_ms", "scenario", "step", "latency_us", "status", "error"];
+
 #[derive(Default)]
 pub struct Files {
     jsonl: Option<Sink<BufWriter<File>>>,
     csv: Option<Sink<csv::Writer<File>>>,
+    samples: Option<Sink<csv::Writer<File>>>,
 }
 
 struct Sink<W> {
@@ -42,7 +47,11 @@ struct Sink<W> {
 
 impl Files {
     /// Creates the files now, so a bad path fails before the run.
-    pub fn create(jsonl: Option<&Path>, csv: Option<&Path>) -> Result<Self, Failure> {
+    pub fn create(
+        jsonl: Option<&Path>,
+        csv: Option<&Path>,
+        samples: Option<&Path>,
+    ) -> Result<Self, Failure> {
         let open = |flag: &str, path: &Path| {
             File::create(path)
                 .map_err(|e| Failure::input(format!("{flag} {}: {e}", path.display())))
@@ -55,15 +64,21 @@ impl Files {
                 failed: None,
             });
         }
-        if let Some(path) = csv {
-            let mut out = csv::Writer::from_writer(open("--csv", path)?);
-            out.write_record(CSV_HEADER)
-                .map_err(|e| Failure::input(format!("--csv {}: {e}", path.display())))?;
-            files.csv = Some(Sink {
+        let table = |flag: &str, path: &Path, header: &[&str]| -> Result<_, Failure> {
+            let mut out = csv::Writer::from_writer(open(flag, path)?);
+            out.write_record(header)
+                .map_err(|e| Failure::input(format!("{flag} {}: {e}", path.display())))?;
+            Ok(Sink {
                 path: path.to_path_buf(),
                 out,
                 failed: None,
-            });
+            })
+        };
+        if let Some(path) = csv {
+            files.csv = Some(table("--csv", path, &CSV_HEADER)?);
+        }
+        if let Some(path) = samples {
+            files.samples = Some(table("--samples", path, &SAMPLES_HEADER)?);
         }
         Ok(files)
     }
@@ -83,16 +98,49 @@ impl Files {
         }
     }
 
+    /// One request: `at` after the start, of step `name` (none: no step's),
+    /// its latency as the report records it.
+    pub fn sample(
+        &mut self,
+        at: std::time::Duration,
+        name: Option<&(String, String)>,
+        s: &scheduler::Sample,
+        latency_us: u64,
+    ) {
+        let Some(sink) = self.samples.as_mut().filter(|s| s.failed.is_none()) else {
+            return;
+        };
+        let record = [
+            format!("{:.3}", at.as_secs_f64() * 1000.0),
+            name.map(|n| n.0.clone()).unwrap_or_default(),
+            name.map(|n| n.1.clone()).unwrap_or_default(),
+            latency_us.to_string(),
+            s.status.map(|c| c.to_string()).unwrap_or_default(),
+            s.error
+                .as_ref()
+                .map(|e| e.kind.name().to_string())
+                .unwrap_or_default(),
+        ];
+        if let Err(e) = sink.out.write_record(record) {
+            sink.failed = Some(e.to_string());
+        }
+    }
+
     pub fn flush(&mut self) {
         if let Some(s) = self.jsonl.as_mut().filter(|s| s.failed.is_none())
             && let Err(e) = s.out.flush()
         {
             s.failed = Some(e.to_string());
         }
-        if let Some(s) = self.csv.as_mut().filter(|s| s.failed.is_none())
-            && let Err(e) = s.out.flush()
+        for s in [self.csv.as_mut(), self.samples.as_mut()]
+            .into_iter()
+            .flatten()
         {
-            s.failed = Some(e.to_string());
+            if s.failed.is_none()
+                && let Err(e) = s.out.flush()
+            {
+                s.failed = Some(e.to_string());
+            }
         }
     }
 
@@ -100,7 +148,8 @@ impl Files {
     pub fn problems(&self) -> Vec<String> {
         let jsonl = self.jsonl.as_ref().and_then(|s| s.problem("--timeline"));
         let csv = self.csv.as_ref().and_then(|s| s.problem("--csv"));
-        jsonl.into_iter().chain(csv).collect()
+        let samples = self.samples.as_ref().and_then(|s| s.problem("--samples"));
+        jsonl.into_iter().chain(csv).chain(samples).collect()
     }
 }
 

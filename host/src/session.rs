@@ -136,6 +136,8 @@ pub struct Outputs<'a> {
     pub timeline: Option<&'a Path>,
     /// Per-second rows as CSV.
     pub csv: Option<&'a Path>,
+    /// Every request as CSV.
+    pub samples: Option<&'a Path>,
     /// The HTML report.
     pub html: Option<&'a Path>,
     /// A saved report the HTML report draws beside this run.
@@ -157,6 +159,7 @@ pub async fn execute(
         junit,
         timeline,
         csv,
+        samples,
         html,
         baseline,
         metrics,
@@ -165,7 +168,7 @@ pub async fn execute(
     } = outputs;
     // Read before the run: a bad baseline should not cost a run.
     let baseline = baseline.map(crate::saved::read).transpose()?;
-    let files = crate::series_files::Files::create(timeline, csv)?;
+    let files = crate::series_files::Files::create(timeline, csv, samples)?;
     let exposition = Arc::new(crate::metrics::Exposition::default());
     // Serves until the report is written (dropped at the end of this call).
     let _listener = match metrics {

@@ -168,6 +168,10 @@ impl Timeline {
         // A sample for a second already closed counts in the oldest open
         // one, so every sample is in some row.
         let second = at.as_secs().max(self.first_open);
+        for (s, late) in delays(samples, delay) {
+            let name = self.names.get(s.step as usize);
+            self.files.sample(at, name, s, recorded_us(s, late));
+        }
         let slot = self.second(second);
         for (s, late) in delays(samples, delay) {
             slot.total.push(s, late);

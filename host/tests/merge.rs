@@ -188,6 +188,8 @@ fn shards_merge_to_the_servers_count_and_one_histogram_of_every_sample() {
                     "--out",
                 ])
                 .arg(out)
+                .arg("--samples")
+                .arg(out.with_extension("csv"))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -238,14 +240,20 @@ fn shards_merge_to_the_servers_count_and_one_histogram_of_every_sample() {
             .unwrap()
             .contains("data-row=\"home (http)\"")
     );
-    // One histogram of every sample, made here from the shards' own
-    // histograms: the merged percentiles are its percentiles.
+    // One histogram of every raw sample the shards recorded (`--samples`):
+    // the merged percentiles are its percentiles.
     let mut all = scheduler::stats::histogram();
     for f in &files {
-        all.add(common::histogram(
-            read(f)["latency_histogram"].as_str().unwrap(),
-        ))
-        .unwrap();
+        let mut csv = csv::Reader::from_path(f.with_extension("csv")).unwrap();
+        let col = csv
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "latency_us")
+            .unwrap();
+        for record in csv.records() {
+            all.record(record.unwrap()[col].parse().unwrap()).unwrap();
+        }
     }
     let ms = |us: u64| (us as f64).round() / 1000.0;
     assert_eq!(all.len(), 60);

@@ -62,6 +62,8 @@ fn the_timelines_histograms_re_merge_to_the_reports_percentiles_exactly() {
             jsonl.to_str().unwrap(),
             "--csv",
             csv.to_str().unwrap(),
+            "--samples",
+            dir.join("samples.csv").to_str().unwrap(),
         ],
     );
     ok(&out);
@@ -123,6 +125,21 @@ fn the_timelines_histograms_re_merge_to_the_reports_percentiles_exactly() {
 
     // The report's timeline is the same rows.
     assert_eq!(r["timeline"].as_array().unwrap(), &rows);
+
+    // --samples: every request, whose latencies make the report's histogram.
+    let mut raw = csv::Reader::from_path(dir.join("samples.csv")).unwrap();
+    let header = raw.headers().unwrap().clone();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut h = scheduler::stats::histogram();
+    let mut slow = 0;
+    for record in raw.records() {
+        let record = record.unwrap();
+        h.record(record[at("latency_us")].parse().unwrap()).unwrap();
+        slow += u64::from(&record[at("step")] == "slow");
+    }
+    assert_eq!(h.len(), served);
+    assert_eq!(slow, num(step(&r, "slow"), "total_requests"));
+    assert_eq!(figures(&h), reported(&r));
 
     // The CSV: a header, then the same rows, in the same order.
     let mut reader = csv::Reader::from_path(&csv).unwrap();

@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// Write the same per-second rows, without histograms, here as CSV, as the run goes
     #[arg(long, value_name = "FILE.csv")]
     pub csv: Option<PathBuf>,
+    /// Write every request here as CSV as the run goes (ms since the start, scenario, step, latency in µs as the report records it, status, error kind)
+    #[arg(long, value_name = "FILE.csv")]
+    pub samples: Option<PathBuf>,
     /// Write a self-contained HTML report here (charts, tables; opens from disk)
     #[arg(long, value_name = "FILE.html")]
     pub html: Option<PathBuf>,
@@ -54,6 +57,7 @@ pub async fn main(a: RunArgs) -> Result<u8, Failure> {
         junit: a.junit.as_deref(),
         timeline: a.timeline.as_deref(),
         csv: a.csv.as_deref(),
+        samples: a.samples.as_deref(),
         html: a.html.as_deref(),
         baseline: a.baseline.as_deref(),
         metrics: a.metrics,

@@ -142,14 +142,11 @@ async fn open(run: Run, workload: usize, w: Arc<Workload>, users: Vec<(Spec, Liv
     let Model::Open(Open { rate, max_vus, .. }) = &w.model else {
         unreachable!("pools belong to open workloads")
     };
-    // This shard's users of the pool, beyond those made at init, and its
+    // This shard's users of the pool beyond those made at init, and its
     // arrivals: every shard.count-th of the workload's.
     let shard = run.shard;
-    let mut spare: std::collections::VecDeque<u32> = (0..*max_vus)
-        .filter(|j| shard.owns(u64::from(*j)))
-        .map(|j| w.first_vu + j)
-        .filter(|index| !users.iter().any(|(spec, _)| spec.index == *index))
-        .collect();
+    let mut spare: std::collections::VecDeque<u32> =
+        shard.users(w.first_vu, w.initial_vus()..*max_vus).collect();
     let max_vus = shard.share(u64::from(*max_vus)) as u32;
     let hard_end = run.start + w.end();
     let (free_tx, mut free_rx) = mpsc::unbounded_channel::<usize>();

@@ -25,8 +25,8 @@ pub struct Outcome {
     pub aborted_by: Option<String>,
     /// Per second, the total and each step that ran.
     pub timeline: Vec<Row>,
-    /// The timeline files, closed (for their write errors).
-    pub files: Files,
+    /// One line per timeline file that could not be written in full.
+    pub file_problems: Vec<String>,
     /// When the load started (the clock's zero).
     pub started: SystemTime,
     pub elapsed: Duration,
@@ -94,7 +94,7 @@ pub async fn execute(
             verdicts: Vec::new(),
             aborted_by: None,
             timeline: Vec::new(),
-            files,
+            file_problems: files.problems(),
             started: SystemTime::now(),
             elapsed: Duration::ZERO,
             interrupted: None,
@@ -109,17 +109,14 @@ pub async fn execute(
         .iter()
         .enumerate()
         .flat_map(|(wi, w)| {
-            // This shard's users: every shard.count-th of the workload's,
-            // keeping the run-wide user numbers.
-            (0..w.initial_vus())
-                .filter(|j| scenario.shard.owns(u64::from(*j)))
-                .map(move |j| {
-                    let index = w.first_vu + j;
-                    Spec {
-                        index,
-                        source: scenario.pool.for_vu(index),
-                        workload: wi,
-                    }
+            // This shard's users, under their run-wide numbers.
+            scenario
+                .shard
+                .users(w.first_vu, 0..w.initial_vus())
+                .map(move |index| Spec {
+                    index,
+                    source: scenario.pool.for_vu(index),
+                    workload: wi,
                 })
         })
         .collect();
@@ -262,7 +259,7 @@ pub async fn execute(
     // The last exposition is the report's figures (before teardown, which
     // the report keeps apart).
     publish(&stats, &live.active, elapsed);
-    let (timeline, files) = timeline.finish(elapsed);
+    let (timeline, file_problems) = timeline.finish(elapsed);
     // Teardown runs once after the load (not after an interrupted init).
     if let Some(steps) = scenario
         .teardown
@@ -280,7 +277,7 @@ pub async fn execute(
         stats,
         verdicts,
         timeline,
-        files,
+        file_problems,
         started,
         elapsed,
         interrupted,

@@ -195,7 +195,7 @@ pub async fn execute(
     )
     .await;
     progress.finish();
-    for problem in outcome.files.problems() {
+    for problem in &outcome.file_problems {
         eprintln!("warning: {problem}");
     }
     let report = HostReport::new(&plan.scenario, &outcome);

@@ -130,7 +130,7 @@ pub struct Timeline {
     first_open: u64,
     /// Active users per workload now.
     active: Vec<u32>,
-    /// Closed rows, without histograms.
+    /// Closed rows.
     rows: Vec<Row>,
     files: Files,
 }
@@ -211,13 +211,14 @@ impl Timeline {
         }
     }
 
-    /// Closes every second and the files; the rows for the report.
-    pub fn finish(mut self, end: Duration) -> (Vec<Row>, Files) {
+    /// Closes every second and the files: the rows for the report, and
+    /// a line for each file that could not be written in full.
+    pub fn finish(mut self, end: Duration) -> (Vec<Row>, Vec<String>) {
         let last = self.first_open + self.open.len() as u64;
         let end = end.as_secs_f64().ceil() as u64;
         self.advance(Duration::from_secs(last.max(end)) + CLOSE_AFTER);
         self.files.flush();
-        (self.rows, self.files)
+        (self.rows, self.files.problems())
     }
 
     fn empty_second(&self) -> Second {

@@ -79,6 +79,14 @@ impl Shard {
         if n > i { (n - i - 1) / c + 1 } else { 0 }
     }
 
+    /// The run-wide numbers of our users among a workload's `locals`
+    /// (indices within the workload, whose first user is `first_vu`).
+    pub fn users(self, first_vu: u32, locals: std::ops::Range<u32>) -> impl Iterator<Item = u32> {
+        locals
+            .filter(move |j| self.owns(u64::from(*j)))
+            .map(move |j| first_vu + j)
+    }
+
     /// Our `k`-th turn's place in the whole run's sequence.
     pub fn turn(self, k: u64) -> u64 {
         k * u64::from(self.count) + u64::from(self.index)

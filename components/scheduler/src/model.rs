@@ -408,11 +408,9 @@ impl Scenario {
     /// The run-wide numbers of the users this process may run (its shard's
     /// of each workload's).
     pub fn shard_users(&self) -> impl Iterator<Item = u32> + '_ {
-        self.workloads.iter().flat_map(move |w| {
-            (0..w.max_vus())
-                .filter(move |j| self.shard.owns(u64::from(*j)))
-                .map(move |j| w.first_vu + j)
-        })
+        self.workloads
+            .iter()
+            .flat_map(|w| self.shard.users(w.first_vu, 0..w.max_vus()))
     }
 
     /// The most users this process has: its shard's share of each

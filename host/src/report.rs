@@ -2,6 +2,7 @@
 //! instances) with each latency histogram, the run's metadata, and the
 //! per-second timeline; written atomically.
 
+use crate::error::{EXIT_INTERRUPTED, EXIT_SETUP_FAILED, EXIT_THRESHOLDS, Failure};
 use crate::run::Outcome;
 use crate::timeline::Row;
 use scheduler::stats::{Bucket, Metrics, StepReport};
@@ -56,6 +57,67 @@ impl HostReport {
             shard: (!scenario.shard.is_whole())
                 .then(|| format!("{}/{}", scenario.shard.index, scenario.shard.count)),
             timeline: o.timeline.clone(),
+        }
+    }
+}
+
+/// Where a finished report goes, besides the summary on stdout.
+#[derive(Default)]
+pub struct Destinations<'a> {
+    /// The JSON report ("-": stdout, instead of the summary).
+    pub out: Option<&'a Path>,
+    pub html: Option<&'a Path>,
+    /// A saved report the HTML draws beside this one.
+    pub baseline: Option<&'a crate::saved::Report>,
+    pub junit: Option<&'a Path>,
+}
+
+impl HostReport {
+    /// Prints the summary (unless the JSON goes to stdout) and writes the
+    /// JSON, HTML and JUnit files asked for: what `run` and `merge` share.
+    pub fn emit(&self, skip_verify: bool, to: Destinations) -> Result<(), Failure> {
+        if to.out != Some(Path::new("-")) {
+            print!(
+                "{}",
+                crate::summary::render(
+                    &self.run,
+                    self.interrupted_during,
+                    skip_verify,
+                    self.aborted_by_threshold.as_deref(),
+                )
+            );
+        }
+        if let Some(path) = to.out {
+            write(path, self)?;
+        }
+        if let Some(path) = to.html {
+            // Drawn from the report as saved, as `report FILE --html` does.
+            let saved = serde_json::to_value(self)
+                .and_then(serde_json::from_value::<crate::saved::Report>)
+                .map_err(|e| Failure::internal(e.into()))?;
+            write_atomically(path, crate::html::render(&saved, to.baseline).as_bytes())?;
+        }
+        if let Some(path) = to.junit {
+            let xml = crate::junit::render(
+                &self.run.scenario_id,
+                &self.run.thresholds,
+                self.run.duration_seconds,
+            );
+            write_atomically(path, xml.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// 130 interrupted, 97 setup failed, 99 a threshold failed, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.interrupted {
+            EXIT_INTERRUPTED
+        } else if self.run.setup_failed.is_some() {
+            EXIT_SETUP_FAILED
+        } else if !self.run.thresholds_passed() {
+            EXIT_THRESHOLDS
+        } else {
+            0
         }
     }
 }

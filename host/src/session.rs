@@ -2,14 +2,14 @@
 //! compile, probe), and from a finished run to its summary and report.
 
 use crate::bindings::VuDriverPre;
-use crate::error::{EXIT_INTERRUPTED, EXIT_SETUP_FAILED, EXIT_THRESHOLDS, Failure};
+use crate::error::Failure;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::report::{self, HostReport};
 use crate::run::{self, GRACE, Outcome};
 use crate::vu::{self, Shared};
 use crate::vu_state::VuState;
-use crate::{compose, engine, summary};
+use crate::{compose, engine};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -199,35 +199,15 @@ pub async fn execute(
         eprintln!("warning: {problem}");
     }
     let report = HostReport::new(&plan.scenario, &outcome);
-    if out != Some(Path::new("-")) {
-        print!(
-            "{}",
-            summary::render(
-                &report.run,
-                outcome.interrupted,
-                plan.scenario.skips_tls_verification(),
-                outcome.aborted_by.as_deref(),
-            )
-        );
-    }
-    if let Some(path) = out {
-        report::write(path, &report)?;
-    }
-    if let Some(path) = html {
-        let saved = serde_json::to_value(&report)
-            .and_then(serde_json::from_value::<crate::saved::Report>)
-            .map_err(|e| Failure::internal(e.into()))?;
-        let page = crate::html::render(&saved, baseline.as_ref());
-        report::write_atomically(path, page.as_bytes())?;
-    }
-    if let Some(path) = junit {
-        let xml = crate::junit::render(
-            &report.run.scenario_id,
-            &report.run.thresholds,
-            report.run.duration_seconds,
-        );
-        report::write_atomically(path, xml.as_bytes())?;
-    }
+    report.emit(
+        plan.scenario.skips_tls_verification(),
+        report::Destinations {
+            out,
+            html,
+            baseline: baseline.as_ref(),
+            junit,
+        },
+    )?;
     if let (Some(addr), Some(hold)) = (metrics, metrics_hold) {
         // A scraper's last scrape may come up to its interval after the
         // run: keep the final figures up that long (Ctrl-C ends it).
@@ -240,14 +220,6 @@ pub async fn execute(
             _ = tokio::signal::ctrl_c() => {}
         }
     }
-    let code = if outcome.interrupted.is_some() {
-        EXIT_INTERRUPTED
-    } else if outcome.setup_failed.is_some() {
-        EXIT_SETUP_FAILED
-    } else if !report.run.thresholds_passed() {
-        EXIT_THRESHOLDS
-    } else {
-        0
-    };
+    let code = report.exit_code();
     Ok((code, outcome))
 }

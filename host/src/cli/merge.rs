@@ -1,5 +1,5 @@
-use crate::error::{EXIT_INTERRUPTED, EXIT_SETUP_FAILED, EXIT_THRESHOLDS, Failure};
-use crate::{html, junit, merge, report, saved, summary};
+use crate::error::Failure;
+use crate::{merge, report};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -27,39 +27,14 @@ pub fn main(a: MergeArgs) -> Result<u8, Failure> {
         inputs.push((path.display().to_string(), text));
     }
     let merged = merge::merge(&inputs).map_err(Failure::input)?;
-    if a.out != std::path::Path::new("-") {
-        print!(
-            "{}",
-            summary::render(
-                &merged.run,
-                merged.interrupted_during,
-                false,
-                merged.aborted_by_threshold.as_deref()
-            )
-        );
-    }
-    report::write(&a.out, &merged)?;
-    if let Some(path) = &a.html {
-        let saved = serde_json::to_value(&merged)
-            .and_then(serde_json::from_value::<saved::Report>)
-            .map_err(|e| Failure::internal(e.into()))?;
-        report::write_atomically(path, html::render(&saved, None).as_bytes())?;
-    }
-    if let Some(path) = &a.junit {
-        let xml = junit::render(
-            &merged.run.scenario_id,
-            &merged.run.thresholds,
-            merged.run.duration_seconds,
-        );
-        report::write_atomically(path, xml.as_bytes())?;
-    }
-    Ok(if merged.interrupted {
-        EXIT_INTERRUPTED
-    } else if merged.run.setup_failed.is_some() {
-        EXIT_SETUP_FAILED
-    } else if !merged.run.thresholds_passed() {
-        EXIT_THRESHOLDS
-    } else {
-        0
-    })
+    merged.emit(
+        false,
+        report::Destinations {
+            out: Some(&a.out),
+            html: a.html.as_deref(),
+            baseline: None,
+            junit: a.junit.as_deref(),
+        },
+    )?;
+    Ok(merged.exit_code())
 }

@@ -7,116 +7,19 @@
 //! Thresholds are judged again on the merged figures.
 
 use crate::report::HostReport;
-use crate::run::Phase;
+use crate::saved::{self, Figures, Report as Input};
 use crate::timeline::Row;
+use scheduler::Report;
 use scheduler::executor::ExecutorKind;
-use scheduler::stats::{Bucket, ErrorStat, Parts, StepReport, WorkloadReport};
+use scheduler::stats::{Bucket, Parts, StepReport, WorkloadReport};
 use scheduler::thresholds::{Tally, Verdict};
-use scheduler::{ErrorKind, Report};
-use serde::Deserialize;
 use std::collections::BTreeMap;
-
-/// A report's figures (the run's, a scenario's or a step's), as read.
-#[derive(Deserialize)]
-struct Figures {
-    successful: u64,
-    failed: u64,
-    bytes_sent: u64,
-    bytes_received: u64,
-    status_codes: BTreeMap<String, u64>,
-    errors: BTreeMap<ErrorKind, ErrorStat>,
-    checks_passed: u64,
-    checks_failed: u64,
-    #[serde(default)]
-    tls: Option<Tls>,
-    latency_histogram: Option<String>,
-    #[serde(default)]
-    service_time_histogram: Option<String>,
-    #[serde(default)]
-    timings_histograms: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Deserialize)]
-struct Tls {
-    handshakes: u64,
-    resumed_handshakes: u64,
-    tls_versions: BTreeMap<String, u64>,
-}
-
-#[derive(Deserialize)]
-struct Step {
-    id: String,
-    name: String,
-    #[serde(rename = "type")]
-    kind: String,
-    scenario: String,
-    #[serde(flatten)]
-    figures: Figures,
-}
-
-#[derive(Deserialize)]
-struct Workload {
-    name: String,
-    executor: ExecutorKind,
-    vus_max: u32,
-    iterations: u64,
-    dropped_iterations: u64,
-    out_of_data: u64,
-    #[serde(flatten)]
-    figures: Figures,
-}
-
-#[derive(Deserialize)]
-struct VerdictIn {
-    metric: String,
-    threshold: String,
-    #[serde(default)]
-    window_seconds: Option<f64>,
-    #[serde(default)]
-    aborted_run: bool,
-}
-
-#[derive(Deserialize)]
-struct Input {
-    scenario_id: String,
-    vus: u32,
-    duration_seconds: f64,
-    iterations: u64,
-    dropped_iterations: u64,
-    out_of_data: u64,
-    #[serde(flatten)]
-    figures: Figures,
-    source_ips: BTreeMap<String, u64>,
-    scenarios: Vec<Workload>,
-    steps: Vec<Step>,
-    #[serde(default)]
-    setup: Option<Vec<Step>>,
-    #[serde(default)]
-    teardown: Option<Vec<Step>>,
-    #[serde(default)]
-    setup_failed: Option<String>,
-    thresholds: Vec<VerdictIn>,
-    interrupted: bool,
-    interrupted_during: Option<Phase>,
-    instances_ready_seconds: Option<f64>,
-    aborted_by_threshold: Option<String>,
-    started_at: String,
-    shard: Option<String>,
-    timeline: Vec<Row>,
-}
 
 /// Reads each (name, text) and adds them into one report.
 pub fn merge(inputs: &[(String, String)]) -> Result<HostReport, String> {
     let mut reports = Vec::new();
     for (name, text) in inputs {
-        let r: Input = serde_json::from_str(text).map_err(|e| {
-            format!(
-                "{name}: not a scheduler-host report this version can merge ({e}, line {} column {})",
-                e.line(),
-                e.column()
-            )
-        })?;
-        reports.push((name.as_str(), r));
+        reports.push((name.as_str(), saved::parse(text, name)?));
     }
     let Some((_, first)) = reports.first() else {
         return Err("merge: no reports given".into());
@@ -294,7 +197,7 @@ struct MergedWorkload {
 impl Buckets {
     fn add(&mut self, name: &str, r: &Input) -> Result<(), String> {
         let bucket = |f: &Figures| rebuild(f).map_err(|e| format!("{name}: {e}"));
-        self.total.merge(&bucket(&r.figures)?);
+        self.total.merge(&bucket(&r.total)?);
         for w in &r.scenarios {
             let b = bucket(&w.figures)?;
             match self.workloads.iter_mut().find(|m| m.name == w.name) {

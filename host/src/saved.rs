@@ -1,9 +1,13 @@
-//! A report read back from its JSON (`run --out`): what `compare` and the
-//! HTML report use. `run --html` renders from the same form (its report
-//! serialized and read back), so a saved report and a live run draw alike.
-//! Fields a report of an older host lacks read as empty.
+//! A report read back from its JSON (`run --out`): what `compare`, the HTML
+//! report and `merge` read. `run --html` renders from the same form (its
+//! report serialized and read back), so a saved report and a live run draw
+//! alike. Fields a report of an older host lacks read as empty.
 
+use crate::run::Phase;
 use crate::timeline::Row;
+use scheduler::ErrorKind;
+use scheduler::executor::ExecutorKind;
+use scheduler::stats::ErrorStat;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -12,6 +16,8 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Deserialize)]
 pub struct Figures {
     pub total_requests: u64,
+    #[serde(default)]
+    pub successful: u64,
     pub failed: u64,
     pub throughput_rps: f64,
     #[serde(default)]
@@ -23,23 +29,39 @@ pub struct Figures {
     pub latency_p99_ms: f64,
     pub latency_max_ms: f64,
     #[serde(default)]
+    pub bytes_sent: u64,
+    #[serde(default)]
+    pub bytes_received: u64,
+    #[serde(default)]
     pub status_codes: BTreeMap<String, u64>,
     #[serde(default)]
-    pub errors: BTreeMap<String, ErrorStat>,
+    pub errors: BTreeMap<ErrorKind, ErrorStat>,
+    #[serde(default)]
+    pub checks_passed: u64,
+    #[serde(default)]
+    pub checks_failed: u64,
+    #[serde(default)]
+    pub tls: Option<Tls>,
     #[serde(default)]
     pub latency_histogram: Option<String>,
+    #[serde(default)]
+    pub service_time_histogram: Option<String>,
+    #[serde(default)]
+    pub timings_histograms: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct ErrorStat {
-    pub count: u64,
-    #[serde(default)]
-    pub samples: Vec<String>,
+pub struct Tls {
+    pub handshakes: u64,
+    pub resumed_handshakes: u64,
+    pub tls_versions: BTreeMap<String, u64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Step {
     pub id: String,
+    #[serde(default)]
+    pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
     pub scenario: String,
@@ -61,8 +83,16 @@ impl Step {
 #[derive(Clone, Debug, Deserialize)]
 pub struct Workload {
     pub name: String,
-    pub executor: String,
-    pub vus_max: u64,
+    pub executor: ExecutorKind,
+    pub vus_max: u32,
+    #[serde(default)]
+    pub iterations: u64,
+    #[serde(default)]
+    pub dropped_iterations: u64,
+    #[serde(default)]
+    pub out_of_data: u64,
+    #[serde(flatten)]
+    pub figures: Figures,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -71,23 +101,35 @@ pub struct Verdict {
     pub threshold: String,
     pub ok: bool,
     pub value: f64,
+    #[serde(default)]
+    pub window_seconds: Option<f64>,
+    #[serde(default)]
+    pub aborted_run: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Report {
     pub scenario_id: String,
     #[serde(default)]
-    pub vus: u64,
+    pub vus: u32,
     #[serde(default)]
     pub duration_seconds: f64,
     #[serde(default)]
     pub iterations: u64,
     #[serde(default)]
     pub dropped_iterations: u64,
+    #[serde(default)]
+    pub out_of_data: u64,
     #[serde(flatten)]
     pub total: Figures,
     #[serde(default)]
     pub steps: Vec<Step>,
+    #[serde(default)]
+    pub setup: Option<Vec<Step>>,
+    #[serde(default)]
+    pub teardown: Option<Vec<Step>>,
+    #[serde(default)]
+    pub setup_failed: Option<String>,
     #[serde(default)]
     pub scenarios: Vec<Workload>,
     #[serde(default)]
@@ -97,9 +139,17 @@ pub struct Report {
     #[serde(default)]
     pub interrupted: bool,
     #[serde(default)]
+    pub interrupted_during: Option<Phase>,
+    #[serde(default)]
+    pub instances_ready_seconds: Option<f64>,
+    #[serde(default)]
+    pub aborted_by_threshold: Option<String>,
+    #[serde(default)]
     pub started_at: String,
     #[serde(default)]
     pub host_version: String,
+    #[serde(default)]
+    pub shard: Option<String>,
     #[serde(default)]
     pub timeline: Vec<Row>,
 }

@@ -55,7 +55,7 @@ pub fn header(r: &Report, baseline: Option<&Report>) -> String {
     for w in &r.scenarios {
         item(
             &format!("scenario {}", escape(&w.name)),
-            format!("{}, up to {} users", w.executor, w.vus_max),
+            format!("{}, up to {} users", w.executor.name(), w.vus_max),
         );
     }
     item("scheduler-host", r.host_version.clone());
@@ -194,7 +194,7 @@ fn errors(r: &Report) -> String {
                 out,
                 "<tr><td>{}</td><td class=\"text\">{}</td><td>{}</td><td class=\"text\">{}</td></tr>",
                 escape(&s.label()),
-                escape(kind),
+                kind.name(),
                 e.count,
                 samples.join("<br>")
             );
@@ -213,7 +213,7 @@ fn errors(r: &Report) -> String {
             let _ = write!(
                 out,
                 "<tr><td>no step</td><td class=\"text\">{}</td><td>{}</td><td class=\"text\">{}</td></tr>",
-                escape(kind),
+                kind.name(),
                 e.count - in_steps,
                 samples.join("<br>")
             );

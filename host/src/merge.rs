@@ -302,14 +302,21 @@ fn rebuild(f: &Figures) -> Result<Bucket, String> {
     }))
 }
 
-/// Every report's rows, lined up by wall-clock second (to the nearest; the
-/// shards of one `--start-at` start within milliseconds) and added: counts,
-/// histograms, active users.
+/// Every report's rows, lined up by wall-clock second (each report's start
+/// to the nearest second of the earliest; the shards of one `--start-at`
+/// start within milliseconds) and added: counts, histograms, active users.
 fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, String> {
-    let wall = |r: &Row| (r.unix_ms + 500) / 1000;
-    let first = reports
+    // Each report's rows move by whole seconds: its start's distance from
+    // the earliest start, to the nearest second (shards of one --start-at
+    // start within milliseconds), so one report's seconds stay consecutive.
+    let start = |r: &Input| {
+        r.timeline
+            .first()
+            .map(|row| row.unix_ms - row.second * 1000)
+    };
+    let earliest = reports
         .iter()
-        .flat_map(|(_, r)| r.timeline.iter().map(wall))
+        .filter_map(|(_, r)| start(r))
         .min()
         .unwrap_or(0);
     // Total first, then the steps in the merged report's order.
@@ -323,17 +330,18 @@ fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, St
         }
         _ => 0,
     };
-    // (wall second, rank, step) → the row so far and its histogram.
+    // (merged second, rank, step) → the row so far and its histogram.
     type Key = (u64, usize, Option<String>);
     let mut rows: BTreeMap<Key, (Row, hdrhistogram::Histogram<u64>)> = BTreeMap::new();
     for (name, r) in reports {
+        let offset = start(r).map_or(0, |s| (s - earliest + 500) / 1000);
         for row in &r.timeline {
             let h = row
                 .histogram
                 .as_deref()
                 .ok_or_else(|| format!("{name}: a timeline row has no histogram"))
                 .and_then(|t| crate::hdr::decode(t).map_err(|e| format!("{name}: {e}")))?;
-            let key = (wall(row), rank(row), row.step.clone());
+            let key = (row.second + offset, rank(row), row.step.clone());
             match rows.get_mut(&key) {
                 Some((m, mh)) => {
                     m.requests += row.requests;
@@ -356,8 +364,8 @@ fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, St
     }
     Ok(rows
         .into_iter()
-        .map(|((w, _, _), (mut row, h))| {
-            row.second = w - first;
+        .map(|((second, _, _), (mut row, h))| {
+            row.second = second;
             row.set_latency(&h);
             row
         })

@@ -152,6 +152,25 @@ fn a_report_merged_with_itself_doubles_every_count_and_keeps_every_percentile() 
             assert_eq!(y[k], x[k], "{k}");
         }
     }
+    // A copy that started 0.4 s later lines up second for second all the
+    // same, wherever the start falls within its wall-clock second.
+    for shift_ms in [100, 400] {
+        let mut later = a.clone();
+        for row in later["timeline"].as_array_mut().unwrap() {
+            row["unix_ms"] = (num(row, "unix_ms") + shift_ms).into();
+        }
+        let shifted = dir.join("shifted.json");
+        std::fs::write(&shifted, serde_json::to_vec(&later).unwrap()).unwrap();
+        let out = merge(&[one.clone(), shifted], &merged, &[]);
+        assert_eq!(out.status.code(), Some(99), "{out:?}");
+        let m = read(&merged);
+        let tm = m["timeline"].as_array().unwrap();
+        assert_eq!(tm.len(), ta.len(), "shifted {shift_ms} ms");
+        for (x, y) in ta.iter().zip(tm) {
+            assert_eq!(&y["second"], &x["second"]);
+            assert_eq!(num(y, "requests"), 2 * num(x, "requests"));
+        }
+    }
 }
 
 #[test]

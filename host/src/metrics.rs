@@ -40,7 +40,8 @@ impl Exposition {
 pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Duration) -> String {
     let report = stats.report(scenario, elapsed);
     let mut out = String::new();
-    // Each step's labels, figures and latency histogram.
+    // Each step's labels, figures and latency histogram (the report lists
+    // the load's steps in workflow order).
     let steps: Vec<(
         String,
         &scheduler::stats::StepReport,
@@ -48,14 +49,10 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
     )> = report
         .steps
         .iter()
-        .map(|s| {
+        .zip(scenario.load_steps())
+        .map(|(s, i)| {
             let labels = format!("scenario=\"{}\",step=\"{}\"", esc(&s.scenario), esc(&s.id));
-            let latency = scenario
-                .workflow
-                .iter()
-                .position(|w| w.id == s.id && workload_name(scenario, w.workload) == s.scenario)
-                .and_then(|i| stats.steps().get(i))
-                .map(|b| b.latency_histogram());
+            let latency = stats.steps().get(i).map(|b| b.latency_histogram());
             (labels, s, latency)
         })
         .collect();
@@ -200,10 +197,6 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-fn workload_name(scenario: &Scenario, w: usize) -> &str {
-    scenario.workloads.get(w).map_or("", |w| w.name.as_str())
 }
 
 /// A label value: backslash, quote and newline escaped.

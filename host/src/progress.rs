@@ -54,11 +54,9 @@ impl Progress {
     /// Hidden with `quiet`; plain lines when stderr is not a terminal.
     pub fn new(scenario: &Scenario, total: Option<Duration>, quiet: bool) -> Self {
         let steps = scenario
-            .workflow
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| scenario.hook_of(*i).is_none())
-            .map(|(i, s)| {
+            .load_steps()
+            .map(|i| {
+                let s = &scenario.workflow[i];
                 let owner = &scenario.workloads[s.workload].name;
                 let label = if scenario.workloads.len() == 1 {
                     s.id.clone()

@@ -146,7 +146,7 @@ fn attach_histograms(run: &mut Report, scenario: &Scenario, stats: &scheduler::S
         set(&mut w.metrics, stats.workload(i));
     }
     // The report lists the load's steps in workflow order, hooks apart.
-    let load = (0..scenario.workflow.len()).filter(|i| scenario.hook_of(*i).is_none());
+    let load = scenario.load_steps();
     let hooks = [
         (run.setup.as_mut(), scheduler::model::Hook::Setup),
         (run.teardown.as_mut(), scheduler::model::Hook::Teardown),

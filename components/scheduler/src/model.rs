@@ -405,6 +405,12 @@ impl Scenario {
         self.workloads.iter().map(|w| w.max_vus()).sum()
     }
 
+    /// The indices (in `workflow`) of the load's steps, hooks' left out:
+    /// the steps a report lists, in its order.
+    pub fn load_steps(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.workflow.len()).filter(|i| self.workflow[*i].workload != HOOK)
+    }
+
     /// The run-wide numbers of the users this process may run (its shard's
     /// of each workload's).
     pub fn shard_users(&self) -> impl Iterator<Item = u32> + '_ {

@@ -639,12 +639,10 @@ impl Stats {
                 })
                 .collect(),
             steps: scenario
-                .workflow
-                .iter()
-                .enumerate()
-                .filter(|(_, st)| st.workload != crate::model::HOOK)
-                .map(|(i, st)| {
-                    self.step_report(scenario, i, &scenario.workloads[st.workload].name, secs)
+                .load_steps()
+                .map(|i| {
+                    let owner = &scenario.workloads[scenario.workflow[i].workload].name;
+                    self.step_report(scenario, i, owner, secs)
                 })
                 .collect(),
             setup: self.hook_report(scenario, crate::model::Hook::Setup),

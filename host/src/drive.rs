@@ -5,7 +5,7 @@
 //! with no free user as dropped — never started late.
 
 use crate::vu::{self, Event, IterationEnd, Live, Shared, Spec, Stops, User};
-use scheduler::executor::{Budget, Closed, Model, Open, Workload};
+use scenario::executor::{Budget, Closed, Model, Open, Workload};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 pub struct Run {
     pub shared: Arc<Shared>,
     /// The slice of each workload this process runs.
-    pub shard: scheduler::executor::Shard,
+    pub shard: scenario::executor::Shard,
     pub start: Instant,
     pub stops: Stops,
     pub events: mpsc::UnboundedSender<Event>,
@@ -183,9 +183,9 @@ async fn open(run: Run, workload: usize, w: Arc<Workload>, users: Vec<(Spec, Liv
                                 run.start,
                                 workload,
                                 None,
-                                scheduler::UNATTRIBUTED,
+                                contract::UNATTRIBUTED,
                                 std::time::Duration::ZERO,
-                                scheduler::ErrorKind::Trap,
+                                contract::ErrorKind::Trap,
                                 why,
                             ));
                         }

@@ -34,7 +34,7 @@ mod tests {
 
     #[test]
     fn a_histogram_survives_the_round_trip() {
-        let mut h = scheduler::stats::histogram();
+        let mut h = stats::histogram();
         for v in [1, 250, 999, 1_000_001, 37] {
             h.record(v).unwrap();
         }
@@ -42,7 +42,7 @@ mod tests {
         assert_eq!(back, h);
         // A decoded histogram takes a wider one's counts.
         let mut narrow = decode(&encode(&h)).unwrap();
-        let mut wide = scheduler::stats::histogram();
+        let mut wide = stats::histogram();
         wide.record(60_000_000_000).unwrap();
         narrow.add(&wide).unwrap();
         assert_eq!(narrow.len(), 6);

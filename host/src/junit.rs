@@ -3,7 +3,7 @@
 //! threshold's message carries the measured value.
 
 use quick_xml::escape::escape;
-use scheduler::thresholds::Verdict;
+use stats::Verdict;
 use std::fmt::Write;
 
 pub fn render(suite: &str, verdicts: &[Verdict], seconds: f64) -> String {

@@ -9,10 +9,10 @@
 use crate::report::HostReport;
 use crate::saved::{self, Figures, Report as Input};
 use crate::timeline::Row;
-use scheduler::Report;
-use scheduler::executor::ExecutorKind;
-use scheduler::stats::{Bucket, Parts, StepReport, WorkloadReport};
-use scheduler::thresholds::{Tally, Verdict};
+use scenario::executor::ExecutorKind;
+use stats::Report;
+use stats::{Bucket, Parts, StepReport, WorkloadReport};
+use stats::{Tally, Verdict};
 use std::collections::BTreeMap;
 
 /// Reads each (name, text) and adds them into one report.
@@ -142,7 +142,7 @@ fn check_shards(reports: &[(&str, Input)]) -> Result<(), String> {
     let mut count = None;
     for (name, s) in &shards {
         let s = s.ok_or_else(|| format!("{name}: a whole run among shards' reports"))?;
-        let shard = scheduler::executor::Shard::parse(s).map_err(|e| format!("{name}: {e}"))?;
+        let shard = scenario::executor::Shard::parse(s).map_err(|e| format!("{name}: {e}"))?;
         if *count.get_or_insert(shard.count) != shard.count {
             return Err(format!(
                 "{name}: shard {s}, but another report is one of {}",
@@ -255,7 +255,7 @@ fn rebuild(f: &Figures) -> Result<Bucket, String> {
         None => None,
         Some(map) => {
             let mut hs = Vec::new();
-            for name in scheduler::sample::Phases::NAMES {
+            for name in contract::Phases::NAMES {
                 let text = map
                     .get(name)
                     .ok_or_else(|| format!("timings_histograms has no {name}"))?;
@@ -276,7 +276,7 @@ fn rebuild(f: &Figures) -> Result<Bucket, String> {
         None => (0, 0, BTreeMap::new()),
     };
     for (name, n) in f.tls.iter().flat_map(|t| &t.tls_versions) {
-        let v = scheduler::tls::TlsVersion::from_name(name)
+        let v = contract::TlsVersion::from_name(name)
             .ok_or_else(|| format!("unknown TLS version {name:?}"))?;
         tls_versions.insert(v, *n);
     }
@@ -386,7 +386,7 @@ fn judge(
     let mut out = Vec::new();
     for (i, v) in first.thresholds.iter().enumerate() {
         let window = v.window_seconds.map(std::time::Duration::from_secs_f64);
-        let (t, tags) = scheduler::thresholds::rule(&v.metric, &v.threshold, window)
+        let (t, tags) = scenario::thresholds::rule(&v.metric, &v.threshold, window)
             .map_err(|e| format!("threshold {}: {e}", v.metric))?;
         let tag = |name: &str| {
             tags.iter()
@@ -418,7 +418,7 @@ fn judge(
         }
         let windows = if t.window.is_some() && t.needs_only_latency_and_errors() {
             let seconds = per_second(timeline, scenario, step)?;
-            scheduler::thresholds::judge_windows(&t, &seconds, secs.floor() as u64)
+            stats::judge_windows(&t, &seconds, secs.floor() as u64)
         } else {
             None
         };
@@ -470,7 +470,7 @@ fn per_second(
             .map(crate::hdr::decode)
             .transpose()
             .map_err(|e| e.to_string())?
-            .unwrap_or_else(scheduler::stats::histogram);
+            .unwrap_or_else(stats::histogram);
         let bucket = Bucket::from_parts(Parts {
             latency,
             service: None,

@@ -6,7 +6,8 @@
 //! quantiles), active users, iterations and dropped iterations.
 
 use hdrhistogram::Histogram;
-use scheduler::{Scenario, Stats};
+use scenario::Scenario;
+use stats::Stats;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -42,11 +43,7 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
     let mut out = String::new();
     // Each step's labels, figures and latency histogram (the report lists
     // the load's steps in workflow order).
-    let steps: Vec<(
-        String,
-        &scheduler::stats::StepReport,
-        Option<&Histogram<u64>>,
-    )> = report
+    let steps: Vec<(String, &stats::StepReport, Option<&Histogram<u64>>)> = report
         .steps
         .iter()
         .zip(scenario.load_steps())

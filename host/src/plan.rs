@@ -4,7 +4,8 @@
 use crate::compose::Plug;
 use crate::error::Failure;
 use crate::parts;
-use scheduler::{Endpoint, Scenario};
+use contract::Endpoint;
+use scenario::Scenario;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ pub struct Overrides {
     /// `--env NAME=VALUE`, for `${env.NAME}`.
     pub env: Vec<(String, String)>,
     /// `--shard I/N`: the slice of the run this process runs.
-    pub shard: scheduler::executor::Shard,
+    pub shard: scenario::executor::Shard,
     /// `--start-at`: when the load starts (the clock's zero).
     pub start_at: Option<std::time::SystemTime>,
 }
@@ -46,7 +47,7 @@ pub struct Plan {
     pub env: Vec<(String, String)>,
     /// Each `data:` source's table (in `scenario.data` order), read once
     /// here and shared by every user: instances get one row at a time.
-    pub tables: Vec<Arc<scheduler::data::Table>>,
+    pub tables: Vec<Arc<scenario::data::Table>>,
     /// When the load starts, if not as soon as every user is ready.
     pub start_at: Option<std::time::SystemTime>,
 }
@@ -75,35 +76,35 @@ pub fn from_text(
     let any_kind = |_: &str| true;
     let env: std::collections::BTreeMap<String, String> = o.env.iter().cloned().collect();
     // Data files are read once, on the first parse.
-    let mut tables: Vec<(String, Arc<scheduler::data::Table>)> = Vec::new();
-    let mut read = |name: &str, decl: &scheduler::data::Decl| -> Result<Vec<String>, String> {
+    let mut tables: Vec<(String, Arc<scenario::data::Table>)> = Vec::new();
+    let mut read = |name: &str, decl: &scenario::data::Decl| -> Result<Vec<String>, String> {
         let file = std::fs::File::open(base.join(&decl.file))
             .map_err(|e| format!("data file {}: cannot read it: {e}", decl.file))?;
-        let table = scheduler::data::parse(&decl.file, file)?;
+        let table = scenario::data::parse(&decl.file, file)?;
         let columns = table.columns.clone();
         tables.push((name.to_string(), Arc::new(table)));
         Ok(columns)
     };
     // Parse as written first, so YAML line/column numbers match the file.
-    let mut inputs = scheduler::parse::Inputs {
+    let mut inputs = scenario::parse::Inputs {
         env: env.clone(),
         columns: Some(&mut read),
     };
-    scheduler::parse_with(text, &any_kind, "", &mut inputs)
+    scenario::parse_with(text, &any_kind, "", &mut inputs)
         .map_err(|e| Failure::input(e.to_string()))?;
     let yaml = apply(text, o)?;
-    let mut known = |name: &str, _: &scheduler::data::Decl| -> Result<Vec<String>, String> {
+    let mut known = |name: &str, _: &scenario::data::Decl| -> Result<Vec<String>, String> {
         tables
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, t)| t.columns.clone())
             .ok_or_else(|| "not read".to_string())
     };
-    let mut inputs = scheduler::parse::Inputs {
+    let mut inputs = scenario::parse::Inputs {
         env,
         columns: Some(&mut known),
     };
-    let mut scenario = scheduler::parse_with(&yaml, &any_kind, "", &mut inputs)
+    let mut scenario = scenario::parse_with(&yaml, &any_kind, "", &mut inputs)
         .map_err(|e| Failure::input(e.to_string()))?;
     scenario.shard = o.shard;
     let tables = scenario
@@ -180,7 +181,7 @@ fn read_files(scenario: &Scenario, base: &Path) -> Result<Vec<(String, Vec<u8>)>
             ))),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    scheduler::tls::load_checked(&scenario.tls, &mut |path| {
+    scenario::tls::load_checked(&scenario.tls, &mut |path| {
         files
             .iter()
             .find(|(p, _)| p == path)
@@ -263,7 +264,7 @@ fn apply(text: &str, o: &Overrides) -> Result<String, Failure> {
         if let Some(r) = load
             .get("ramp_duration")
             .and_then(|r| r.as_str())
-            .and_then(|r| scheduler::duration::parse(r).ok())
+            .and_then(|r| scenario::duration::parse(r).ok())
             && r > d
         {
             load.insert(
@@ -363,8 +364,8 @@ impl Plan {
             );
         }
         for hook in [
-            scheduler::model::Hook::Setup,
-            scheduler::model::Hook::Teardown,
+            scenario::model::Hook::Setup,
+            scenario::model::Hook::Teardown,
         ] {
             if let Some(steps) = sc.hook_steps(hook) {
                 let ids: Vec<&str> = sc.workflow[steps].iter().map(|st| st.id.as_str()).collect();
@@ -383,7 +384,7 @@ impl Plan {
                 w.first_vu,
                 w.first_vu + w.max_vus(),
                 human(w.start_time),
-                if w.duration() >= scheduler::model::UNTIL_DONE {
+                if w.duration() >= scenario::model::UNTIL_DONE {
                     "until its iterations are done".to_string()
                 } else {
                     human(w.duration())

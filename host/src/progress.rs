@@ -6,7 +6,8 @@
 //! that far into the run, so short runs print nothing.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use scheduler::{Scenario, Stats};
+use scenario::Scenario;
+use stats::Stats;
 use std::fmt::Write;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};

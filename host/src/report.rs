@@ -5,9 +5,10 @@
 use crate::error::{EXIT_INTERRUPTED, EXIT_SETUP_FAILED, EXIT_THRESHOLDS, Failure};
 use crate::run::Outcome;
 use crate::timeline::Row;
-use scheduler::stats::{Bucket, Metrics, StepReport};
-use scheduler::{Report, Scenario};
+use scenario::Scenario;
 use serde::Serialize;
+use stats::Report;
+use stats::{Bucket, Metrics, StepReport};
 use std::io::Write;
 use std::path::Path;
 
@@ -125,12 +126,12 @@ impl HostReport {
 /// `b`'s histograms beside its figures `m` (latency, and service time and
 /// phases when it has them); an empty latency histogram without `b`.
 pub fn attach(m: &mut Metrics, b: Option<&Bucket>) {
-    let empty = scheduler::stats::histogram();
+    let empty = stats::histogram();
     let encode = crate::hdr::encode;
     m.latency_histogram = Some(encode(b.map_or(&empty, |b| b.latency_histogram())));
     m.service_time_histogram = b.and_then(|b| b.scheduled_service()).map(encode);
     m.timings_histograms = b.and_then(|b| b.phase_histograms()).map(|hs| {
-        scheduler::sample::Phases::NAMES
+        contract::Phases::NAMES
             .into_iter()
             .zip(hs.iter().map(encode))
             .collect()
@@ -139,7 +140,7 @@ pub fn attach(m: &mut Metrics, b: Option<&Bucket>) {
 
 /// Each figure's histograms beside it (latency, service time, phases): the
 /// run's, each named scenario's and each step's (hooks' included).
-fn attach_histograms(run: &mut Report, scenario: &Scenario, stats: &scheduler::Stats) {
+fn attach_histograms(run: &mut Report, scenario: &Scenario, stats: &stats::Stats) {
     let set = attach;
     set(&mut run.metrics, Some(stats.total()));
     for (i, w) in run.scenarios.iter_mut().enumerate() {
@@ -148,8 +149,8 @@ fn attach_histograms(run: &mut Report, scenario: &Scenario, stats: &scheduler::S
     // The report lists the load's steps in workflow order, hooks apart.
     let load = scenario.load_steps();
     let hooks = [
-        (run.setup.as_mut(), scheduler::model::Hook::Setup),
-        (run.teardown.as_mut(), scheduler::model::Hook::Teardown),
+        (run.setup.as_mut(), scenario::model::Hook::Setup),
+        (run.teardown.as_mut(), scenario::model::Hook::Teardown),
     ];
     let mut lists: Vec<(&mut Vec<StepReport>, Vec<usize>)> = vec![(&mut run.steps, load.collect())];
     for (list, hook) in hooks {

@@ -11,8 +11,8 @@ use crate::progress::Progress;
 use crate::series_files::Files;
 use crate::timeline::{Row, Timeline};
 use crate::vu::{self, Event, Live as Instance, Shared, Spec};
-use scheduler::Stats;
-use scheduler::thresholds::{Judge, Verdict};
+use stats::Stats;
+use stats::{Judge, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -82,7 +82,7 @@ pub async fn execute(
             stats.push_step(samples, None, None);
         }
         let _ = shared.setup.set(run.variables);
-        stats.hook_failure(scenario, scheduler::model::Hook::Setup)
+        stats.hook_failure(scenario, scenario::model::Hook::Setup)
     } else {
         None
     };
@@ -145,7 +145,7 @@ pub async fn execute(
     let mut judge = Judge::new(scenario);
     let all_ready = (users.failed.is_empty() && !users.interrupted).then_some(users.took);
     for (source, why) in users.failed {
-        let sample = vu::trap_sample(scheduler::UNATTRIBUTED, Duration::ZERO, why);
+        let sample = vu::trap_sample(contract::UNATTRIBUTED, Duration::ZERO, why);
         stats.push(&sample, source);
         timeline.push_step(Duration::ZERO, std::slice::from_ref(&sample), None);
     }
@@ -304,7 +304,7 @@ impl Gauges {
 
     fn view(
         &mut self,
-        scenario: &scheduler::Scenario,
+        scenario: &scenario::Scenario,
         stats: &Stats,
         now: Duration,
     ) -> Vec<crate::progress::WorkloadLine> {

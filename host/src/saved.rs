@@ -5,10 +5,10 @@
 
 use crate::run::Phase;
 use crate::timeline::Row;
-use scheduler::ErrorKind;
-use scheduler::executor::ExecutorKind;
-use scheduler::stats::ErrorStat;
+use contract::ErrorKind;
+use scenario::executor::ExecutorKind;
 use serde::Deserialize;
+use stats::ErrorStat;
 use std::collections::BTreeMap;
 
 /// The figures a report writes for the run, each named scenario and each

@@ -104,7 +104,7 @@ impl Files {
         &mut self,
         at: std::time::Duration,
         name: Option<&(String, String)>,
-        s: &scheduler::Sample,
+        s: &contract::Sample,
         latency_us: u64,
     ) {
         let Some(sink) = self.samples.as_mut().filter(|s| s.failed.is_none()) else {

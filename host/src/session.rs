@@ -62,7 +62,7 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
             )));
         }
     }
-    let destinations: Vec<scheduler::Endpoint> = needs
+    let destinations: Vec<contract::Endpoint> = needs
         .destinations
         .into_iter()
         .map(crate::bindings::endpoint)
@@ -105,10 +105,7 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
                 })
                 .collect(),
         },
-        rows: Arc::new(scheduler::data::Rows::new(
-            &plan.scenario,
-            plan.tables.clone(),
-        )),
+        rows: Arc::new(plan.scenario.rows(plan.tables.clone())),
         sources: plan
             .scenario
             .workloads

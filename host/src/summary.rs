@@ -1,7 +1,7 @@
 //! The end-of-run summary table (stdout).
 
-use scheduler::Report;
-use scheduler::stats::Metrics;
+use stats::Metrics;
+use stats::Report;
 use std::fmt::Write;
 
 /// Printed when some step's TLS does not verify certificates.
@@ -212,7 +212,7 @@ fn row(s: &mut String, name: &str, m: &Metrics) {
 
 /// Per-step phase timings (k6's names), for steps whose action measures them.
 /// A step's name in the tables: `scenario/id` when there are named scenarios.
-fn label(st: &scheduler::stats::StepReport, named: bool) -> String {
+fn label(st: &stats::StepReport, named: bool) -> String {
     if named {
         format!("{}/{}", st.scenario, st.id)
     } else {
@@ -235,7 +235,7 @@ fn phases(s: &mut String, r: &Report, named: bool) {
         "phases", "", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
     for (st, t) in timed {
-        for name in scheduler::sample::Phases::NAMES {
+        for name in contract::Phases::NAMES {
             let Some(p) = t.get(name) else { continue };
             let _ = writeln!(
                 s,

@@ -11,16 +11,17 @@
 //! serialized (a few hundred bytes), which is what lets reports of shards
 //! merge second by second exactly. Only open seconds keep live histograms.
 //!
-//! The histograms are the report's own kind (`scheduler::stats::histogram`)
+//! The histograms are the report's own kind (`stats::histogram`)
 //! and record the same value per sample (`recorded_us`), so merging any
 //! window of the file's histograms gives that window's exact percentiles,
 //! and merging all of them gives the report's.
 
 use crate::series_files::Files;
+use contract::{ErrorKind, Sample};
 use hdrhistogram::Histogram;
-use scheduler::stats::{delays, histogram, recorded_us};
-use scheduler::{ErrorKind, Sample, Scenario};
+use scenario::Scenario;
 use serde::{Deserialize, Serialize};
+use stats::{delays, histogram, recorded_us};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
@@ -176,7 +177,7 @@ impl Timeline {
         for (s, late) in delays(samples, delay) {
             slot.total.push(s, late);
             let step = s.step as usize;
-            if s.step == scheduler::UNATTRIBUTED || step >= slot.steps.len() {
+            if s.step == contract::UNATTRIBUTED || step >= slot.steps.len() {
                 continue;
             }
             slot.steps[step].get_or_insert_with(Slot::new).push(s, late);
@@ -300,7 +301,7 @@ mod tests {
     use super::*;
 
     fn scenario() -> Scenario {
-        scheduler::parse(
+        scenario::parse(
             "scenario:\n  id: t\n  load: {total_users: 1, test_duration: 1s}\n  workflow:\n    - {id: a, type: http, params: {url: 'http://127.0.0.1:1/'}}\n    - {id: b, type: http, params: {url: 'http://127.0.0.1:1/'}}\n",
             &[],
         )
@@ -310,7 +311,7 @@ mod tests {
     fn sample(step: u32, latency_us: u64) -> Sample {
         Sample {
             step,
-            latency_us,
+            latency: std::time::Duration::from_micros(latency_us),
             status: Some(200),
             bytes_sent: 0,
             bytes_received: 0,

@@ -7,7 +7,7 @@
 use crate::bindings::{self, ScenarioNeeds, VuDriver, VuDriverPre};
 use crate::egress::Egress;
 use crate::vu_state::VuState;
-use scheduler::{ErrorKind, Sample, UNATTRIBUTED};
+use contract::{ErrorKind, Sample, UNATTRIBUTED};
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -25,14 +25,14 @@ pub struct Shared {
     /// to every user's `init`.
     pub inputs: bindings::Inputs,
     /// The data sources' rows (one copy for every user) and their cursors.
-    pub rows: Arc<scheduler::data::Rows>,
+    pub rows: Arc<scenario::data::Rows>,
     /// Per workload: the data sources each iteration takes a row of.
     pub sources: Vec<Vec<usize>>,
     /// What setup extracted, once it ran: every user's `${setup.NAME}`.
     pub setup: std::sync::OnceLock<Vec<(String, String)>>,
     pub targets: HashSet<SocketAddr>,
     /// Source addresses: user n sends from entry n mod size.
-    pub pool: scheduler::pool::IpPool,
+    pub pool: scenario::pool::IpPool,
     /// Longest each step may run in the guest: its timeout plus a margin.
     pub budgets: Vec<Duration>,
     /// How long an in-flight step may go on after the stop time.
@@ -340,7 +340,7 @@ async fn create_as(
     let (mut store, vu) = instance(shared, egress).await?;
     let user = bindings::User {
         role,
-        source_ip: source.map(bindings::ip),
+        source_ip: source.map(bindings::wit_ip),
         setup: shared.setup.get().cloned().unwrap_or_default(),
     };
     let init = vu
@@ -476,7 +476,7 @@ pub fn trap_sample(step: u32, took: Duration, message: String) -> Sample {
 
 /// A step the host ended: it trapped or was interrupted.
 fn failed_sample(step: u32, took: Duration, kind: ErrorKind, message: String) -> Sample {
-    Sample::failed(step, took.as_micros() as u64, kind, message)
+    Sample::failed(step, took, kind, message)
 }
 
 /// One line: the trap's own words, not a backtrace.

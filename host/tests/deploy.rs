@@ -94,5 +94,5 @@ fn the_kustomization_lists_every_manifest_and_the_shard_count_agrees() {
     // The scenario in the ConfigMap is one scheduler-host accepts.
     let scenario = yaml("configmap-scenario.yaml");
     let text = scenario["data"]["scenario.yaml"].as_str().unwrap();
-    scheduler::parse(text, &[]).expect("the example scenario parses");
+    scenario::parse(text, &[]).expect("the example scenario parses");
 }

@@ -261,7 +261,7 @@ fn shards_merge_to_the_servers_count_and_one_histogram_of_every_sample() {
     );
     // One histogram of every raw sample the shards recorded (`--samples`):
     // the merged percentiles are its percentiles.
-    let mut all = scheduler::stats::histogram();
+    let mut all = stats::histogram();
     for f in &files {
         let mut csv = csv::Reader::from_path(f.with_extension("csv")).unwrap();
         let col = csv

@@ -41,7 +41,7 @@ fn the_schemas_error_kinds_are_the_enum_the_code_uses() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-    let ours: Vec<&str> = scheduler::ErrorKind::ALL.iter().map(|k| k.name()).collect();
+    let ours: Vec<&str> = contract::ErrorKind::ALL.iter().map(|k| k.name()).collect();
     assert_eq!(listed, ours);
 }
 

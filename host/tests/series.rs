@@ -84,7 +84,7 @@ fn the_timelines_histograms_re_merge_to_the_reports_percentiles_exactly() {
 
     // The total's histograms merged give the report's figures exactly; so
     // do each step's.
-    let mut all = scheduler::stats::histogram();
+    let mut all = stats::histogram();
     for row in &totals {
         all.add(common::histogram(row["histogram"].as_str().unwrap()))
             .unwrap();
@@ -92,7 +92,7 @@ fn the_timelines_histograms_re_merge_to_the_reports_percentiles_exactly() {
     assert_eq!(all.len(), served);
     assert_eq!(figures(&all), reported(&r));
     for id in ["fast", "slow", "missing"] {
-        let mut h = scheduler::stats::histogram();
+        let mut h = stats::histogram();
         let mut requests = 0;
         let mut errors = 0;
         for row in rows.iter().filter(|r| r["step"] == id) {
@@ -130,7 +130,7 @@ fn the_timelines_histograms_re_merge_to_the_reports_percentiles_exactly() {
     let mut raw = csv::Reader::from_path(dir.join("samples.csv")).unwrap();
     let header = raw.headers().unwrap().clone();
     let at = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let mut h = scheduler::stats::histogram();
+    let mut h = stats::histogram();
     let mut slow = 0;
     for record in raw.records() {
         let record = record.unwrap();

@@ -110,7 +110,7 @@ fn run(args: Vec<String>) -> Result<()> {
                 .context("usage: cargo xtask wave SCENARIO.yaml")?;
             let yaml =
                 std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
-            println!("{}", scheduler::wave::invocation(&yaml));
+            println!("{}", scenario::wave::invocation(&yaml));
             Ok(())
         }
         _ => bail!(

@@ -1,39 +1,12 @@
-//! The contract's typed addresses ↔ std ↔ wasi:sockets addresses.
+//! The contract's typed addresses ↔ std (the `contract` crate's
+//! conversions) ↔ wasi:sockets addresses (core-libs alone speaks wasi:sockets).
 
-use crate::exports::scheduler::core_libs::types::{IpAddress, IpSocketAddress};
 use std::net::{IpAddr, SocketAddr};
 use wasip2::sockets::network as wasi;
 
-pub fn ip(a: IpAddress) -> IpAddr {
-    match a {
-        IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
-        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
-    }
-}
-
-pub fn contract_ip(ip: IpAddr) -> IpAddress {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            IpAddress::Ipv4((a, b, c, d))
-        }
-        IpAddr::V6(v6) => {
-            let [a, b, c, d, e, f, g, h] = v6.segments();
-            IpAddress::Ipv6((a, b, c, d, e, f, g, h))
-        }
-    }
-}
-
-pub fn socket(a: IpSocketAddress) -> SocketAddr {
-    SocketAddr::new(ip(a.address), a.port)
-}
-
-pub fn contract_socket(a: SocketAddr) -> IpSocketAddress {
-    IpSocketAddress {
-        address: contract_ip(a.ip()),
-        port: a.port(),
-    }
-}
+// ip, wit_ip, socket, wit_socket (and the TLS version pair): the
+// contract's one copy of these conversions.
+contract::core_types_conversions!(crate::exports::scheduler::core_libs::types);
 
 pub fn family(ip: IpAddr) -> wasi::IpAddressFamily {
     match ip {

@@ -1,5 +1,5 @@
 use crate::CoreLibs;
-use crate::addr::{contract_ip, from_wasi_ip};
+use crate::addr::{from_wasi_ip, wit_ip};
 use crate::error::from_code;
 use crate::exports::scheduler::core_libs::dns::Guest;
 use crate::exports::scheduler::core_libs::types::{IpAddress, NetError};
@@ -13,7 +13,7 @@ impl Guest for CoreLibs {
         // IP literals need no lookup (and must not depend on a resolver).
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
-            return Ok(vec![contract_ip(ip)]);
+            return Ok(vec![wit_ip(ip)]);
         }
         let network = instance_network();
         let unresolvable = |code: ErrorCode| match code {
@@ -28,7 +28,7 @@ impl Guest for CoreLibs {
         let mut out = Vec::new();
         loop {
             match stream.resolve_next_address() {
-                Ok(Some(ip)) => out.push(contract_ip(from_wasi_ip(ip))),
+                Ok(Some(ip)) => out.push(wit_ip(from_wasi_ip(ip))),
                 Ok(None) => break,
                 Err(ErrorCode::WouldBlock) => stream.subscribe().block(),
                 Err(e) => return Err(unresolvable(e)),

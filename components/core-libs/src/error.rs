@@ -1,6 +1,6 @@
 //! wasi error codes → the contract's `net-error`.
 
-use crate::addr::contract_socket;
+use crate::addr::wit_socket;
 use crate::exports::scheduler::core_libs::types::NetError;
 use std::net::SocketAddr;
 use wasip2::io::streams::StreamError;
@@ -34,7 +34,7 @@ pub fn at(code: ErrorCode, addr: SocketAddr) -> NetError {
 
 /// The runtime denied `addr` (a connect, send or bind).
 pub fn denied(addr: SocketAddr) -> NetError {
-    NetError::AccessDenied(contract_socket(addr))
+    NetError::AccessDenied(wit_socket(addr))
 }
 
 /// A failed stream operation: the peer reset or the stream closed under us.
@@ -50,7 +50,7 @@ pub fn from_stream(err: StreamError) -> NetError {
 pub fn bind_error(code: ErrorCode, local: SocketAddr) -> NetError {
     match code {
         ErrorCode::AddressNotBindable | ErrorCode::AddressInUse => {
-            NetError::AddressNotBindable(crate::addr::contract_ip(local.ip()))
+            NetError::AddressNotBindable(crate::addr::wit_ip(local.ip()))
         }
         ErrorCode::AccessDenied => denied(local),
         other => from_code(other),

@@ -1,7 +1,7 @@
 //! TCP: create, bind to the source IP, connect, read and write with deadlines.
 
 use crate::CoreLibs;
-use crate::addr::{contract_socket, family, from_wasi, ip, socket, to_wasi};
+use crate::addr::{family, from_wasi, ip, socket, to_wasi, wit_socket};
 use crate::deadline::Deadline;
 use crate::error::{at, bind_error, from_stream};
 use crate::exports::scheduler::core_libs::tcp::{Connection, Guest, GuestConnection};
@@ -115,7 +115,7 @@ impl GuestConnection for TcpConnection {
         self.socket
             .local_address()
             .ok()
-            .map(|a| contract_socket(from_wasi(a)))
+            .map(|a| wit_socket(from_wasi(a)))
     }
 }
 

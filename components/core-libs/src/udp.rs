@@ -2,7 +2,7 @@
 //! to one peer, with send and receive deadlines.
 
 use crate::CoreLibs;
-use crate::addr::{contract_socket, family, from_wasi, ip, socket, to_wasi, unspecified};
+use crate::addr::{family, from_wasi, ip, socket, to_wasi, unspecified, wit_socket};
 use crate::deadline::Deadline;
 use crate::error::{at, bind_error};
 use crate::exports::scheduler::core_libs::types::{Duration, IpAddress, IpSocketAddress, NetError};
@@ -100,6 +100,6 @@ impl GuestSocket for UdpConnection {
         self.socket
             .local_address()
             .ok()
-            .map(|a| contract_socket(from_wasi(a)))
+            .map(|a| wit_socket(from_wasi(a)))
     }
 }

@@ -8,12 +8,11 @@
 //! A run that ends by time lasts until its last scheduled end; one that
 //! ends by iterations lasts until the last user's last step.
 
-use crate::data::Rows;
-use crate::executor::{Arrivals, Budget, Model};
-use crate::model::{Hook, Scenario};
-use crate::stats::{Report, Stats};
-use crate::thresholds::Judge;
 use crate::workflow::{Actions, Vu};
+use scenario::data::Rows;
+use scenario::executor::{Arrivals, Budget, Model};
+use scenario::model::{Hook, Scenario};
+use stats::{Judge, Report, Stats};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +32,14 @@ struct Run<'a, A: Actions> {
     setup: Vec<(String, String)>,
 }
 
+/// User `index`, sending from its pool address (plain mode's one choice of
+/// a source IP), with what setup extracted.
+fn user(scenario: &Rc<Scenario>, index: u32, setup: &[(String, String)]) -> Vu {
+    let mut vu = Vu::new(Rc::clone(scenario), index, scenario.pool.for_vu(index));
+    vu.set_setup(setup.iter().cloned());
+    vu
+}
+
 impl<A: Actions> Run<'_, A> {
     fn now(&self) -> Duration {
         self.start.elapsed()
@@ -40,9 +47,7 @@ impl<A: Actions> Run<'_, A> {
 
     /// A fresh user `index`, with what setup extracted.
     fn user(&self, index: u32) -> Vu {
-        let mut vu = Vu::new(Rc::clone(&self.scenario), index);
-        vu.set_setup(self.setup.iter().cloned());
-        vu
+        user(&self.scenario, index, &self.setup)
     }
 
     /// Hands `vu` its rows when its next step begins an iteration; false
@@ -299,7 +304,7 @@ fn load<A: Actions>(
     rows: &Rows,
     stats: Stats,
     setup: Vec<(String, String)>,
-) -> (Stats, Duration, Vec<crate::thresholds::Verdict>) {
+) -> (Stats, Duration, Vec<stats::Verdict>) {
     let scenario = Rc::clone(scenario);
     let mut agents = Vec::new();
     for (wi, w) in scenario.workloads.iter().enumerate() {
@@ -315,8 +320,7 @@ fn load<A: Actions>(
                     let Some(first) = intervals.first().map(|i| i.0) else {
                         continue;
                     };
-                    let mut vu = Vu::new(Rc::clone(&scenario), w.first_vu + i);
-                    vu.set_setup(setup.iter().cloned());
+                    let vu = user(&scenario, w.first_vu + i, &setup);
                     agents.push(Agent::User(Box::new(User {
                         vu,
                         w: wi,
@@ -334,11 +338,7 @@ fn load<A: Actions>(
                 let mut arrivals = o.rate.arrivals();
                 let next = arrivals.next().map(|a| a + w.start_time);
                 let users = (0..o.pre_allocated_vus)
-                    .map(|i| {
-                        let mut vu = Vu::new(Rc::clone(&scenario), w.first_vu + i);
-                        vu.set_setup(setup.iter().cloned());
-                        (vu, None)
-                    })
+                    .map(|i| (user(&scenario, w.first_vu + i, &setup), None))
                     .collect();
                 agents.push(Agent::Pool(Box::new(Pool {
                     w: wi,

@@ -1,10 +1,10 @@
 //! One virtual user's workflow: which step runs next, the call to its
 //! action, the scheduler-owned checks, and the think time that follows.
 
-use crate::checks::Query;
-use crate::model::{Call, Hook, HttpCall, Scenario, Step, TcpCall, UdpCall};
-use crate::sample::{ErrorKind, Outcome, Sample, SampleError};
-use crate::template::{Ref, Scope};
+use contract::{ErrorKind, Outcome, Sample, SampleError};
+use scenario::checks::Query;
+use scenario::model::{Call, Hook, HttpCall, Scenario, Step, TcpCall, UdpCall};
+use scenario::template::{Ref, Scope};
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -77,8 +77,9 @@ pub struct Vu {
 }
 
 impl Vu {
-    pub fn new(scenario: Rc<Scenario>, index: u32) -> Self {
-        let source_ip = scenario.pool.for_vu(index);
+    /// User `index`, sending from `source_ip`: whoever runs users chooses
+    /// it (`IpPool::for_vu`: scheduler-host, or `local` in plain mode).
+    pub fn new(scenario: Rc<Scenario>, index: u32, source_ip: Option<IpAddr>) -> Self {
         // Same seed → same choices per user; users differ from each other.
         let rng = match scenario.seed {
             Some(seed) => fastrand::Rng::with_seed(
@@ -109,7 +110,7 @@ impl Vu {
             HOOK_VU,
             None,
             rng,
-            crate::model::HOOK,
+            scenario::model::HOOK,
             steps,
             false,
         ))
@@ -194,12 +195,6 @@ impl Vu {
             .zip(&self.values)
             .filter_map(|(n, v)| Some((n.clone(), v.clone()?)))
             .collect()
-    }
-
-    /// Overrides the pool's choice (the host binds where it decides).
-    pub fn with_source_ip(mut self, ip: Option<IpAddr>) -> Self {
-        self.source_ip = ip;
-        self
     }
 
     pub fn source_ip(&self) -> Option<IpAddr> {
@@ -318,8 +313,7 @@ impl Vu {
                 actions.extension(ctx, &kind, &params_json, q)
             }
         };
-        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let mut samples = judge(i, step, &outcome, latency_us, &mut self.scope());
+        let mut samples = judge(i, step, &outcome, started.elapsed(), &mut self.scope());
         // Extracted after the checks, which see the values from before.
         if outcome
             .error
@@ -354,7 +348,7 @@ fn missing(name: &str) -> String {
 
 /// A step that never reached its action.
 fn unsent(i: usize, kind: ErrorKind, message: String) -> Sample {
-    Sample::failed(i as u32, 0, kind, message)
+    Sample::failed(i as u32, Duration::ZERO, kind, message)
 }
 
 /// What a user's templates read.
@@ -440,16 +434,16 @@ fn judge(
     i: usize,
     step: &Step,
     o: &Outcome,
-    latency_us: u64,
+    latency: Duration,
     scope: &mut dyn Scope,
 ) -> Vec<Sample> {
     let mut samples = Vec::with_capacity(o.earlier.len() + 1);
-    let mut rest = latency_us;
+    let mut rest = latency;
     for hop in &o.earlier {
-        rest = rest.saturating_sub(hop.latency_us);
+        rest = rest.saturating_sub(hop.latency);
         samples.push(Sample {
             step: i as u32,
-            latency_us: hop.latency_us,
+            latency: hop.latency,
             status: Some(hop.status),
             bytes_sent: hop.bytes_sent,
             bytes_received: hop.bytes_received,
@@ -462,11 +456,11 @@ fn judge(
     }
     let (error, passed, failed) = match &o.error {
         Some(e) if e.kind != ErrorKind::CheckFailed => (Some(e.clone()), 0, 0),
-        own => checks(step, o, own.as_ref(), latency_us, scope),
+        own => checks(step, o, own.as_ref(), latency, scope),
     };
     samples.push(Sample {
         step: i as u32,
-        latency_us: rest,
+        latency: rest,
         status: o.status,
         bytes_sent: o.bytes_sent,
         bytes_received: o.bytes_received,
@@ -486,7 +480,7 @@ fn checks(
     step: &Step,
     o: &Outcome,
     own: Option<&SampleError>,
-    latency_us: u64,
+    latency: Duration,
     scope: &mut dyn Scope,
 ) -> (Option<SampleError>, u32, u32) {
     let mut failed: Vec<String> = Vec::new();
@@ -508,7 +502,7 @@ fn checks(
             Err(name) => return missing_in_check(name),
         };
         match answer(*q) {
-            Some(got) if crate::checks::header_matches(&got, &want) => passed += 1,
+            Some(got) if scenario::checks::header_matches(&got, &want) => passed += 1,
             got => failed.push(format!(
                 "expect_header.{name}: got {}, expected {want:?}",
                 shown(got.as_deref())
@@ -529,7 +523,9 @@ fn checks(
         }
     }
     if let Some(max) = step.expect.max_latency {
-        if u128::from(latency_us) <= max.as_micros() {
+        // Whole microseconds, as the report records latencies.
+        let latency_us = latency.as_micros();
+        if latency_us <= max.as_micros() {
             passed += 1;
         } else {
             failed.push(format!(

@@ -1,12 +1,14 @@
 //! Workflow semantics and statistics, with a fake action slot.
 
-use scheduler::checks::Query;
-use scheduler::model::{HttpCall, TcpCall, UdpCall};
-use scheduler::{
-    Actions, CallContext, ErrorKind, Outcome, Sample, SampleError, Stats, Vu, local, parse,
-};
+use contract::{ErrorKind, Outcome, Sample, SampleError};
+use scenario::checks::Query;
+use scenario::model::{HttpCall, TcpCall, UdpCall};
+use scenario::parse;
+use scheduler::{Actions, CallContext, Vu, local};
+use stats::Stats;
 use std::borrow::Cow;
 use std::rc::Rc;
+use std::time::Duration;
 
 /// Answers every call with a fixed outcome and records who called.
 #[derive(Default)]
@@ -56,7 +58,7 @@ fn ip(c: &CallContext) -> Option<String> {
     c.source_ip.map(|ip| ip.to_string())
 }
 
-fn scenario(load: &str, steps: &str) -> scheduler::Scenario {
+fn scenario(load: &str, steps: &str) -> scenario::Scenario {
     parse(
         &format!("scenario:\n  id: t\n  load: {load}\n  workflow:\n{steps}"),
         &[],
@@ -69,7 +71,7 @@ const ORDERED: &str = "    - {id: a, type: http, params: {url: 'http://127.0.0.1
 #[test]
 fn ordered_workflow_runs_steps_in_order_and_flags_iteration_end() {
     let s = Rc::new(scenario("{total_users: 1, iterations: 1}", ORDERED));
-    let mut vu = Vu::new(s, 0);
+    let mut vu = Vu::new(s, 0, None);
     let mut fake = Fake {
         status: 200,
         ..Default::default()
@@ -93,7 +95,7 @@ fn status_checks_belong_to_the_scheduler() {
         status: 404,
         ..Default::default()
     };
-    let mut vu = Vu::new(s, 0);
+    let mut vu = Vu::new(s, 0, None);
     let default_check = vu.next_step(&mut fake).samples.remove(0);
     assert_eq!(default_check.error.unwrap().kind, ErrorKind::CheckFailed);
     assert!(
@@ -107,7 +109,7 @@ fn weighted_choice_follows_weights_and_seed() {
     let steps = "    - {id: a, type: tcp, weight: 3, params: {target: '127.0.0.1:1'}}\n    - {id: b, type: tcp, weight: 1, params: {target: '127.0.0.1:2'}}\n";
     let s = Rc::new(scenario("{total_users: 1, iterations: 1, seed: 42}", steps));
     let picks = |index| {
-        let mut vu = Vu::new(Rc::clone(&s), index);
+        let mut vu = Vu::new(Rc::clone(&s), index, None);
         let mut fake = Fake::default();
         (0..4000)
             .map(|_| vu.next_step(&mut fake).samples[0].step)
@@ -158,7 +160,7 @@ fn plain_run_interleaves_users_and_counts_per_source_ip() {
 fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKind>) -> Sample {
     Sample {
         step,
-        latency_us,
+        latency: Duration::from_micros(latency_us),
         status,
         bytes_sent: 1,
         bytes_received: 2,
@@ -186,18 +188,18 @@ fn merge_equals_pushing_everything_into_one() {
             // Every 4th request went over TLS, with phases; every 8th made
             // a new connection, every 16th resumed a session.
             if i % 4 == 0 {
-                s.phases = Some(scheduler::sample::Phases {
-                    connecting_us: if i % 8 == 0 { 50 } else { 0 },
-                    tls_handshaking_us: if i % 8 == 0 { 400 } else { 0 },
-                    sending_us: 5,
-                    waiting_us: i * 10,
-                    receiving_us: 7,
+                s.phases = Some(contract::Phases {
+                    connecting: Duration::from_micros(if i % 8 == 0 { 50 } else { 0 }),
+                    tls_handshaking: Duration::from_micros(if i % 8 == 0 { 400 } else { 0 }),
+                    sending: Duration::from_micros(5),
+                    waiting: Duration::from_micros(i * 10),
+                    receiving: Duration::from_micros(7),
                 });
-                s.tls = Some(scheduler::sample::TlsUse {
+                s.tls = Some(contract::TlsUse {
                     version: if i % 3 == 0 {
-                        scheduler::tls::TlsVersion::Tls12
+                        contract::TlsVersion::Tls12
                     } else {
-                        scheduler::tls::TlsVersion::Tls13
+                        contract::TlsVersion::Tls13
                     },
                     handshake: i % 8 == 0,
                     resumed: i % 16 == 0,
@@ -274,7 +276,7 @@ fn each_report_names_the_step_the_next_call_runs() {
         ("{total_users: 1, iterations: 1}", ORDERED),
         ("{total_users: 1, iterations: 1, seed: 7}", weighted),
     ] {
-        let mut vu = Vu::new(Rc::new(scenario(load, steps)), 0);
+        let mut vu = Vu::new(Rc::new(scenario(load, steps)), 0, None);
         let mut fake = Fake::default();
         let mut announced = vu.upcoming_step();
         let mut seen = [0u32; 3];
@@ -288,12 +290,12 @@ fn each_report_names_the_step_the_next_call_runs() {
     }
 }
 
-fn hop(status: u16, latency_us: u64) -> scheduler::sample::Hop {
-    scheduler::sample::Hop {
+fn hop(status: u16, latency_us: u64) -> contract::Hop {
+    contract::Hop {
         status,
         bytes_sent: 5,
         bytes_received: 7,
-        latency_us,
+        latency: Duration::from_micros(latency_us),
         phases: None,
         tls: None,
     }
@@ -311,8 +313,8 @@ scenario:
   workflow:
     - {id: a, type: http, assert_status: 201, params: {url: "http://127.0.0.1:1/redirect"}}
 "#;
-    let scenario = std::rc::Rc::new(scheduler::parse(yaml, &[]).unwrap());
-    let mut vu = Vu::new(scenario, 0);
+    let scenario = std::rc::Rc::new(scenario::parse(yaml, &[]).unwrap());
+    let mut vu = Vu::new(scenario, 0, None);
     let mut fake = Fake {
         status: 200,
         calls: Vec::new(),
@@ -320,8 +322,8 @@ scenario:
     let r = vu.next_step(&mut fake);
     let statuses: Vec<_> = r.samples.iter().map(|s| s.status).collect();
     assert_eq!(statuses, [Some(301), Some(302), Some(200)]);
-    assert_eq!(r.samples[0].latency_us, 1_000);
-    assert_eq!(r.samples[1].latency_us, 2_000);
+    assert_eq!(r.samples[0].latency, Duration::from_micros(1_000));
+    assert_eq!(r.samples[1].latency, Duration::from_micros(2_000));
     assert!(r.samples[..2].iter().all(|s| s.error.is_none()));
     // Only the last request is judged against assert_status.
     assert_eq!(

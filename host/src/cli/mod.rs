@@ -101,7 +101,7 @@ impl Common {
 
     /// `--shard I/N`, or with `auto` the index Kubernetes gives an Indexed
     /// Job's pod (JOB_COMPLETION_INDEX) of `--shards` (or SHARDS).
-    fn shard(&self) -> Result<scheduler::executor::Shard, Failure> {
+    fn shard(&self) -> Result<scenario::executor::Shard, Failure> {
         let bad = |m: String| Failure::input(format!("--shard: {m}"));
         match self.shard.as_deref() {
             None => Ok(Default::default()),
@@ -115,9 +115,9 @@ impl Common {
                     Some(n) => n.to_string(),
                     None => var("SHARDS")?,
                 };
-                scheduler::executor::Shard::parse(&format!("{index}/{count}")).map_err(bad)
+                scenario::executor::Shard::parse(&format!("{index}/{count}")).map_err(bad)
             }
-            Some(text) => scheduler::executor::Shard::parse(text).map_err(bad),
+            Some(text) => scenario::executor::Shard::parse(text).map_err(bad),
         }
     }
 }
@@ -125,7 +125,7 @@ impl Common {
 /// RFC 3339, or `+DURATION` from now.
 fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
     match s.strip_prefix('+') {
-        Some(d) => Ok(std::time::SystemTime::now() + scheduler::duration::parse(d)?),
+        Some(d) => Ok(std::time::SystemTime::now() + scenario::duration::parse(d)?),
         None => humantime::parse_rfc3339_weak(s)
             .map_err(|e| format!("{e}: expected RFC 3339 like 2026-12-01T10:00:00Z, or +30s")),
     }
@@ -149,11 +149,11 @@ fn parse_plug(s: &str) -> Result<(String, PathBuf), String> {
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
-    scheduler::bytesize::parse(s)
+    scenario::bytesize::parse(s)
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    scheduler::duration::parse(s)
+    scenario::duration::parse(s)
 }
 
 pub fn main() -> ExitCode {

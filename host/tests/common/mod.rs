@@ -9,7 +9,7 @@ pub mod shop;
 pub mod timed;
 pub mod web;
 
-use scheduler::wave;
+use scenario::wave;
 use scheduler_host::loopback::LoopbackTarget;
 use serde_json::Value;
 use std::path::PathBuf;

@@ -36,9 +36,17 @@ const LAYERS: [(&str, Test); 8] = [
         |_, s| s.contains("tokio") || s.contains("mio::"),
     ),
     (
-        "host: users, statistics (scheduler-host, scheduler, hdrhistogram)",
+        "host: users, statistics (scheduler-host, scenario, stats, hdrhistogram)",
         |_, s| {
-            s.contains("scheduler_host") || s.contains("scheduler::") || s.contains("hdrhistogram")
+            [
+                "scheduler_host",
+                "scheduler::",
+                "scenario::",
+                "stats::",
+                "hdrhistogram",
+            ]
+            .iter()
+            .any(|name| s.contains(name))
         },
     ),
     ("libc: allocator, memcpy, clock, syscalls", |d, _| {

@@ -22,7 +22,7 @@ pub use scheduler::core_libs::dns;
 pub use scheduler::core_libs::types as net;
 
 use net::{IpAddress, IpSocketAddress, NetError};
-use std::net::{IpAddr, SocketAddr};
+
 use std::time::{Duration, Instant};
 use types::{ActionError, Endpoint, ErrorKind, Outcome};
 
@@ -168,20 +168,14 @@ impl Budget {
 }
 
 /// Nanoseconds in `d`, as the contract's `duration`.
-pub fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
+pub use contract::wit::nanos;
 
-pub fn std_ip(a: IpAddress) -> IpAddr {
-    match a {
-        IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
-        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
-    }
+/// The contract's addresses as std's, and back: `contract`'s one copy of
+/// these conversions, expanded for the types generated here.
+pub mod convert {
+    contract::core_types_conversions!(crate::scheduler::core_libs::types);
 }
-
-pub fn std_socket(a: IpSocketAddress) -> SocketAddr {
-    SocketAddr::new(std_ip(a.address), a.port)
-}
+pub use convert::{ip as std_ip, socket as std_socket};
 
 /// `host:port` as people write it (IPv6 hosts in brackets), for messages.
 pub fn show_endpoint(e: &Endpoint) -> String {

@@ -2,10 +2,10 @@
 //! original `scenario: {load, workflow}` (one ramping scenario, exactly as
 //! before executors existed) and named `scenarios:` with k6's executors.
 
+use crate::error::ScenarioError;
 use crate::executor::{Budget, Closed, Curve, ExecutorKind, Model, Open, Workload};
 use crate::model::raw;
 use crate::model::{DEFAULT_WORKLOAD, UNTIL_DONE};
-use crate::parse::ScenarioError;
 use crate::pool::IpPool;
 use std::collections::BTreeMap;
 use std::time::Duration;

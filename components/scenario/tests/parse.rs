@@ -1,9 +1,9 @@
 //! The scenario parser and validator: the issue's scenario exactly as
 //! written, and one clear error per kind of bad input.
 
-use scheduler::executor::{Budget, ExecutorKind, Model};
-use scheduler::model::{Call, ReadMode};
-use scheduler::{ScenarioError, parse};
+use scenario::executor::{Budget, ExecutorKind, Model};
+use scenario::model::{Call, ReadMode};
+use scenario::{ScenarioError, parse};
 use std::time::Duration;
 
 /// The foundation issue's scenario, verbatim. Never run: its URL and pool are
@@ -62,7 +62,7 @@ fn issue_scenario_parses_as_written() {
     assert!(!s.workloads[0].weighted);
     assert_eq!(
         s.builtin_destinations(),
-        vec![scheduler::Endpoint {
+        vec![scenario::Endpoint {
             host: "httpbin.org".into(),
             port: 80
         }]
@@ -94,7 +94,7 @@ scenario:
         panic!("closed")
     };
     assert_eq!(c.budget, Some(Budget::PerVu(3)));
-    assert_eq!(s.workloads[0].duration(), scheduler::model::UNTIL_DONE);
+    assert_eq!(s.workloads[0].duration(), scenario::model::UNTIL_DONE);
     let Call::Tcp(t) = &s.workflow[0].call else {
         panic!()
     };
@@ -472,8 +472,8 @@ fn bad_executors_and_thresholds_name_the_field() {
 /// rendered per call; env values are folded in at parse time.
 #[test]
 fn journey_templates_render_per_user_and_env_is_folded_in() {
-    use scheduler::model::{Call, HOOK, Hook};
-    use scheduler::parse::Inputs;
+    use scenario::model::{Call, HOOK, Hook};
+    use scenario::parse::Inputs;
     let yaml = r#"
 data:
   users: {file: u.csv, mode: per-vu}
@@ -498,7 +498,7 @@ scenario:
       expect_json: {/user: "${users.name}"}
       max_latency: 1s
 "#;
-    let mut columns = |_: &str, d: &scheduler::data::Decl| -> Result<Vec<String>, String> {
+    let mut columns = |_: &str, d: &scenario::data::Decl| -> Result<Vec<String>, String> {
         assert_eq!(d.file, "u.csv");
         Ok(vec!["name".into(), "password".into()])
     };
@@ -506,7 +506,7 @@ scenario:
         env: [("HOST".to_string(), "127.0.0.1:8080".to_string())].into(),
         columns: Some(&mut columns),
     };
-    let s = scheduler::parse_with(yaml, &|_| false, "", &mut inputs).unwrap();
+    let s = scenario::parse_with(yaml, &|_| false, "", &mut inputs).unwrap();
     assert_eq!(s.variables, ["token", "code", "tenant"]);
     assert_eq!(s.workloads[0].data, [0]);
     assert_eq!(s.hook_of(1), Some(Hook::Setup));

@@ -2,8 +2,9 @@
 //! validated (`Scenario`). Both the component and the host use this module.
 
 use crate::duration::Dur;
-pub use crate::endpoint::Endpoint;
+pub use crate::executor::{HOOK, UNTIL_DONE};
 use crate::pool::{IpPool, PoolEntry};
+pub use contract::Endpoint;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -15,8 +16,6 @@ pub const DEFAULT_MAX_KEEP: u64 = 1 << 20;
 /// Most steps a workflow may have: a scenario is parsed by every user's
 /// instance, so a runaway generated file is refused, not parsed 10,000 times.
 pub const MAX_STEPS: usize = 10_000;
-/// How long a workload with no time limit (iterations only) may run.
-pub const UNTIL_DONE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Step kinds built into the scheduler; others go to the extension slot.
 pub const BUILTIN_KINDS: [&str; 3] = ["http", "tcp", "udp"];
 
@@ -224,9 +223,6 @@ pub struct Scenario {
     pub shard: crate::executor::Shard,
 }
 
-/// `Step::workload` of a `setup:` or `teardown:` step: no workload's.
-pub const HOOK: usize = usize::MAX;
-
 /// Which hook a setup/teardown user runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hook {
@@ -400,6 +396,11 @@ pub struct UdpCall {
 pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 
 impl Scenario {
+    /// The cursors over `tables` (in the order of `data`) that hand each
+    /// iteration its rows.
+    pub fn rows(&self, tables: Vec<std::sync::Arc<crate::data::Table>>) -> crate::data::Rows {
+        crate::data::Rows::new(&self.data, self.seed, self.shard, tables)
+    }
     /// Users the whole run may have: every workload's most.
     pub fn max_vus(&self) -> u32 {
         self.workloads.iter().map(|w| w.max_vus()).sum()

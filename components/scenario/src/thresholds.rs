@@ -5,13 +5,10 @@
 //! from `Stats` (the whole run) or from per-second tallies (windows).
 
 use crate::duration::Dur;
+use crate::error::{ScenarioError, field};
 use crate::executor::Workload;
-use crate::model::Step;
-use crate::parse::ScenarioError;
-use crate::sample::Sample;
-use crate::stats::{Bucket, Stats, ms, round3};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// What a threshold measures.
@@ -83,7 +80,7 @@ pub enum Op {
 }
 
 impl Op {
-    fn holds(self, a: f64, b: f64) -> bool {
+    pub fn holds(self, a: f64, b: f64) -> bool {
         match self {
             Op::Lt => a < b,
             Op::Le => a <= b,
@@ -95,7 +92,7 @@ impl Op {
     }
 
     /// True when a larger value is the worse one.
-    fn larger_is_worse(self) -> bool {
+    pub fn larger_is_worse(self) -> bool {
         matches!(self, Op::Lt | Op::Le)
     }
 }
@@ -109,7 +106,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn matches_step(&self, step: usize, workload: usize) -> bool {
+    pub fn matches_step(&self, step: usize, workload: usize) -> bool {
         self.workload.is_none_or(|w| w == workload)
             && self.steps.as_ref().is_none_or(|s| s.contains(&step))
     }
@@ -163,18 +160,11 @@ pub mod raw {
     }
 }
 
-fn field(at: &str, message: impl Into<String>) -> ScenarioError {
-    ScenarioError::Field {
-        field: at.to_string(),
-        message: message.into(),
-    }
-}
-
 /// Validates `thresholds:` against the scenario's workloads and steps.
 pub fn parse(
     raw: BTreeMap<String, raw::Rules>,
     workloads: &[Workload],
-    steps: &[Step],
+    steps: &[(&str, usize)],
 ) -> Result<Vec<Threshold>, ScenarioError> {
     let mut out = Vec::new();
     for (key, rules) in raw {
@@ -322,7 +312,7 @@ fn parse_key(
     key: &str,
     at: &str,
     workloads: &[Workload],
-    steps: &[Step],
+    steps: &[(&str, usize)],
 ) -> Result<(Metric, Filter), ScenarioError> {
     let (metric, tags) = split_key(key).map_err(|m| field(at, m))?;
     let mut filter = Filter::default();
@@ -352,10 +342,10 @@ fn parse_key(
         let matching: Vec<usize> = steps
             .iter()
             .enumerate()
-            .filter(|(_, s)| {
-                s.id == id
-                    && s.workload != crate::model::HOOK
-                    && filter.workload.is_none_or(|w| s.workload == w)
+            .filter(|(_, (step_id, workload))| {
+                *step_id == id
+                    && *workload != crate::executor::HOOK
+                    && filter.workload.is_none_or(|w| *workload == w)
             })
             .map(|(i, _)| i)
             .collect();
@@ -413,268 +403,6 @@ fn parse_expr(text: &str) -> Result<(Agg, Op, f64), String> {
         }
     };
     Ok((agg, op, limit))
-}
-
-/// What a threshold reads: requests, iterations and drops, over `secs`.
-#[derive(Clone, Debug, Default)]
-pub struct Tally {
-    pub bucket: Bucket,
-    pub iterations: u64,
-    pub dropped: u64,
-}
-
-impl Tally {
-    /// The threshold's value over this tally, `secs` long.
-    pub fn measure(&self, t: &Threshold, secs: f64) -> f64 {
-        let b = &self.bucket;
-        let per_second = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        let fraction = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
-        match (t.metric, t.agg) {
-            (Metric::Latency | Metric::ServiceTime, agg) => {
-                let h = match t.metric {
-                    Metric::ServiceTime => b.service_histogram(),
-                    _ => b.latency_histogram(),
-                };
-                if h.is_empty() {
-                    return 0.0;
-                }
-                // Rounded as the report rounds them, so a verdict's value
-                // is the report's figure.
-                match agg {
-                    Agg::Avg => round3(h.mean() / 1000.0),
-                    Agg::Min => ms(h.min()),
-                    Agg::Max => ms(h.max()),
-                    Agg::Med => ms(h.value_at_quantile(0.5)),
-                    Agg::P(p) => ms(h.value_at_quantile(p / 100.0)),
-                    Agg::Count | Agg::Rate => h.len() as f64,
-                }
-            }
-            (Metric::Errors, Agg::Rate) => fraction(b.failed(), b.count()),
-            (Metric::Errors, _) => b.failed() as f64,
-            (Metric::Checks, Agg::Rate) => fraction(b.checks_passed(), b.checks()),
-            (Metric::Checks, _) => b.checks() as f64,
-            (Metric::Requests, Agg::Rate) => per_second(b.count()),
-            (Metric::Requests, _) => b.count() as f64,
-            (Metric::Iterations, Agg::Rate) => per_second(self.iterations),
-            (Metric::Iterations, _) => self.iterations as f64,
-            (Metric::DroppedIterations, Agg::Rate) => per_second(self.dropped),
-            (Metric::DroppedIterations, _) => self.dropped as f64,
-        }
-    }
-
-    fn merge(&mut self, o: &Tally) {
-        self.bucket.merge(&o.bucket);
-        self.iterations += o.iterations;
-        self.dropped += o.dropped;
-    }
-}
-
-/// A threshold's verdict, as the report carries it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Verdict {
-    /// The key as written (`latency{step:login}`).
-    pub metric: String,
-    /// The expression as written (`p(95)<300`).
-    pub threshold: String,
-    pub ok: bool,
-    /// The measured value (ms for latencies, a fraction for rates): over
-    /// the run, or for a window the first failing window's (else the worst).
-    pub value: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub window_seconds: Option<f64>,
-    /// It stopped the run (`abort_on_fail`).
-    pub aborted_run: bool,
-}
-
-/// A sliding window's per-second tallies and its verdict so far.
-#[derive(Default)]
-struct Window {
-    seconds: VecDeque<(u64, Tally)>,
-    /// (value, failed) of the first failing window, else of the worst.
-    judged: Option<(f64, bool)>,
-}
-
-/// Live judgement of a run's thresholds: fed the same samples as `Stats`,
-/// asked once a second (`tick`) whether to abort, and at the end for the
-/// verdicts.
-pub struct Judge {
-    list: Vec<Threshold>,
-    windows: Vec<Option<Window>>,
-    /// Index of the threshold that aborted the run.
-    aborted_by: Option<usize>,
-    step_workload: Vec<usize>,
-}
-
-impl Judge {
-    pub fn new(scenario: &crate::Scenario) -> Self {
-        Judge {
-            list: scenario.thresholds.clone(),
-            windows: scenario
-                .thresholds
-                .iter()
-                .map(|t| t.window.map(|_| Window::default()))
-                .collect(),
-            aborted_by: None,
-            step_workload: scenario.workflow.iter().map(|s| s.workload).collect(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
-    fn windows_for(&mut self, at: Duration) -> impl Iterator<Item = (&Threshold, &mut Tally)> {
-        let second = at.as_secs();
-        self.list
-            .iter()
-            .zip(self.windows.iter_mut())
-            .filter_map(move |(t, w)| {
-                let w = w.as_mut()?;
-                if w.seconds.back().is_none_or(|(s, _)| *s != second) {
-                    w.seconds.push_back((second, Tally::default()));
-                }
-                Some((t, &mut w.seconds.back_mut().expect("pushed").1))
-            })
-    }
-
-    /// One step's samples at `at` (only windows need them: the rest read
-    /// `Stats`).
-    pub fn push_step(&mut self, at: Duration, samples: &[Sample], delay: Option<Duration>) {
-        let Some(first) = samples.first() else { return };
-        let step = first.step as usize;
-        let Some(&workload) = self.step_workload.get(step) else {
-            return;
-        };
-        for (t, tally) in self.windows_for(at) {
-            if t.filter.matches_step(step, workload) {
-                tally.bucket.push_step(samples, delay);
-            }
-        }
-    }
-
-    pub fn add_iteration(&mut self, at: Duration, workload: usize) {
-        for (t, tally) in self.windows_for(at) {
-            if t.filter.workload.is_none_or(|w| w == workload) {
-                tally.iterations += 1;
-            }
-        }
-    }
-
-    pub fn add_dropped(&mut self, at: Duration, workload: usize) {
-        for (t, tally) in self.windows_for(at) {
-            if t.filter.workload.is_none_or(|w| w == workload) {
-                tally.dropped += 1;
-            }
-        }
-    }
-
-    /// Judges the windows that closed by `at` and the `abort_on_fail`
-    /// thresholds past their delay; returns the threshold that aborts the
-    /// run, if one fails.
-    pub fn tick(&mut self, at: Duration, stats: &Stats) -> Option<&Threshold> {
-        let now = at.as_secs();
-        for (t, w) in self.list.iter().zip(self.windows.iter_mut()) {
-            let (Some(w), Some(len)) = (w.as_mut(), t.window) else {
-                continue;
-            };
-            let secs = len.as_secs().max(1);
-            // The window is the `secs` whole seconds before `now`.
-            while w.seconds.front().is_some_and(|(s, _)| *s + secs < now) {
-                w.seconds.pop_front();
-            }
-            if now < secs {
-                continue;
-            }
-            let sum = window_sum(w.seconds.iter(), now, secs);
-            judge_window(w, t, sum.measure(t, secs as f64));
-        }
-        if self.aborted_by.is_some() {
-            return None;
-        }
-        for (i, t) in self.list.iter().enumerate() {
-            if !t.abort_on_fail || at < t.delay_abort_eval {
-                continue;
-            }
-            let failed = match &self.windows[i] {
-                Some(w) => w.judged.is_some_and(|j| j.1),
-                None => {
-                    let value = stats.tally(&t.filter).measure(t, at.as_secs_f64());
-                    !t.op.holds(value, t.limit)
-                }
-            };
-            if failed {
-                self.aborted_by = Some(i);
-                return Some(t);
-            }
-        }
-        None
-    }
-
-    /// Every threshold's verdict over the finished run.
-    pub fn verdicts(&self, stats: &Stats, elapsed: Duration) -> Vec<Verdict> {
-        self.list
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let whole = || stats.tally(&t.filter).measure(t, elapsed.as_secs_f64());
-                let (value, ok) = match self.windows[i].as_ref().and_then(|w| w.judged) {
-                    Some((value, failed)) => (value, !failed),
-                    // No window closed (a run shorter than it): the whole run.
-                    None => {
-                        let v = whole();
-                        (v, t.op.holds(v, t.limit))
-                    }
-                };
-                Verdict {
-                    metric: t.key.clone(),
-                    threshold: t.expr.clone(),
-                    ok,
-                    value: round3(value),
-                    window_seconds: t.window.map(|w| w.as_secs_f64()),
-                    aborted_run: self.aborted_by == Some(i),
-                }
-            })
-            .collect()
-    }
-}
-
-/// The window judged at `now`: the `secs` whole seconds before it.
-fn window_sum<'a>(seconds: impl Iterator<Item = &'a (u64, Tally)>, now: u64, secs: u64) -> Tally {
-    let mut sum = Tally::default();
-    for (_, tally) in seconds.filter(|(s, _)| *s + secs >= now && *s < now) {
-        sum.merge(tally);
-    }
-    sum
-}
-
-/// A windowed threshold judged afterwards over per-second tallies (second,
-/// tally), as `Judge::tick` judges it at each whole second `1..=last`:
-/// (the first failing window's value, true) or (the worst value, false);
-/// none when no window closed, or `t` has no window.
-pub fn judge_windows(t: &Threshold, seconds: &[(u64, Tally)], last: u64) -> Option<(f64, bool)> {
-    let secs = t.window?.as_secs().max(1);
-    let mut w = Window::default();
-    for now in secs..=last {
-        let sum = window_sum(seconds.iter(), now, secs);
-        judge_window(&mut w, t, sum.measure(t, secs as f64));
-    }
-    w.judged
-}
-
-fn judge_window(w: &mut Window, t: &Threshold, value: f64) {
-    let failed = !t.op.holds(value, t.limit);
-    w.judged = match w.judged {
-        Some(j) if j.1 => Some(j),
-        Some((old, _)) if !failed => {
-            let worse = if t.op.larger_is_worse() {
-                value > old
-            } else {
-                value < old
-            };
-            Some((if worse { value } else { old }, false))
-        }
-        _ => Some((value, failed)),
-    };
 }
 
 #[cfg(test)]

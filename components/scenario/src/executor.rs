@@ -7,6 +7,12 @@
 
 use std::time::Duration;
 
+/// How long a workload with no time limit (iterations only) may run.
+pub const UNTIL_DONE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `Step::workload` of a `setup:` or `teardown:` step: no workload's.
+pub const HOOK: usize = usize::MAX;
+
 /// k6's executor names; the report and the progress line use them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -327,7 +333,7 @@ impl Workload {
     /// graceful stop); none for one that runs until its iterations are done.
     pub fn scheduled_end(&self) -> Option<Duration> {
         let d = self.duration();
-        (d < crate::model::UNTIL_DONE).then(|| self.start_time.saturating_add(d))
+        (d < UNTIL_DONE).then(|| self.start_time.saturating_add(d))
     }
 
     /// How long an iteration in flight when a user's interval ends at `off`

@@ -269,16 +269,18 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// `tables` in the order of `Scenario::data`.
-    pub fn new(scenario: &crate::Scenario, tables: Vec<std::sync::Arc<Table>>) -> Self {
+    /// `tables` in the order of `sources` (`Scenario::data`); `seed` and
+    /// `shard` are the scenario's (`Scenario::rows` passes them).
+    pub fn new(
+        sources: &[Source],
+        seed: Option<u64>,
+        shard: crate::executor::Shard,
+        tables: Vec<std::sync::Arc<Table>>,
+    ) -> Self {
         let picker = Picker::new(
-            scenario
-                .data
-                .iter()
-                .zip(&tables)
-                .map(|(s, t)| (s.mode, t.rows())),
-            scenario.seed,
-            scenario.shard,
+            sources.iter().zip(&tables).map(|(s, t)| (s.mode, t.rows())),
+            seed,
+            shard,
         );
         Rows { tables, picker }
     }

@@ -3,35 +3,11 @@
 //! files they name: read by whoever has a filesystem (scheduler-host, or
 //! the component in plain mode through a preopened `--dir`), checked here.
 
-use crate::parse::ScenarioError;
+use crate::error::ScenarioError;
+pub use contract::TlsVersion;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-pub enum TlsVersion {
-    #[serde(rename = "tls1.2")]
-    Tls12,
-    #[serde(rename = "tls1.3")]
-    Tls13,
-}
-
-impl TlsVersion {
-    /// The name the report uses (as OpenSSL and nginx print it).
-    pub fn name(self) -> &'static str {
-        match self {
-            TlsVersion::Tls12 => "TLSv1.2",
-            TlsVersion::Tls13 => "TLSv1.3",
-        }
-    }
-
-    /// The version a report names (`name`'s inverse).
-    pub fn from_name(name: &str) -> Option<TlsVersion> {
-        [TlsVersion::Tls12, TlsVersion::Tls13]
-            .into_iter()
-            .find(|v| v.name() == name)
-    }
-}
+use serde::Deserialize;
 
 /// A `tls:` block as written; every field optional so a step's block can
 /// override only what it names.

@@ -1,0 +1,123 @@
+//! What one executed step produced: the unit statistics are built from.
+
+use crate::{ErrorKind, TlsVersion};
+use std::time::Duration;
+
+/// `Sample::step` of a sample no step can claim: a trap inside an instance
+/// (the host does not know which step the guest was in).
+pub const UNATTRIBUTED: u32 = u32::MAX;
+
+/// One request of an executed step (a step that follows redirects makes
+/// several), measured around the action call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// Index of the step in the workflow.
+    pub step: u32,
+    /// From the call to its outcome, as the scheduler measured it.
+    pub latency: Duration,
+    pub status: Option<u16>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub error: Option<SampleError>,
+    pub phases: Option<Phases>,
+    pub tls: Option<TlsUse>,
+    /// The step's checks that passed and failed (on its last request's
+    /// sample; 0 on the others and when a transport error stopped it).
+    pub checks_passed: u32,
+    pub checks_failed: u32,
+}
+
+/// Where one request's time went (k6's phase names).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Phases {
+    pub connecting: Duration,
+    pub tls_handshaking: Duration,
+    pub sending: Duration,
+    pub waiting: Duration,
+    pub receiving: Duration,
+}
+
+impl Phases {
+    /// The report's names, in the order of a request.
+    pub const NAMES: [&'static str; 5] = [
+        "connecting",
+        "tls_handshaking",
+        "sending",
+        "waiting",
+        "receiving",
+    ];
+
+    /// Each phase's value, in the order of `NAMES`.
+    pub fn values(&self) -> [Duration; 5] {
+        [
+            self.connecting,
+            self.tls_handshaking,
+            self.sending,
+            self.waiting,
+            self.receiving,
+        ]
+    }
+}
+
+/// The TLS one request went over.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TlsUse {
+    pub version: TlsVersion,
+    /// The request's connection did a handshake for it (not reused).
+    pub handshake: bool,
+    pub resumed: bool,
+}
+
+/// A request an action made before a step's last one (a redirect).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hop {
+    pub status: u16,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub latency: Duration,
+    pub phases: Option<Phases>,
+    pub tls: Option<TlsUse>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// What an action reports for one call (latency is measured by the caller).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub status: Option<u16>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub error: Option<SampleError>,
+    pub phases: Option<Phases>,
+    pub tls: Option<TlsUse>,
+    /// Requests before the last one (redirects), in order.
+    pub earlier: Vec<Hop>,
+    /// One per query the step sent, in order; none: not found.
+    pub answers: Vec<Option<String>>,
+}
+
+impl Sample {
+    /// A step that produced no response: only its error and how long it took.
+    pub fn failed(step: u32, latency: Duration, kind: ErrorKind, message: String) -> Sample {
+        Sample {
+            step,
+            latency,
+            status: None,
+            bytes_sent: 0,
+            bytes_received: 0,
+            error: Some(SampleError { kind, message }),
+            phases: None,
+            tls: None,
+            checks_passed: 0,
+            checks_failed: 0,
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}

@@ -1,0 +1,27 @@
+//! The scenario language: YAML text → a validated `Scenario` (steps, calls,
+//! templates, checks, data sources, TLS settings, executors as curves,
+//! thresholds as written), with errors that name the field.
+//!
+//! Layers, bottom up; no module imports one above it:
+//! `error`, `bytesize`, `duration`, `pool`, `template` ← `checks`, `tls`,
+//! `executor` ← `data`, `thresholds` ← `model` ← `forms` ← `parse` ← `wave`.
+
+pub mod bytesize;
+pub mod checks;
+pub mod data;
+pub mod duration;
+pub mod error;
+pub mod executor;
+mod forms;
+pub mod model;
+pub mod parse;
+pub mod pool;
+pub mod template;
+pub mod thresholds;
+pub mod tls;
+pub mod wave;
+
+pub use contract::Endpoint;
+pub use error::ScenarioError;
+pub use model::Scenario;
+pub use parse::{parse, parse_with};

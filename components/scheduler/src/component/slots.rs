@@ -1,0 +1,159 @@
+//! The imported action slots behind the workflow's `Actions`, and each
+//! user's TLS clients.
+
+use super::convert::{ctx, outcome, wit_query, wit_tls_version};
+use super::scheduler::actions::{extension, http, tcp, types as t, udp};
+use super::scheduler::core_libs::tls;
+use crate::workflow::{Actions, CallContext};
+use contract::{ErrorKind, Outcome, SampleError};
+use scenario::checks::Query;
+use scenario::model::{HttpCall, ReadMode, TcpCall, UdpCall};
+use scenario::tls::TlsMaterial;
+use std::borrow::Cow;
+
+/// The imported action slots, and each user's TLS clients: made on a
+/// user's first step that needs one, never shared between users (a
+/// client's session cache is what resumption draws on).
+pub struct Slots {
+    material: Vec<TlsMaterial>,
+    /// (user, index into `material`) → client.
+    clients: std::collections::BTreeMap<(u32, usize), tls::Client>,
+}
+
+impl Slots {
+    pub fn new(material: Vec<TlsMaterial>) -> Self {
+        Slots {
+            material,
+            clients: Default::default(),
+        }
+    }
+
+    /// Builds one client per configuration (then drops them): what core-libs
+    /// refuses (a key that does not match its certificate, a key type rustls
+    /// does not sign with) fails validation instead of every user's steps.
+    pub fn check_tls(&mut self) -> Result<(), String> {
+        for i in 0..self.material.len() {
+            if let Err(o) = self.client(u32::MAX, Some(i)) {
+                let why = o.error.map(|e| e.message).unwrap_or_default();
+                let files: Vec<&str> = self.material[i].config.files().collect();
+                return Err(format!("scenario file {}: {why}", files.join(", ")));
+            }
+        }
+        self.clients.clear();
+        Ok(())
+    }
+
+    fn client(&mut self, vu: u32, config: Option<usize>) -> Result<Option<&tls::Client>, Outcome> {
+        let Some(i) = config else { return Ok(None) };
+        if !self.clients.contains_key(&(vu, i)) {
+            let m = &self.material[i];
+            let client = tls::Client::create(&tls::ClientConfig {
+                extra_roots_pem: m.ca_pem.clone(),
+                skip_verify: m.config.insecure_skip_verify,
+                server_name: m.config.server_name.clone(),
+                client_cert_pem: m.client_cert_pem.clone(),
+                client_key_pem: m.client_key_pem.clone(),
+                versions: m
+                    .config
+                    .versions
+                    .iter()
+                    .map(|v| wit_tls_version(*v))
+                    .collect(),
+            })
+            .map_err(|message| Outcome {
+                error: Some(SampleError {
+                    kind: ErrorKind::Tls,
+                    message: format!("TLS settings: {message}"),
+                }),
+                ..Outcome::default()
+            })?;
+            self.clients.insert((vu, i), client);
+        }
+        Ok(self.clients.get(&(vu, i)))
+    }
+}
+
+impl Actions for Slots {
+    fn http(&mut self, c: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome {
+        let HttpCall {
+            method,
+            url,
+            headers,
+            body,
+            expect_body,
+            max_body,
+            tls,
+            max_redirects,
+            cookies,
+        } = call.into_owned();
+        let req = t::HttpRequest {
+            method,
+            url,
+            headers,
+            body,
+            expect_body,
+            max_body,
+            max_redirects,
+            cookies,
+            queries: queries.iter().map(wit_query).collect(),
+        };
+        match self.client(c.vu, tls) {
+            Ok(client) => outcome(http::execute(ctx(c), &req, client)),
+            Err(failed) => failed,
+        }
+    }
+
+    fn tcp(&mut self, c: &CallContext, call: Cow<'_, TcpCall>) -> Outcome {
+        let tls = call.tls;
+        let call = call.into_owned();
+        let read = match call.read {
+            ReadMode::None => t::ReadMode::None,
+            ReadMode::Bytes(n) => t::ReadMode::Bytes(n),
+            ReadMode::Delimiter(d) => t::ReadMode::Delimiter(d),
+            ReadMode::UntilClose => t::ReadMode::UntilClose,
+        };
+        let req = t::TcpRequest {
+            target: t::Endpoint {
+                host: call.target.host,
+                port: call.target.port,
+            },
+            payload: call.payload,
+            read,
+            expect: call.expect,
+            max_read: call.max_read,
+        };
+        match self.client(c.vu, tls) {
+            Ok(client) => outcome(tcp::execute(ctx(c), &req, client)),
+            Err(failed) => failed,
+        }
+    }
+
+    fn udp(&mut self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
+        let call = call.into_owned();
+        let req = t::UdpRequest {
+            target: t::Endpoint {
+                host: call.target.host,
+                port: call.target.port,
+            },
+            payload: call.payload,
+            await_reply: call.await_reply,
+            expect: call.expect,
+        };
+        outcome(udp::execute(ctx(c), &req))
+    }
+
+    fn extension(
+        &mut self,
+        c: &CallContext,
+        kind: &str,
+        params_json: &str,
+        queries: &[Query],
+    ) -> Outcome {
+        let req = t::ExtensionRequest {
+            kind: kind.into(),
+            params_json: params_json.into(),
+            queries: queries.iter().map(wit_query).collect(),
+        };
+        outcome(extension::execute(ctx(c), &req))
+    }
+}

@@ -1,0 +1,18 @@
+//! Statistics of a run: buckets of counters and HDR histograms per step,
+//! per named scenario and in total (`Stats`), the thresholds' judge, and
+//! the one report type every output reads and writes.
+//!
+//! Layers, bottom up: `report` (the types) ← `bucket` ← `tally` ← `stats`
+//! ← `judge`. No module imports one above it.
+
+pub mod bucket;
+pub mod judge;
+pub mod report;
+pub mod stats;
+pub mod tally;
+
+pub use bucket::{Bucket, Parts, delays, histogram, recorded_us, us};
+pub use judge::{Judge, judge_windows};
+pub use report::{ErrorStat, Metrics, Report, StepReport, Verdict, WorkloadReport};
+pub use stats::{Stats, UNSPECIFIED};
+pub use tally::Tally;

@@ -1,0 +1,58 @@
+//! What a threshold reads from a span of the run, and its value there.
+
+use crate::bucket::{Bucket, ms, round3};
+use scenario::thresholds::{Agg, Metric, Threshold};
+
+/// What a threshold reads: requests, iterations and drops, over `secs`.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    pub bucket: Bucket,
+    pub iterations: u64,
+    pub dropped: u64,
+}
+
+impl Tally {
+    /// The threshold's value over this tally, `secs` long.
+    pub fn measure(&self, t: &Threshold, secs: f64) -> f64 {
+        let b = &self.bucket;
+        let per_second = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let fraction = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+        match (t.metric, t.agg) {
+            (Metric::Latency | Metric::ServiceTime, agg) => {
+                let h = match t.metric {
+                    Metric::ServiceTime => b.service_histogram(),
+                    _ => b.latency_histogram(),
+                };
+                if h.is_empty() {
+                    return 0.0;
+                }
+                // Rounded as the report rounds them, so a verdict's value
+                // is the report's figure.
+                match agg {
+                    Agg::Avg => round3(h.mean() / 1000.0),
+                    Agg::Min => ms(h.min()),
+                    Agg::Max => ms(h.max()),
+                    Agg::Med => ms(h.value_at_quantile(0.5)),
+                    Agg::P(p) => ms(h.value_at_quantile(p / 100.0)),
+                    Agg::Count | Agg::Rate => h.len() as f64,
+                }
+            }
+            (Metric::Errors, Agg::Rate) => fraction(b.failed(), b.count()),
+            (Metric::Errors, _) => b.failed() as f64,
+            (Metric::Checks, Agg::Rate) => fraction(b.checks_passed(), b.checks()),
+            (Metric::Checks, _) => b.checks() as f64,
+            (Metric::Requests, Agg::Rate) => per_second(b.count()),
+            (Metric::Requests, _) => b.count() as f64,
+            (Metric::Iterations, Agg::Rate) => per_second(self.iterations),
+            (Metric::Iterations, _) => self.iterations as f64,
+            (Metric::DroppedIterations, Agg::Rate) => per_second(self.dropped),
+            (Metric::DroppedIterations, _) => self.dropped as f64,
+        }
+    }
+
+    pub(crate) fn merge(&mut self, o: &Tally) {
+        self.bucket.merge(&o.bucket);
+        self.iterations += o.iterations;
+        self.dropped += o.dropped;
+    }
+}

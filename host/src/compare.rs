@@ -4,13 +4,13 @@
 
 use std::fmt::Write;
 
-use crate::saved::{self, Figures, Step};
+use stats::{Metrics, Report, StepReport};
 
 /// One compared line: the run's total or a step found in both reports.
 pub struct Row {
     pub name: String,
-    pub base: Figures,
-    pub new: Figures,
+    pub base: Metrics,
+    pub new: Metrics,
 }
 
 /// Both reports, lined up.
@@ -24,26 +24,29 @@ pub struct Comparison {
 
 /// Parses two reports (their text, and a name for errors) and lines them up.
 pub fn compare(base: (&str, &str), new: (&str, &str)) -> Result<Comparison, String> {
-    let (base, new) = (saved::parse(base.0, base.1)?, saved::parse(new.0, new.1)?);
+    let (base, new) = (
+        crate::report::parse(base.0, base.1)?,
+        crate::report::parse(new.0, new.1)?,
+    );
     Ok(lineup(base, new))
 }
 
 /// Lines two reports up: the totals, then each step found in both.
-pub fn lineup(base: saved::Report, new: saved::Report) -> Comparison {
-    let key = |s: &Step| (s.scenario.clone(), s.id.clone());
-    let label = Step::label;
+pub fn lineup(base: Report, new: Report) -> Comparison {
+    let key = |s: &StepReport| (s.scenario.clone(), s.id.clone());
+    let label = StepReport::label;
     let mut rows = vec![Row {
         name: "total".into(),
-        base: base.total,
-        new: new.total,
+        base: base.metrics,
+        new: new.metrics,
     }];
     let mut unmatched = Vec::new();
     for b in &base.steps {
         match new.steps.iter().find(|n| key(n) == key(b)) {
             Some(n) => rows.push(Row {
                 name: label(b),
-                base: b.figures.clone(),
-                new: n.figures.clone(),
+                base: b.metrics.clone(),
+                new: n.metrics.clone(),
             }),
             None => unmatched.push(("base", label(b))),
         }
@@ -95,7 +98,7 @@ impl Metric {
     }
 
     /// Its value in `f`: requests/s, the error rate in %, or ms.
-    fn of(self, f: &Figures) -> f64 {
+    fn of(self, f: &Metrics) -> f64 {
         match self {
             Metric::Rps => f.throughput_rps,
             Metric::Errors => {

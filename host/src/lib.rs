@@ -28,7 +28,6 @@ mod plan;
 mod progress;
 mod report;
 mod run;
-mod saved;
 mod series_files;
 mod session;
 mod summary;

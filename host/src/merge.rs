@@ -6,20 +6,20 @@
 //! timelines are lined up by wall-clock second and added row by row.
 //! Thresholds are judged again on the merged figures.
 
-use crate::report::HostReport;
-use crate::saved::{self, Figures, Report as Input};
-use crate::timeline::Row;
-use scenario::executor::ExecutorKind;
-use stats::Report;
-use stats::{Bucket, Parts, StepReport, WorkloadReport};
-use stats::{Tally, Verdict};
+use scenario::executor::{ExecutorKind, HOOK};
+use scenario::thresholds::{self, Filter};
+use stats::{Bucket, HostRun, Judge, Metrics, Parts, Report, Row, Stats, StepReport};
+use stats::{Tally, Verdict, WorkloadParts, WorkloadReport};
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+type Input = Report;
 
 /// Reads each (name, text) and adds them into one report.
-pub fn merge(inputs: &[(String, String)]) -> Result<HostReport, String> {
+pub fn merge(inputs: &[(String, String)]) -> Result<Report, String> {
     let mut reports = Vec::new();
     for (name, text) in inputs {
-        reports.push((name.as_str(), saved::parse(text, name)?));
+        reports.push((name.as_str(), crate::report::parse(text, name)?));
     }
     let Some((_, first)) = reports.first() else {
         return Err("merge: no reports given".into());
@@ -102,36 +102,37 @@ pub fn merge(inputs: &[(String, String)]) -> Result<HostReport, String> {
             .map(|_| step_reports(&buckets.teardown, 0.0)),
         setup_failed: reports.iter().find_map(|(_, r)| r.setup_failed.clone()),
         thresholds: Vec::new(),
+        host: None,
     };
     let timeline = timeline(&reports, &buckets)?;
     run.thresholds = judge(&reports, &buckets, &timeline, secs)?;
-    Ok(HostReport {
-        run,
-        interrupted: reports.iter().any(|(_, r)| r.interrupted),
-        interrupted_during: reports.iter().find_map(|(_, r)| r.interrupted_during),
-        instances_ready_seconds: reports
+    let host = |r: &Input| r.host().clone();
+    let hosts: Vec<HostRun> = reports.iter().map(|(_, r)| host(r)).collect();
+    run.host = Some(HostRun {
+        interrupted: hosts.iter().any(|h| h.interrupted),
+        interrupted_during: hosts.iter().find_map(|h| h.interrupted_during),
+        instances_ready_seconds: hosts
             .iter()
-            .map(|(_, r)| r.instances_ready_seconds)
+            .map(|h| h.instances_ready_seconds)
             .try_fold(0.0f64, |m, s| s.map(|s| m.max(s))),
-        aborted_by_threshold: reports
+        aborted_by_threshold: hosts.iter().find_map(|h| h.aborted_by_threshold.clone()),
+        started_at: hosts
             .iter()
-            .find_map(|(_, r)| r.aborted_by_threshold.clone()),
-        started_at: reports
-            .iter()
-            .map(|(_, r)| r.started_at.clone())
+            .map(|h| h.started_at.clone())
             .min()
             .unwrap_or_default(),
         host_version: env!("CARGO_PKG_VERSION").to_string(),
         shard: None,
         timeline,
-    })
+    });
+    Ok(run)
 }
 
 /// Shards' reports must be every shard of one count, once each.
 fn check_shards(reports: &[(&str, Input)]) -> Result<(), String> {
     let shards: Vec<(&str, Option<&str>)> = reports
         .iter()
-        .map(|(n, r)| (*n, r.shard.as_deref()))
+        .map(|(n, r)| (*n, r.host().shard.as_deref()))
         .collect();
     if shards.iter().all(|(_, s)| s.is_none()) {
         // Whole runs of one scenario add up as well (run twice, or a
@@ -196,10 +197,10 @@ struct MergedWorkload {
 
 impl Buckets {
     fn add(&mut self, name: &str, r: &Input) -> Result<(), String> {
-        let bucket = |f: &Figures| rebuild(f).map_err(|e| format!("{name}: {e}"));
-        self.total.merge(&bucket(&r.total)?);
+        let bucket = |f: &Metrics| rebuild(f).map_err(|e| format!("{name}: {e}"));
+        self.total.merge(&bucket(&r.metrics)?);
         for w in &r.scenarios {
-            let b = bucket(&w.figures)?;
+            let b = bucket(&w.metrics)?;
             match self.workloads.iter_mut().find(|m| m.name == w.name) {
                 Some(m) => {
                     m.bucket.merge(&b);
@@ -225,7 +226,7 @@ impl Buckets {
         ];
         for (merged, list) in lists {
             for s in list.into_iter().flatten() {
-                let b = bucket(&s.figures)?;
+                let b = bucket(&s.metrics)?;
                 match merged
                     .iter_mut()
                     .find(|m| m.scenario == s.scenario && m.id == s.id)
@@ -246,7 +247,7 @@ impl Buckets {
 }
 
 /// A report's figures back into the bucket they were rendered from.
-fn rebuild(f: &Figures) -> Result<Bucket, String> {
+fn rebuild(f: &Metrics) -> Result<Bucket, String> {
     let decode = |t: &str| crate::hdr::decode(t).map_err(|e| e.to_string());
     let latency = f.latency_histogram.as_deref().ok_or(
         "it has no latency histograms (an older scheduler-host wrote it), so it cannot be merged exactly",
@@ -310,7 +311,8 @@ fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, St
     // the earliest start, to the nearest second (shards of one --start-at
     // start within milliseconds), so one report's seconds stay consecutive.
     let start = |r: &Input| {
-        r.timeline
+        r.host()
+            .timeline
             .first()
             .map(|row| row.unix_ms - row.second * 1000)
     };
@@ -335,7 +337,7 @@ fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, St
     let mut rows: BTreeMap<Key, (Row, hdrhistogram::Histogram<u64>)> = BTreeMap::new();
     for (name, r) in reports {
         let offset = start(r).map_or(0, |s| (s - earliest + 500) / 1000);
-        for row in &r.timeline {
+        for row in &r.host().timeline {
             let h = row
                 .histogram
                 .as_deref()
@@ -366,16 +368,19 @@ fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, St
         .into_iter()
         .map(|((second, _, _), (mut row, h))| {
             row.second = second;
-            row.set_latency(&h);
+            crate::timeline::set_latency(&mut row, &h);
             row
         })
         .collect())
 }
 
-/// Each threshold judged again on the merged figures. A windowed one on
-/// latency, errors or requests is judged window by window over the merged
-/// timeline, as the run judged it; on checks or iterations (which the
-/// timeline does not count per second), over the whole merged run.
+/// Each threshold judged again on the merged figures, with the run's own
+/// parser and judge: the first report's thresholds are parsed against the
+/// merged scenarios and steps, `Stats` is rebuilt from the merged buckets,
+/// and `Judge` gives the verdicts. A windowed one on latency, errors or
+/// requests is judged window by window over the merged timeline, as the
+/// run judged it; on checks or iterations (which the timeline does not
+/// count per second), over the whole merged run.
 fn judge(
     reports: &[(&str, Input)],
     b: &Buckets,
@@ -383,82 +388,77 @@ fn judge(
     secs: f64,
 ) -> Result<Vec<Verdict>, String> {
     let first = &reports[0].1;
-    let mut out = Vec::new();
-    for (i, v) in first.thresholds.iter().enumerate() {
-        let window = v.window_seconds.map(std::time::Duration::from_secs_f64);
-        let (t, tags) = scenario::thresholds::rule(&v.metric, &v.threshold, window)
-            .map_err(|e| format!("threshold {}: {e}", v.metric))?;
-        let tag = |name: &str| {
-            tags.iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let (scenario, step) = (tag("scenario"), tag("step"));
-        let workload = scenario.and_then(|s| b.workloads.iter().find(|w| w.name == s));
-        let mut tally = Tally::default();
-        (tally.iterations, tally.dropped) = match workload {
-            Some(w) => (w.iterations, w.dropped),
-            None => (
-                reports.iter().map(|(_, r)| r.iterations).sum(),
-                reports.iter().map(|(_, r)| r.dropped_iterations).sum(),
-            ),
-        };
-        match (step, workload) {
-            (Some(id), _) => {
-                for s in b
-                    .steps
-                    .iter()
-                    .filter(|s| s.id == id && scenario.is_none_or(|sc| s.scenario == sc))
-                {
-                    tally.bucket.merge(&s.bucket);
-                }
-            }
-            (None, Some(w)) => tally.bucket = w.bucket.clone(),
-            (None, None) => tally.bucket = b.total.clone(),
-        }
-        let windows = if t.window.is_some() && t.needs_only_latency_and_errors() {
-            let seconds = per_second(timeline, scenario, step)?;
-            stats::judge_windows(&t, &seconds, secs.floor() as u64)
-        } else {
-            None
-        };
-        let (value, ok) = match windows {
-            Some((value, failed)) => (value, !failed),
-            None => {
-                let value = tally.measure(&t, secs);
-                (value, t.holds(value))
-            }
-        };
-        out.push(Verdict {
-            metric: v.metric.clone(),
-            threshold: v.threshold.clone(),
-            ok,
-            value: (value * 1000.0).round() / 1000.0,
-            window_seconds: v.window_seconds,
-            aborted_run: reports
-                .iter()
-                .any(|(_, r)| r.thresholds.get(i).is_some_and(|v| v.aborted_run)),
-        });
+    if first.thresholds.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    // The thresholds as the scenario wrote them: key → its rules.
+    let mut written: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for v in &first.thresholds {
+        let mut rule = serde_json::json!({ "threshold": v.threshold });
+        if let Some(w) = v.window_seconds {
+            rule["window"] = format!("{w}s").into();
+        }
+        written.entry(v.metric.clone()).or_default().push(rule);
+    }
+    let raw = serde_json::from_value(serde_json::to_value(&written).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("thresholds: {e}"))?;
+    let names: Vec<&str> = b.workloads.iter().map(|w| w.name.as_str()).collect();
+    let workload_of = |scenario: &str| names.iter().position(|n| *n == scenario).unwrap_or(HOOK);
+    let steps: Vec<(&str, usize)> = b
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), workload_of(&s.scenario)))
+        .collect();
+    let list = thresholds::parse(raw, &names, &steps).map_err(|e| e.to_string())?;
+    let stats = Stats::from_parts(
+        b.total.clone(),
+        b.steps
+            .iter()
+            .map(|s| (s.bucket.clone(), workload_of(&s.scenario)))
+            .collect(),
+        b.workloads
+            .iter()
+            .map(|w| WorkloadParts {
+                bucket: w.bucket.clone(),
+                iterations: w.iterations,
+                dropped: w.dropped,
+                out_of_data: w.out_of_data,
+            })
+            .collect(),
+    );
+    let mut judge = Judge::of(list, steps.iter().map(|s| s.1).collect());
+    for i in 0..judge.thresholds().len() {
+        let t = judge.thresholds()[i].clone();
+        if t.window.is_some() && t.needs_only_latency_and_errors() {
+            let seconds = per_second(timeline, &t.filter, b)?;
+            judge.replay_windows(i, &seconds, secs.floor() as u64);
+        }
+        let written = (&t.key, &t.expr);
+        let aborted = reports.iter().any(|(_, r)| {
+            r.thresholds
+                .iter()
+                .any(|v| v.aborted_run && (&v.metric, &v.threshold) == written)
+        });
+        if aborted {
+            judge.mark_aborted(i);
+        }
+    }
+    Ok(judge.verdicts(&stats, Duration::from_secs_f64(secs)))
 }
 
 /// The merged timeline's requests, errors and latencies per second, for the
 /// rows a threshold's tags pick: one step's, a scenario's steps', or the
 /// totals.
-fn per_second(
-    timeline: &[Row],
-    scenario: Option<&str>,
-    step: Option<&str>,
-) -> Result<Vec<(u64, Tally)>, String> {
+fn per_second(timeline: &[Row], filter: &Filter, b: &Buckets) -> Result<Vec<(u64, Tally)>, String> {
     let mut seconds: BTreeMap<u64, Tally> = BTreeMap::new();
+    let is = |row: &Row, scenario: &str| row.scenario.as_deref() == Some(scenario);
     for row in timeline {
-        let picked = match (scenario, step) {
-            (_, Some(id)) => {
-                row.step.as_deref() == Some(id)
-                    && scenario.is_none_or(|sc| row.scenario.as_deref() == Some(sc))
-            }
-            (Some(sc), None) => row.step.is_some() && row.scenario.as_deref() == Some(sc),
+        let picked = match (&filter.steps, filter.workload) {
+            (Some(steps), _) => steps.iter().any(|&i| {
+                let s = &b.steps[i];
+                row.step.as_deref() == Some(s.id.as_str()) && is(row, &s.scenario)
+            }),
+            (None, Some(w)) => row.step.is_some() && is(row, &b.workloads[w].name),
             (None, None) => row.is_total(),
         };
         if !picked {

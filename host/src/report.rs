@@ -1,65 +1,36 @@
-//! The report file: the scheduler's JSON result (merged across all
-//! instances) with each latency histogram, the run's metadata, and the
-//! per-second timeline; written atomically.
+//! The report file (`stats::Report`, the one report type): the run's
+//! statistics with each latency histogram, the run's metadata and the
+//! per-second timeline; written atomically, read back by `compare`,
+//! `report --html` and `merge`.
 
 use crate::error::{EXIT_INTERRUPTED, EXIT_SETUP_FAILED, EXIT_THRESHOLDS, Failure};
 use crate::run::Outcome;
-use crate::timeline::Row;
 use scenario::Scenario;
-use serde::Serialize;
-use stats::Report;
-use stats::{Bucket, Metrics, StepReport};
+use stats::{Bucket, HostRun, Metrics, Report, StepReport};
 use std::io::Write;
 use std::path::Path;
 
-#[derive(Serialize)]
-pub struct HostReport {
-    #[serde(flatten)]
-    pub run: Report,
-    /// True when SIGINT/SIGTERM ended the run early.
-    pub interrupted: bool,
-    /// Where the signal came: "init" (creating instances, before the clock
-    /// started) or "load"; null when the run was not interrupted.
-    pub interrupted_during: Option<crate::run::Phase>,
-    /// Seconds the init phase took to instantiate and initialise every
-    /// user's instance, before the clock started (null if some never were).
-    pub instances_ready_seconds: Option<f64>,
-    /// The threshold (`key: expression`) whose `abort_on_fail` stopped the
-    /// run early; null otherwise.
-    pub aborted_by_threshold: Option<String>,
-    /// When the load started (RFC 3339, UTC), the timeline's second 0.
-    pub started_at: String,
-    /// The scheduler-host version that ran it.
-    pub host_version: String,
-    /// The slice of the run this report covers (`--shard`), like "0/4";
-    /// null for a whole run.
-    pub shard: Option<String>,
-    /// Per second: a total row (`step` null), then a row for each step
-    /// that ran in it.
-    pub timeline: Vec<Row>,
-}
-
-impl HostReport {
-    pub fn new(scenario: &Scenario, o: &Outcome) -> Self {
-        let mut run = o.stats.report(scenario, o.elapsed);
-        run.thresholds = o.verdicts.clone();
-        run.setup_failed = o.setup_failed.clone();
-        attach_histograms(&mut run, scenario, &o.stats);
-        HostReport {
-            run,
-            aborted_by_threshold: o.aborted_by.clone(),
-            interrupted: o.interrupted.is_some(),
-            interrupted_during: o.interrupted,
-            instances_ready_seconds: o
-                .all_ready
-                .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),
-            started_at: humantime::format_rfc3339_millis(o.started).to_string(),
-            host_version: env!("CARGO_PKG_VERSION").to_string(),
-            shard: (!scenario.shard.is_whole())
-                .then(|| format!("{}/{}", scenario.shard.index, scenario.shard.count)),
-            timeline: o.timeline.clone(),
-        }
-    }
+/// The run's report: the statistics rendered, each histogram attached, the
+/// verdicts, and what the host adds (`HostRun`).
+pub fn build(scenario: &Scenario, o: &Outcome) -> Report {
+    let mut run = o.stats.report(scenario, o.elapsed);
+    run.thresholds = o.verdicts.clone();
+    run.setup_failed = o.setup_failed.clone();
+    attach_histograms(&mut run, scenario, &o.stats);
+    run.host = Some(HostRun {
+        aborted_by_threshold: o.aborted_by.clone(),
+        interrupted: o.interrupted.is_some(),
+        interrupted_during: o.interrupted,
+        instances_ready_seconds: o
+            .all_ready
+            .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),
+        started_at: humantime::format_rfc3339_millis(o.started).to_string(),
+        host_version: env!("CARGO_PKG_VERSION").to_string(),
+        shard: (!scenario.shard.is_whole())
+            .then(|| format!("{}/{}", scenario.shard.index, scenario.shard.count)),
+        timeline: o.timeline.clone(),
+    });
+    run
 }
 
 /// Where a finished report goes, besides the summary on stdout.
@@ -69,58 +40,68 @@ pub struct Destinations<'a> {
     pub out: Option<&'a Path>,
     pub html: Option<&'a Path>,
     /// A saved report the HTML draws beside this one.
-    pub baseline: Option<&'a crate::saved::Report>,
+    pub baseline: Option<&'a Report>,
     pub junit: Option<&'a Path>,
 }
 
-impl HostReport {
-    /// Prints the summary (unless the JSON goes to stdout) and writes the
-    /// JSON, HTML and JUnit files asked for: what `run` and `merge` share.
-    pub fn emit(&self, skip_verify: bool, to: Destinations) -> Result<(), Failure> {
-        if to.out != Some(Path::new("-")) {
-            print!(
-                "{}",
-                crate::summary::render(
-                    &self.run,
-                    self.interrupted_during,
-                    skip_verify,
-                    self.aborted_by_threshold.as_deref(),
-                )
-            );
-        }
-        if let Some(path) = to.out {
-            write(path, self)?;
-        }
-        if let Some(path) = to.html {
-            // Drawn from the report as saved, as `report FILE --html` does.
-            let saved = serde_json::to_value(self)
-                .and_then(serde_json::from_value::<crate::saved::Report>)
-                .map_err(|e| Failure::internal(e.into()))?;
-            write_atomically(path, crate::html::render(&saved, to.baseline).as_bytes())?;
-        }
-        if let Some(path) = to.junit {
-            let xml = crate::junit::render(
-                &self.run.scenario_id,
-                &self.run.thresholds,
-                self.run.duration_seconds,
-            );
-            write_atomically(path, xml.as_bytes())?;
-        }
-        Ok(())
+/// Prints the summary (unless the JSON goes to stdout) and writes the
+/// JSON, HTML and JUnit files asked for: what `run` and `merge` share.
+pub fn emit(r: &Report, skip_verify: bool, to: Destinations) -> Result<(), Failure> {
+    let host = r.host();
+    if to.out != Some(Path::new("-")) {
+        print!(
+            "{}",
+            crate::summary::render(
+                r,
+                host.interrupted_during,
+                skip_verify,
+                host.aborted_by_threshold.as_deref(),
+            )
+        );
     }
+    if let Some(path) = to.out {
+        write(path, r)?;
+    }
+    if let Some(path) = to.html {
+        write_atomically(path, crate::html::render(r, to.baseline).as_bytes())?;
+    }
+    if let Some(path) = to.junit {
+        let xml = crate::junit::render(&r.scenario_id, &r.thresholds, r.duration_seconds);
+        write_atomically(path, xml.as_bytes())?;
+    }
+    Ok(())
+}
 
-    /// 130 interrupted, 97 setup failed, 99 a threshold failed, else 0.
-    pub fn exit_code(&self) -> u8 {
-        if self.interrupted {
-            EXIT_INTERRUPTED
-        } else if self.run.setup_failed.is_some() {
-            EXIT_SETUP_FAILED
-        } else if !self.run.thresholds_passed() {
-            EXIT_THRESHOLDS
-        } else {
-            0
-        }
+/// 130 interrupted, 97 setup failed, 99 a threshold failed, else 0.
+pub fn exit_code(r: &Report) -> u8 {
+    if r.host().interrupted {
+        EXIT_INTERRUPTED
+    } else if r.setup_failed.is_some() {
+        EXIT_SETUP_FAILED
+    } else if !r.thresholds_passed() {
+        EXIT_THRESHOLDS
+    } else {
+        0
     }
+}
+
+/// Parses a report's text; `name` (its file) prefixes the error. Fields a
+/// report of an older host lacks read as empty.
+pub fn parse(text: &str, name: &str) -> Result<Report, String> {
+    serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{name}: not a scheduler-host report ({e}, line {} column {})",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// Reads and parses a report file.
+pub fn read(path: &Path) -> Result<Report, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::input(format!("report {}: {e}", path.display())))?;
+    parse(&text, &path.display().to_string()).map_err(Failure::input)
 }
 
 /// `b`'s histograms beside its figures `m` (latency, and service time and
@@ -133,6 +114,7 @@ pub fn attach(m: &mut Metrics, b: Option<&Bucket>) {
     m.timings_histograms = b.and_then(|b| b.phase_histograms()).map(|hs| {
         contract::Phases::NAMES
             .into_iter()
+            .map(str::to_string)
             .zip(hs.iter().map(encode))
             .collect()
     });
@@ -167,7 +149,7 @@ fn attach_histograms(run: &mut Report, scenario: &Scenario, stats: &stats::Stats
 
 /// Writes `report` to `path` (a temp file beside it, then rename), or to
 /// stdout for "-".
-pub fn write(path: &Path, report: &HostReport) -> anyhow::Result<()> {
+pub fn write(path: &Path, report: &Report) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(report)?;
     if path == Path::new("-") {
         let mut out = std::io::stdout().lock();

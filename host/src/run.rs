@@ -39,15 +39,8 @@ pub struct Outcome {
     pub setup_failed: Option<String>,
 }
 
-/// Where a run was when a signal stopped it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    /// Creating the users' instances, before the clock started.
-    Init,
-    /// Running the scenario.
-    Load,
-}
+/// Where a run was when a signal stopped it (part of the report).
+pub use stats::Phase;
 
 /// How long an in-flight step may continue once the run stops.
 pub const GRACE: Duration = Duration::from_secs(2);

@@ -5,7 +5,7 @@ use crate::bindings::VuDriverPre;
 use crate::error::Failure;
 use crate::plan::Plan;
 use crate::progress::Progress;
-use crate::report::{self, HostReport};
+use crate::report;
 use crate::run::{self, GRACE, Outcome};
 use crate::vu::{self, Shared};
 use crate::vu_state::VuState;
@@ -164,7 +164,7 @@ pub async fn execute(
         quiet,
     } = outputs;
     // Read before the run: a bad baseline should not cost a run.
-    let baseline = baseline.map(crate::saved::read).transpose()?;
+    let baseline = baseline.map(crate::report::read).transpose()?;
     let files = crate::series_files::Files::create(timeline, csv, samples)?;
     let exposition = Arc::new(crate::metrics::Exposition::default());
     // Serves until the report is written (dropped at the end of this call).
@@ -195,8 +195,9 @@ pub async fn execute(
     for problem in &outcome.file_problems {
         eprintln!("warning: {problem}");
     }
-    let report = HostReport::new(&plan.scenario, &outcome);
-    report.emit(
+    let report = report::build(&plan.scenario, &outcome);
+    report::emit(
+        &report,
         plan.scenario.skips_tls_verification(),
         report::Destinations {
             out,
@@ -217,6 +218,6 @@ pub async fn execute(
             _ = tokio::signal::ctrl_c() => {}
         }
     }
-    let code = report.exit_code();
+    let code = report::exit_code(&report);
     Ok((code, outcome))
 }

@@ -20,7 +20,7 @@ use crate::series_files::Files;
 use contract::{ErrorKind, Sample};
 use hdrhistogram::Histogram;
 use scenario::Scenario;
-use serde::{Deserialize, Serialize};
+pub use stats::Row;
 use stats::{delays, histogram, recorded_us};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -28,56 +28,20 @@ use std::time::{Duration, SystemTime};
 /// How long after a second ends it stays open for late samples.
 const CLOSE_AFTER: Duration = Duration::from_secs(1);
 
-/// One second of one step (or of the whole run: `step` is none).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Row {
-    /// Seconds since the load started; this row is [second, second+1).
-    pub second: u64,
-    /// The wall-clock start of that second (Unix time, ms).
-    pub unix_ms: u64,
-    /// The step's named scenario; none on the total row.
-    pub scenario: Option<String>,
-    /// The step's id; none on the total row (every step, plus samples no
-    /// step owns, like a user whose instance could not be created).
-    pub step: Option<String>,
-    pub requests: u64,
-    pub errors: u64,
-    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
-    /// Status code (as text) → responses.
-    pub status_codes: BTreeMap<String, u64>,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-    /// The most users active during the second (of the step's scenario, or
-    /// of all scenarios on the total row).
-    pub active_users: u32,
-    /// The second's latency histogram (µs; HDR V2, deflated, base64); not
-    /// in the CSV.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub histogram: Option<String>,
-}
-
-impl Row {
-    pub fn is_total(&self) -> bool {
-        self.step.is_none()
-    }
-
-    /// Sets the row's percentiles, max and histogram from `h`.
-    pub fn set_latency(&mut self, h: &Histogram<u64>) {
-        let ms = |v: u64| {
-            if h.is_empty() {
-                0.0
-            } else {
-                (v as f64).round() / 1000.0
-            }
-        };
-        self.p50_ms = ms(h.value_at_quantile(0.5));
-        self.p95_ms = ms(h.value_at_quantile(0.95));
-        self.p99_ms = ms(h.value_at_quantile(0.99));
-        self.max_ms = ms(h.max());
-        self.histogram = Some(crate::hdr::encode(h));
-    }
+/// Sets a row's percentiles, max and histogram from `h`.
+pub fn set_latency(row: &mut Row, h: &Histogram<u64>) {
+    let ms = |v: u64| {
+        if h.is_empty() {
+            0.0
+        } else {
+            (v as f64).round() / 1000.0
+        }
+    };
+    row.p50_ms = ms(h.value_at_quantile(0.5));
+    row.p95_ms = ms(h.value_at_quantile(0.95));
+    row.p99_ms = ms(h.value_at_quantile(0.99));
+    row.max_ms = ms(h.max());
+    row.histogram = Some(crate::hdr::encode(h));
 }
 
 /// One second's counts for one step or the total.
@@ -292,7 +256,7 @@ fn row(
         active_users,
         histogram: None,
     };
-    row.set_latency(&slot.latency);
+    set_latency(&mut row, &slot.latency);
     row
 }
 

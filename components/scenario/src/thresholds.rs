@@ -6,7 +6,6 @@
 
 use crate::duration::Dur;
 use crate::error::{ScenarioError, field};
-use crate::executor::Workload;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -160,10 +159,12 @@ pub mod raw {
     }
 }
 
-/// Validates `thresholds:` against the scenario's workloads and steps.
+/// Validates `thresholds:` against the scenario's workload names and its
+/// steps (id, workload index); the one parser, also of a report's
+/// thresholds when `merge` judges them again.
 pub fn parse(
     raw: BTreeMap<String, raw::Rules>,
-    workloads: &[Workload],
+    workloads: &[&str],
     steps: &[(&str, usize)],
 ) -> Result<Vec<Threshold>, ScenarioError> {
     let mut out = Vec::new();
@@ -264,32 +265,6 @@ fn split_key(key: &str) -> Result<(Metric, Vec<(String, String)>), String> {
     Ok((metric, out))
 }
 
-/// A verdict's rule read back from its key and expression as a report
-/// carries them, its tags (`scenario`, `step` → value) left for the caller
-/// to resolve: what judging a merged report needs. The filter is empty and
-/// the rule never aborts; `window` is the verdict's `window_seconds`.
-pub fn rule(
-    key: &str,
-    expr: &str,
-    window: Option<Duration>,
-) -> Result<(Threshold, Vec<(String, String)>), String> {
-    let (metric, tags) = split_key(key)?;
-    let (agg, op, limit) = parse_expr(expr)?;
-    let threshold = Threshold {
-        key: key.to_string(),
-        expr: expr.to_string(),
-        metric,
-        filter: Filter::default(),
-        agg,
-        op,
-        limit,
-        abort_on_fail: false,
-        delay_abort_eval: Duration::ZERO,
-        window,
-    };
-    Ok((threshold, tags))
-}
-
 impl Threshold {
     /// Whether `value` passes.
     pub fn holds(&self, value: f64) -> bool {
@@ -311,7 +286,7 @@ impl Threshold {
 fn parse_key(
     key: &str,
     at: &str,
-    workloads: &[Workload],
+    workloads: &[&str],
     steps: &[(&str, usize)],
 ) -> Result<(Metric, Filter), ScenarioError> {
     let (metric, tags) = split_key(key).map_err(|m| field(at, m))?;
@@ -320,19 +295,15 @@ fn parse_key(
     for (name, value) in &tags {
         match name.as_str() {
             "scenario" => {
-                let w = workloads
-                    .iter()
-                    .position(|w| &w.name == value)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
-                        field(
-                            at,
-                            format!(
-                                "no scenario named {value:?} (scenarios: {})",
-                                names.join(", ")
-                            ),
-                        )
-                    })?;
+                let w = workloads.iter().position(|w| *w == value).ok_or_else(|| {
+                    field(
+                        at,
+                        format!(
+                            "no scenario named {value:?} (scenarios: {})",
+                            workloads.join(", ")
+                        ),
+                    )
+                })?;
                 filter.workload = Some(w);
             }
             _ => step_id = Some(value.as_str()),

@@ -324,7 +324,7 @@ impl Bucket {
                 Phases::NAMES
                     .into_iter()
                     .zip(hists.iter())
-                    .map(|(n, h)| (n, PhaseStat::of(h)))
+                    .map(|(n, h)| (n.to_string(), PhaseStat::of(h)))
                     .collect()
             }),
             tls: (!self.tls.versions.is_empty() || self.tls.handshakes > 0).then(|| TlsStat {

@@ -31,16 +31,43 @@ pub struct Judge {
 
 impl Judge {
     pub fn new(scenario: &scenario::Scenario) -> Self {
+        let step_workload = scenario.workflow.iter().map(|s| s.workload).collect();
+        Judge::of(scenario.thresholds.clone(), step_workload)
+    }
+
+    /// `list` judged over statistics whose step `i` is of workload
+    /// `step_workload[i]` (a merge's rebuilt `Stats`).
+    pub fn of(list: Vec<Threshold>, step_workload: Vec<usize>) -> Self {
         Judge {
-            list: scenario.thresholds.clone(),
-            windows: scenario
-                .thresholds
+            windows: list
                 .iter()
                 .map(|t| t.window.map(|_| Window::default()))
                 .collect(),
+            list,
             aborted_by: None,
-            step_workload: scenario.workflow.iter().map(|s| s.workload).collect(),
+            step_workload,
         }
+    }
+
+    pub fn thresholds(&self) -> &[Threshold] {
+        &self.list
+    }
+
+    /// Judges threshold `i`'s windows afterwards over per-second tallies
+    /// (a merged timeline's), as `tick` would have at each second
+    /// `1..=last`.
+    pub fn replay_windows(&mut self, i: usize, seconds: &[(u64, Tally)], last: u64) {
+        if let (Some(w), Some(t)) = (
+            self.windows.get_mut(i).and_then(Option::as_mut),
+            self.list.get(i),
+        ) {
+            w.judged = judge_windows(t, seconds, last);
+        }
+    }
+
+    /// Records that threshold `i` stopped the run (a merged shard's did).
+    pub fn mark_aborted(&mut self, i: usize) {
+        self.aborted_by.get_or_insert(i);
     }
 
     pub fn is_empty(&self) -> bool {

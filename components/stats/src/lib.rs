@@ -13,6 +13,8 @@ pub mod tally;
 
 pub use bucket::{Bucket, Parts, delays, histogram, recorded_us, us};
 pub use judge::{Judge, judge_windows};
-pub use report::{ErrorStat, Metrics, Report, StepReport, Verdict, WorkloadReport};
-pub use stats::{Stats, UNSPECIFIED};
+pub use report::{
+    ErrorStat, HostRun, Metrics, Phase, Report, Row, StepReport, Verdict, WorkloadReport,
+};
+pub use stats::{Stats, UNSPECIFIED, WorkloadParts};
 pub use tally::Tally;

@@ -44,7 +44,40 @@ struct WorkloadStats {
     out_of_data: u64,
 }
 
+/// A named scenario's counts, to rebuild `Stats` from a report.
+pub struct WorkloadParts {
+    pub bucket: Bucket,
+    pub iterations: u64,
+    pub dropped: u64,
+    pub out_of_data: u64,
+}
+
 impl Stats {
+    /// Statistics rebuilt from what reports carry (`merge`): the total,
+    /// each step's bucket with its workload's index, each workload's.
+    pub fn from_parts(
+        total: Bucket,
+        steps: Vec<(Bucket, usize)>,
+        workloads: Vec<WorkloadParts>,
+    ) -> Self {
+        let (steps, step_workload) = steps.into_iter().unzip();
+        Stats {
+            total,
+            steps,
+            step_workload,
+            workloads: workloads
+                .into_iter()
+                .map(|w| WorkloadStats {
+                    bucket: w.bucket,
+                    iterations: w.iterations,
+                    dropped: w.dropped,
+                    out_of_data: w.out_of_data,
+                })
+                .collect(),
+            source_ips: BTreeMap::new(),
+        }
+    }
+
     pub fn new(scenario: &Scenario) -> Self {
         Stats {
             steps: vec![Bucket::default(); scenario.workflow.len()],
@@ -243,6 +276,7 @@ impl Stats {
             setup_failed: None,
             teardown: self.hook_report(scenario, Hook::Teardown),
             thresholds: Vec::new(),
+            host: None,
         }
     }
 

@@ -27,7 +27,8 @@ pub fn main(a: MergeArgs) -> Result<u8, Failure> {
         inputs.push((path.display().to_string(), text));
     }
     let merged = merge::merge(&inputs).map_err(Failure::input)?;
-    merged.emit(
+    crate::report::emit(
+        &merged,
         false,
         report::Destinations {
             out: Some(&a.out),
@@ -36,5 +37,5 @@ pub fn main(a: MergeArgs) -> Result<u8, Failure> {
             junit: a.junit.as_deref(),
         },
     )?;
-    Ok(merged.exit_code())
+    Ok(crate::report::exit_code(&merged))
 }

@@ -1,5 +1,5 @@
 use crate::error::Failure;
-use crate::{html, report, saved};
+use crate::{html, report};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -16,8 +16,8 @@ pub struct ReportArgs {
 }
 
 pub fn main(a: ReportArgs) -> Result<u8, Failure> {
-    let run = saved::read(&a.report)?;
-    let baseline = a.baseline.as_deref().map(saved::read).transpose()?;
+    let run = report::read(&a.report)?;
+    let baseline = a.baseline.as_deref().map(report::read).transpose()?;
     let page = html::render(&run, baseline.as_ref());
     report::write_atomically(&a.html, page.as_bytes())?;
     Ok(0)

@@ -1,13 +1,13 @@
 //! The HTML report: one self-contained file (inline CSS, inline SVG, a few
 //! lines of inline script for the step pickers), drawn from a report as
-//! saved (`saved::Report`), optionally beside a baseline report.
+//! saved (`Report`), optionally beside a baseline report.
 
 mod chart;
 mod page;
 
-use crate::saved::{Figures, Report, Step};
 use crate::timeline::Row;
 use chart::{Chart, Series, XAxis};
+use stats::{Metrics, Report, StepReport};
 
 const BLUE: &str = "#1f77b4";
 const ORANGE: &str = "#ff7f0e";
@@ -19,7 +19,7 @@ const GREY: &str = "#7f7f7f";
 pub fn render(report: &Report, baseline: Option<&Report>) -> String {
     let mut body = String::new();
     body += &page::header(report, baseline);
-    body += &page::cards(&report.total);
+    body += &page::cards(&report.metrics);
     body += &section("Throughput", None, &throughput(report, baseline));
     body += &section("Active users", None, &active(report, baseline));
     body += &picker_section("Latency over time", "over-time", report, |key| {
@@ -36,7 +36,7 @@ pub fn render(report: &Report, baseline: Option<&Report>) -> String {
 #[derive(Clone, Copy)]
 enum Key<'a> {
     Total,
-    Step(&'a Step),
+    Step(&'a StepReport),
 }
 
 impl<'a> Key<'a> {
@@ -51,14 +51,14 @@ impl<'a> Key<'a> {
     }
 
     /// The same total or step in another report.
-    fn figures(self, r: &Report) -> Option<&Figures> {
+    fn figures(self, r: &Report) -> Option<&Metrics> {
         match self {
-            Key::Total => Some(&r.total),
+            Key::Total => Some(&r.metrics),
             Key::Step(s) => r
                 .steps
                 .iter()
                 .find(|o| o.id == s.id && o.scenario == s.scenario)
-                .map(|o| &o.figures),
+                .map(|o| &o.metrics),
         }
     }
 
@@ -115,7 +115,7 @@ fn picker_section<'a>(
 fn seconds(report: &Report, baseline: Option<&Report>) -> XAxis {
     let last = std::iter::once(report)
         .chain(baseline)
-        .flat_map(|r| r.timeline.iter().map(|row| row.second))
+        .flat_map(|r| r.host().timeline.iter().map(|row| row.second))
         .max()
         .unwrap_or(0);
     XAxis::Seconds(last as f64)
@@ -134,13 +134,13 @@ fn throughput(report: &Report, baseline: Option<&Report>) -> Chart {
             name: "requests/s".into(),
             color: BLUE,
             dashed: false,
-            points: per_second(&report.timeline, |r| r.requests as f64),
+            points: per_second(&report.host().timeline, |r| r.requests as f64),
         },
         Series {
             name: "errors/s".into(),
             color: RED,
             dashed: false,
-            points: per_second(&report.timeline, |r| r.errors as f64),
+            points: per_second(&report.host().timeline, |r| r.errors as f64),
         },
     ];
     if let Some(b) = baseline {
@@ -148,7 +148,7 @@ fn throughput(report: &Report, baseline: Option<&Report>) -> Chart {
             name: "baseline requests/s".into(),
             color: GREY,
             dashed: true,
-            points: per_second(&b.timeline, |r| r.requests as f64),
+            points: per_second(&b.host().timeline, |r| r.requests as f64),
         });
     }
     Chart {
@@ -163,14 +163,14 @@ fn active(report: &Report, baseline: Option<&Report>) -> Chart {
         name: "active users".into(),
         color: GREEN,
         dashed: false,
-        points: per_second(&report.timeline, |r| f64::from(r.active_users)),
+        points: per_second(&report.host().timeline, |r| f64::from(r.active_users)),
     }];
     if let Some(b) = baseline {
         series.push(Series {
             name: "baseline active users".into(),
             color: GREY,
             dashed: true,
-            points: per_second(&b.timeline, |r| f64::from(r.active_users)),
+            points: per_second(&b.host().timeline, |r| f64::from(r.active_users)),
         });
     }
     Chart {
@@ -192,19 +192,19 @@ fn latency_over_time(report: &Report, baseline: Option<&Report>, key: Key) -> Ch
             name: "p50".into(),
             color: BLUE,
             dashed: false,
-            points: line(&report.timeline, |r| r.p50_ms),
+            points: line(&report.host().timeline, |r| r.p50_ms),
         },
         Series {
             name: "p95".into(),
             color: ORANGE,
             dashed: false,
-            points: line(&report.timeline, |r| r.p95_ms),
+            points: line(&report.host().timeline, |r| r.p95_ms),
         },
         Series {
             name: "p99".into(),
             color: RED,
             dashed: false,
-            points: line(&report.timeline, |r| r.p99_ms),
+            points: line(&report.host().timeline, |r| r.p99_ms),
         },
     ];
     if let Some(b) = baseline {
@@ -212,7 +212,7 @@ fn latency_over_time(report: &Report, baseline: Option<&Report>, key: Key) -> Ch
             name: "baseline p95".into(),
             color: GREY,
             dashed: true,
-            points: line(&b.timeline, |r| r.p95_ms),
+            points: line(&b.host().timeline, |r| r.p95_ms),
         });
     }
     Chart {
@@ -224,7 +224,7 @@ fn latency_over_time(report: &Report, baseline: Option<&Report>, key: Key) -> Ch
 
 /// The percentile curve from a saved histogram: latency at q for
 /// log10(1/(1-q)) from p50 to p99.99 in steps of 0.05.
-fn curve(f: Option<&Figures>) -> Vec<(f64, f64)> {
+fn curve(f: Option<&Metrics>) -> Vec<(f64, f64)> {
     let Some(h) = f
         .and_then(|f| f.latency_histogram.as_deref())
         .and_then(|t| crate::hdr::decode(t).ok())

@@ -4,7 +4,7 @@
 //! comparison. Cells carry `data-row`/`data-field` so a test can read them.
 
 use super::chart::escape;
-use crate::saved::{Figures, Report};
+use stats::{Metrics, Report};
 use std::fmt::Write;
 
 const STYLE: &str = r#"
@@ -45,7 +45,7 @@ pub fn header(r: &Report, baseline: Option<&Report>) -> String {
     let mut item = |k: &str, v: String| {
         let _ = write!(out, "{k} <b>{}</b> · ", escape(&v));
     };
-    item("started", r.started_at.clone());
+    item("started", r.host().started_at.clone());
     item("duration", format!("{:.1} s", r.duration_seconds));
     item("users", r.vus.to_string());
     item("iterations", r.iterations.to_string());
@@ -58,21 +58,21 @@ pub fn header(r: &Report, baseline: Option<&Report>) -> String {
             format!("{}, up to {} users", w.executor.name(), w.vus_max),
         );
     }
-    item("scheduler-host", r.host_version.clone());
-    if r.interrupted {
+    item("scheduler-host", r.host().host_version.clone());
+    if r.host().interrupted {
         item("interrupted", "yes: a partial run".into());
     }
     if let Some(b) = baseline {
         item(
             "baseline",
-            format!("{} started {}", b.scenario_id, b.started_at),
+            format!("{} started {}", b.scenario_id, b.host().started_at),
         );
     }
     let trimmed = out.trim_end_matches(" · ").to_string();
     trimmed + "</p>"
 }
 
-pub fn cards(f: &Figures) -> String {
+pub fn cards(f: &Metrics) -> String {
     let rate = error_rate(f);
     let card = |name: &str, value: String| {
         format!("<div class=\"card\"><span>{name}</span><b>{value}</b></div>")
@@ -88,7 +88,7 @@ pub fn cards(f: &Figures) -> String {
     )
 }
 
-fn error_rate(f: &Figures) -> f64 {
+fn error_rate(f: &Metrics) -> f64 {
     if f.total_requests == 0 {
         0.0
     } else {
@@ -125,8 +125,8 @@ fn steps(r: &Report) -> String {
         let _ = write!(out, "<th>{f}{unit}</th>");
     }
     out += "</tr>";
-    let rows = std::iter::once(("total".to_string(), &r.total, true))
-        .chain(r.steps.iter().map(|s| (s.label(), &s.figures, false)));
+    let rows = std::iter::once(("total".to_string(), &r.metrics, true))
+        .chain(r.steps.iter().map(|s| (s.label(), &s.metrics, false)));
     for (name, f, total) in rows {
         let values = [
             f.total_requests.to_string(),
@@ -156,7 +156,7 @@ fn steps(r: &Report) -> String {
 }
 
 fn status_codes(r: &Report) -> String {
-    let mut codes: Vec<&String> = r.total.status_codes.keys().collect();
+    let mut codes: Vec<&String> = r.metrics.status_codes.keys().collect();
     codes.sort();
     if codes.is_empty() {
         return String::new();
@@ -168,8 +168,8 @@ fn status_codes(r: &Report) -> String {
         let _ = write!(out, "<th>{}</th>", escape(c));
     }
     out += "</tr>";
-    let rows = std::iter::once(("total".to_string(), &r.total))
-        .chain(r.steps.iter().map(|s| (s.label(), &s.figures)));
+    let rows = std::iter::once(("total".to_string(), &r.metrics))
+        .chain(r.steps.iter().map(|s| (s.label(), &s.metrics)));
     for (name, f) in rows {
         let _ = write!(out, "<tr data-row=\"{0}\"><td>{0}</td>", escape(&name));
         for c in &codes {
@@ -183,12 +183,12 @@ fn status_codes(r: &Report) -> String {
 
 fn errors(r: &Report) -> String {
     let mut out = String::from("<section><h2>Errors</h2>");
-    if r.total.errors.is_empty() {
+    if r.metrics.errors.is_empty() {
         return out + "<p>None.</p></section>";
     }
     out += "<table id=\"errors\"><tr><th class=\"text\">step</th><th class=\"text\">kind</th><th>count</th><th class=\"text\">sample messages</th></tr>";
     for s in &r.steps {
-        for (kind, e) in &s.figures.errors {
+        for (kind, e) in &s.metrics.errors {
             let samples: Vec<String> = e.samples.iter().map(|m| escape(m)).collect();
             let _ = write!(
                 out,
@@ -201,11 +201,11 @@ fn errors(r: &Report) -> String {
         }
     }
     // Errors no step owns (a user whose instance could not be created).
-    for (kind, e) in &r.total.errors {
+    for (kind, e) in &r.metrics.errors {
         let in_steps: u64 = r
             .steps
             .iter()
-            .filter_map(|s| s.figures.errors.get(kind))
+            .filter_map(|s| s.metrics.errors.get(kind))
             .map(|e| e.count)
             .sum();
         if e.count > in_steps {

@@ -141,7 +141,8 @@ pub fn parse_with(
         .iter()
         .map(|s| (s.id.as_str(), s.workload))
         .collect();
-    let thresholds = crate::thresholds::parse(form.thresholds, &workloads, &step_owners)?;
+    let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+    let thresholds = crate::thresholds::parse(form.thresholds, &names, &step_owners)?;
     let mut ranges = [None, None];
     limits.names.in_hook = true;
     for (slot, (hook, steps)) in ranges.iter_mut().zip(hooks) {

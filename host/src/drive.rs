@@ -208,11 +208,7 @@ async fn open(run: Run, workload: usize, w: Arc<Workload>, users: Vec<(Spec, Liv
             let (shared, made_tx) = (Arc::clone(&run.shared), made_tx.clone());
             let specs: Vec<Spec> = spare
                 .drain(..(n as usize).min(spare.len()))
-                .map(|index| Spec {
-                    index,
-                    source: shared.pool.for_vu(index),
-                    workload,
-                })
+                .map(|index| Spec::new(&shared.pool, index, workload))
                 .collect();
             tokio::spawn(async move {
                 for spec in specs {

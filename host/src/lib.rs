@@ -23,6 +23,7 @@ pub mod loopback;
 mod merge;
 mod metrics;
 mod metrics_server;
+mod observe;
 pub mod parts;
 mod plan;
 mod progress;

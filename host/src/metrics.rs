@@ -7,10 +7,9 @@
 
 use hdrhistogram::Histogram;
 use scenario::Scenario;
-use stats::Stats;
+use stats::{Bucket, Stats};
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// Histogram bucket bounds in seconds: 0.5 ms to 10 s.
 const BUCKETS: [f64; 14] = [
@@ -38,22 +37,21 @@ impl Exposition {
 }
 
 /// `active[w]`: users of workload `w` running now.
-pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Duration) -> String {
-    let report = stats.report(scenario, elapsed);
+/// Read from `stats` as they stand (no report is rendered for it).
+pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32]) -> String {
     let mut out = String::new();
-    // Each step's labels, figures and latency histogram (the report lists
-    // the load's steps in workflow order).
-    let steps: Vec<(String, &stats::StepReport, Option<&Histogram<u64>>)> = report
-        .steps
-        .iter()
-        .zip(scenario.load_steps())
-        .map(|(s, i)| {
-            let labels = format!("scenario=\"{}\",step=\"{}\"", esc(&s.scenario), esc(&s.id));
-            let latency = stats.steps().get(i).map(|b| b.latency_histogram());
-            (labels, s, latency)
+    let empty = Bucket::default();
+    // Each of the load's steps, in the report's order: its labels and bucket.
+    let steps: Vec<(String, &Bucket)> = scenario
+        .load_steps()
+        .map(|i| {
+            let step = &scenario.workflow[i];
+            let owner = &scenario.workloads[step.workload].name;
+            let labels = format!("scenario=\"{}\",step=\"{}\"", esc(owner), esc(&step.id));
+            (labels, stats.steps().get(i).unwrap_or(&empty))
         })
         .collect();
-    let latencies = || steps.iter().filter_map(|(l, _, h)| Some((l, (*h)?)));
+    let latencies = || steps.iter().map(|(l, b)| (l, b.latency_histogram()));
     // Seconds in all, as Prometheus' _sum wants them.
     let total = |h: &Histogram<u64>| h.mean() * h.len() as f64 / 1e6;
     header(
@@ -62,18 +60,17 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
         "counter",
         "Requests sent (each redirect counts), by step and status code (none: no response).",
     );
-    for (labels, s, _) in &steps {
-        let m = &s.metrics;
+    for (labels, b) in &steps {
         let mut answered = 0;
-        for (code, n) in &m.status_codes {
+        for (code, n) in b.status_codes() {
             answered += n;
             let _ = writeln!(
                 out,
                 "scheduler_requests_total{{{labels},status=\"{code}\"}} {n}"
             );
         }
-        let none = m.total_requests.saturating_sub(answered);
-        if none > 0 || m.total_requests == 0 {
+        let none = b.count().saturating_sub(answered);
+        if none > 0 || b.count() == 0 {
             let _ = writeln!(
                 out,
                 "scheduler_requests_total{{{labels},status=\"none\"}} {none}"
@@ -86,8 +83,8 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
         "counter",
         "Failed requests, by step and error kind.",
     );
-    for (labels, s, _) in &steps {
-        for (kind, e) in &s.metrics.errors {
+    for (labels, b) in &steps {
+        for (kind, e) in b.errors() {
             let _ = writeln!(
                 out,
                 "scheduler_errors_total{{{labels},kind=\"{}\"}} {}",
@@ -167,12 +164,12 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
         "counter",
         "Workflow iterations completed, by scenario.",
     );
-    for w in &report.scenarios {
+    for (i, w) in scenario.workloads.iter().enumerate() {
         let _ = writeln!(
             out,
             "scheduler_iterations_total{{scenario=\"{}\"}} {}",
             esc(&w.name),
-            w.iterations
+            stats.workload_counts(i).0
         );
     }
     header(
@@ -181,12 +178,12 @@ pub fn render(scenario: &Scenario, stats: &Stats, active: &[i32], elapsed: Durat
         "counter",
         "Iterations an arrival-rate executor could not start (no free user), by scenario.",
     );
-    for w in &report.scenarios {
+    for (i, w) in scenario.workloads.iter().enumerate() {
         let _ = writeln!(
             out,
             "scheduler_dropped_iterations_total{{scenario=\"{}\"}} {}",
             esc(&w.name),
-            w.dropped_iterations
+            stats.workload_counts(i).1
         );
     }
     out

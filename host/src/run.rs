@@ -6,13 +6,15 @@
 
 use crate::drive;
 use crate::init;
+use crate::observe::Sinks;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::series_files::Files;
 use crate::timeline::{Row, Timeline};
 use crate::vu::{self, Event, Live as Instance, Shared, Spec};
-use stats::Stats;
-use stats::{Judge, Verdict};
+use scenario::Scenario;
+use scenario::model::Hook;
+use stats::{Stats, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -45,6 +47,7 @@ pub use stats::Phase;
 /// How long an in-flight step may continue once the run stops.
 pub const GRACE: Duration = Duration::from_secs(2);
 
+/// A whole run: setup, every user's instance, the load, teardown.
 pub async fn execute(
     plan: &Plan,
     shared: Arc<Shared>,
@@ -54,217 +57,60 @@ pub async fn execute(
 ) -> Outcome {
     let scenario = &plan.scenario;
     let ticker = crate::epoch::Ticker::start(shared.engine.clone());
-    // The first SIGINT/SIGTERM stops the run (in-flight steps get the
-    // grace period); a second one aborts in-flight steps at once.
-    let (interrupt_tx, mut interrupt_rx) = watch::channel(false);
-    let (abort_tx, abort_rx) = watch::channel(false);
-    let signals = tokio::spawn(async move {
-        wait_for_signal().await;
-        let _ = interrupt_tx.send(true);
-        wait_for_signal().await;
-        let _ = abort_tx.send(true);
-        // Keep the senders alive: a closed channel would read as a change.
-        std::future::pending::<()>().await;
-    });
-
+    let mut signals = Signals::listen();
     // Setup runs once, before any user exists; users see what it extracted.
     let mut stats = Stats::new(scenario);
-    let setup = if let Some(steps) = &scenario.setup {
-        let run = vu::hook(&shared, crate::bindings::Role::Setup, steps.start as u32).await;
-        for samples in &run.steps {
-            stats.push_step(samples, None, None);
-        }
-        let _ = shared.setup.set(run.variables);
-        stats.hook_failure(scenario, scenario::model::Hook::Setup)
-    } else {
-        None
-    };
-    if let Some(why) = setup {
-        drop(ticker);
-        signals.abort();
-        return Outcome {
-            stats,
-            verdicts: Vec::new(),
-            aborted_by: None,
-            timeline: Vec::new(),
-            file_problems: files.problems(),
-            started: SystemTime::now(),
-            elapsed: Duration::ZERO,
-            interrupted: None,
-            all_ready: None,
-            setup_failed: Some(why),
-        };
+    if let Some(why) = setup(&shared, scenario, &mut stats).await {
+        return Outcome::setup_failed(stats, files, why);
     }
-
-    // Every closed workload's users, and each open one's pre-allocated pool.
-    let specs = scenario
-        .workloads
-        .iter()
-        .enumerate()
-        .flat_map(|(wi, w)| {
-            // This shard's users, under their run-wide numbers.
-            scenario
-                .shard
-                .users(w.first_vu, 0..w.initial_vus())
-                .map(move |index| Spec {
-                    index,
-                    source: scenario.pool.for_vu(index),
-                    workload: wi,
-                })
-        })
-        .collect();
-    let mut users = init::users(&shared, specs, progress, &interrupt_rx).await;
+    let mut users = init::users(&shared, specs(scenario), progress, &signals.interrupt).await;
     // Shards given one start time start together, so their seconds line up.
     if let Some(at) = plan.start_at.filter(|_| !users.interrupted) {
-        match at.duration_since(SystemTime::now()) {
-            Ok(wait) => {
-                progress.waiting(at);
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = interrupt_rx.changed() => users.interrupted = true,
-                }
-            }
-            Err(late) => eprintln!(
-                "warning: --start-at was {:.1}s ago when every user was ready; starting now",
-                late.duration().as_secs_f64()
-            ),
-        }
+        users.interrupted = wait_until(at, progress, &mut signals.interrupt).await;
     }
 
     // The clock starts now: durations, start times and rps count from here.
     let start = Instant::now();
     let started = SystemTime::now();
-    let mut timeline = Timeline::new(scenario, started, files);
-    let mut judge = Judge::new(scenario);
     let all_ready = (users.failed.is_empty() && !users.interrupted).then_some(users.took);
-    for (source, why) in users.failed {
-        let sample = vu::trap_sample(contract::UNATTRIBUTED, Duration::ZERO, why);
-        stats.push(&sample, source);
-        timeline.push_step(Duration::ZERO, std::slice::from_ref(&sample), None);
-    }
-    let stop_at = if users.interrupted {
-        start
-    } else {
-        start + scenario.end() + GRACE
+    let mut sinks = Sinks::new(scenario, stats, Timeline::new(scenario, started, files));
+    sinks.not_made(std::mem::take(&mut users.failed));
+    let stop_at = match users.interrupted {
+        true => start,
+        false => start + scenario.end() + GRACE,
     };
     let (stop_tx, stop_rx) = watch::channel(stop_at);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let run = drive::Run {
-        shared: Arc::clone(&shared),
-        shard: scenario.shard,
-        start,
-        stops: vu::Stops {
-            at: stop_rx,
-            abort: abort_rx,
-        },
-        events: tx,
-    };
-    let mut by_workload: Vec<Vec<(Spec, Instance)>> =
-        (0..scenario.workloads.len()).map(|_| Vec::new()).collect();
-    for (spec, live) in users.ready {
-        by_workload[spec.workload].push((spec, live));
-    }
-    let mut tasks = Vec::new();
-    for (i, (w, users)) in scenario.workloads.iter().zip(by_workload).enumerate() {
-        tasks.extend(drive::spawn(&run, i, Arc::new(w.clone()), users));
-    }
-    drop(run);
-
-    let mut live = Gauges::new(scenario.workloads.len());
-    let publish = |stats: &Stats, active: &[i32], at: Duration| {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let abort = signals.abort.clone();
+    let stops = vu::Stops { at: stop_rx, abort };
+    let tasks = spawn_drivers(&shared, scenario, users.ready, start, stops, tx);
+    let publish = |stats: &Stats, active: &[i32]| {
         if let Some(m) = metrics {
-            m.publish(crate::metrics::render(scenario, stats, active, at));
+            m.publish(crate::metrics::render(scenario, stats, active));
         }
     };
-    publish(&stats, &live.active, Duration::ZERO);
-    let mut elapsed = Duration::ZERO;
-    let mut aborted_by = None;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut judged = 0;
-    loop {
-        tokio::select! {
-            ev = rx.recv() => match ev {
-                Some(Event::Sample { at, workload, source, samples, delay, iteration_done }) => {
-                    stats.push_step(&samples, source, delay);
-                    judge.push_step(at, &samples, delay);
-                    timeline.push_step(at, &samples, delay);
-                    if iteration_done {
-                        stats.add_iteration(workload);
-                        judge.add_iteration(at, workload);
-                    }
-                }
-                Some(Event::Active { workload, delta }) => {
-                    live.active[workload] += delta;
-                    timeline.active(workload, delta);
-                }
-                Some(Event::Dropped { at, workload }) => {
-                    stats.add_dropped(workload);
-                    judge.add_dropped(at, workload);
-                }
-                Some(Event::OutOfData { workload }) => stats.add_out_of_data(workload),
-                Some(Event::Stopped { at }) => elapsed = elapsed.max(at),
-                None => break, // every driver is done
-            },
-            _ = tick.tick() => {
-                let now = start.elapsed();
-                // Seconds close by the samples' own times; with none
-                // queued, the clock says no more are coming for them.
-                if rx.is_empty() {
-                    timeline.advance(now);
-                }
-                progress.update(now, &live.view(scenario, &stats, now), &stats);
-                if now.as_secs() > judged {
-                    judged = now.as_secs();
-                    publish(&stats, &live.active, now);
-                    if let Some(t) = judge.tick(now, &stats) {
-                        aborted_by = Some(format!("{}: {}", t.key, t.expr));
-                        progress.aborted(&format!("{} {}", t.key, t.expr));
-                        let _ = stop_tx.send(Instant::now());
-                    }
-                }
-            }
-            _ = interrupt_rx.changed() => {
-                progress.interrupted();
-                let _ = stop_tx.send(Instant::now());
-            }
-        }
-    }
+    let live = Live::new(scenario, start, progress, &publish);
+    let aborted_by = live.watch(&mut sinks, rx, &stop_tx, &mut signals).await;
     drop(ticker);
-    signals.abort();
+    signals.stop();
     // Instances are torn down off the workers while the report is written.
     tokio::task::spawn_blocking(move || drop(tasks));
-    let interrupted = if users.interrupted {
-        Some(Phase::Init)
-    } else {
-        interrupt_rx.borrow().then_some(Phase::Load)
+    let interrupted = match users.interrupted {
+        true => Some(Phase::Init),
+        false => signals.interrupted().then_some(Phase::Load),
     };
-    // A run that ended by time lasts its scheduled length.
-    let scheduled = scenario
-        .workloads
-        .iter()
-        .filter_map(|w| w.scheduled_end())
-        .max()
-        .unwrap_or_default();
+    let mut elapsed = sinks.ended;
     if interrupted.is_none() && aborted_by.is_none() {
-        elapsed = elapsed.max(scheduled.min(start.elapsed()));
+        // A run that ended by time lasts its scheduled length.
+        elapsed = elapsed.max(scenario.scheduled_end().min(start.elapsed()));
     }
-    let verdicts = judge.verdicts(&stats, elapsed);
     // The last exposition is the report's figures (before teardown, which
     // the report keeps apart).
-    publish(&stats, &live.active, elapsed);
-    let (timeline, file_problems) = timeline.finish(elapsed);
+    publish(&sinks.stats, &sinks.active.0);
+    let (mut stats, verdicts, timeline, file_problems) = sinks.finish(elapsed);
     // Teardown runs once after the load (not after an interrupted init).
-    if let Some(steps) = scenario
-        .teardown
-        .as_ref()
-        .filter(|_| interrupted != Some(Phase::Init))
-    {
-        let ticker = crate::epoch::Ticker::start(shared.engine.clone());
-        let run = vu::hook(&shared, crate::bindings::Role::Teardown, steps.start as u32).await;
-        drop(ticker);
-        for samples in &run.steps {
-            stats.push_step(samples, None, None);
-        }
+    if interrupted != Some(Phase::Init) {
+        teardown(&shared, scenario, &mut stats).await;
     }
     Outcome {
         stats,
@@ -280,25 +126,245 @@ pub async fn execute(
     }
 }
 
-/// Active users per workload, and iteration counts a second ago (for the
-/// progress line's iterations/s).
+impl Outcome {
+    /// A run whose setup failed: no user ran.
+    fn setup_failed(stats: Stats, files: Files, why: String) -> Outcome {
+        Outcome {
+            stats,
+            verdicts: Vec::new(),
+            aborted_by: None,
+            timeline: Vec::new(),
+            file_problems: files.problems(),
+            started: SystemTime::now(),
+            elapsed: Duration::ZERO,
+            interrupted: None,
+            all_ready: None,
+            setup_failed: Some(why),
+        }
+    }
+}
+
+/// Runs `setup:` (if any) into `stats`; its extracted values go to every
+/// user. Returns why it failed.
+async fn setup(shared: &Arc<Shared>, scenario: &Scenario, stats: &mut Stats) -> Option<String> {
+    let steps = scenario.setup.as_ref()?;
+    let run = vu::hook(shared, crate::bindings::Role::Setup, steps.start as u32).await;
+    for samples in &run.steps {
+        stats.push_step(samples, None, None);
+    }
+    let _ = shared.setup.set(run.variables);
+    stats.hook_failure(scenario, Hook::Setup)
+}
+
+/// Runs `teardown:` (if any) into `stats`.
+async fn teardown(shared: &Arc<Shared>, scenario: &Scenario, stats: &mut Stats) {
+    let Some(steps) = &scenario.teardown else {
+        return;
+    };
+    let ticker = crate::epoch::Ticker::start(shared.engine.clone());
+    let run = vu::hook(shared, crate::bindings::Role::Teardown, steps.start as u32).await;
+    drop(ticker);
+    for samples in &run.steps {
+        stats.push_step(samples, None, None);
+    }
+}
+
+/// Every closed workload's users, and each open one's pre-allocated pool:
+/// this shard's, under their run-wide numbers.
+fn specs(scenario: &Scenario) -> Vec<Spec> {
+    scenario
+        .workloads
+        .iter()
+        .enumerate()
+        .flat_map(|(wi, w)| {
+            scenario
+                .shard
+                .users(w.first_vu, 0..w.initial_vus())
+                .map(move |index| Spec::new(&scenario.pool, index, wi))
+        })
+        .collect()
+}
+
+/// Waits for `--start-at`; true when a signal came first.
+async fn wait_until(
+    at: SystemTime,
+    progress: &Progress,
+    interrupt: &mut watch::Receiver<bool>,
+) -> bool {
+    match at.duration_since(SystemTime::now()) {
+        Ok(wait) => {
+            progress.waiting(at);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => false,
+                _ = interrupt.changed() => true,
+            }
+        }
+        Err(late) => {
+            eprintln!(
+                "warning: --start-at was {:.1}s ago when every user was ready; starting now",
+                late.duration().as_secs_f64()
+            );
+            false
+        }
+    }
+}
+
+/// Starts each workload's drivers over its ready users.
+fn spawn_drivers(
+    shared: &Arc<Shared>,
+    scenario: &Scenario,
+    ready: Vec<(Spec, Instance)>,
+    start: Instant,
+    stops: vu::Stops,
+    events: mpsc::UnboundedSender<Event>,
+) -> Vec<tokio::task::JoinHandle<Vec<Instance>>> {
+    let run = drive::Run {
+        shared: Arc::clone(shared),
+        shard: scenario.shard,
+        start,
+        stops,
+        events,
+    };
+    let mut by_workload: Vec<Vec<(Spec, Instance)>> =
+        (0..scenario.workloads.len()).map(|_| Vec::new()).collect();
+    for (spec, live) in ready {
+        by_workload[spec.workload].push((spec, live));
+    }
+    let mut tasks = Vec::new();
+    for (i, (w, users)) in scenario.workloads.iter().zip(by_workload).enumerate() {
+        tasks.extend(drive::spawn(&run, i, Arc::new(w.clone()), users));
+    }
+    tasks
+}
+
+/// The load as it runs: events to the sinks, and once a second the
+/// progress, the metrics and the thresholds' verdict on aborting.
+struct Live<'a, P: Fn(&Stats, &[i32])> {
+    scenario: &'a Scenario,
+    start: Instant,
+    progress: &'a Progress,
+    publish: &'a P,
+}
+
+impl<'a, P: Fn(&Stats, &[i32])> Live<'a, P> {
+    fn new(scenario: &'a Scenario, start: Instant, progress: &'a Progress, publish: &'a P) -> Self {
+        Live {
+            scenario,
+            start,
+            progress,
+            publish,
+        }
+    }
+
+    /// Until every driver is done; returns the threshold that aborted the
+    /// run (`key: expression`), if one did.
+    async fn watch(
+        &self,
+        sinks: &mut Sinks,
+        mut rx: mpsc::UnboundedReceiver<Event>,
+        stop: &watch::Sender<Instant>,
+        signals: &mut Signals,
+    ) -> Option<String> {
+        let mut gauges = Gauges::new(self.scenario.workloads.len());
+        (self.publish)(&sinks.stats, &sinks.active.0);
+        let mut aborted_by = None;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut judged = 0;
+        loop {
+            tokio::select! {
+                ev = rx.recv() => match ev {
+                    Some(ev) => sinks.observe(ev),
+                    None => break, // every driver is done
+                },
+                _ = tick.tick() => {
+                    let now = self.start.elapsed();
+                    // Seconds close by the samples' own times; with none
+                    // queued, the clock says no more are coming for them.
+                    if rx.is_empty() {
+                        sinks.timeline.advance(now);
+                    }
+                    let lines = gauges.view(self.scenario, &sinks.stats, &sinks.active.0, now);
+                    self.progress.update(now, &lines, &sinks.stats);
+                    if now.as_secs() > judged {
+                        judged = now.as_secs();
+                        (self.publish)(&sinks.stats, &sinks.active.0);
+                        if let Some(t) = sinks.judge.tick(now, &sinks.stats) {
+                            aborted_by = Some(format!("{}: {}", t.key, t.expr));
+                            self.progress.aborted(&format!("{} {}", t.key, t.expr));
+                            let _ = stop.send(Instant::now());
+                        }
+                    }
+                }
+                _ = signals.interrupt.changed() => {
+                    self.progress.interrupted();
+                    let _ = stop.send(Instant::now());
+                }
+            }
+        }
+        aborted_by
+    }
+}
+
+/// The first SIGINT/SIGTERM stops the run (in-flight steps get the grace
+/// period); a second one aborts in-flight steps at once.
+struct Signals {
+    interrupt: watch::Receiver<bool>,
+    abort: watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Signals {
+    fn listen() -> Self {
+        let (interrupt_tx, interrupt) = watch::channel(false);
+        let (abort_tx, abort) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            wait_for_signal().await;
+            let _ = interrupt_tx.send(true);
+            wait_for_signal().await;
+            let _ = abort_tx.send(true);
+            // Keep the senders alive: a closed channel would read as a change.
+            std::future::pending::<()>().await;
+        });
+        Signals {
+            interrupt,
+            abort,
+            task,
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        *self.interrupt.borrow()
+    }
+
+    fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Iteration counts a second ago, per workload (for the progress line's
+/// iterations/s).
 struct Gauges {
-    active: Vec<i32>,
     last: Vec<(Duration, u64)>,
 }
 
 impl Gauges {
     fn new(n: usize) -> Self {
         Gauges {
-            active: vec![0; n],
             last: vec![(Duration::ZERO, 0); n],
         }
     }
 
     fn view(
         &mut self,
-        scenario: &scenario::Scenario,
+        scenario: &Scenario,
         stats: &Stats,
+        active: &[i32],
         now: Duration,
     ) -> Vec<crate::progress::WorkloadLine> {
         scenario
@@ -319,7 +385,7 @@ impl Gauges {
                 }
                 crate::progress::WorkloadLine {
                     name: w.name.clone(),
-                    active: self.active[i].max(0) as u32,
+                    active: active[i].max(0) as u32,
                     iterations_per_s: rate,
                     dropped,
                     stage: format!("{} {}", w.kind.name(), w.stage_label(now)),

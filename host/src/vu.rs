@@ -83,6 +83,18 @@ pub struct Spec {
     pub workload: usize,
 }
 
+impl Spec {
+    /// User `index` of `workload`, sending from its pool address: the one
+    /// place the host chooses a user's source IP (the guest takes it).
+    pub fn new(pool: &scenario::pool::IpPool, index: u32, workload: usize) -> Spec {
+        Spec {
+            index,
+            source: pool.for_vu(index),
+            workload,
+        }
+    }
+}
+
 /// When a user stops: the stop time (moved to "now" by the first signal or
 /// an aborting threshold), and an abort (the second signal) that ends an
 /// in-flight step at once.

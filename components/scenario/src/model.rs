@@ -396,6 +396,16 @@ pub struct UdpCall {
 pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 
 impl Scenario {
+    /// When the last time-bound workload's schedule ends (zero when none
+    /// is time-bound): how long a run that ended by time lasts.
+    pub fn scheduled_end(&self) -> Duration {
+        self.workloads
+            .iter()
+            .filter_map(|w| w.scheduled_end())
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The cursors over `tables` (in the order of `data`) that hand each
     /// iteration its rows.
     pub fn rows(&self, tables: Vec<std::sync::Arc<crate::data::Table>>) -> crate::data::Rows {

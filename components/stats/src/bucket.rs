@@ -249,6 +249,16 @@ impl Bucket {
         }
     }
 
+    /// Responses by status code.
+    pub fn status_codes(&self) -> &BTreeMap<u16, u64> {
+        &self.status
+    }
+
+    /// Failures by kind, with sample messages.
+    pub fn errors(&self) -> &BTreeMap<ErrorKind, ErrorStat> {
+        &self.errors
+    }
+
     pub fn count(&self) -> u64 {
         self.ok + self.failed
     }

@@ -189,10 +189,10 @@ pub fn parse(
                 raw::Rule::Full(f) => f,
             };
             let (agg, op, limit) =
-                parse_expr(&full.threshold).map_err(|m| field(&format!("{at}[{i}]"), m))?;
+                parse_expr(&full.threshold).map_err(|m| field(format!("{at}[{i}]"), m))?;
             if !metric.allows(agg) {
                 return Err(field(
-                    &format!("{at}[{i}]"),
+                    format!("{at}[{i}]"),
                     format!(
                         "{:?} does not apply to {}: it has {}",
                         full.threshold,
@@ -203,7 +203,7 @@ pub fn parse(
             }
             if full.window.is_some_and(|w| w.0 < Duration::from_secs(1)) {
                 return Err(field(
-                    &format!("{at}[{i}].window"),
+                    format!("{at}[{i}].window"),
                     "must be at least 1s (windows slide by the second)",
                 ));
             }

@@ -43,7 +43,13 @@ impl Slots {
         Ok(())
     }
 
-    fn client(&mut self, vu: u32, config: Option<usize>) -> Result<Option<&tls::Client>, Outcome> {
+    /// The user's client for TLS configuration `config`; a client the
+    /// settings cannot make fails the step (boxed: it is the rare path).
+    fn client(
+        &mut self,
+        vu: u32,
+        config: Option<usize>,
+    ) -> Result<Option<&tls::Client>, Box<Outcome>> {
         let Some(i) = config else { return Ok(None) };
         if !self.clients.contains_key(&(vu, i)) {
             let m = &self.material[i];
@@ -60,12 +66,14 @@ impl Slots {
                     .map(|v| wit_tls_version(*v))
                     .collect(),
             })
-            .map_err(|message| Outcome {
-                error: Some(SampleError {
-                    kind: ErrorKind::Tls,
-                    message: format!("TLS settings: {message}"),
-                }),
-                ..Outcome::default()
+            .map_err(|message| {
+                Box::new(Outcome {
+                    error: Some(SampleError {
+                        kind: ErrorKind::Tls,
+                        message: format!("TLS settings: {message}"),
+                    }),
+                    ..Outcome::default()
+                })
             })?;
             self.clients.insert((vu, i), client);
         }
@@ -99,7 +107,7 @@ impl Actions for Slots {
         };
         match self.client(c.vu, tls) {
             Ok(client) => outcome(http::execute(ctx(c), &req, client)),
-            Err(failed) => failed,
+            Err(failed) => *failed,
         }
     }
 
@@ -124,7 +132,7 @@ impl Actions for Slots {
         };
         match self.client(c.vu, tls) {
             Ok(client) => outcome(tcp::execute(ctx(c), &req, client)),
-            Err(failed) => failed,
+            Err(failed) => *failed,
         }
     }
 

@@ -1,7 +1,7 @@
 //! scheduler-host: `compare`: two real reports side by side, and `--fail-if`
 //! gating with its exit codes.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, ok, run, scratch};
 use common::{scenario, target};

@@ -2,7 +2,7 @@
 //! compositions/parts.toml): what scheduler-host composes at run time has
 //! the same WIT as what `wac compose` makes of the same files.
 
-mod common;
+use test_kit as common;
 
 use common::host::{line_ping, scratch};
 use scheduler_host::compose::{Plug, compose};

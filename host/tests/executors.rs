@@ -2,7 +2,7 @@
 //! server: arrival rates, ramps, iteration budgets, pacing, start times,
 //! dropped iterations, and coordinated omission under a stalling server.
 
-mod common;
+use test_kit as common;
 
 use common::host::{ok, run, scratch};
 use common::scenario_named;

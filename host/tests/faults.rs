@@ -1,6 +1,6 @@
 //! scheduler-host: Faults are counted by kind and isolated: resets, denied egress, traps, runaway guests.
 
-mod common;
+use test_kit as common;
 
 use common::host::{line_ping, ok, run, scratch};
 use common::{num, scenario, target};

@@ -3,7 +3,7 @@
 //! stalls the run, bodies stream, memory is bounded, signals always work.
 //! Every case runs beside a healthy step with several users per worker.
 
-mod common;
+use test_kit as common;
 
 use common::host::{Measured, bin, line_ping, run_measured, scratch};
 use common::hostile::{Hostile, Mode};

@@ -2,7 +2,7 @@
 //! person would open it: the charts draw, the tables say what the JSON
 //! report says, and a saved report renders the same page.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, ok, run, scratch};
 use common::{num, scenario, target};

@@ -2,7 +2,7 @@
 //! hop by hop, a cookie jar per user, gzip bodies checked decoded. The
 //! server's own counts are compared with the report's.
 
-mod common;
+use test_kit as common;
 
 use common::host::{ok, run, scratch};
 use common::step;

@@ -1,6 +1,6 @@
 //! scheduler-host: Bad input: one line, exit 2, before any load; and what validate prints.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, line_ping, ok, run, run_under, scratch};
 use common::{scenario, target};

@@ -1,7 +1,7 @@
 //! User journeys: variables, extraction, checks, test data, setup and
 //! teardown, asserted against what the shop (`common::shop`) saw.
 
-mod common;
+use test_kit as common;
 
 use common::host::{ok, run, scratch};
 use common::{num, shop, step};

@@ -2,7 +2,7 @@
 //! bucket by bucket, never percentiles averaged), timelines lined up by
 //! wall-clock second, thresholds judged again on the merged figures.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, scratch};
 use common::{num, scenario, step, target};

@@ -1,7 +1,7 @@
 //! scheduler-host: `--metrics ADDR`, scraped during the run and parsed as
 //! Prometheus parses it; the figures agree with the final report.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, scratch};
 use common::{num, scenario, step, target};

@@ -1,6 +1,6 @@
 //! scheduler-host: scheduler-host and stock wasmtime count the same scenario alike.
 
-mod common;
+use test_kit as common;
 
 use common::host::{ok, run, scratch};
 use common::{invoke, num, scenario, target};

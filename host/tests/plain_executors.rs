@@ -2,7 +2,7 @@
 //! the drop rule, coordinated omission counted in the latency when the one
 //! thread is held up, thresholds exiting 99, and what it refuses.
 
-mod common;
+use test_kit as common;
 
 use common::host::scratch;
 use common::plain_file;

@@ -1,7 +1,7 @@
 //! scheduler-final.wasm in stock `wasmtime run` against real loopback
 //! servers: the report must agree with what the servers saw.
 
-mod common;
+use test_kit as common;
 
 use common::{invoke, num, plain_file, scenario, target, wasm};
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! scheduler-host: Third-party actions: plugged with --action, from the YAML, or composed with wac for stock wasmtime.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, line_ping, ok, run, scratch};
 use common::{num, scenario, target};

@@ -1,7 +1,7 @@
 //! scheduler-host: live progress when stderr is not a terminal (CI logs):
 //! a plain per-step table every 5 s, none for a run shorter than that.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, scratch};
 use common::{num, scenario, step, target};

@@ -1,6 +1,6 @@
 //! scheduler-host: The report: its schema, and what an interrupted run still writes.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, ok, run, scratch};
 use common::{num, scenario, target};

@@ -1,6 +1,6 @@
 //! scheduler-host: Many users, and the init phase that creates their instances before the clock starts.
 
-mod common;
+use test_kit as common;
 
 use common::host::{ok, run, scratch};
 use common::{num, scenario, target};

@@ -2,7 +2,7 @@
 //! `--csv`): complete, exact against the report and the server, and
 //! written while the run goes.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, ok, run, scratch};
 use common::{num, scenario, step, target};

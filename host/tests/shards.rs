@@ -2,7 +2,7 @@
 //! together are the scenario (the server's own count says so), with the
 //! run-wide user numbers, and `--start-at` lines their seconds up.
 
-mod common;
+use test_kit as common;
 
 use common::host::{bin, scratch};
 use common::{num, scenario, scenario_named, step, target};

@@ -1,6 +1,6 @@
 //! scheduler-host: Which source address each user sends from, and how many connections users make.
 
-mod common;
+use test_kit as common;
 
 use common::host::{ok, run, scratch, sources};
 use common::{num, scenario, target};

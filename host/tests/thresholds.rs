@@ -2,7 +2,7 @@
 //! JUnit, stop a run early with `abort_on_fail`, and refuse what does not
 //! exist.
 
-mod common;
+use test_kit as common;
 
 use common::host::{run, scratch};
 use common::timed::{Behaviour, Timed};

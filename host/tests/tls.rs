@@ -1,7 +1,7 @@
 //! HTTPS and TCP+TLS against rustls servers on loopback, with certificates
 //! made at test time: the report's TLS counts equal what the server saw.
 
-mod common;
+use test_kit as common;
 
 use common::host::{ok, run, scratch};
 use common::web::{Ca, Options, Seen, Web, trusted, write};

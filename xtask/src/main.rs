@@ -4,6 +4,7 @@
 //!   plain-demo  the same scenario in stock `wasmtime run` (users interleaved in one instance)
 //!   shards N SCENARIO  the Kubernetes Indexed Job simulated here: N shard processes, then the merge
 //!   test   build, fmt and clippy gates, then every test (unit and integration), in release
+//!   docs   build the book (docs/) into target/book with mdbook
 //!   wit    write a self-contained copy of the action contracts (for third parties)
 //!   bench  scheduler-host vs oha and Goose on nginx; memory and start-up at 1,000 and 10,000 users
 //!          (`bench soak [MINUTES]`: memory over a long run; `bench profile`: where a request's CPU goes)
@@ -76,6 +77,7 @@ fn run(args: Vec<String>) -> Result<()> {
         Some("test") => {
             let wasm = build::all(&root)?;
             lint(&root)?;
+            docs(&root)?;
             let mut cmd = Command::new(env!("CARGO"));
             // Release: the host's tests share the optimized wasmtime build
             // with the binary and the benchmark (one long build, not two).
@@ -97,6 +99,7 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         Some("lint") => lint(&root),
+        Some("docs") => docs(&root),
         Some("wit") => {
             let out = args
                 .get(1)
@@ -114,7 +117,7 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: cargo xtask build | demo [demo args] | plain-demo | shards N SCENARIO.yaml [run args] | test [cargo test args] | lint | bench [soak [MINUTES] | profile [--component FILE]] | wit [OUT_DIR] | wave SCENARIO.yaml"
+            "usage: cargo xtask build | demo [demo args] | plain-demo | shards N SCENARIO.yaml [run args] | test [cargo test args] | lint | docs | bench [soak [MINUTES] | profile [--component FILE]] | wit [OUT_DIR] | wave SCENARIO.yaml"
         ),
     }
 }
@@ -122,6 +125,18 @@ fn run(args: Vec<String>) -> Result<()> {
 /// The gates CI enforces: rustfmt, and clippy with warnings as errors on
 /// the workspace (natively, every target), on the guests as wasm32-wasip2
 /// (their component glue compiles only there) and on the example action.
+/// `mdbook build docs`: the book into target/book (a broken link to a
+/// chapter or a missing file fails it).
+fn docs(root: &Path) -> Result<()> {
+    tools::ensure_mdbook()?;
+    tools::run(Command::new("mdbook").arg("build").arg(root.join("docs")))?;
+    eprintln!(
+        "xtask: the book is in {}",
+        root.join("target/book/index.html").display()
+    );
+    Ok(())
+}
+
 fn lint(root: &Path) -> Result<()> {
     let cargo = || {
         let mut c = Command::new(env!("CARGO"));

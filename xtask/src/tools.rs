@@ -3,7 +3,7 @@
 //! (`ring`, inside core-libs' TLS, compiles C and assembly for wasm32 with
 //! it), Debian's chromium (the HTML report's tests render pages in it),
 //! kubernetes-validate with pip (the deploy manifests' test), and pinned
-//! wac-cli and wasmtime-cli.
+//! wac-cli and wasmtime-cli; and mdbook for the book (`ensure_mdbook`).
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -13,6 +13,28 @@ const TOOLS: [(&str, &str, &str, &str); 2] = [
     ("wac", "wac-cli", "0.12.0", "wac-cli 0.12.0"),
     ("wasmtime", "wasmtime-cli", "48.0.8", "wasmtime 48.0.8"),
 ];
+
+/// Builds the book (`docs/`); without its default features (the live
+/// `serve`/`watch` server), which `mdbook build` does not need.
+const MDBOOK: (&str, &str) = ("0.4.52", "mdbook v0.4.52");
+
+/// Installs mdbook when missing: what `cargo xtask docs` and `test` need.
+pub fn ensure_mdbook() -> Result<()> {
+    let (version, banner) = MDBOOK;
+    let have = output(Command::new("mdbook").arg("--version")).unwrap_or_default();
+    if !have.starts_with(banner) {
+        eprintln!("xtask: installing mdbook {version} (have: {:?})", have.trim());
+        run(Command::new("cargo").args([
+            "install",
+            "--locked",
+            "mdbook",
+            "--version",
+            version,
+            "--no-default-features",
+        ]))?;
+    }
+    Ok(())
+}
 
 /// Validates deploy/kubernetes/ against the Kubernetes schemas it ships.
 const KUBERNETES_VALIDATE: &str = "1.31.0";

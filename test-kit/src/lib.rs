@@ -1,6 +1,8 @@
-//! Running scheduler-final.wasm in the stock wasmtime CLI, as a user would.
-
-#![allow(dead_code)]
+//! What the integration tests share: the test servers written for them
+//! (`web`: HTTP and TLS, `shop`: a journey's API, `hostile`: misbehaving
+//! peers, `timed`: a server that counts when requests arrive), running
+//! scheduler-host (`host`) and stock wasmtime (here) as a user would, and
+//! readers of what a report holds (`schema`, `histogram`, `step`, …).
 
 pub mod host;
 pub mod hostile;

@@ -3,8 +3,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The scheduler-host binary cargo built beside the running test (tests
+/// run from `target/<profile>/deps/`; the binary is in `target/<profile>/`).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_scheduler-host"))
+    let exe = std::env::current_exe().expect("the test's own path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = dir.join("scheduler-host");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the host's tests with cargo (it builds the binary first)",
+        bin.display()
+    );
+    bin
 }
 
 /// The third-party example, built by `cargo xtask build`.

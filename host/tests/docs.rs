@@ -1,0 +1,100 @@
+//! Every YAML block of the README and the book is a scenario that
+//! `scheduler-host validate` accepts, unless the line before it says it is
+//! meant to fail (`<!-- fails validation: … -->`); then validate must
+//! refuse it with exit 2. Blocks are validated from `scenarios/`, so the
+//! data files they name resolve as they do for the bundled scenarios.
+
+use test_kit as common;
+
+use common::host::{bin, scratch};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The line that marks a block meant to fail.
+const FAILS: &str = "<!-- fails validation";
+
+struct Block {
+    file: PathBuf,
+    line: usize,
+    yaml: String,
+    meant_to_fail: bool,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn documents() -> Vec<PathBuf> {
+    let mut files = vec![root().join("README.md")];
+    let mut book: Vec<PathBuf> = std::fs::read_dir(root().join("docs/src"))
+        .expect("docs/src")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    book.sort();
+    files.extend(book);
+    files
+}
+
+fn yaml_blocks(file: &Path) -> Vec<Block> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_start() == "```yaml" {
+            let start = i;
+            let mut body = String::new();
+            i += 1;
+            while i < lines.len() && lines[i].trim_start() != "```" {
+                body.push_str(lines[i]);
+                body.push('\n');
+                i += 1;
+            }
+            let before = start.checked_sub(1).map_or("", |b| lines[b]);
+            out.push(Block {
+                file: file.to_path_buf(),
+                line: start + 1,
+                yaml: body,
+                meant_to_fail: before.trim_start().starts_with(FAILS),
+            });
+        }
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn every_yaml_block_of_the_readme_and_the_book_validates() {
+    let blocks: Vec<Block> = documents().iter().flat_map(|f| yaml_blocks(f)).collect();
+    assert!(
+        blocks.iter().any(|b| b.file.ends_with("README.md")),
+        "the README shows a first scenario"
+    );
+    assert!(blocks.len() >= 5, "found only {} YAML blocks", blocks.len());
+    let dir = scratch("docs");
+    let mut wrong = Vec::new();
+    for (n, b) in blocks.iter().enumerate() {
+        // Beside the bundled scenarios, so `data/…` paths resolve.
+        let file = root().join("scenarios").join(format!(".docs-block-{n}.yaml"));
+        std::fs::write(&file, &b.yaml).unwrap();
+        let out = Command::new(bin())
+            .arg("validate")
+            .arg(&file)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&file);
+        let code = out.status.code();
+        let expected = if b.meant_to_fail { Some(2) } else { Some(0) };
+        if code != expected {
+            wrong.push(format!(
+                "{}:{}: exit {code:?}, expected {expected:?}: {}",
+                b.file.strip_prefix(root()).unwrap_or(&b.file).display(),
+                b.line,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -75,7 +75,7 @@ pub fn from_text(
 ) -> Result<Plan, Failure> {
     let any_kind = |_: &str| true;
     let env: std::collections::BTreeMap<String, String> = o.env.iter().cloned().collect();
-    // Data files are read once, on the first parse.
+    // Data files are read once, by the one validation below.
     let mut tables: Vec<(String, Arc<scenario::data::Table>)> = Vec::new();
     let mut read = |name: &str, decl: &scenario::data::Decl| -> Result<Vec<String>, String> {
         let file = std::fs::File::open(base.join(&decl.file))
@@ -85,26 +85,18 @@ pub fn from_text(
         tables.push((name.to_string(), Arc::new(table)));
         Ok(columns)
     };
-    // Parse as written first, so YAML line/column numbers match the file.
-    let mut inputs = scenario::parse::Inputs {
-        env: env.clone(),
-        columns: Some(&mut read),
-    };
-    scenario::parse_with(text, &any_kind, "", &mut inputs)
+    // The text is parsed once into its document tree; the command line's
+    // values go over the tree (typed), which is validated once, and each
+    // user's instance gets the same tree as JSON.
+    let mut tree = scenario::parse::tree(text).map_err(|e| Failure::input(e.to_string()))?;
+    o.load()
+        .apply(&mut tree)
         .map_err(|e| Failure::input(e.to_string()))?;
-    let yaml = apply(text, o)?;
-    let mut known = |name: &str, _: &scenario::data::Decl| -> Result<Vec<String>, String> {
-        tables
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.columns.clone())
-            .ok_or_else(|| "not read".to_string())
-    };
     let mut inputs = scenario::parse::Inputs {
         env,
-        columns: Some(&mut known),
+        columns: Some(&mut read),
     };
-    let mut scenario = scenario::parse_with(&yaml, &any_kind, "", &mut inputs)
+    let mut scenario = scenario::parse::parse_tree(tree.clone(), text, &any_kind, "", &mut inputs)
         .map_err(|e| Failure::input(e.to_string()))?;
     scenario.shard = o.shard;
     let tables = scenario
@@ -156,7 +148,7 @@ pub fn from_text(
     }
     let files = read_files(&scenario, base)?;
     Ok(Plan {
-        yaml: json_form(&yaml),
+        yaml: json_form(tree),
         scenario,
         targets: HashSet::new(),
         plugs: slots(named)?,
@@ -235,58 +227,14 @@ fn slots(named: Vec<(String, PathBuf, String)>) -> Result<Vec<Plug>, Failure> {
     Ok(out)
 }
 
-/// The YAML with command-line overrides written into `scenario.load`.
-fn apply(text: &str, o: &Overrides) -> Result<String, Failure> {
-    if o.vus.is_none() && o.duration.is_none() && o.iterations.is_none() {
-        return Ok(text.to_string());
-    }
-    let mut doc: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| Failure::input(e.to_string()))?;
-    if doc.get("scenarios").is_some() {
-        return Err(Failure::input(
-            "--vus, --duration and --iterations change the original form's scenario.load; with named scenarios, edit their executors in the file",
-        ));
-    }
-    let load = doc
-        .get_mut("scenario")
-        .and_then(|s| s.get_mut("load"))
-        .and_then(|l| l.as_mapping_mut())
-        .ok_or_else(|| Failure::input("scenario field scenario.load: missing"))?;
-    if let Some(v) = o.vus {
-        load.insert("total_users".into(), v.into());
-    }
-    if let Some(d) = o.duration {
-        load.insert(
-            "test_duration".into(),
-            format!("{}ms", d.as_millis()).into(),
-        );
-        // A ramp longer than the new duration would be rejected; shorten it.
-        if let Some(r) = load
-            .get("ramp_duration")
-            .and_then(|r| r.as_str())
-            .and_then(|r| scenario::duration::parse(r).ok())
-            && r > d
-        {
-            load.insert(
-                "ramp_duration".into(),
-                format!("{}ms", d.as_millis()).into(),
-            );
-        }
-    }
-    if let Some(i) = o.iterations {
-        load.insert("iterations".into(), i.into());
-    }
-    serde_yaml::to_string(&doc).map_err(|e| Failure::internal(e.into()))
-}
-
 /// The scenario as JSON (still valid YAML): each user's instance parses it
 /// with serde_json, whose peak memory is far below libyaml's. Falls back to
-/// the YAML text when a mapping has non-string keys.
-fn json_form(yaml: &str) -> String {
-    serde_yaml::from_str::<serde_json::Value>(yaml)
+/// YAML when a mapping has non-string keys.
+fn json_form(tree: serde_yaml::Value) -> String {
+    serde_json::to_value(&tree)
         .ok()
         .and_then(|v| serde_json::to_string(&v).ok())
-        .unwrap_or_else(|| yaml.to_string())
+        .unwrap_or_else(|| serde_yaml::to_string(&tree).unwrap_or_default())
 }
 
 /// Every pool address must be local: a test bind, never a silent fallback.
@@ -311,6 +259,17 @@ pub fn resolve(destinations: &[Endpoint]) -> Result<HashSet<SocketAddr>, Failure
         out.extend(addrs);
     }
     Ok(out)
+}
+
+impl Overrides {
+    /// The values that go over the scenario's load.
+    fn load(&self) -> scenario::overrides::Overrides {
+        scenario::overrides::Overrides {
+            vus: self.vus,
+            duration: self.duration,
+            iterations: self.iterations,
+        }
+    }
 }
 
 impl Plan {

@@ -76,7 +76,9 @@ fn every_yaml_block_of_the_readme_and_the_book_validates() {
     let mut wrong = Vec::new();
     for (n, b) in blocks.iter().enumerate() {
         // Beside the bundled scenarios, so `data/…` paths resolve.
-        let file = root().join("scenarios").join(format!(".docs-block-{n}.yaml"));
+        let file = root()
+            .join("scenarios")
+            .join(format!(".docs-block-{n}.yaml"));
         std::fs::write(&file, &b.yaml).unwrap();
         let out = Command::new(bin())
             .arg("validate")
@@ -97,4 +99,28 @@ fn every_yaml_block_of_the_readme_and_the_book_validates() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every option `scheduler-host run --help` lists is in the book's table.
+#[test]
+fn every_run_option_is_documented() {
+    let help = Command::new(bin())
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let book = std::fs::read_to_string(root().join("docs/src/getting-started.md")).unwrap();
+    let flags: std::collections::BTreeSet<&str> = help
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .collect();
+    assert!(
+        flags.contains("--vus") && flags.contains("--deny"),
+        "{help}"
+    );
+    let missing: Vec<&&str> = flags
+        .iter()
+        .filter(|f| **f != "--help" && !book.contains(&format!("`{f}")))
+        .collect();
+    assert!(missing.is_empty(), "not in getting-started.md: {missing:?}");
 }

@@ -318,3 +318,32 @@ fn graceful_ramp_down_lets_a_ramped_down_user_finish_its_iteration() {
     assert_eq!(unfinished("2s"), 0);
     assert_eq!(unfinished("10ms"), 1);
 }
+
+/// `--vus`, `--duration` and `--iterations` rewrite named scenarios as
+/// k6's shortcut options do: each becomes `shared-iterations` with
+/// `--iterations` (keeping its own workflow), counted by the server.
+#[test]
+fn command_line_load_rewrites_named_scenarios_like_k6() {
+    let server = Timed::start(Behaviour::default());
+    let dir = scratch("named-overrides");
+    let yaml = format!(
+        "scenarios:\n  a:\n    executor: constant-arrival-rate\n    rate: 50\n    duration: 30s\n    pre_allocated_vus: 5\n    workflow: [{{type: http, params: {{url: 'http://{0}/a'}}}}]\n  b:\n    executor: ramping-vus\n    stages: [{{duration: 30s, target: 4}}]\n    workflow: [{{type: http, params: {{url: 'http://{0}/b'}}}}]\n",
+        server.addr
+    );
+    let (out, report) = run(&dir, &yaml, &["--vus", "2", "--iterations", "7"]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(server.count("/a"), 7, "scenario a: 7 shared iterations");
+    assert_eq!(server.count("/b"), 7, "scenario b: 7 shared iterations");
+    for name in ["a", "b"] {
+        let w = scenario_named(&r, name);
+        assert_eq!(w["executor"], "shared-iterations", "{w}");
+        assert_eq!(w["vus_max"], 2, "{w}");
+        assert_eq!(w["iterations"], 7, "{w}");
+    }
+    // --vus alone cannot say how to run an arrival rate: a clear exit 2.
+    let (out, _) = run(&dir, &yaml, &["--vus", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("scenarios.a.executor"), "{err}");
+}

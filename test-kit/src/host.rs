@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 /// run from `target/<profile>/deps/`; the binary is in `target/<profile>/`).
 pub fn bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = dir.join("scheduler-host");
     assert!(
         bin.exists(),

@@ -23,7 +23,10 @@ pub fn ensure_mdbook() -> Result<()> {
     let (version, banner) = MDBOOK;
     let have = output(Command::new("mdbook").arg("--version")).unwrap_or_default();
     if !have.starts_with(banner) {
-        eprintln!("xtask: installing mdbook {version} (have: {:?})", have.trim());
+        eprintln!(
+            "xtask: installing mdbook {version} (have: {:?})",
+            have.trim()
+        );
         run(Command::new("cargo").args([
             "install",
             "--locked",

@@ -26,6 +26,16 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(value * scale).map_err(|_| bad(text))
 }
 
+/// `d` as a scenario writes it, exactly to the microsecond (`parse`'s
+/// inverse): "1500ms", "250us".
+pub fn text(d: Duration) -> String {
+    if d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}us", d.as_micros())
+    }
+}
+
 fn bad(text: &str) -> String {
     format!("invalid duration {text:?}: expected a number and a unit, like 500ms, 5s, 2m or 1h")
 }

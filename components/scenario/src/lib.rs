@@ -14,6 +14,7 @@ pub mod error;
 pub mod executor;
 mod forms;
 pub mod model;
+pub mod overrides;
 pub mod parse;
 pub mod pool;
 pub mod template;

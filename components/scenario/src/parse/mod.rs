@@ -56,7 +56,42 @@ pub fn parse_with(
     } else {
         serde_yaml::from_str(yaml).map_err(|e| ScenarioError::Yaml(yaml_error(&e)))?
     };
-    let mut doc = doc;
+    from_document(doc, is_extension, known, inputs)
+}
+
+/// The document tree of a scenario's text (YAML or JSON): what overrides
+/// edit (`crate::overrides`) before `parse_tree` validates it.
+pub fn tree(yaml: &str) -> Result<serde_yaml::Value, ScenarioError> {
+    serde_yaml::from_str(yaml).map_err(|e| ScenarioError::Yaml(yaml_error(&e)))
+}
+
+/// Validates a document tree `tree` read from `text` (as `tree` gives it,
+/// perhaps edited since). A shape error is reported as the text's own
+/// parse reports it, with its line and column, when the text has it.
+pub fn parse_tree(
+    tree: serde_yaml::Value,
+    text: &str,
+    is_extension: &dyn Fn(&str) -> bool,
+    known: &str,
+    inputs: &mut Inputs,
+) -> Result<Scenario, ScenarioError> {
+    let doc: raw::Document =
+        serde_yaml::from_value(tree).map_err(|e| {
+            match serde_yaml::from_str::<raw::Document>(text) {
+                Err(located) => ScenarioError::Yaml(yaml_error(&located)),
+                Ok(_) => ScenarioError::Yaml(yaml_error(&e)),
+            }
+        })?;
+    from_document(doc, is_extension, known, inputs)
+}
+
+/// Validates a document: the scenario model from the raw form.
+fn from_document(
+    mut doc: raw::Document,
+    is_extension: &dyn Fn(&str) -> bool,
+    known: &str,
+    inputs: &mut Inputs,
+) -> Result<Scenario, ScenarioError> {
     let data_decls = std::mem::take(&mut doc.data);
     let hooks = [
         (Hook::Setup, doc.setup.take()),

@@ -1,8 +1,10 @@
 //! Every YAML block of the README and the book is a scenario that
 //! `scheduler-host validate` accepts, unless the line before it says it is
 //! meant to fail (`<!-- fails validation: … -->`); then validate must
-//! refuse it with exit 2. Blocks are validated from `scenarios/`, so the
-//! data files they name resolve as they do for the bundled scenarios.
+//! refuse it with exit 2. A block that needs options says so the same way
+//! (`<!-- validate with: --env HOST=… -->`). Blocks are validated from
+//! `scenarios/`, so the data files they name resolve as they do for the
+//! bundled scenarios.
 
 use test_kit as common;
 
@@ -12,12 +14,15 @@ use std::process::Command;
 
 /// The line that marks a block meant to fail.
 const FAILS: &str = "<!-- fails validation";
+/// The line that gives a block's `validate` options.
+const WITH: &str = "<!-- validate with:";
 
 struct Block {
     file: PathBuf,
     line: usize,
     yaml: String,
     meant_to_fail: bool,
+    args: Vec<String>,
 }
 
 fn root() -> PathBuf {
@@ -51,12 +56,18 @@ fn yaml_blocks(file: &Path) -> Vec<Block> {
                 body.push('\n');
                 i += 1;
             }
-            let before = start.checked_sub(1).map_or("", |b| lines[b]);
+            let before = start.checked_sub(1).map_or("", |b| lines[b]).trim();
+            let args = before
+                .strip_prefix(WITH)
+                .and_then(|a| a.strip_suffix("-->"))
+                .map(|a| a.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default();
             out.push(Block {
                 file: file.to_path_buf(),
                 line: start + 1,
                 yaml: body,
-                meant_to_fail: before.trim_start().starts_with(FAILS),
+                meant_to_fail: before.starts_with(FAILS),
+                args,
             });
         }
         i += 1;
@@ -83,6 +94,7 @@ fn every_yaml_block_of_the_readme_and_the_book_validates() {
         let out = Command::new(bin())
             .arg("validate")
             .arg(&file)
+            .args(&b.args)
             .current_dir(&dir)
             .output()
             .unwrap();

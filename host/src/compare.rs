@@ -22,15 +22,6 @@ pub struct Comparison {
     pub unmatched: Vec<(&'static str, String)>,
 }
 
-/// Parses two reports (their text, and a name for errors) and lines them up.
-pub fn compare(base: (&str, &str), new: (&str, &str)) -> Result<Comparison, String> {
-    let (base, new) = (
-        crate::report::parse(base.0, base.1)?,
-        crate::report::parse(new.0, new.1)?,
-    );
-    Ok(lineup(base, new))
-}
-
 /// Lines two reports up: the totals, then each step found in both.
 pub fn lineup(base: Report, new: Report) -> Comparison {
     let key = |s: &StepReport| (s.scenario.clone(), s.id.clone());
@@ -303,6 +294,12 @@ pub fn render(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two reports' text (and names for errors), lined up.
+    fn compare(base: (&str, &str), new: (&str, &str)) -> Result<Comparison, String> {
+        let parse = crate::report::parse;
+        Ok(lineup(parse(base.0, base.1)?, parse(new.0, new.1)?))
+    }
 
     fn report(id: &str, rps: f64, failed: u64, p95: f64, steps: &str) -> String {
         format!(

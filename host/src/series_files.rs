@@ -6,7 +6,7 @@
 //! crash or kill leaves every closed second on disk.
 
 use crate::error::Failure;
-use crate::timeline::Row;
+use stats::Row;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

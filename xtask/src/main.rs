@@ -13,6 +13,7 @@
 mod bench;
 mod build;
 mod demo;
+mod layers;
 mod shards;
 mod tools;
 

@@ -7,6 +7,7 @@ mod addresses;
 mod deadline;
 mod dns;
 mod error;
+mod stream;
 mod tcp;
 mod tls;
 mod udp;

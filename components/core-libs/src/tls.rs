@@ -10,7 +10,7 @@ use crate::exports::scheduler::core_libs::tls::{
 use crate::exports::scheduler::core_libs::types::{
     Duration, NetError, ProtocolVersion, TlsError, TlsReason,
 };
-use crate::tcp::TcpConnection;
+use crate::stream::TcpConnection;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, ring};
 use rustls::pki_types::pem::PemObject;

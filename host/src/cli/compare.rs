@@ -1,5 +1,6 @@
 use crate::compare::{self, Limit};
 use crate::error::{EXIT_THRESHOLDS, Failure};
+use crate::report;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -17,13 +18,8 @@ pub struct CompareArgs {
 }
 
 pub fn main(a: CompareArgs) -> Result<u8, Failure> {
-    let read = |p: &PathBuf| {
-        std::fs::read_to_string(p)
-            .map_err(|e| Failure::input(format!("report {}: {e}", p.display())))
-    };
-    let (base, new) = (read(&a.base)?, read(&a.new)?);
-    let (bn, nn) = (a.base.display().to_string(), a.new.display().to_string());
-    let c = compare::compare((&base, &bn), (&new, &nn)).map_err(Failure::input)?;
+    let (base, new) = (report::read(&a.base)?, report::read(&a.new)?);
+    let c = compare::lineup(base, new);
     print!("{}", compare::render(&c));
     let breaches = compare::breaches(&c, &a.fail_if);
     for b in &breaches {

@@ -5,8 +5,8 @@
 mod chart;
 mod page;
 
-use crate::timeline::Row;
 use chart::{Chart, Series, XAxis};
+use stats::Row;
 use stats::{Metrics, Report, StepReport};
 
 const BLUE: &str = "#1f77b4";

@@ -2,14 +2,14 @@
 //! (`contract`'s macros, expanded once for this crate's bindings), and the
 //! records only the scheduler sends or receives.
 
-use super::exports::scheduler::main::vu as wit_vu;
-use super::scheduler::actions::types as t;
+use super::bindings::exports::scheduler::main::vu as wit_vu;
+use super::bindings::scheduler::actions::types as t;
 use crate::workflow::CallContext;
 use contract::{Hop, Outcome, Sample, SampleError};
 use scenario::checks::Query;
 
-contract::core_types_conversions!(super::scheduler::core_libs::types);
-contract::action_types_conversions!(super::scheduler::actions::types);
+contract::core_types_conversions!(super::bindings::scheduler::core_libs::types);
+contract::action_types_conversions!(super::bindings::scheduler::actions::types);
 
 pub fn ctx(c: &CallContext) -> t::CallContext {
     t::CallContext {

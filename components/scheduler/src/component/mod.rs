@@ -1,5 +1,7 @@
-//! The scheduler as a component: WIT bindings, the `Actions` impl over the
-//! imported action slots, and the exports (`run-scenario`, `vu`, `wasi:cli/run`).
+//! The scheduler as a component: the exports (`run-scenario`, `vu`,
+//! `wasi:cli/run`) over the bindings (`bindings`), the conversions
+//! (`convert`), the checks before users run (`setup`) and the `Actions`
+//! impl over the imported action slots (`slots`).
 
 use crate::workflow::Vu;
 use convert::{ip, wit_endpoint, wit_sample};
@@ -11,15 +13,10 @@ use slots::Slots;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-wit_bindgen::generate!({
-    world: "scheduler:main/scheduler",
-    path: "../../wit/main",
-    generate_all,
-});
+use bindings::exports::scheduler::main::vu as wit_vu;
+use bindings::scheduler::actions::extension;
 
-use exports::scheduler::main::vu as wit_vu;
-use scheduler::actions::extension;
-
+mod bindings;
 mod convert;
 mod setup;
 mod slots;
@@ -83,7 +80,7 @@ enum Verdict {
     SetupFailed(String),
 }
 
-impl Guest for Component {
+impl bindings::Guest for Component {
     fn run_scenario(scenario_yaml: String) -> Result<String, String> {
         // The verdict is in the JSON (`thresholds`): an export returns data.
         run_plain(&scenario_yaml, std::path::Path::new(".")).map(|r| r.0)
@@ -171,7 +168,7 @@ impl wit_vu::Guest for Component {
     }
 }
 
-export!(Component);
+bindings::export!(Component with_types_in bindings);
 
 /// `wasi:cli/run`: how stock `wasmtime run` starts the file without
 /// `--invoke` before it. Every form prints the JSON report on stdout:

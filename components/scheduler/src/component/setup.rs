@@ -1,11 +1,11 @@
 //! Before users run: parsing with the extension's kinds, checks of the
 //! network, the pool and the TLS files, and the destinations for egress.
 
+use super::bindings::exports::scheduler::main::vu as wit_vu;
+use super::bindings::scheduler::actions::{extension, types as t};
+use super::bindings::scheduler::core_libs::addresses::check_local;
+use super::bindings::scheduler::core_libs::types::{IpAddress, NetError};
 use super::convert::{wit_ip, wit_query};
-use super::exports::scheduler::main::vu as wit_vu;
-use super::scheduler::actions::{extension, types as t};
-use super::scheduler::core_libs::addresses::check_local;
-use super::scheduler::core_libs::types::{IpAddress, NetError};
 use contract::Endpoint;
 use scenario::Scenario;
 use scenario::tls::TlsMaterial;

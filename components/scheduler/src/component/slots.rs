@@ -1,9 +1,9 @@
 //! The imported action slots behind the workflow's `Actions`, and each
 //! user's TLS clients.
 
+use super::bindings::scheduler::actions::{extension, http, tcp, types as t, udp};
+use super::bindings::scheduler::core_libs::tls;
 use super::convert::{ctx, outcome, wit_query, wit_tls_version};
-use super::scheduler::actions::{extension, http, tcp, types as t, udp};
-use super::scheduler::core_libs::tls;
 use crate::workflow::{Actions, CallContext};
 use contract::{ErrorKind, Outcome, SampleError};
 use scenario::checks::Query;

@@ -144,6 +144,7 @@ fn lint(root: &Path) -> Result<()> {
         c.current_dir(root);
         c
     };
+    layers::check(root)?;
     tools::run(cargo().args(["fmt", "--all", "--check"]))?;
     tools::run(cargo().args(["fmt", "--check", "--manifest-path", build::EXAMPLE]))?;
     tools::run(cargo().args(["fmt", "--check", "--manifest-path", bench::GOOSE_PEER]))?;

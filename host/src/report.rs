@@ -178,3 +178,120 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+    use stats::report::{PhaseStat, ServiceTime, TlsStat};
+    use stats::{Phase, Row, Verdict, WorkloadReport};
+    use std::collections::BTreeSet;
+
+    /// Every field filled: what a report can hold.
+    fn full() -> Report {
+        let metrics = Metrics {
+            service_time: Some(ServiceTime::default()),
+            timings: Some([("connecting".to_string(), PhaseStat::default())].into()),
+            tls: Some(TlsStat::default()),
+            latency_histogram: Some("h".into()),
+            service_time_histogram: Some("h".into()),
+            timings_histograms: Some([("connecting".to_string(), "h".to_string())].into()),
+            ..Metrics::default()
+        };
+        let step = StepReport {
+            id: "a".into(),
+            name: "a".into(),
+            kind: "http".into(),
+            scenario: "default".into(),
+            metrics: metrics.clone(),
+        };
+        Report {
+            scenario_id: "s".into(),
+            vus: 1,
+            duration_seconds: 1.0,
+            iterations: 1,
+            dropped_iterations: 0,
+            out_of_data: 0,
+            metrics: metrics.clone(),
+            source_ips: Default::default(),
+            scenarios: vec![WorkloadReport {
+                name: "default".into(),
+                executor: scenario::executor::ExecutorKind::ConstantVus,
+                vus_max: 1,
+                iterations: 1,
+                dropped_iterations: 0,
+                out_of_data: 0,
+                metrics: metrics.clone(),
+            }],
+            steps: vec![step.clone()],
+            setup: Some(vec![step.clone()]),
+            teardown: Some(vec![step]),
+            setup_failed: Some("why".into()),
+            thresholds: vec![Verdict {
+                metric: "latency".into(),
+                threshold: "p(95)<1".into(),
+                ok: true,
+                value: 0.0,
+                window_seconds: Some(1.0),
+                aborted_run: false,
+            }],
+            host: Some(HostRun {
+                interrupted_during: Some(Phase::Load),
+                instances_ready_seconds: Some(1.0),
+                aborted_by_threshold: Some("x".into()),
+                shard: Some("0/2".into()),
+                timeline: vec![Row {
+                    second: 0,
+                    unix_ms: 0,
+                    scenario: None,
+                    step: None,
+                    requests: 0,
+                    errors: 0,
+                    errors_by_kind: Default::default(),
+                    status_codes: Default::default(),
+                    p50_ms: 0.0,
+                    p95_ms: 0.0,
+                    p99_ms: 0.0,
+                    max_ms: 0.0,
+                    active_users: 0,
+                    histogram: Some("h".into()),
+                }],
+                ..HostRun::default()
+            }),
+        }
+    }
+
+    fn keys(v: &Value) -> BTreeSet<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    }
+
+    /// The schema's field names are the report type's: a field added to
+    /// one and not the other fails here (the tests' reports are checked
+    /// against the schema's types).
+    #[test]
+    fn the_schema_names_every_field_of_the_report_type() {
+        let schema: Value = serde_json::from_str(include_str!("../report.schema.json")).unwrap();
+        let report = serde_json::to_value(full()).unwrap();
+        let metrics = keys(&schema["$defs"]["metrics"]["properties"]);
+        let without_metrics =
+            |v: &Value| -> BTreeSet<String> { keys(v).difference(&metrics).cloned().collect() };
+        assert_eq!(without_metrics(&report), keys(&schema["properties"]));
+        let written_metrics: BTreeSet<String> =
+            keys(&report).intersection(&metrics).cloned().collect();
+        assert_eq!(written_metrics, metrics, "metrics fields");
+        let items = |name: &str| &schema["properties"][name]["items"]["properties"];
+        assert_eq!(without_metrics(&report["steps"][0]), keys(items("steps")));
+        assert_eq!(
+            without_metrics(&report["scenarios"][0]),
+            keys(items("scenarios"))
+        );
+        assert_eq!(keys(&report["thresholds"][0]), keys(items("thresholds")));
+        assert_eq!(
+            keys(&report["timeline"][0]),
+            keys(&schema["$defs"]["row"]["properties"])
+        );
+        // And it reads back as the same report.
+        let back: Report = serde_json::from_value(report).unwrap();
+        assert_eq!(back, full());
+    }
+}

@@ -14,7 +14,7 @@ pub struct ErrorStat {
 }
 
 /// One phase's distribution in the report, in milliseconds.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct PhaseStat {
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -24,7 +24,7 @@ pub struct PhaseStat {
 
 /// Send-to-response time under arrival-rate executors, beside the
 /// latency (which counts from when the request was due).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ServiceTime {
     pub service_time_mean_ms: f64,
     pub service_time_p50_ms: f64,
@@ -34,7 +34,7 @@ pub struct ServiceTime {
 }
 
 /// TLS in the report.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct TlsStat {
     /// Full and resumed handshakes (one per new connection).
     pub handshakes: u64,
@@ -44,7 +44,7 @@ pub struct TlsStat {
 }
 
 /// Counts and latencies, for the run and for each step.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Metrics {
     pub total_requests: u64,
     #[serde(default)]

@@ -136,3 +136,86 @@ fn every_run_option_is_documented() {
         .collect();
     assert!(missing.is_empty(), "not in getting-started.md: {missing:?}");
 }
+
+/// The field names of every `Deserialize` struct in `src` (their serde
+/// names: `rename` applied): every key a scenario file may hold.
+fn scenario_keys(src: &Path, out: &mut std::collections::BTreeSet<String>) {
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            scenario_keys(&path, out);
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut i = 0;
+        while i < lines.len() {
+            let derive = lines[i].trim();
+            i += 1;
+            if !(derive.starts_with("#[derive(") && derive.contains("Deserialize")) {
+                continue;
+            }
+            // Past the struct's attributes, to its opening line.
+            while i < lines.len() && lines[i].trim().starts_with("#[") {
+                i += 1;
+            }
+            if i >= lines.len() || !lines[i].contains("struct ") || !lines[i].ends_with('{') {
+                continue;
+            }
+            let indent = lines[i].len() - lines[i].trim_start().len();
+            i += 1;
+            let mut rename = None;
+            let depth = |l: &str| l.len() - l.trim_start().len();
+            while i < lines.len() && (lines[i].trim() != "}" || depth(lines[i]) > indent) {
+                let l = lines[i].trim();
+                i += 1;
+                if let Some(r) = l.split("rename = \"").nth(1) {
+                    rename = r.split('"').next().map(str::to_string);
+                    continue;
+                }
+                if l.starts_with("//") || l.starts_with('#') {
+                    continue;
+                }
+                let l = l
+                    .trim_start_matches("pub(super) ")
+                    .trim_start_matches("pub(crate) ");
+                let l = l.trim_start_matches("pub ");
+                if let Some((name, _)) = l.split_once(':')
+                    && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    && !name.is_empty()
+                {
+                    out.insert(rename.take().unwrap_or_else(|| name.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// The Scenario reference names every key the parser accepts.
+#[test]
+fn the_scenario_reference_names_every_key() {
+    let mut keys = std::collections::BTreeSet::new();
+    scenario_keys(&root().join("components/scenario/src"), &mut keys);
+    for expected in [
+        "total_users",
+        "executor",
+        "pre_allocated_vus",
+        "read_until_close",
+        "abort_on_fail",
+        "type",
+    ] {
+        assert!(
+            keys.contains(expected),
+            "the key reader missed {expected}: {keys:?}"
+        );
+    }
+    let book = std::fs::read_to_string(root().join("docs/src/scenario-reference.md")).unwrap();
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|k| !book.contains(&format!("`{k}`")) && !book.contains(&format!("{k}:")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in scenario-reference.md: {missing:?}"
+    );
+}

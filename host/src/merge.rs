@@ -13,8 +13,6 @@ use stats::{Tally, Verdict, WorkloadParts, WorkloadReport};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-type Input = Report;
-
 /// Reads each (name, text) and adds them into one report.
 pub fn merge(inputs: &[(String, String)]) -> Result<Report, String> {
     let mut reports = Vec::new();
@@ -46,7 +44,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<Report, String> {
         crate::report::attach(&mut m, Some(b));
         m
     };
-    let sum = |f: fn(&Input) -> u64| reports.iter().map(|(_, r)| f(r)).sum::<u64>();
+    let sum = |f: fn(&Report) -> u64| reports.iter().map(|(_, r)| f(r)).sum::<u64>();
     let step_reports = |list: &[MergedStep], secs_of: f64| {
         list.iter()
             .map(|s| StepReport {
@@ -106,7 +104,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<Report, String> {
     };
     let timeline = timeline(&reports, &buckets)?;
     run.thresholds = judge(&reports, &buckets, &timeline, secs)?;
-    let host = |r: &Input| r.host().clone();
+    let host = |r: &Report| r.host().clone();
     let hosts: Vec<HostRun> = reports.iter().map(|(_, r)| host(r)).collect();
     run.host = Some(HostRun {
         interrupted: hosts.iter().any(|h| h.interrupted),
@@ -129,7 +127,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<Report, String> {
 }
 
 /// Shards' reports must be every shard of one count, once each.
-fn check_shards(reports: &[(&str, Input)]) -> Result<(), String> {
+fn check_shards(reports: &[(&str, Report)]) -> Result<(), String> {
     let shards: Vec<(&str, Option<&str>)> = reports
         .iter()
         .map(|(n, r)| (*n, r.host().shard.as_deref()))
@@ -196,7 +194,7 @@ struct MergedWorkload {
 }
 
 impl Buckets {
-    fn add(&mut self, name: &str, r: &Input) -> Result<(), String> {
+    fn add(&mut self, name: &str, r: &Report) -> Result<(), String> {
         let bucket = |f: &Metrics| rebuild(f).map_err(|e| format!("{name}: {e}"));
         self.total.merge(&bucket(&r.metrics)?);
         for w in &r.scenarios {
@@ -306,11 +304,11 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
 /// Every report's rows, lined up by wall-clock second (each report's start
 /// to the nearest second of the earliest; the shards of one `--start-at`
 /// start within milliseconds) and added: counts, histograms, active users.
-fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, String> {
+fn timeline(reports: &[(&str, Report)], buckets: &Buckets) -> Result<Vec<Row>, String> {
     // Each report's rows move by whole seconds: its start's distance from
     // the earliest start, to the nearest second (shards of one --start-at
     // start within milliseconds), so one report's seconds stay consecutive.
-    let start = |r: &Input| {
+    let start = |r: &Report| {
         r.host()
             .timeline
             .first()
@@ -382,7 +380,7 @@ fn timeline(reports: &[(&str, Input)], buckets: &Buckets) -> Result<Vec<Row>, St
 /// run judged it; on checks or iterations (which the timeline does not
 /// count per second), over the whole merged run.
 fn judge(
-    reports: &[(&str, Input)],
+    reports: &[(&str, Report)],
     b: &Buckets,
     timeline: &[Row],
     secs: f64,

@@ -27,7 +27,7 @@ fn wit(bytes: &[u8]) -> String {
     printer.output.to_string()
 }
 
-/// `wac compose FILE --deps-dir target/parts [--dep …]`, as the README says.
+/// `wac compose FILE --deps-dir target/parts [--dep …]`, as the book says.
 fn wac_compose(file: &str, deps: &[String]) -> Vec<u8> {
     let out = scratch("wac-golden").join(format!("{}.wasm", file.replace('/', "_")));
     let st = Command::new("wac")

@@ -49,7 +49,7 @@ fn case(
     );
     let r = report.unwrap_or_else(|| panic!("{name}: no report"));
     common::schema::check(&r);
-    // The figures the README quotes (`cargo test … -- --nocapture`).
+    // The figures the book quotes (`cargo test … -- --nocapture`).
     eprintln!(
         "{name}: wall {:.2} s, peak RSS {} MiB, fault step max {} ms",
         wall.as_secs_f64(),

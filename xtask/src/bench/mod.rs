@@ -5,7 +5,8 @@
 //! Goose. `cargo xtask bench soak` holds 2,000 users for 10 minutes and
 //! follows their memory; `cargo xtask bench profile` records where a
 //! request's CPU goes. Prints Markdown tables (also written to
-//! target/bench.md, target/soak.md, target/profile.md) for the README.
+//! target/bench.md, target/soak.md, target/profile.md) for the book's
+//! Performance chapter.
 
 mod measure;
 mod nginx;

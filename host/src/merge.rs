@@ -104,8 +104,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<Report, String> {
     };
     let timeline = timeline(&reports, &buckets)?;
     run.thresholds = judge(&reports, &buckets, &timeline, secs)?;
-    let host = |r: &Report| r.host().clone();
-    let hosts: Vec<HostRun> = reports.iter().map(|(_, r)| host(r)).collect();
+    let hosts: Vec<&HostRun> = reports.iter().map(|(_, r)| r.host()).collect();
     run.host = Some(HostRun {
         interrupted: hosts.iter().any(|h| h.interrupted),
         interrupted_during: hosts.iter().find_map(|h| h.interrupted_during),
@@ -390,16 +389,20 @@ fn judge(
         return Ok(Vec::new());
     }
     // The thresholds as the scenario wrote them: key → its rules.
-    let mut written: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut written = serde_json::Map::new();
     for v in &first.thresholds {
         let mut rule = serde_json::json!({ "threshold": v.threshold });
         if let Some(w) = v.window_seconds {
             rule["window"] = format!("{w}s").into();
         }
-        written.entry(v.metric.clone()).or_default().push(rule);
+        let rules = written
+            .entry(v.metric.clone())
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let serde_json::Value::Array(rules) = rules {
+            rules.push(rule);
+        }
     }
-    let raw = serde_json::from_value(serde_json::to_value(&written).map_err(|e| e.to_string())?)
-        .map_err(|e| format!("thresholds: {e}"))?;
+    let raw = serde_json::from_value(written.into()).map_err(|e| format!("thresholds: {e}"))?;
     let names: Vec<&str> = b.workloads.iter().map(|w| w.name.as_str()).collect();
     let workload_of = |scenario: &str| names.iter().position(|n| *n == scenario).unwrap_or(HOOK);
     let steps: Vec<(&str, usize)> = b
@@ -424,22 +427,29 @@ fn judge(
             })
             .collect(),
     );
-    let mut judge = Judge::of(list, steps.iter().map(|s| s.1).collect());
-    for i in 0..judge.thresholds().len() {
-        let t = judge.thresholds()[i].clone();
+    // Windows over the merged timeline, and which threshold a shard's run
+    // was stopped by, read before the judge takes the list.
+    let mut windows = Vec::new();
+    let mut aborted = None;
+    for (i, t) in list.iter().enumerate() {
         if t.window.is_some() && t.needs_only_latency_and_errors() {
-            let seconds = per_second(timeline, &t.filter, b)?;
-            judge.replay_windows(i, &seconds, secs.floor() as u64);
+            windows.push((i, per_second(timeline, &t.filter, b)?));
         }
-        let written = (&t.key, &t.expr);
-        let aborted = reports.iter().any(|(_, r)| {
+        let stopped = reports.iter().any(|(_, r)| {
             r.thresholds
                 .iter()
-                .any(|v| v.aborted_run && (&v.metric, &v.threshold) == written)
+                .any(|v| v.aborted_run && v.metric == t.key && v.threshold == t.expr)
         });
-        if aborted {
-            judge.mark_aborted(i);
+        if stopped {
+            aborted.get_or_insert(i);
         }
+    }
+    let mut judge = Judge::of(list, steps.iter().map(|s| s.1).collect());
+    for (i, seconds) in windows {
+        judge.replay_windows(i, &seconds, secs.floor() as u64);
+    }
+    if let Some(i) = aborted {
+        judge.mark_aborted(i);
     }
     Ok(judge.verdicts(&stats, Duration::from_secs_f64(secs)))
 }

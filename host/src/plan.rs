@@ -96,7 +96,8 @@ pub fn from_text(
         env,
         columns: Some(&mut read),
     };
-    let mut scenario = scenario::parse::parse_tree(tree.clone(), text, &any_kind, "", &mut inputs)
+    let yaml = json_form(&tree);
+    let mut scenario = scenario::parse::parse_tree(tree, text, &any_kind, "", &mut inputs)
         .map_err(|e| Failure::input(e.to_string()))?;
     scenario.shard = o.shard;
     let tables = scenario
@@ -148,7 +149,7 @@ pub fn from_text(
     }
     let files = read_files(&scenario, base)?;
     Ok(Plan {
-        yaml: json_form(tree),
+        yaml,
         scenario,
         targets: HashSet::new(),
         plugs: slots(named)?,
@@ -230,11 +231,11 @@ fn slots(named: Vec<(String, PathBuf, String)>) -> Result<Vec<Plug>, Failure> {
 /// The scenario as JSON (still valid YAML): each user's instance parses it
 /// with serde_json, whose peak memory is far below libyaml's. Falls back to
 /// YAML when a mapping has non-string keys.
-fn json_form(tree: serde_yaml::Value) -> String {
-    serde_json::to_value(&tree)
+fn json_form(tree: &serde_yaml::Value) -> String {
+    serde_json::to_value(tree)
         .ok()
         .and_then(|v| serde_json::to_string(&v).ok())
-        .unwrap_or_else(|| serde_yaml::to_string(&tree).unwrap_or_default())
+        .unwrap_or_else(|| serde_yaml::to_string(tree).unwrap_or_default())
 }
 
 /// Every pool address must be local: a test bind, never a silent fallback.

@@ -49,10 +49,6 @@ impl Judge {
         }
     }
 
-    pub fn thresholds(&self) -> &[Threshold] {
-        &self.list
-    }
-
     /// Judges threshold `i`'s windows afterwards over per-second tallies
     /// (a merged timeline's), as `tick` would have at each second
     /// `1..=last`.

@@ -23,7 +23,7 @@ pub use scheduler::core_libs::types as net;
 
 use net::{IpAddress, IpSocketAddress, NetError};
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use types::{ActionError, Endpoint, ErrorKind, Outcome};
 
 /// A failed step as the action reports it.
@@ -122,7 +122,7 @@ impl Budget {
     pub fn new(timeout: u64) -> Self {
         let now = Instant::now();
         Budget {
-            end: now + Duration::from_nanos(timeout),
+            end: now + contract::wit::duration(timeout),
             first: std::cell::Cell::new(Some(now)),
         }
     }
@@ -143,8 +143,7 @@ impl Budget {
     /// Nanoseconds left at `now`, a clock reading the caller already has
     /// (each reading is a call into the runtime).
     pub fn left_at(&self, now: Instant) -> u64 {
-        let left = self.end.saturating_duration_since(now).as_nanos();
-        u64::try_from(left).unwrap_or(u64::MAX).max(1)
+        nanos(self.end.saturating_duration_since(now)).max(1)
     }
 
     pub fn expired(&self) -> bool {

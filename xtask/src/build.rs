@@ -2,7 +2,7 @@
 //! them out for `wac compose --deps-dir`, and composes scheduler-final.wasm.
 
 use crate::tools;
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use parts_table::Part;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +21,7 @@ pub fn parts_dir(root: &Path) -> PathBuf {
 
 /// Everything, in order; returns the path of scheduler-final.wasm.
 pub fn all(root: &Path) -> Result<PathBuf> {
-    tools::ensure()?;
+    tools::ensure_build()?;
     let parts = parts(root)?;
     let mut cargo = Command::new(env!("CARGO"));
     cargo
@@ -72,4 +72,40 @@ pub fn all(root: &Path) -> Result<PathBuf> {
     )?;
     eprintln!("xtask: built {}", out.display());
     Ok(out)
+}
+
+/// Fails when building again, with nothing changed, would compile anything:
+/// the components' build and the host's, in the order a user runs them
+/// (`cargo xtask build`, then `cargo build --release -p scheduler-host`).
+/// Their feature sets must not invalidate each other.
+pub fn assert_fresh(root: &Path) -> Result<()> {
+    let mut wasm = Command::new(env!("CARGO"));
+    wasm.current_dir(root)
+        .args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
+    for part in parts(root)? {
+        wasm.args(["-p", &part.krate]);
+    }
+    let mut host = Command::new(env!("CARGO"));
+    host.current_dir(root)
+        .args(["build", "--release", "-p", "scheduler-host"]);
+    for (what, mut cmd) in [("components", wasm), ("scheduler-host", host)] {
+        let out = cmd.arg("--message-format=json").output()?;
+        if !out.status.success() {
+            bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let stale: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["fresh"] == false)
+            .map(|m| m["target"]["name"].as_str().unwrap_or("?").to_string())
+            .collect();
+        if !stale.is_empty() {
+            bail!(
+                "a no-change rebuild of the {what} compiled {} (feature unification between builds?)",
+                stale.join(", ")
+            );
+        }
+    }
+    eprintln!("xtask: a no-change rebuild compiles nothing");
+    Ok(())
 }

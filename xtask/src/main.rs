@@ -1,14 +1,5 @@
-//! `cargo xtask <command>`: the one build entry point.
-//!   build  tools, components (wasm32-wasip2), composition, validation
-//!   demo   build, then `scheduler-host demo` (built-in loopback target + scenarios/demo.yaml)
-//!   plain-demo  the same scenario in stock `wasmtime run` (users interleaved in one instance)
-//!   shards N SCENARIO  the Kubernetes Indexed Job simulated here: N shard processes, then the merge
-//!   test   build, fmt and clippy gates, then every test (unit and integration), in release
-//!   docs   build the book (docs/) into target/book with mdbook
-//!   wit    write a self-contained copy of the action contracts (for third parties)
-//!   bench  scheduler-host vs oha and Goose on nginx; memory and start-up at 1,000 and 10,000 users
-//!          (`bench soak [MINUTES]`: memory over a long run; `bench profile`: where a request's CPU goes)
-//!   wave   print the `--invoke` argument for a scenario file
+//! `cargo xtask <command>`: the one build entry point (`cargo xtask --help`
+//! lists the commands; the table is `COMMANDS`).
 
 mod bench;
 mod build;
@@ -21,8 +12,100 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+/// (command, its arguments, what it does): the help text.
+const COMMANDS: &[(&str, &str, &str)] = &[
+    (
+        "demo",
+        "[demo options]",
+        "build, install scheduler-host on PATH, run `scheduler-host demo` (the loopback target and scenarios/demo.yaml)",
+    ),
+    (
+        "install",
+        "",
+        "build, then `cargo install --path host` (the components embedded) into ~/.cargo/bin",
+    ),
+    (
+        "build",
+        "",
+        "install build tools if missing; build the components (wasm32-wasip2) and compose scheduler-final.wasm",
+    ),
+    (
+        "test",
+        "[cargo test args]",
+        "install test tools if missing; build, fmt and clippy gates, the book, every test, the no-rebuild check",
+    ),
+    (
+        "lint",
+        "",
+        "the gates alone: layering, rustfmt, clippy -D warnings (native and wasm32)",
+    ),
+    ("docs", "", "build the book (docs/) into target/book"),
+    (
+        "plain-demo",
+        "",
+        "scenarios/demo.yaml in stock `wasmtime run` (start `scheduler-host serve` first)",
+    ),
+    (
+        "shards",
+        "N SCENARIO.yaml [run options]",
+        "the Kubernetes Indexed Job on this machine: N shard processes, then the merge (target/shards/)",
+    ),
+    (
+        "bench",
+        "[soak [MINUTES] | profile [--component FILE]]",
+        "scheduler-host beside oha and Goose on nginx; memory and start-up at 1,000 and 10,000 users",
+    ),
+    (
+        "wit",
+        "[OUT_DIR]",
+        "write a self-contained copy of the action contracts (for third parties)",
+    ),
+    (
+        "wave",
+        "SCENARIO.yaml",
+        "print the `--invoke` argument for a scenario file",
+    ),
+];
+
+fn usage() -> String {
+    let mut text = String::from("usage: cargo xtask COMMAND [ARGS]\n\ncommands:\n");
+    for (name, args, what) in COMMANDS {
+        let head = format!("{name} {args}");
+        text.push_str(&format!("  {head:<52} {what}\n"));
+    }
+    text
+}
+
+fn is_help(a: &str) -> bool {
+    matches!(a, "-h" | "--help" | "help")
+}
+
+/// `cargo xtask --help`, and `cargo xtask CMD --help` for any command:
+/// help, never a build or a folder named `--help`.
+fn help(args: &[String]) -> Option<String> {
+    if !args.is_empty() && !args.iter().any(|a| is_help(a)) {
+        return None;
+    }
+    let cmd = args.first().filter(|a| !is_help(a));
+    Some(
+        match cmd.and_then(|c| COMMANDS.iter().find(|(n, ..)| n == c)) {
+            Some((name, a, what)) => format!("usage: cargo xtask {name} {a}\n\n{what}\n"),
+            None => usage(),
+        },
+    )
+}
+
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(text) = help(&args) {
+        print!("{text}");
+        return if args.is_empty() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("xtask: error: {e:#}");
@@ -33,20 +116,13 @@ fn main() -> ExitCode {
 
 fn run(args: Vec<String>) -> Result<()> {
     let root = root();
-    match args.first().map(String::as_str) {
-        Some("build") => build::all(&root).map(drop),
-        Some("demo") => {
-            build::all(&root)?;
-            let mut cmd = Command::new(env!("CARGO"));
-            cmd.current_dir(&root).args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "scheduler-host",
-                "--",
-                "demo",
-            ]);
+    match args[0].as_str() {
+        "build" => build::all(&root).map(drop),
+        "install" => install(&root).map(drop),
+        "demo" => {
+            let host = install(&root)?;
+            let mut cmd = Command::new(host);
+            cmd.current_dir(&root).arg("demo");
             // The main job leaves a report to look at, unless told otherwise.
             let told = |flag: &str| args.iter().any(|a| a.starts_with(flag));
             if !told("--out") && !told("--html") {
@@ -62,20 +138,26 @@ fn run(args: Vec<String>) -> Result<()> {
             }
             tools::run(cmd.args(&args[1..]))
         }
-        Some("bench") => {
+        "bench" => {
             build::all(&root)?;
             bench::run(&root, &args[1..])
         }
-        Some("shards") => {
+        "shards" => {
+            // The arguments first: a typo costs no build.
+            let (n, scenario) = shards::args(&args[1..])?;
             build::all(&root)?;
-            let code = shards::run(&root, &args[1..])?;
+            let code = shards::run(&root, n, &scenario, &args[3..])?;
             if code != 0 {
                 std::process::exit(code);
             }
             Ok(())
         }
-        Some("plain-demo") => demo::run(&root, &build::all(&root)?),
-        Some("test") => {
+        "plain-demo" => {
+            tools::ensure_wasmtime()?;
+            demo::run(&root, &build::all(&root)?)
+        }
+        "test" => {
+            tools::ensure_test()?;
             let wasm = build::all(&root)?;
             lint(&root)?;
             docs(&root)?;
@@ -88,27 +170,32 @@ fn run(args: Vec<String>) -> Result<()> {
                 .args(["test", "--release", "--workspace", "--exclude", "xtask"]);
             cmd.args(&args[1..]).env("SCHEDULER_FINAL_WASM", &wasm);
             tools::run(&mut cmd)?;
-            // xtask's own unit tests (the bench's statistics), in the dev
-            // profile: a release build would replace this running binary.
             if args.len() == 1 {
+                // xtask's own unit tests (the bench's statistics), in the
+                // dev profile: a release build would replace this binary.
                 tools::run(
                     Command::new(env!("CARGO"))
                         .current_dir(&root)
                         .args(["test", "-p", "xtask"]),
                 )?;
+                // After all of that, building again must do nothing.
+                build::assert_fresh(&root)?;
             }
             Ok(())
         }
-        Some("lint") => lint(&root),
-        Some("docs") => docs(&root),
-        Some("wit") => {
+        "lint" => {
+            tools::ensure_test()?;
+            lint(&root)
+        }
+        "docs" => docs(&root),
+        "wit" => {
             let out = args
                 .get(1)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| root.join("target/wit"));
             wit(&root, &out)
         }
-        Some("wave") => {
+        "wave" => {
             let file = args
                 .get(1)
                 .context("usage: cargo xtask wave SCENARIO.yaml")?;
@@ -117,15 +204,37 @@ fn run(args: Vec<String>) -> Result<()> {
             println!("{}", scenario::wave::invocation(&yaml));
             Ok(())
         }
-        _ => bail!(
-            "usage: cargo xtask build | demo [demo args] | plain-demo | shards N SCENARIO.yaml [run args] | test [cargo test args] | lint | docs | bench [soak [MINUTES] | profile [--component FILE]] | wit [OUT_DIR] | wave SCENARIO.yaml"
-        ),
+        other => bail!("unknown command {other:?}\n{}", usage()),
     }
 }
 
-/// The gates CI enforces: rustfmt, and clippy with warnings as errors on
-/// the workspace (natively, every target), on the guests as wasm32-wasip2
-/// (their component glue compiles only there) and on the example action.
+/// Builds everything, then installs scheduler-host (with the parts
+/// embedded) into cargo's bin directory, which rustup puts on PATH. The
+/// install shares target/ with every other build: nothing is built twice.
+fn install(root: &Path) -> Result<PathBuf> {
+    build::all(root)?;
+    tools::run(
+        Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args([
+                "install",
+                "--quiet",
+                "--locked",
+                "--path",
+                "host",
+                "--target-dir",
+            ])
+            .arg(root.join("target")),
+    )?;
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let bin = home.join("bin/scheduler-host");
+    eprintln!("xtask: installed {}", bin.display());
+    Ok(bin)
+}
+
 /// `mdbook build docs`: the book into target/book (a broken link to a
 /// chapter or a missing file fails it).
 fn docs(root: &Path) -> Result<()> {
@@ -138,6 +247,9 @@ fn docs(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The gates CI enforces: rustfmt, and clippy with warnings as errors on
+/// the workspace (natively, every target), on the guests as wasm32-wasip2
+/// (their component glue compiles only there) and on the example action.
 fn lint(root: &Path) -> Result<()> {
     let cargo = || {
         let mut c = Command::new(env!("CARGO"));
@@ -205,4 +317,30 @@ fn root() -> PathBuf {
         .parent()
         .expect("xtask sits in the workspace")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn help_lists_every_command_and_a_commands_help_is_only_help() {
+        let all = help(&strings(&["--help"])).unwrap();
+        for (name, ..) in COMMANDS {
+            assert!(
+                all.contains(&format!("  {name} ")),
+                "{name} missing:\n{all}"
+            );
+        }
+        // `wit --help` used to create a folder named `--help`.
+        let wit = help(&strings(&["wit", "--help"])).unwrap();
+        assert!(wit.starts_with("usage: cargo xtask wit [OUT_DIR]"), "{wit}");
+        assert!(help(&strings(&["shards", "-h"])).is_some());
+        assert!(help(&strings(&["wit", "out"])).is_none());
+        assert!(help(&[]).is_some());
+    }
 }

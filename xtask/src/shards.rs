@@ -85,11 +85,26 @@ pub fn simulate(
     status.code().context("the merge was killed")
 }
 
-/// `cargo xtask shards N SCENARIO [RUN ARGS]` after the build.
-pub fn run(root: &Path, args: &[String]) -> Result<i32> {
+/// `N SCENARIO.yaml`, checked before anything is built.
+pub fn args(args: &[String]) -> Result<(u32, PathBuf)> {
     let usage = "usage: cargo xtask shards N SCENARIO.yaml [run options]";
-    let n: u32 = args.first().context(usage)?.parse().context(usage)?;
+    let n: u32 = args
+        .first()
+        .context(usage)?
+        .parse()
+        .map_err(|_| anyhow::anyhow!("shards: N must be a whole number of shards\n{usage}"))?;
+    if n == 0 {
+        bail!("shards: N must be at least 1");
+    }
     let scenario = PathBuf::from(args.get(1).context(usage)?);
+    if !scenario.is_file() {
+        bail!("shards: no scenario file {}", scenario.display());
+    }
+    Ok((n, scenario))
+}
+
+/// `cargo xtask shards N SCENARIO [RUN ARGS]` after the build.
+pub fn run(root: &Path, n: u32, scenario: &Path, run_args: &[String]) -> Result<i32> {
     crate::tools::run(Command::new(env!("CARGO")).current_dir(root).args([
         "build",
         "--quiet",
@@ -97,18 +112,71 @@ pub fn run(root: &Path, args: &[String]) -> Result<i32> {
         "-p",
         "scheduler-host",
     ]))?;
+    let out = root.join("target/shards");
+    clear(&out)?;
     simulate(
         &root.join("target/release/scheduler-host"),
         n,
-        &scenario,
-        &root.join("target/shards"),
-        &args[2..],
+        scenario,
+        &out,
+        run_args,
     )
+}
+
+/// Removes an earlier run's shard reports and logs, so a listing of the
+/// folder (or a `merge shard-*.json`) never mixes two runs.
+fn clear(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("shard-") || name.starts_with("run.") {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_checked_before_anything_is_built() {
+        let a = |v: &[&str]| args(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let e = a(&["two", "scenarios/demo.yaml"]).unwrap_err().to_string();
+        assert!(e.contains("N must be a whole number"), "{e}");
+        let e = a(&["0", "x.yaml"]).unwrap_err().to_string();
+        assert!(e.contains("at least 1"), "{e}");
+        let e = a(&["2", "no-such.yaml"]).unwrap_err().to_string();
+        assert!(e.contains("no scenario file no-such.yaml"), "{e}");
+        assert!(a(&["2"]).is_err());
+    }
+
+    #[test]
+    fn an_earlier_runs_shard_files_are_removed() {
+        let dir = std::env::temp_dir().join(format!("xtask-clear-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in [
+            "shard-0.json",
+            "shard-7.json",
+            "shard-7.log",
+            "run.json",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.join(f), "x").unwrap();
+        }
+        clear(&dir).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, ["notes.txt"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     use std::io::{Read, Write};
     use std::net::TcpListener;
     use std::sync::Arc;

@@ -1,18 +1,21 @@
-//! Installs what the build needs, only when it is missing: the wasm32-wasip2
-//! target, rustfmt and clippy (the test command's gates), Debian's clang
-//! (`ring`, inside core-libs' TLS, compiles C and assembly for wasm32 with
-//! it), Debian's chromium (the HTML report's tests render pages in it),
-//! kubernetes-validate with pip (the deploy manifests' test), and pinned
-//! wac-cli and wasmtime-cli; and mdbook for the book (`ensure_mdbook`).
+//! Installs what a command needs, only when it is missing. The build (and so
+//! the demo): the wasm32-wasip2 target, Debian's clang (`ring`, inside
+//! core-libs' TLS, compiles C and assembly for wasm32 with it) and a pinned
+//! wac-cli. Only the tests: rustfmt and clippy (the gates), Debian's chromium
+//! (the HTML report's tests render pages in it), kubernetes-validate with pip
+//! (the deploy manifests' test), a pinned wasmtime-cli (plain mode, also
+//! `plain-demo`) and mdbook for the book.
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
 
 /// (binary, crate, version, what `--version` prints)
-const TOOLS: [(&str, &str, &str, &str); 2] = [
-    ("wac", "wac-cli", "0.12.0", "wac-cli 0.12.0"),
-    ("wasmtime", "wasmtime-cli", "48.0.8", "wasmtime 48.0.8"),
-];
+type Tool = (&'static str, &'static str, &'static str, &'static str);
+
+/// Composes the parts: the build needs it.
+const WAC: Tool = ("wac", "wac-cli", "0.12.0", "wac-cli 0.12.0");
+/// Stock wasmtime: plain mode's tests and `plain-demo`.
+const WASMTIME: Tool = ("wasmtime", "wasmtime-cli", "48.0.8", "wasmtime 48.0.8");
 
 /// Builds the book (`docs/`); without its default features (the live
 /// `serve`/`watch` server), which `mdbook build` does not need.
@@ -42,20 +45,31 @@ pub fn ensure_mdbook() -> Result<()> {
 /// Validates deploy/kubernetes/ against the Kubernetes schemas it ships.
 const KUBERNETES_VALIDATE: &str = "1.31.0";
 
-pub fn ensure() -> Result<()> {
+/// What the build (and the demo) needs.
+pub fn ensure_build() -> Result<()> {
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
     if !targets.lines().any(|l| l.trim() == "wasm32-wasip2") {
         run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
     }
+    if output(Command::new("clang").arg("--version")).is_err() {
+        eprintln!("xtask: installing Debian's clang (ring builds its wasm32 code with it)");
+        debian(&["clang"])?;
+    }
+    ensure_tool(WAC)
+}
+
+/// Stock wasmtime, for plain mode.
+pub fn ensure_wasmtime() -> Result<()> {
+    ensure_tool(WASMTIME)
+}
+
+/// What only the tests need, on top of the build's.
+pub fn ensure_test() -> Result<()> {
     let components = output(Command::new("rustup").args(["component", "list", "--installed"]))?;
     for component in ["rustfmt", "clippy"] {
         if !components.lines().any(|l| l.starts_with(component)) {
             run(Command::new("rustup").args(["component", "add", component]))?;
         }
-    }
-    if output(Command::new("clang").arg("--version")).is_err() {
-        eprintln!("xtask: installing Debian's clang (ring builds its wasm32 code with it)");
-        debian(&["clang"])?;
     }
     if output(Command::new("chromium").arg("--version")).is_err() {
         eprintln!("xtask: installing Debian's chromium (the HTML report's tests render it)");
@@ -73,15 +87,18 @@ pub fn ensure() -> Result<()> {
             &format!("kubernetes-validate=={KUBERNETES_VALIDATE}"),
         ]))?;
     }
-    for (bin, krate, version, banner) in TOOLS {
-        let have = output(Command::new(bin).arg("--version")).unwrap_or_default();
-        if !have.starts_with(banner) {
-            eprintln!(
-                "xtask: installing {krate} {version} (have: {:?})",
-                have.trim()
-            );
-            run(Command::new("cargo").args(["install", "--locked", krate, "--version", version]))?;
-        }
+    ensure_wasmtime()?;
+    ensure_mdbook()
+}
+
+fn ensure_tool((bin, krate, version, banner): Tool) -> Result<()> {
+    let have = output(Command::new(bin).arg("--version")).unwrap_or_default();
+    if !have.starts_with(banner) {
+        eprintln!(
+            "xtask: installing {krate} {version} (have: {:?})",
+            have.trim()
+        );
+        run(Command::new("cargo").args(["install", "--locked", krate, "--version", version]))?;
     }
     Ok(())
 }

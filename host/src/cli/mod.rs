@@ -5,6 +5,7 @@ mod demo;
 mod merge;
 mod report;
 mod run;
+mod serve;
 mod validate;
 
 use crate::error::Failure;
@@ -28,7 +29,7 @@ struct Cli {
 enum Command {
     /// Run a scenario.
     #[command(
-        after_help = "Example:\n  scheduler-host run scenarios/demo.yaml --vus 50 --duration 10s --out report.json\n  scheduler-host run s.yaml --action http=./my-http.wasm --action line-ping=./line_ping.wasm"
+        after_help = "Examples (start `scheduler-host serve` first for the bundled scenarios):\n  scheduler-host run scenarios/demo.yaml -u 10 -d 5s --out report.json\n  scheduler-host run s.yaml --action http=./my-http.wasm --action line-ping=./line_ping.wasm"
     )]
     Run(Box<run::RunArgs>),
     /// Parse and validate a scenario, print the plan; exit 2 on error.
@@ -37,6 +38,11 @@ enum Command {
     /// Start the built-in loopback target (HTTP, TCP echo, UDP echo) and run the bundled demo scenario against it.
     #[command(after_help = "Example:\n  scheduler-host demo --vus 20 --duration 5s")]
     Demo(demo::DemoArgs),
+    /// Keep the built-in loopback target up until Ctrl-C: HTTP on 18080, TCP echo on 18081, UDP echo on 18082, HTTPS on 18443 (the ports the bundled scenarios name).
+    #[command(
+        after_help = "Example:\n  scheduler-host serve &\n  scheduler-host run scenarios/demo.yaml"
+    )]
+    Serve(serve::ServeArgs),
     /// Compare two reports in total and per step; exit 99 when a change passes a --fail-if limit.
     #[command(
         after_help = "Example:\n  scheduler-host compare base.json new.json --fail-if \"p95 > +10%\" --fail-if \"errors > +0.5pp\" --fail-if \"rps < -5%\""
@@ -60,14 +66,14 @@ pub struct Common {
     /// Replace an action (http, tcp, udp, extension) or add a step type: SLOT=FILE.wasm
     #[arg(long = "action", value_name = "SLOT=FILE", value_parser = parse_plug)]
     pub actions: Vec<(String, PathBuf)>,
-    /// Virtual users (over scenario.load.total_users)
-    #[arg(long)]
+    /// Virtual users (over scenario.load.total_users; on named scenarios, every scenario's, as k6 does)
+    #[arg(long, short = 'u')]
     pub vus: Option<u32>,
-    /// Test duration, like 30s or 2m (over scenario.load.test_duration)
-    #[arg(long, value_parser = parse_duration)]
+    /// Test duration, like 30s or 2m (over scenario.load.test_duration; on named scenarios, every scenario's)
+    #[arg(long, short = 'd', value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
-    /// Iterations per user (over scenario.load.iterations)
-    #[arg(long)]
+    /// Iterations per user (over scenario.load.iterations; on named scenarios, every scenario's)
+    #[arg(long, short = 'i')]
     pub iterations: Option<u64>,
     /// Linear memory one user's instance may grow to, like 64MB (over scenario.limits.max_memory_per_user)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -173,6 +179,7 @@ pub fn main() -> ExitCode {
             Command::Run(a) => run::main(*a).await,
             Command::Validate(a) => validate::main(a).await,
             Command::Demo(a) => demo::main(a).await,
+            Command::Serve(a) => serve::main(a).await,
             Command::Compare(a) => compare::main(a),
             Command::Report(a) => report::main(a),
             Command::Merge(a) => merge::main(a),

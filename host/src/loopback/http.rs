@@ -7,7 +7,7 @@
 
 use super::Counters;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -20,14 +20,24 @@ pub fn serve(
     seen: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<SocketAddr> {
-    super::accept_loop(addr, seen, stop, connection)
+    super::accept_loop(addr, seen, stop, Arc::new(plain))
 }
 
-fn connection(mut conn: TcpStream, seen: &Counters) -> io::Result<()> {
-    let peer = conn.peer_addr()?.ip();
+fn plain(conn: TcpStream, seen: &Counters) -> io::Result<()> {
+    let peer = prepare(&conn)?;
+    connection(conn, peer, seen)
+}
+
+/// Readies an accepted connection; returns the client's address.
+pub fn prepare(conn: &TcpStream) -> io::Result<IpAddr> {
     conn.set_nodelay(true)?;
     // An idle client is dropped, like a real server's keep-alive timeout.
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    Ok(conn.peer_addr()?.ip())
+}
+
+/// Serves requests on `conn` (plain TCP or TLS) until the client closes.
+pub fn connection(mut conn: impl Read + Write, peer: IpAddr, seen: &Counters) -> io::Result<()> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 16 * 1024];
     loop {
@@ -66,6 +76,7 @@ fn connection(mut conn: TcpStream, seen: &Counters) -> io::Result<()> {
             out.truncate(end);
         }
         conn.write_all(&out)?;
+        conn.flush()?;
         if !keep {
             return Ok(());
         }

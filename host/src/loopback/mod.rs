@@ -1,10 +1,15 @@
 //! The built-in loopback target: an HTTP/1.1 server, a TCP echo and a UDP
-//! echo, each counting what it receives per source address, so tests can
-//! compare the server's view with the report's.
+//! echo (and, with `with_https`, the HTTP server over TLS with a fresh CA),
+//! each counting what it receives per source address, so tests can compare
+//! the server's view with the report's. `scheduler-host serve` keeps it up
+//! on fixed ports; `demo` and the tests start it on free ones.
 
 mod http;
 mod tcp;
+mod tls;
 mod udp;
+
+pub use tls::Https;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -58,6 +63,8 @@ pub struct LoopbackTarget {
     pub http_seen: Arc<Counters>,
     pub tcp_seen: Arc<Counters>,
     pub udp_seen: Arc<Counters>,
+    /// The HTTPS server, once `with_https` started it.
+    pub https: Option<Https>,
     stop: Arc<AtomicBool>,
 }
 
@@ -95,8 +102,20 @@ impl LoopbackTarget {
             http_seen,
             tcp_seen,
             udp_seen,
+            https: None,
             stop,
         })
+    }
+
+    /// Also serves the HTTP routes over TLS on `port` (0: a free one), with
+    /// a certificate for `localhost` and this address from a CA made now.
+    pub fn with_https(mut self, port: u16) -> io::Result<Self> {
+        let ip = self.http.ip();
+        self.https = Some(tls::serve(
+            SocketAddr::new(ip, port),
+            Arc::clone(&self.stop),
+        )?);
+        Ok(self)
     }
 }
 
@@ -106,6 +125,9 @@ impl Drop for LoopbackTarget {
         // Wake the blocking accept loops so they see the flag.
         let _ = std::net::TcpStream::connect(self.http);
         let _ = std::net::TcpStream::connect(self.tcp);
+        if let Some(https) = &self.https {
+            let _ = std::net::TcpStream::connect(https.addr);
+        }
     }
 }
 
@@ -113,15 +135,19 @@ fn stopped(stop: &AtomicBool) -> bool {
     stop.load(Ordering::Relaxed)
 }
 
+/// What serves one accepted connection.
+type Handler = dyn Fn(std::net::TcpStream, &Counters) -> io::Result<()> + Send + Sync;
+
 /// Listens on `addr` and serves each connection on its own thread with
 /// `handle`, until `stop`; returns the bound address.
 fn accept_loop(
     addr: SocketAddr,
     seen: Arc<Counters>,
     stop: Arc<AtomicBool>,
-    handle: fn(std::net::TcpStream, &Counters) -> io::Result<()>,
+    handle: Arc<Handler>,
 ) -> io::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind(addr)?;
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr()?;
     std::thread::spawn(move || {
         for conn in listener.incoming() {
@@ -130,7 +156,7 @@ fn accept_loop(
             }
             let Ok(conn) = conn else { continue };
             seen.connections.fetch_add(1, Ordering::Relaxed);
-            let seen = Arc::clone(&seen);
+            let (seen, handle) = (Arc::clone(&seen), Arc::clone(&handle));
             std::thread::spawn(move || {
                 let _ = handle(conn, &seen);
             });

@@ -12,7 +12,7 @@ pub fn serve(
     seen: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<SocketAddr> {
-    super::accept_loop(addr, seen, stop, echo)
+    super::accept_loop(addr, seen, stop, Arc::new(echo))
 }
 
 fn echo(mut conn: TcpStream, seen: &Counters) -> io::Result<()> {

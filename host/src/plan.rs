@@ -25,6 +25,8 @@ pub struct Overrides {
     pub shard: scenario::executor::Shard,
     /// `--start-at`: when the load starts (the clock's zero).
     pub start_at: Option<std::time::SystemTime>,
+    /// `--threshold`: (key, expression), added to the scenario's own.
+    pub thresholds: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -67,6 +69,27 @@ pub fn from_file(
     })
 }
 
+/// One-line mode: the scenario a URL and its flags describe (`-u`, `-d`,
+/// `-i` are part of it, not overrides), relative to the working directory.
+pub fn from_url(
+    line: &scenario::oneline::OneLine,
+    o: &Overrides,
+    cli_plugs: &[(String, PathBuf)],
+) -> Result<Plan, Failure> {
+    let doc = line.document().map_err(Failure::input)?;
+    let text = serde_yaml::to_string(&doc).map_err(|e| Failure::internal(e.into()))?;
+    let o = Overrides {
+        vus: None,
+        duration: None,
+        iterations: None,
+        ..o.clone()
+    };
+    from_text(&text, Path::new("."), &o, cli_plugs).map_err(|e| match e {
+        Failure::BadInput(m) => Failure::BadInput(format!("{}: {m}", line.url)),
+        other => other,
+    })
+}
+
 pub fn from_text(
     text: &str,
     base: &Path,
@@ -91,6 +114,8 @@ pub fn from_text(
     let mut tree = scenario::parse::tree(text).map_err(|e| Failure::input(e.to_string()))?;
     o.load()
         .apply(&mut tree)
+        .map_err(|e| Failure::input(e.to_string()))?;
+    scenario::overrides::add_thresholds(&mut tree, &o.thresholds)
         .map_err(|e| Failure::input(e.to_string()))?;
     let mut inputs = scenario::parse::Inputs {
         env,
@@ -357,10 +382,17 @@ impl Plan {
                 }
             );
             for st in &sc.workflow[w.steps.clone()] {
-                s += &format!(
-                    "    - {} ({}, weight {}, think {:?}, timeout {:?})\n",
-                    st.id, st.kind, st.weight, st.think_time, st.timeout
-                );
+                // Only what was set: a weight matters only when weighted,
+                // and a zero think time is no think time.
+                let mut facts = vec![st.kind.clone()];
+                if w.weighted {
+                    facts.push(format!("weight {}", st.weight));
+                }
+                if !st.think_time.is_zero() {
+                    facts.push(format!("think {}", st.think_time));
+                }
+                facts.push(format!("timeout {}", human(st.timeout)));
+                s += &format!("    - {} ({})\n", st.id, facts.join(", "));
             }
         }
         for t in &sc.thresholds {

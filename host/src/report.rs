@@ -58,6 +58,9 @@ pub fn emit(r: &Report, skip_verify: bool, to: Destinations) -> Result<(), Failu
                 host.aborted_by_threshold.as_deref(),
             )
         );
+    } else if let Some(w) = crate::summary::failure_warning(r) {
+        // The JSON has stdout: the warning still reaches the terminal.
+        eprintln!("{w}");
     }
     if let Some(path) = to.out {
         write(path, r)?;

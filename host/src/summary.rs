@@ -17,11 +17,12 @@ pub fn render(
     if skip_verify {
         let _ = writeln!(s, "{SKIP_VERIFY_WARNING}");
     }
+    let m = &r.metrics;
     let _ = writeln!(
         s,
-        "scenario {}: up to {} users, {:.2}s{}, {} iterations{}",
+        "scenario {}: {} users, {:.2}s{}, {} iterations{}, {} requests, {} failed",
         r.scenario_id,
-        r.vus,
+        r.users_text(),
         r.duration_seconds,
         match (interrupted, aborted_by) {
             (Some(crate::run::Phase::Init), _) => {
@@ -36,8 +37,13 @@ pub fn render(
             format!(", {} dropped (no free user)", r.dropped_iterations)
         } else {
             String::new()
-        }
+        },
+        m.total_requests,
+        percent(m.failed, m.total_requests)
     );
+    if let Some(w) = failure_warning(r) {
+        let _ = writeln!(s, "{w}");
+    }
     if let Some(why) = &r.setup_failed {
         let _ = writeln!(s, "setup failed, so no load ran: {why}");
     }
@@ -62,39 +68,43 @@ pub fn render(
             );
         }
     }
-    let _ = writeln!(
-        s,
-        "{:<20} {:>9} {:>9} {:>8} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
-        "step", "count", "ok", "failed", "success", "rps", "p50 ms", "p95 ms", "p99 ms", "max ms"
-    );
-    for st in &r.steps {
-        row(
-            &mut s,
-            &format!("{} ({})", label(st, named), st.kind),
-            &st.metrics,
-        );
-    }
+    // Every row's name, first, so the columns fit the longest.
+    let mut rows: Vec<(String, &Metrics)> = r
+        .steps
+        .iter()
+        .map(|st| (format!("{} ({})", label(st, named), st.kind), &st.metrics))
+        .collect();
     if named {
         for w in &r.scenarios {
-            row(&mut s, &format!("scenario {}", w.name), &w.metrics);
+            rows.push((format!("scenario {}", w.name), &w.metrics));
         }
     }
-    row(&mut s, "total", &r.metrics);
+    rows.push(("total".into(), &r.metrics));
     // Setup and teardown, apart from the load's figures.
     for (hook, steps) in [("setup", &r.setup), ("teardown", &r.teardown)] {
         for st in steps.iter().flatten() {
-            row(
-                &mut s,
-                &format!("{hook}/{} ({})", st.id, st.kind),
-                &st.metrics,
-            );
+            rows.push((format!("{hook}/{} ({})", st.id, st.kind), &st.metrics));
         }
+    }
+    let width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(20);
+    let _ = writeln!(
+        s,
+        "{:<width$} {:>9} {:>9} {:>8} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "step", "count", "ok", "failed", "success", "rps", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    for (name, m) in &rows {
+        row(&mut s, name, m, width);
     }
     for w in &r.scenarios {
         if let Some(t) = &w.metrics.service_time {
             let _ = writeln!(
                 s,
-                "{:<20} latency counts from when each request was due; service time (send to response) p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} ms",
+                "{:<width$} latency counts from when each request was due; service time (send to response) p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} ms",
                 format!("scenario {}", w.name),
                 t.service_time_p50_ms,
                 t.service_time_p95_ms,
@@ -113,7 +123,7 @@ pub fn render(
             checked
         );
     }
-    phases(&mut s, r, named);
+    phases(&mut s, r, named, width);
     for st in &r.steps {
         if let Some(t) = &st.metrics.tls {
             let versions: Vec<String> = t
@@ -188,7 +198,42 @@ pub fn render(
     s
 }
 
-fn row(s: &mut String, name: &str, m: &Metrics) {
+/// `part` of `all` as a percentage with two decimals ("0.00%" of nothing).
+fn percent(part: u64, all: u64) -> String {
+    if all == 0 {
+        "0.00%".into()
+    } else {
+        format!("{:.2}%", 100.0 * part as f64 / all as f64)
+    }
+}
+
+/// Failed requests at or above this fraction of all get a warning line: a
+/// run that mostly measured errors should not read as a result.
+const WARN_FAILED: f64 = 0.5;
+
+/// "warning: 100.00% of requests failed (…); top error: …", for a run in
+/// which at least half the requests failed. The exit code stays 0 unless a
+/// threshold says otherwise (k6's rule; see the book's exit-code policy).
+pub fn failure_warning(r: &Report) -> Option<String> {
+    let m = &r.metrics;
+    if m.total_requests == 0 || (m.failed as f64) < WARN_FAILED * m.total_requests as f64 {
+        return None;
+    }
+    let (kind, e) = m.errors.iter().max_by_key(|(_, e)| e.count)?;
+    Some(format!(
+        "warning: {} of requests failed ({} of {}); top error: {kind} ({}{})",
+        percent(m.failed, m.total_requests),
+        m.failed,
+        m.total_requests,
+        e.count,
+        e.samples
+            .first()
+            .map(|x| format!(", e.g. {x}"))
+            .unwrap_or_default()
+    ))
+}
+
+fn row(s: &mut String, name: &str, m: &Metrics, width: usize) {
     let pct = if m.total_requests == 0 {
         0.0
     } else {
@@ -196,7 +241,7 @@ fn row(s: &mut String, name: &str, m: &Metrics) {
     };
     let _ = writeln!(
         s,
-        "{:<20} {:>9} {:>9} {:>8} {:>7.2}% {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+        "{:<width$} {:>9} {:>9} {:>8} {:>7.2}% {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
         name,
         m.total_requests,
         m.successful,
@@ -220,33 +265,37 @@ fn label(st: &stats::StepReport, named: bool) -> String {
     }
 }
 
-fn phases(s: &mut String, r: &Report, named: bool) {
+/// The phases (k6's names) as one row per step, p95 of each phase that
+/// happened anywhere: a plain-HTTP run shows no TLS column, a kept-alive
+/// one no connecting column. The full figures are in the JSON and HTML.
+fn phases(s: &mut String, r: &Report, named: bool, width: usize) {
     let timed: Vec<_> = r
         .steps
         .iter()
         .filter_map(|st| st.metrics.timings.as_ref().map(|t| (st, t)))
         .collect();
-    if timed.is_empty() {
+    let happened: Vec<&str> = contract::Phases::NAMES
+        .into_iter()
+        .filter(|name| {
+            timed
+                .iter()
+                .any(|(_, t)| t.get(*name).is_some_and(|p| p.max_ms > 0.0))
+        })
+        .collect();
+    if happened.is_empty() {
         return;
     }
-    let _ = writeln!(
-        s,
-        "{:<20} {:<16} {:>9} {:>9} {:>9} {:>9}",
-        "phases", "", "p50 ms", "p95 ms", "p99 ms", "max ms"
-    );
+    let mut head = format!("{:<width$}", "phases, p95 ms");
+    for name in &happened {
+        head += &format!(" {name:>15}");
+    }
+    let _ = writeln!(s, "{head}");
     for (st, t) in timed {
-        for name in contract::Phases::NAMES {
-            let Some(p) = t.get(name) else { continue };
-            let _ = writeln!(
-                s,
-                "{:<20} {:<16} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
-                label(st, named),
-                name,
-                p.p50_ms,
-                p.p95_ms,
-                p.p99_ms,
-                p.max_ms
-            );
+        let mut line = format!("{:<width$}", label(st, named));
+        for name in &happened {
+            let p95 = t.get(*name).map_or(0.0, |p| p.p95_ms);
+            line += &format!(" {p95:>15.3}");
         }
+        let _ = writeln!(s, "{line}");
     }
 }

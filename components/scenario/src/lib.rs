@@ -3,8 +3,9 @@
 //! thresholds as written), with errors that name the field.
 //!
 //! Layers, bottom up; no module imports one above it:
-//! `error`, `bytesize`, `duration`, `pool`, `template` ← `checks`, `tls`,
-//! `executor` ← `data`, `thresholds` ← `model` ← `forms` ← `parse` ← `wave`.
+//! `error`, `bytesize`, `duration`, `pool`, `template` ← `think`, `checks`, `tls`,
+//! `executor` ← `data`, `thresholds` ← `model` ← `forms` ← `parse` ← `wave`;
+//! `overrides` and `oneline` write document trees (below `parse`).
 
 pub mod bytesize;
 pub mod checks;
@@ -14,10 +15,12 @@ pub mod error;
 pub mod executor;
 mod forms;
 pub mod model;
+pub mod oneline;
 pub mod overrides;
 pub mod parse;
 pub mod pool;
 pub mod template;
+pub mod think;
 pub mod thresholds;
 pub mod tls;
 pub mod wave;

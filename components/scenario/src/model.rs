@@ -166,7 +166,7 @@ pub mod raw {
         #[serde(default)]
         pub weight: Option<u32>,
         #[serde(default)]
-        pub think_time: Option<Dur>,
+        pub think_time: Option<crate::think::Think>,
         #[serde(default)]
         pub timeout: Option<Dur>,
         #[serde(default)]
@@ -251,7 +251,7 @@ pub struct Step {
     /// The step's `type` as written: "http", "tcp", "udp" or an extension kind.
     pub kind: String,
     pub weight: u32,
-    pub think_time: Duration,
+    pub think_time: crate::think::Think,
     pub timeout: Duration,
     pub expect_status: crate::checks::StatusSet,
     pub call: Call,

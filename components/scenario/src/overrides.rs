@@ -154,6 +154,38 @@ fn peak(map: &Mapping) -> u64 {
     .max(1)
 }
 
+/// `--threshold` flags: each (key, expression) is added to the file's own
+/// thresholds under that key (a key's one expression becomes a list).
+pub fn add_thresholds(doc: &mut Value, list: &[(String, String)]) -> Result<(), ScenarioError> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    let root = doc
+        .as_mapping_mut()
+        .ok_or_else(|| field("", "expected a mapping at the top"))?;
+    let table = root
+        .entry("thresholds".into())
+        .or_insert_with(|| Mapping::new().into());
+    if table.is_null() {
+        *table = Mapping::new().into();
+    }
+    let table = table
+        .as_mapping_mut()
+        .ok_or_else(|| field("thresholds", "expected a mapping of metric: [expressions]"))?;
+    for (key, expr) in list {
+        let entry = table
+            .entry(key.as_str().into())
+            .or_insert(Value::Sequence(vec![]));
+        if !entry.is_sequence() {
+            *entry = Value::Sequence(vec![entry.clone()]);
+        }
+        if let Value::Sequence(items) = entry {
+            items.push(expr.as_str().into());
+        }
+    }
+    Ok(())
+}
+
 fn duration(d: Duration) -> Value {
     crate::duration::text(d).into()
 }
@@ -164,6 +196,22 @@ mod tests {
 
     fn tree(text: &str) -> Value {
         serde_yaml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn threshold_flags_join_the_files_own() {
+        let mut doc = tree("scenario: {id: a}\nthresholds:\n  latency: \"p(95)<300\"\n");
+        let flags = [
+            ("latency".to_string(), "p(99)<900".to_string()),
+            ("errors".to_string(), "rate<0.01".to_string()),
+        ];
+        add_thresholds(&mut doc, &flags).unwrap();
+        assert_eq!(doc["thresholds"]["latency"][0], "p(95)<300");
+        assert_eq!(doc["thresholds"]["latency"][1], "p(99)<900");
+        assert_eq!(doc["thresholds"]["errors"][0], "rate<0.01");
+        let mut bare = tree("scenario: {id: a}\n");
+        add_thresholds(&mut bare, &flags[1..]).unwrap();
+        assert_eq!(bare["thresholds"]["errors"][0], "rate<0.01");
     }
 
     #[test]

@@ -329,6 +329,35 @@ fn parse_key(
 }
 
 /// `p(95)<200`, `rate<0.01`, `count==0`.
+/// `--threshold TEXT` → (key, expression). `EXPR` alone is on `latency`
+/// (`p(95)<200`, `avg<100`) or, for `rate`, on `errors` (`rate<0.01`, as
+/// k6's `http_req_failed`); any other metric is written `KEY=EXPR`, e.g.
+/// `latency{step:home}=p(99)<500` or `dropped_iterations=count==0`.
+pub fn from_flag(text: &str) -> Result<(String, String), String> {
+    let text = text.trim();
+    if let Ok((agg, ..)) = parse_expr(text) {
+        let metric = match agg {
+            Agg::Rate => "errors",
+            Agg::Count => {
+                return Err(format!(
+                    "--threshold {text:?}: count of what? Name the metric, like requests={text}"
+                ));
+            }
+            _ => "latency",
+        };
+        return Ok((metric.to_string(), text.to_string()));
+    }
+    match text.split_once('=') {
+        Some((key, expr)) if !key.trim().is_empty() && !expr.trim().is_empty() => {
+            parse_expr(expr).map_err(|e| format!("--threshold {text:?}: {e}"))?;
+            Ok((key.trim().to_string(), expr.trim().to_string()))
+        }
+        _ => Err(format!(
+            "--threshold {text:?}: expected an expression like p(95)<200 (on latency) or rate<0.01 (on errors), or METRIC=EXPRESSION like checks=rate>0.99"
+        )),
+    }
+}
+
 fn parse_expr(text: &str) -> Result<(Agg, Op, f64), String> {
     let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let bad = || {
@@ -379,6 +408,34 @@ fn parse_expr(text: &str) -> Result<(Agg, Op, f64), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_threshold_flag_names_its_metric_or_takes_latency_and_errors() {
+        let f = |t: &str| from_flag(t);
+        assert_eq!(
+            f("p(95)<200").unwrap(),
+            ("latency".into(), "p(95)<200".into())
+        );
+        assert_eq!(
+            f("rate<0.01").unwrap(),
+            ("errors".into(), "rate<0.01".into())
+        );
+        assert_eq!(
+            f("latency{step:home}=p(99)<500").unwrap(),
+            ("latency{step:home}".into(), "p(99)<500".into())
+        );
+        assert_eq!(
+            f("dropped_iterations=count==0").unwrap(),
+            ("dropped_iterations".into(), "count==0".into())
+        );
+        assert!(f("count==0").unwrap_err().contains("Name the metric"));
+        assert!(f("fast").unwrap_err().contains("expected an expression"));
+        assert!(
+            f("latency=p(95)<")
+                .unwrap_err()
+                .contains("is not a threshold")
+        );
+    }
 
     #[test]
     fn expressions_parse_in_k6_syntax() {

@@ -156,6 +156,30 @@ impl Report {
             .as_ref()
             .unwrap_or_else(|| NONE.get_or_init(HostRun::default))
     }
+
+    /// The most users active at once, from the timeline (`vus` is how many
+    /// the run may have: every scenario's maximum, summed); `vus` when
+    /// there is no timeline (plain mode).
+    pub fn peak_users(&self) -> u32 {
+        let timeline = &self.host().timeline;
+        if timeline.is_empty() {
+            return self.vus;
+        }
+        timeline
+            .iter()
+            .filter(|r| r.is_total())
+            .map(|r| r.active_users)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// "25" or "25 (of 74 allowed)": the users a run had, for people.
+    pub fn users_text(&self) -> String {
+        match self.peak_users() {
+            p if p == self.vus => p.to_string(),
+            p => format!("{p} (of {} allowed)", self.vus),
+        }
+    }
 }
 
 /// What scheduler-host adds to a run's report.

@@ -90,6 +90,9 @@ pub struct Common {
     /// Start the load at this time, once every user is ready: RFC 3339 (2026-12-01T10:00:00Z) or +DURATION from now (+30s); shards given the same time start together
     #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
     pub start_at: Option<std::time::SystemTime>,
+    /// A pass/fail threshold added to the scenario's (repeatable): p(95)<200 (latency), rate<0.01 (errors), or METRIC=EXPR like checks=rate>0.99; exit 99 when one fails
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = scenario::thresholds::from_flag)]
+    pub thresholds: Vec<(String, String)>,
 }
 
 impl Common {
@@ -102,6 +105,7 @@ impl Common {
             env: self.env.clone(),
             shard: self.shard()?,
             start_at: self.start_at,
+            thresholds: self.thresholds.clone(),
         })
     }
 

@@ -2,14 +2,17 @@ use super::Common;
 use crate::error::Failure;
 use crate::{plan, session};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Scenario file (YAML)
-    pub scenario: PathBuf,
+    /// Scenario file (YAML), or a URL to load-test in one line (http:// or https://)
+    #[arg(value_name = "SCENARIO|URL")]
+    pub scenario: String,
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub line: OneLineArgs,
     /// Run this finished composition (e.g. target/scheduler-final.wasm) instead of the built-in parts
     #[arg(long, value_name = "FILE.wasm")]
     pub component: Option<PathBuf>,
@@ -48,8 +51,73 @@ pub struct RunArgs {
     pub deny: Vec<String>,
 }
 
+/// Only with a URL: the request and, with --rate, the arrival rate.
+#[derive(Args)]
+#[command(next_help_heading = "With a URL (one-line mode)")]
+pub struct OneLineArgs {
+    /// HTTP method (default GET)
+    #[arg(short = 'm', long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A request header, 'Name: value' (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The request body: TEXT, or @FILE for a file's contents
+    #[arg(long, value_name = "TEXT|@FILE")]
+    pub body: Option<String>,
+    /// Start this many requests per second (a constant-arrival-rate, open model) instead of looping -u users; -u then caps the users it may hold (default: the rate, 10 to 1000)
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<u32>,
+}
+
+impl OneLineArgs {
+    fn given(&self) -> Option<&'static str> {
+        if self.method.is_some() {
+            Some("-m/--method")
+        } else if !self.headers.is_empty() {
+            Some("-H/--header")
+        } else if self.body.is_some() {
+            Some("--body")
+        } else if self.rate.is_some() {
+            Some("--rate")
+        } else {
+            None
+        }
+    }
+}
+
+/// The plan: from the scenario file, or from the URL and its flags.
+fn plan(a: &RunArgs) -> Result<plan::Plan, Failure> {
+    let o = a.common.overrides()?;
+    if !scenario::oneline::is_url(&a.scenario) {
+        if let Some(flag) = a.line.given() {
+            return Err(Failure::input(format!(
+                "{flag} applies to a URL (`run http://… {flag} …`), not to a scenario file: set it in the file's step"
+            )));
+        }
+        return plan::from_file(Path::new(&a.scenario), &o, &a.common.actions);
+    }
+    let body = match a.line.body.as_deref() {
+        Some(b) if b.starts_with('@') => Some(
+            std::fs::read_to_string(&b[1..])
+                .map_err(|e| Failure::input(format!("--body {b}: cannot read it: {e}")))?,
+        ),
+        other => other.map(str::to_string),
+    };
+    let line = scenario::oneline::OneLine {
+        url: a.scenario.clone(),
+        method: a.line.method.clone(),
+        headers: a.line.headers.clone(),
+        body,
+        rate: a.line.rate,
+        users: a.common.vus,
+        duration: a.common.duration,
+        iterations: a.common.iterations,
+    };
+    plan::from_url(&line, &o, &a.common.actions)
+}
+
 pub async fn main(a: RunArgs) -> Result<u8, Failure> {
-    let mut plan = plan::from_file(&a.scenario, &a.common.overrides()?, &a.common.actions)?;
+    let mut plan = plan(&a)?;
     let ready = session::prepare(&mut plan, a.component.as_deref()).await?;
     plan.deny(&a.deny)?;
     let outputs = session::Outputs {

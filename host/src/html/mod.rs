@@ -128,19 +128,44 @@ fn per_second(rows: &[Row], value: impl Fn(&Row) -> f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// A second's count as a rate: the run's last second is usually partial
+/// (a run of 5.06 s has 0.06 s in its sixth), so its count is divided by
+/// the part the run covered; a sliver under a quarter of a second is left
+/// out rather than magnified. Drawn as full seconds, they dropped to ~0.
+fn per_second_rate(report: &Report, value: impl Fn(&Row) -> f64) -> Vec<(f64, f64)> {
+    let end = report.duration_seconds;
+    report
+        .host()
+        .timeline
+        .iter()
+        .filter(|r| r.is_total())
+        .filter_map(|r| {
+            let covered = (end - r.second as f64).clamp(0.0, 1.0);
+            match covered {
+                c if c >= 1.0 || end <= 0.0 => Some((r.second as f64, value(r))),
+                c if c >= MIN_COVERED => Some((r.second as f64, value(r) / c)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The least of a partial second drawn as a rate.
+const MIN_COVERED: f64 = 0.25;
+
 fn throughput(report: &Report, baseline: Option<&Report>) -> Chart {
     let mut series = vec![
         Series {
             name: "requests/s".into(),
             color: BLUE,
             dashed: false,
-            points: per_second(&report.host().timeline, |r| r.requests as f64),
+            points: per_second_rate(report, |r| r.requests as f64),
         },
         Series {
             name: "errors/s".into(),
             color: RED,
             dashed: false,
-            points: per_second(&report.host().timeline, |r| r.errors as f64),
+            points: per_second_rate(report, |r| r.errors as f64),
         },
     ];
     if let Some(b) = baseline {
@@ -148,7 +173,7 @@ fn throughput(report: &Report, baseline: Option<&Report>) -> Chart {
             name: "baseline requests/s".into(),
             color: GREY,
             dashed: true,
-            points: per_second(&b.host().timeline, |r| r.requests as f64),
+            points: per_second_rate(b, |r| r.requests as f64),
         });
     }
     Chart {

@@ -47,7 +47,7 @@ pub fn header(r: &Report, baseline: Option<&Report>) -> String {
     };
     item("started", r.host().started_at.clone());
     item("duration", format!("{:.1} s", r.duration_seconds));
-    item("users", r.vus.to_string());
+    item("peak users", r.users_text());
     item("iterations", r.iterations.to_string());
     if r.dropped_iterations > 0 {
         item("dropped iterations", r.dropped_iterations.to_string());

@@ -160,7 +160,7 @@ pub(super) fn step(
         workload,
         kind: s.kind,
         weight: s.weight.unwrap_or(1),
-        think_time: s.think_time.map(|d| d.0).unwrap_or_default(),
+        think_time: s.think_time.unwrap_or_default(),
         timeout,
         expect_status: s.assert_status.unwrap_or_default(),
         call,

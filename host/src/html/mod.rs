@@ -290,3 +290,53 @@ fn distribution(report: &Report, baseline: Option<&Report>, key: Key) -> Chart {
         series,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run of 2.5 s at 100 requests a second, users 25 at their peak of
+    /// 74 allowed: as `run --out` writes it.
+    fn report() -> Report {
+        let row = |second: u64, requests: u64, users: u32| {
+            serde_json::json!({
+                "second": second, "unix_ms": 0, "requests": requests, "errors": 0,
+                "errors_by_kind": {}, "status_codes": {}, "p50_ms": 1.0, "p95_ms": 1.0,
+                "p99_ms": 1.0, "max_ms": 1.0, "active_users": users
+            })
+        };
+        let mut v = serde_json::to_value(stats::Metrics::default()).unwrap();
+        let more = serde_json::json!({
+            "scenario_id": "partial", "vus": 74, "duration_seconds": 2.5,
+            "started_at": "2026-12-05T10:00:00Z", "host_version": "test",
+            "timeline": [row(0, 100, 20), row(1, 100, 25), row(2, 50, 25)]
+        });
+        for (k, x) in more.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn the_last_partial_second_is_drawn_as_a_rate_not_as_a_drop() {
+        let r = report();
+        let points = per_second_rate(&r, |row| row.requests as f64);
+        assert_eq!(points, [(0.0, 100.0), (1.0, 100.0), (2.0, 100.0)]);
+        // A sliver of a second is left out rather than magnified.
+        let mut short = r.clone();
+        short.duration_seconds = 2.1;
+        let points = per_second_rate(&short, |row| row.requests as f64);
+        assert_eq!(points.len(), 2);
+    }
+
+    #[test]
+    fn the_header_gives_the_peak_of_users_not_the_allowance() {
+        let r = report();
+        assert_eq!(r.peak_users(), 25);
+        let head = page::header(&r, None);
+        assert!(
+            head.contains("peak users <b>25 (of 74 allowed)</b>"),
+            "{head}"
+        );
+    }
+}

@@ -131,19 +131,42 @@ pub struct Threshold {
 pub mod raw {
     use super::*;
 
-    /// One key's value: an expression, a rule, or a list of them.
+    /// One key's value as written: an expression, a rule, or a list of
+    /// them. Read by `list` where the key is known, so a wrong shape is an
+    /// error naming `thresholds.<key>` that says what a threshold looks
+    /// like (serde's untagged enums could only say "did not match").
     #[derive(Deserialize)]
-    #[serde(untagged)]
-    pub enum Rules {
-        One(Rule),
-        Many(Vec<Rule>),
-    }
+    #[serde(transparent)]
+    pub struct Rules(pub serde_json::Value);
 
-    #[derive(Deserialize)]
-    #[serde(untagged)]
     pub enum Rule {
         Expr(String),
         Full(Full),
+    }
+
+    const EXPECTED: &str = "expected an expression like \"p(95)<200\", a list of them, or a mapping like {threshold: \"p(95)<200\", abort_on_fail: true, window: 10s}";
+
+    impl Rules {
+        pub fn list(self) -> Result<Vec<Rule>, String> {
+            match self.0 {
+                serde_json::Value::Array(items) => {
+                    items.into_iter().map(Rule::from_value).collect()
+                }
+                v => Rule::from_value(v).map(|r| vec![r]),
+            }
+        }
+    }
+
+    impl Rule {
+        fn from_value(v: serde_json::Value) -> Result<Rule, String> {
+            match v {
+                serde_json::Value::String(s) => Ok(Rule::Expr(s)),
+                v @ serde_json::Value::Object(_) => serde_json::from_value(v)
+                    .map(Rule::Full)
+                    .map_err(|e| format!("{e}: {EXPECTED}")),
+                other => Err(format!("{other} is not a threshold: {EXPECTED}")),
+            }
+        }
     }
 
     #[derive(Deserialize)]
@@ -171,10 +194,7 @@ pub fn parse(
     for (key, rules) in raw {
         let at = format!("thresholds.{key}");
         let (metric, filter) = parse_key(&key, &at, workloads, steps)?;
-        let rules = match rules {
-            raw::Rules::One(r) => vec![r],
-            raw::Rules::Many(v) => v,
-        };
+        let rules = rules.list().map_err(|m| field(&at, m))?;
         if rules.is_empty() {
             return Err(field(&at, "lists no threshold"));
         }

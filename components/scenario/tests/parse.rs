@@ -49,7 +49,10 @@ fn issue_scenario_parses_as_written() {
         (step.id.as_str(), step.name.as_str(), step.kind.as_str()),
         ("step1", "Get Request", "http")
     );
-    assert_eq!(step.think_time, Duration::from_secs(1));
+    assert_eq!(
+        step.think_time,
+        scenario::think::Think::Fixed(Duration::from_secs(1))
+    );
     let Call::Http(h) = &step.call else {
         panic!("not http: {:?}", step.call)
     };
@@ -457,6 +460,14 @@ fn bad_executors_and_thresholds_name_the_field() {
         (
             format!("{}thresholds:\n  errors: [{{threshold: 'rate<0.1', window: 500ms}}]\n", one("executor: constant-vus\n    duration: 1s")),
             &["thresholds.errors[0].window", "at least 1s"],
+        ),
+        (
+            format!("{}thresholds:\n  latency: {{p95: 200}}\n", one("executor: constant-vus\n    duration: 1s")),
+            &["thresholds.latency", "unknown field `p95`", "expected an expression like \"p(95)<200\""],
+        ),
+        (
+            format!("{}thresholds:\n  latency: [200]\n", one("executor: constant-vus\n    duration: 1s")),
+            &["thresholds.latency", "200 is not a threshold", "a list of them"],
         ),
     ];
     for (yaml, needles) in cases {

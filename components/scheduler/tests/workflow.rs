@@ -331,3 +331,97 @@ scenario:
         Some(ErrorKind::CheckFailed)
     );
 }
+
+/// Refuses every connect until told otherwise.
+struct Refusing {
+    refuse: bool,
+}
+
+impl Actions for Refusing {
+    fn http(&mut self, _: &CallContext, _: Cow<'_, HttpCall>, _: &[Query]) -> Outcome {
+        let error = self.refuse.then(|| SampleError {
+            kind: ErrorKind::ConnectRefused,
+            message: "refused".into(),
+        });
+        Outcome {
+            status: (!self.refuse).then_some(200),
+            error,
+            ..Outcome::default()
+        }
+    }
+    fn tcp(&mut self, _: &CallContext, _: Cow<'_, TcpCall>) -> Outcome {
+        Outcome::default()
+    }
+    fn udp(&mut self, _: &CallContext, _: Cow<'_, UdpCall>) -> Outcome {
+        Outcome::default()
+    }
+    fn extension(&mut self, _: &CallContext, _: &str, _: &str, _: &[Query]) -> Outcome {
+        Outcome::default()
+    }
+}
+
+#[test]
+fn refused_connects_back_off_doubling_to_a_second_and_reset_on_success() {
+    let step =
+        "    - {id: a, type: http, think_time: 15ms, params: {url: 'http://127.0.0.1:1/'}}\n";
+    let s = Rc::new(scenario("{total_users: 1, test_duration: 10s}", step));
+    let mut vu = Vu::new(s, 0, None);
+    let mut refusing = Refusing { refuse: true };
+    let pauses: Vec<u128> = (0..9)
+        .map(|_| vu.next_step(&mut refusing).think_time.as_millis())
+        .collect();
+    // The think time (15 ms) when it is longer than the back-off.
+    assert_eq!(pauses, [15, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    refusing.refuse = false;
+    assert_eq!(
+        vu.next_step(&mut refusing).think_time,
+        Duration::from_millis(15)
+    );
+    refusing.refuse = true;
+    assert_eq!(
+        vu.next_step(&mut refusing).think_time,
+        Duration::from_millis(15)
+    );
+
+    // An arrival rate sets the pace itself: no back-off.
+    let open = parse(
+        &format!("scenarios:\n  api:\n    executor: constant-arrival-rate\n    rate: 5\n    duration: 1s\n    pre_allocated_vus: 1\n    workflow:\n{step}"),
+        &[],
+    )
+    .unwrap();
+    let mut vu = Vu::new(Rc::new(open), 0, None);
+    for _ in 0..5 {
+        assert_eq!(
+            vu.next_step(&mut refusing).think_time,
+            Duration::from_millis(15)
+        );
+    }
+}
+
+#[test]
+fn a_think_time_range_is_drawn_per_step_reproducibly_with_a_seed() {
+    let step = "    - {id: a, type: http, think_time: 100ms-300ms, params: {url: 'http://127.0.0.1:1/'}}\n";
+    let yaml = format!(
+        "scenario:\n  id: t\n  load: {{total_users: 1, iterations: 50, seed: 7}}\n  workflow:\n{step}"
+    );
+    let draws = || {
+        let mut vu = Vu::new(Rc::new(parse(&yaml, &[]).unwrap()), 0, None);
+        let mut ok = Refusing { refuse: false };
+        (0..50)
+            .map(|_| vu.next_step(&mut ok).think_time)
+            .collect::<Vec<_>>()
+    };
+    let a = draws();
+    assert!(
+        a.iter()
+            .all(|d| (Duration::from_millis(100)..=Duration::from_millis(300)).contains(d))
+    );
+    assert!(
+        a.iter()
+            .max()
+            .unwrap()
+            .saturating_sub(*a.iter().min().unwrap())
+            > Duration::from_millis(100)
+    );
+    assert_eq!(a, draws(), "the same seed draws the same pauses");
+}

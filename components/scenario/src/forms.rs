@@ -82,6 +82,12 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
                 || doc.limits.max_memory_per_user.is_some(),
         ),
     ];
+    if s.thresholds.is_some() {
+        return Err(field(
+            "scenario.thresholds",
+            "thresholds go at the top level, beside `scenario:` (not inside it), as in k6's options",
+        ));
+    }
     if let Some((name, _)) = beside.iter().find(|b| b.1) {
         return Err(field(
             *name,

@@ -89,6 +89,9 @@ pub mod raw {
         /// A cookie jar per user (on by default, as in browsers and k6).
         #[serde(default)]
         pub cookies: Option<bool>,
+        /// Read only to say where thresholds go: beside `scenario:`.
+        #[serde(default)]
+        pub thresholds: Option<serde_yaml::Value>,
     }
 
     /// A named scenario: its executor's fields (which ones apply depends

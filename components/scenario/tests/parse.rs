@@ -466,6 +466,10 @@ fn bad_executors_and_thresholds_name_the_field() {
             &["thresholds.latency", "unknown field `p95`", "expected an expression like \"p(95)<200\""],
         ),
         (
+            "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow: [{type: http, params: {url: 'http://127.0.0.1:1/'}}]\n  thresholds: {errors: ['rate<0.1']}\n".into(),
+            &["scenario field scenario.thresholds", "beside `scenario:`"],
+        ),
+        (
             format!("{}thresholds:\n  latency: [200]\n", one("executor: constant-vus\n    duration: 1s")),
             &["thresholds.latency", "200 is not a threshold", "a list of them"],
         ),

@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Run a scenario.
     #[command(
-        after_help = "Examples (start `scheduler-host serve` first for the bundled scenarios):\n  scheduler-host run scenarios/demo.yaml -u 10 -d 5s --out report.json\n  scheduler-host run s.yaml --action http=./my-http.wasm --action line-ping=./line_ping.wasm"
+        after_help = "Examples (start `scheduler-host serve` first for the bundled scenarios):\n  scheduler-host run scenarios/demo.yaml -u 10 -d 5s --out report.json\n  scheduler-host run http://127.0.0.1:18080/ -u 20 -d 10s --threshold 'p(95)<50'\n  scheduler-host run http://127.0.0.1:18080/echo -m POST --body @order.json --rate 200 -d 30s"
     )]
     Run(Box<run::RunArgs>),
     /// Parse and validate a scenario, print the plan; exit 2 on error.

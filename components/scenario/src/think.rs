@@ -73,7 +73,7 @@ impl fmt::Display for Think {
 fn human(d: Duration) -> String {
     if d.subsec_millis() == 0 && d.subsec_nanos() == 0 && d.as_secs() > 0 {
         format!("{}s", d.as_secs())
-    } else if d >= Duration::from_secs(1) && d.subsec_nanos() % 1_000_000 == 0 {
+    } else if d >= Duration::from_secs(1) && d.subsec_nanos().is_multiple_of(1_000_000) {
         format!("{}s", d.as_secs_f64())
     } else {
         text(d)

@@ -4,8 +4,9 @@
 //! loop that interleaves users in one instance (`local`), and the component
 //! glue (`component`, wasm only).
 //!
-//! Layers: `workflow` ← `local` ← `component`.
+//! Layers: `backoff` ← `workflow` ← `local` ← `component`.
 
+mod backoff;
 pub mod local;
 pub mod workflow;
 

@@ -74,8 +74,8 @@ pub struct Vu {
     setup: Vec<Option<String>>,
     /// This iteration's row of each data source.
     rows: Vec<Option<Vec<String>>>,
-    /// The pause a refused connect makes it wait (zero while none).
-    backoff: Duration,
+    /// How long a refused connect makes it wait.
+    backoff: crate::backoff::Backoff,
 }
 
 impl Vu {
@@ -149,7 +149,7 @@ impl Vu {
             values: vec![None; slots],
             setup: vec![None; slots],
             rows: vec![None; sources],
-            backoff: Duration::ZERO,
+            backoff: Default::default(),
         };
         vu.upcoming = vu.pick();
         vu
@@ -267,12 +267,8 @@ impl Vu {
         }
     }
 
-    /// The pause after a step: its think time, or longer while the target
-    /// refuses connections. A closed-model user whose connect was refused
-    /// waits 10 ms, doubling on each refusal to 1 s, instead of spinning
-    /// (a closed port answers in microseconds: 100,000 refusals in 3 s
-    /// measure nothing); any other outcome resets it. Arrival-rate users
-    /// never wait longer: the rate, not the user, sets the pace there.
+    /// The pause after a step: its think time, or a refused connect's
+    /// back-off (`Backoff`) when that is longer.
     fn pause(&mut self, think: Duration, samples: &[Sample]) -> Duration {
         let refused = samples
             .last()
@@ -283,12 +279,7 @@ impl Vu {
             .workloads
             .get(self.workload)
             .is_some_and(|w| matches!(w.model, scenario::executor::Model::Closed(_)));
-        if !refused || !closed {
-            self.backoff = Duration::ZERO;
-            return think;
-        }
-        self.backoff = (self.backoff * 2).clamp(BACKOFF_FIRST, BACKOFF_MAX);
-        think.max(self.backoff)
+        self.backoff.after(think, refused, closed)
     }
 
     fn scope(&mut self) -> UserScope<'_> {
@@ -367,10 +358,6 @@ impl Vu {
         samples
     }
 }
-
-/// A refused connect's first back-off, and the most it doubles to.
-const BACKOFF_FIRST: Duration = Duration::from_millis(10);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// `Vu::index` of the setup/teardown user (its cookie jar is its own).
 pub const HOOK_VU: u32 = u32::MAX;

@@ -75,20 +75,41 @@ pub fn all(root: &Path) -> Result<PathBuf> {
 }
 
 /// Fails when building again, with nothing changed, would compile anything:
-/// the components' build and the host's, in the order a user runs them
-/// (`cargo xtask build`, then `cargo build --release -p scheduler-host`).
-/// Their feature sets must not invalidate each other.
+/// after the host is built as a user builds it, the components' build, the
+/// tests' build and the host's build again must all be no-ops. Their
+/// feature sets differ (the tests unify more features) and must not
+/// invalidate each other's artifacts.
 pub fn assert_fresh(root: &Path) -> Result<()> {
-    let mut wasm = Command::new(env!("CARGO"));
-    wasm.current_dir(root)
-        .args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
+    let cargo = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO"));
+        c.current_dir(root).args(args);
+        c
+    };
+    tools::run(&mut cargo(&[
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "scheduler-host",
+    ]))?;
+    let mut wasm = cargo(&["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
     for part in parts(root)? {
         wasm.args(["-p", &part.krate]);
     }
-    let mut host = Command::new(env!("CARGO"));
-    host.current_dir(root)
-        .args(["build", "--release", "-p", "scheduler-host"]);
-    for (what, mut cmd) in [("components", wasm), ("scheduler-host", host)] {
+    let tests = cargo(&[
+        "test",
+        "--release",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--no-run",
+    ]);
+    let host = cargo(&["build", "--release", "-p", "scheduler-host"]);
+    for (what, mut cmd) in [
+        ("components", wasm),
+        ("tests", tests),
+        ("scheduler-host", host),
+    ] {
         let out = cmd.arg("--message-format=json").output()?;
         if !out.status.success() {
             bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -178,8 +178,10 @@ fn run(args: Vec<String>) -> Result<()> {
                         .current_dir(&root)
                         .args(["test", "-p", "xtask"]),
                 )?;
-                // After all of that, building again must do nothing.
+                // After all of that, building again must do nothing, and
+                // the install must work as the README says.
                 build::assert_fresh(&root)?;
+                check_install(&root)?;
             }
             Ok(())
         }
@@ -209,30 +211,63 @@ fn run(args: Vec<String>) -> Result<()> {
 }
 
 /// Builds everything, then installs scheduler-host (with the parts
-/// embedded) into cargo's bin directory, which rustup puts on PATH. The
-/// install shares target/ with every other build: nothing is built twice.
+/// embedded) into cargo's bin directory, which rustup puts on PATH.
 fn install(root: &Path) -> Result<PathBuf> {
     build::all(root)?;
-    tools::run(
-        Command::new(env!("CARGO"))
-            .current_dir(root)
-            .args([
-                "install",
-                "--quiet",
-                "--locked",
-                "--path",
-                "host",
-                "--target-dir",
-            ])
-            .arg(root.join("target")),
-    )?;
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .context("neither CARGO_HOME nor HOME is set")?;
-    let bin = home.join("bin/scheduler-host");
+    let bin = install_into(root, None)?;
     eprintln!("xtask: installed {}", bin.display());
     Ok(bin)
+}
+
+/// `cargo install --path host` into `into` (default: cargo's home), sharing
+/// target/ with every other build, so nothing is built twice; returns the
+/// installed binary.
+fn install_into(root: &Path, into: Option<&Path>) -> Result<PathBuf> {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(root)
+        .args([
+            "install",
+            "--quiet",
+            "--locked",
+            "--path",
+            "host",
+            "--target-dir",
+        ])
+        .arg(root.join("target"));
+    if let Some(dir) = into {
+        cmd.arg("--root").arg(dir);
+    }
+    tools::run(&mut cmd)?;
+    let home = match into {
+        Some(dir) => dir.to_path_buf(),
+        None => std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+            .context("neither CARGO_HOME nor HOME is set")?,
+    };
+    Ok(home.join("bin/scheduler-host"))
+}
+
+/// The installed binary works on its own, from anywhere: the components
+/// are embedded, nothing is read from the checkout but the scenario given.
+fn check_install(root: &Path) -> Result<()> {
+    let dir = root.join("target/install-check");
+    let bin = install_into(root, Some(&dir))?;
+    let out = Command::new(&bin)
+        .current_dir(std::env::temp_dir())
+        .arg("validate")
+        .arg(root.join("scenarios/demo.yaml"))
+        .output()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the installed {} cannot validate scenarios/demo.yaml: {}",
+            bin.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    eprintln!("xtask: `cargo install --path host` gives a working scheduler-host");
+    Ok(())
 }
 
 /// `mdbook build docs`: the book into target/book (a broken link to a

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 /// How long the shards get to create their users before the common start.
-const START_AFTER: Duration = Duration::from_secs(10);
+const START_AFTER: Duration = Duration::from_secs(5);
 
 /// Runs the shards and the merge; returns the merge's exit code (0, or 99
 /// when a threshold failed on the whole run).

@@ -36,6 +36,20 @@ pub fn text(d: Duration) -> String {
     }
 }
 
+/// What a number written without a unit is told (`5` for `5s`), wherever a
+/// duration is read (`Dur`, think times).
+pub(crate) fn unsigned_without_unit(v: u64) -> String {
+    format!("invalid duration {v}: add a unit, like {v}s or {v}ms")
+}
+
+pub(crate) fn signed_without_unit(v: i64) -> String {
+    format!("invalid duration {v}: expected a positive value with a unit, like 5s")
+}
+
+pub(crate) fn float_without_unit(v: f64) -> String {
+    format!("invalid duration {v}: add a unit, like {v}s")
+}
+
 fn bad(text: &str) -> String {
     format!("invalid duration {text:?}: expected a number and a unit, like 500ms, 5s, 2m or 1h")
 }
@@ -52,19 +66,13 @@ impl<'de> Deserialize<'de> for Dur {
                 parse(v).map(Dur).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
-                Err(E::custom(format!(
-                    "invalid duration {v}: add a unit, like {v}s or {v}ms"
-                )))
+                Err(E::custom(unsigned_without_unit(v)))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
-                Err(E::custom(format!(
-                    "invalid duration {v}: expected a positive value with a unit, like 5s"
-                )))
+                Err(E::custom(signed_without_unit(v)))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
-                Err(E::custom(format!(
-                    "invalid duration {v}: add a unit, like {v}s"
-                )))
+                Err(E::custom(float_without_unit(v)))
             }
         }
         d.deserialize_any(V)

@@ -4,7 +4,9 @@
 //! k6 users write, and what a Poisson arrival of a user's clicks looks
 //! like). Each user draws from its own seeded generator.
 
-use crate::duration::{parse, text};
+use crate::duration::{
+    float_without_unit, parse, signed_without_unit, text, unsigned_without_unit,
+};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::fmt;
@@ -115,9 +117,13 @@ impl<'de> Deserialize<'de> for Think {
                 from_text(v).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Think, E> {
-                Err(E::custom(format!(
-                    "invalid duration {v}: add a unit, like {v}s or {v}ms"
-                )))
+                Err(E::custom(unsigned_without_unit(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Think, E> {
+                Err(E::custom(signed_without_unit(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Think, E> {
+                Err(E::custom(float_without_unit(v)))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Think, A::Error> {
                 let (mut min, mut max, mut mean, mut dist) = (None, None, None, None);

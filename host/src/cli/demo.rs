@@ -53,12 +53,9 @@ pub async fn main(a: DemoArgs) -> Result<u8, Failure> {
         ..Default::default()
     };
     let (code, _) = session::execute(&plan, ready, outputs).await?;
-    let seen = |c: &crate::loopback::Counters| format!("{} from {:?}", c.requests(), c.by_source());
     println!(
         "the target saw: http {}; tcp {}; udp {}",
-        seen(&t.http_seen),
-        seen(&t.tcp_seen),
-        seen(&t.udp_seen)
+        t.http_seen, t.tcp_seen, t.udp_seen
     );
     Ok(code)
 }

@@ -3,7 +3,7 @@
 //! `cargo xtask plain-demo` and a first experiment have something to hit.
 
 use crate::error::Failure;
-use crate::loopback::{Counters, LoopbackTarget};
+use crate::loopback::LoopbackTarget;
 use clap::Args;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -65,13 +65,9 @@ pub async fn main(a: ServeArgs) -> Result<u8, Failure> {
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| Failure::internal(e.into()))?;
-    let seen = |c: &Counters| format!("{} from {:?}", c.requests(), c.by_source());
     println!(
         "\nthe target saw: http {}; https {}; tcp {}; udp {}",
-        seen(&t.http_seen),
-        seen(&https.seen),
-        seen(&t.tcp_seen),
-        seen(&t.udp_seen)
+        t.http_seen, https.seen, t.tcp_seen, t.udp_seen
     );
     Ok(0)
 }

@@ -55,6 +55,13 @@ impl Counters {
     }
 }
 
+/// "12 from {127.0.0.2: 6, 127.0.0.3: 6}": what `demo` and `serve` print.
+impl std::fmt::Display for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{} from {:?}", self.requests(), self.by_source())
+    }
+}
+
 /// The three servers, listening on one loopback address.
 pub struct LoopbackTarget {
     pub http: SocketAddr,

@@ -29,6 +29,15 @@ impl Failure {
         Failure::Internal(e)
     }
 
+    /// Bad input told where it came from ("FILE: …", "URL: …"); an
+    /// internal failure unchanged.
+    pub fn within(self, what: impl std::fmt::Display) -> Self {
+        match self {
+            Failure::BadInput(m) => Failure::BadInput(format!("{what}: {m}")),
+            other => other,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::BadInput(_) => EXIT_BAD_INPUT,

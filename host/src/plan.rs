@@ -63,10 +63,7 @@ pub fn from_file(
         Failure::input(format!("cannot read scenario file {}: {e}", path.display()))
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    from_text(&text, base, o, cli_plugs).map_err(|e| match e {
-        Failure::BadInput(m) => Failure::BadInput(format!("{}: {m}", path.display())),
-        other => other,
-    })
+    from_text(&text, base, o, cli_plugs).map_err(|e| e.within(path.display()))
 }
 
 /// One-line mode: the scenario a URL and its flags describe (`-u`, `-d`,
@@ -84,10 +81,7 @@ pub fn from_url(
         iterations: None,
         ..o.clone()
     };
-    from_text(&text, Path::new("."), &o, cli_plugs).map_err(|e| match e {
-        Failure::BadInput(m) => Failure::BadInput(format!("{}: {m}", line.url)),
-        other => other,
-    })
+    from_text(&text, Path::new("."), &o, cli_plugs).map_err(|e| e.within(&line.url))
 }
 
 pub fn from_text(

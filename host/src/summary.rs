@@ -150,9 +150,7 @@ pub fn render(
             .collect();
         let _ = writeln!(s, "status codes: {}", codes.join(", "));
     }
-    let mut errors: Vec<_> = r.metrics.errors.iter().collect();
-    errors.sort_by_key(|e| std::cmp::Reverse(e.1.count));
-    for (kind, e) in errors.iter().take(5) {
+    for (kind, e) in top_errors(&r.metrics).take(5) {
         let _ = writeln!(
             s,
             "error {kind}: {} (e.g. {})",
@@ -219,7 +217,7 @@ pub fn failure_warning(r: &Report) -> Option<String> {
     if m.total_requests == 0 || (m.failed as f64) < WARN_FAILED * m.total_requests as f64 {
         return None;
     }
-    let (kind, e) = m.errors.iter().max_by_key(|(_, e)| e.count)?;
+    let (kind, e) = top_errors(m).next()?;
     Some(format!(
         "warning: {} of requests failed ({} of {}); top error: {kind} ({}{})",
         percent(m.failed, m.total_requests),
@@ -231,6 +229,14 @@ pub fn failure_warning(r: &Report) -> Option<String> {
             .map(|x| format!(", e.g. {x}"))
             .unwrap_or_default()
     ))
+}
+
+/// Error kinds, most frequent first (ties in the kinds' order): the
+/// warning's "top error" is the first `error` line.
+fn top_errors(m: &Metrics) -> impl Iterator<Item = (&contract::ErrorKind, &stats::ErrorStat)> {
+    let mut errors: Vec<_> = m.errors.iter().collect();
+    errors.sort_by_key(|e| std::cmp::Reverse(e.1.count));
+    errors.into_iter()
 }
 
 fn row(s: &mut String, name: &str, m: &Metrics, width: usize) {

@@ -134,18 +134,12 @@ fn per_second(rows: &[Row], value: impl Fn(&Row) -> f64) -> Vec<(f64, f64)> {
 /// out rather than magnified. Drawn as full seconds, they dropped to ~0.
 fn per_second_rate(report: &Report, value: impl Fn(&Row) -> f64) -> Vec<(f64, f64)> {
     let end = report.duration_seconds;
-    report
-        .host()
-        .timeline
-        .iter()
-        .filter(|r| r.is_total())
-        .filter_map(|r| {
-            let covered = (end - r.second as f64).clamp(0.0, 1.0);
-            match covered {
-                c if c >= 1.0 || end <= 0.0 => Some((r.second as f64, value(r))),
-                c if c >= MIN_COVERED => Some((r.second as f64, value(r) / c)),
-                _ => None,
-            }
+    per_second(&report.host().timeline, value)
+        .into_iter()
+        .filter_map(|(second, v)| match (end - second).clamp(0.0, 1.0) {
+            c if c >= 1.0 || end <= 0.0 => Some((second, v)),
+            c if c >= MIN_COVERED => Some((second, v / c)),
+            _ => None,
         })
         .collect()
 }

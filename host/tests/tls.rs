@@ -89,11 +89,11 @@ fn reconnects_of_one_user_resume_its_session() {
 
 #[test]
 fn certificate_failures_are_tls_errors_that_say_why() {
-    let ca = Ca::new("test CA");
-    let stranger = Ca::new("another CA");
-    let unknown = stranger.leaf(&["127.0.0.1"], false);
-    let mismatch = ca.leaf(&["other.example"], false);
-    let expired = ca.leaf(&["127.0.0.1"], true);
+    let ca = Ca::new("test CA").unwrap();
+    let stranger = Ca::new("another CA").unwrap();
+    let unknown = stranger.leaf(&["127.0.0.1"], false).unwrap();
+    let mismatch = ca.leaf(&["other.example"], false).unwrap();
+    let expired = ca.leaf(&["127.0.0.1"], true).unwrap();
     let servers: Vec<Web> = [&unknown, &mismatch, &expired]
         .into_iter()
         .map(|leaf| Web::tls(Options::new(leaf)))
@@ -144,8 +144,8 @@ fn certificate_failures_are_tls_errors_that_say_why() {
 
 #[test]
 fn server_name_is_sent_as_sni_and_verified() {
-    let ca = Ca::new("test CA");
-    let leaf = ca.leaf(&["api.internal"], false);
+    let ca = Ca::new("test CA").unwrap();
+    let leaf = ca.leaf(&["api.internal"], false).unwrap();
     let web = Web::tls(Options {
         tls12_only: true,
         ..Options::new(&leaf)
@@ -181,9 +181,9 @@ fn server_name_is_sent_as_sni_and_verified() {
 
 #[test]
 fn mtls_server_rejects_a_user_without_a_client_certificate() {
-    let ca = Ca::new("test CA");
-    let leaf = ca.leaf(&["127.0.0.1"], false);
-    let client = ca.leaf(&["user-1"], false);
+    let ca = Ca::new("test CA").unwrap();
+    let leaf = ca.leaf(&["127.0.0.1"], false).unwrap();
+    let client = ca.leaf(&["user-1"], false).unwrap();
     let web = Web::tls(Options {
         client_ca: Some(&ca),
         ..Options::new(&leaf)
@@ -237,9 +237,9 @@ fn a_missing_or_unparsable_tls_file_is_exit_2_naming_it() {
 
     // Both files are PEM, but the key is not the certificate's: rustls
     // refuses the pair when the client is built, which validation does once.
-    let ca = Ca::new("test CA");
-    let one = ca.leaf(&["user-1"], false);
-    let other = ca.leaf(&["user-2"], false);
+    let ca = Ca::new("test CA").unwrap();
+    let one = ca.leaf(&["user-1"], false).unwrap();
+    let other = ca.leaf(&["user-2"], false).unwrap();
     write(&dir, "client.pem", &one.cert_pem);
     write(&dir, "client.key", &other.key_pem);
     let block = "  tls:\n    client_cert: client.pem\n    client_key: client.key\n";
@@ -311,8 +311,8 @@ fn stock_wasmtime_runs_the_same_https_scenario() {
 
 #[test]
 fn without_a_tls_block_only_the_mozilla_roots_are_trusted() {
-    let ca = Ca::new("test CA");
-    let leaf = ca.leaf(&["127.0.0.1"], false);
+    let ca = Ca::new("test CA").unwrap();
+    let leaf = ca.leaf(&["127.0.0.1"], false).unwrap();
     let web = Web::tls(Options::new(&leaf));
     let dir = scratch("tls-default");
     let steps = format!(

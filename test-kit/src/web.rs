@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 server for the TLS and client-behaviour tests, over TLS
 //! (rustls) or plain TCP, that counts what it saw: connections, handshakes
 //! (full and resumed), SNI, versions, client certificates, requests by path
-//! and the cookies each connection sent. Certificates come from `rcgen`.
+//! and the cookies each connection sent. Certificates come from the host's
+//! loopback `Ca` (rcgen).
 //!
 //! Routes: `/` → 200 "hello"; `/close` → 200 with `Connection: close`;
 //! `/redirect/N` → 302 to `/redirect/N-1`, `/redirect/0` → 200 "arrived";
@@ -9,10 +10,8 @@
 //! (unique per response); `/whoami` → 200, echoing the Cookie header;
 //! `/gzip` → a gzip-encoded body; `/echo` → the request body.
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{HandshakeKind, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use rustls::{HandshakeKind, ServerConfig, ServerConnection, StreamOwned};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -21,62 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A test certificate authority and what it signs.
-pub struct Ca {
-    key: KeyPair,
-    cert: rcgen::Certificate,
-    pub pem: String,
-}
-
-/// A leaf certificate with its key.
-pub struct Leaf {
-    pub cert_pem: String,
-    pub key_pem: String,
-    der: CertificateDer<'static>,
-    key_der: Vec<u8>,
-}
-
-impl Ca {
-    pub fn new(name: &str) -> Ca {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let cert = params.self_signed(&key).unwrap();
-        let pem = cert.pem();
-        Ca { key, cert, pem }
-    }
-
-    /// A certificate for `names` (DNS names; "127.0.0.1" becomes an IP SAN).
-    pub fn leaf(&self, names: &[&str], expired: bool) -> Leaf {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        for n in names {
-            params.subject_alt_names.push(match n.parse() {
-                Ok(ip) => SanType::IpAddress(ip),
-                Err(_) => SanType::DnsName((*n).try_into().unwrap()),
-            });
-        }
-        params.distinguished_name.push(DnType::CommonName, names[0]);
-        if expired {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-        }
-        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
-        Leaf {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            der: cert.der().clone(),
-            key_der: key.serialize_der(),
-        }
-    }
-
-    fn roots(&self) -> RootCertStore {
-        let mut roots = RootCertStore::empty();
-        roots.add(self.cert.der().clone()).unwrap();
-        roots
-    }
-}
+/// The test certificate authority and its leaves: the host's own
+/// (`serve` makes its CA with it too).
+pub use scheduler_host::loopback::{Ca, Leaf};
 
 /// How the server speaks.
 pub struct Options<'a> {
@@ -101,8 +47,8 @@ impl<'a> Options<'a> {
 /// An HTTPS server with a certificate for `names` from a fresh CA, and a
 /// scratch directory `dir` holding that CA as `ca.pem`.
 pub fn trusted(names: &[&str], dir: &str) -> (Web, std::path::PathBuf) {
-    let ca = Ca::new("test CA");
-    let web = Web::tls(Options::new(&ca.leaf(names, false)));
+    let ca = Ca::new("test CA").unwrap();
+    let web = Web::tls(Options::new(&ca.leaf(names, false).unwrap()));
     let dir = super::host::scratch(dir);
     write(&dir, "ca.pem", &ca.pem);
     (web, dir)
@@ -169,9 +115,8 @@ impl Web {
             ),
             None => builder.with_no_client_auth(),
         };
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(o.leaf.key_der.clone()));
         let mut config = builder
-            .with_single_cert(vec![o.leaf.der.clone()], key)
+            .with_single_cert(o.leaf.chain(), o.leaf.key())
             .unwrap();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Self::start(Some(Arc::new(config)))

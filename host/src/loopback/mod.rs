@@ -9,7 +9,7 @@ mod tcp;
 mod tls;
 mod udp;
 
-pub use tls::Https;
+pub use tls::{Ca, Https, Leaf};
 
 use std::collections::BTreeMap;
 use std::io;

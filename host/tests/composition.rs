@@ -31,7 +31,7 @@ fn wit(bytes: &[u8]) -> String {
 fn wac_compose(file: &str, deps: &[String]) -> Vec<u8> {
     let out = scratch("wac-golden").join(format!("{}.wasm", file.replace('/', "_")));
     let st = Command::new("wac")
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(test_kit::root())
         .args([
             "compose",
             file,

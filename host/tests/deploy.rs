@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/kubernetes")
+    test_kit::root().join("deploy/kubernetes")
 }
 
 fn manifests() -> Vec<PathBuf> {

@@ -9,6 +9,7 @@
 use test_kit as common;
 
 use common::host::{bin, scratch};
+use common::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,10 +26,6 @@ struct Block {
     args: Vec<String>,
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn documents() -> Vec<PathBuf> {
     let mut files = vec![root().join("README.md")];
     let mut book: Vec<PathBuf> = std::fs::read_dir(root().join("docs/src"))
@@ -43,36 +40,21 @@ fn documents() -> Vec<PathBuf> {
 
 fn yaml_blocks(file: &Path) -> Vec<Block> {
     let text = std::fs::read_to_string(file).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i].trim_start() == "```yaml" {
-            let start = i;
-            let mut body = String::new();
-            i += 1;
-            while i < lines.len() && lines[i].trim_start() != "```" {
-                body.push_str(lines[i]);
-                body.push('\n');
-                i += 1;
-            }
-            let before = start.checked_sub(1).map_or("", |b| lines[b]).trim();
-            let args = before
+    common::fenced(&text, "yaml")
+        .into_iter()
+        .map(|f| Block {
+            file: file.to_path_buf(),
+            line: f.line,
+            args: f
+                .before
                 .strip_prefix(WITH)
                 .and_then(|a| a.strip_suffix("-->"))
                 .map(|a| a.split_whitespace().map(str::to_string).collect())
-                .unwrap_or_default();
-            out.push(Block {
-                file: file.to_path_buf(),
-                line: start + 1,
-                yaml: body,
-                meant_to_fail: before.starts_with(FAILS),
-                args,
-            });
-        }
-        i += 1;
-    }
-    out
+                .unwrap_or_default(),
+            meant_to_fail: f.before.starts_with(FAILS),
+            yaml: f.body,
+        })
+        .collect()
 }
 
 #[test]

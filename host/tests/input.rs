@@ -152,7 +152,7 @@ fn validate_prints_the_plan() {
 
 #[test]
 fn every_bundled_scenario_validates() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let dir = test_kit::root().join("scenarios");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

@@ -344,7 +344,7 @@ fn bad_templates_and_data_files_exit_2_naming_file_line_and_field() {
 fn the_bundled_journey_runs_against_the_loopback_target() {
     let t = common::target();
     let dir = scratch("journey-bundled");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let root = test_kit::root().join("scenarios");
     std::fs::create_dir_all(dir.join("data")).unwrap();
     std::fs::copy(root.join("data/users.csv"), dir.join("data/users.csv")).unwrap();
     let yaml = std::fs::read_to_string(root.join("journey.yaml"))

@@ -46,7 +46,7 @@ fn third_party_action_plugs_in_with_wac_for_stock_wasmtime() {
     let dir = scratch("lp-wac");
     let out_wasm = dir.join("with-line-ping.wasm");
     let mut wac = Command::new("wac");
-    wac.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    wac.current_dir(test_kit::root())
         .args(["compose", "compositions/scheduler-with-extension.wac", "-o"])
         .arg(&out_wasm)
         .args(["--deps-dir", scheduler_host::parts::DIR]);

@@ -5,22 +5,18 @@
 //! with `--action`; the server counts the recipe's connects.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use test_kit::host::{bin, ok};
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+use test_kit::root;
 
 /// The page's fenced blocks of `lang`, in order.
 fn blocks(page: &str, lang: &str) -> Vec<String> {
-    let fence = format!("```{lang}\n");
-    page.split(&fence)
-        .skip(1)
-        .map(|b| b.split("```").next().unwrap().to_string())
+    test_kit::fenced(page, lang)
+        .into_iter()
+        .map(|f| f.body)
         .collect()
 }
 

@@ -6,13 +6,9 @@
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use test_kit::{host, invoke, num, step};
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+use test_kit::{host, invoke, num, root, step};
 
 /// Stops the server even when the test fails, so no later run finds the
 /// ports taken.

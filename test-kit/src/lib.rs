@@ -17,13 +17,53 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// The checkout's root (test-kit sits in it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// One fenced block of a Markdown page.
+pub struct Fence {
+    /// Its opening line, 1-based.
+    pub line: usize,
+    /// The line before the opening one, trimmed (where a page marks a block).
+    pub before: String,
+    pub body: String,
+}
+
+/// The page's blocks fenced as ```` ```lang ````, in order.
+pub fn fenced(page: &str, lang: &str) -> Vec<Fence> {
+    let lines: Vec<&str> = page.lines().collect();
+    let open = format!("```{lang}");
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_start() == open {
+            let start = i;
+            let mut body = String::new();
+            i += 1;
+            while i < lines.len() && lines[i].trim_start() != "```" {
+                body.push_str(lines[i]);
+                body.push('\n');
+                i += 1;
+            }
+            let before = start.checked_sub(1).map_or("", |b| lines[b]).trim();
+            out.push(Fence {
+                line: start + 1,
+                before: before.to_string(),
+                body,
+            });
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Built by `cargo xtask build` (the README's test command builds it first).
 pub fn wasm() -> PathBuf {
     let path = std::env::var_os("SCHEDULER_FINAL_WASM")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/scheduler-final.wasm")
-        });
+        .unwrap_or_else(|| root().join("target/scheduler-final.wasm"));
     assert!(
         path.exists(),
         "{} is missing: run `cargo xtask test` (it builds it first)",

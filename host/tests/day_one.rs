@@ -3,81 +3,12 @@
 //! spinning on a closed port), think-time ranges, and a summary and plan
 //! that read well. Each compares with what the server saw where it can.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use test_kit::host::{bin, ok, scratch};
 use test_kit::timed::{Behaviour, Timed};
 use test_kit::{num, scenario, target};
-
-/// One request as the recording server saw it.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    test_header: Option<String>,
-    body: Vec<u8>,
-}
-
-/// A keep-alive HTTP/1.1 server that records every request.
-fn recorder() -> (SocketAddr, Arc<Mutex<Vec<Seen>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || serve(conn, &log));
-        }
-    });
-    (addr, seen)
-}
-
-fn serve(mut conn: std::net::TcpStream, log: &Mutex<Vec<Seen>>) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut req = httparse::Request::new(&mut headers);
-        let Ok(httparse::Status::Complete(head)) = req.parse(&buf) else {
-            match conn.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-            continue;
-        };
-        let header = |name: &str| {
-            req.headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| String::from_utf8_lossy(h.value).into_owned())
-        };
-        let len: usize = header("content-length").map_or(0, |v| v.parse().unwrap());
-        if buf.len() < head + len {
-            match conn.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-            continue;
-        }
-        log.lock().unwrap().push(Seen {
-            method: req.method.unwrap().to_string(),
-            path: req.path.unwrap().to_string(),
-            test_header: header("x-test"),
-            body: buf[head..head + len].to_vec(),
-        });
-        buf.drain(..head + len);
-        if conn
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            .is_err()
-        {
-            return;
-        }
-    }
-}
 
 /// `scheduler-host ARGS` in `dir`.
 fn host(dir: &std::path::Path, args: &[&str]) -> Output {
@@ -94,10 +25,10 @@ fn report(dir: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn a_url_runs_in_one_line_with_its_method_headers_and_body_as_written() {
-    let (addr, seen) = recorder();
+    let server = Timed::start(Behaviour::default());
     let dir = scratch("one-line");
     std::fs::write(dir.join("body.json"), "{\"order\": 7}").unwrap();
-    let url = format!("http://{addr}/orders");
+    let url = format!("http://{}/orders", server.addr);
     let out = host(
         &dir,
         &[
@@ -123,11 +54,11 @@ fn a_url_runs_in_one_line_with_its_method_headers_and_body_as_written() {
         ],
     );
     ok(&out);
-    let seen = seen.lock().unwrap().clone();
+    let seen = server.hits();
     assert_eq!(seen.len(), 6, "2 users × 3 iterations");
     for s in &seen {
         assert_eq!((s.method.as_str(), s.path.as_str()), ("POST", "/orders"));
-        assert_eq!(s.test_header.as_deref(), Some("one"));
+        assert_eq!(s.header("x-test"), Some("one"));
         assert_eq!(s.body, b"{\"order\": 7}");
     }
     let r = report(&dir);

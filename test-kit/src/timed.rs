@@ -1,9 +1,10 @@
 //! An HTTP/1.1 keep-alive server for load-shape tests that records, per
-//! request, when it arrived (from the server's start), from which peer and
-//! for which path; it answers after a fixed delay, or holds every answer
-//! during stall windows (`stall` of every `period`).
+//! request, when it arrived (from the server's start), from which peer, and
+//! what it was (method, path, headers, a Content-Length body); it answers
+//! after a fixed delay, or holds every answer during stall windows (`stall`
+//! of every `period`).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,7 +25,21 @@ pub struct Behaviour {
 pub struct Hit {
     pub at: Duration,
     pub peer: SocketAddr,
+    pub method: String,
     pub path: String,
+    /// (name in lower case, value), in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Hit {
+    /// The first header called `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 pub struct Timed {
@@ -71,8 +86,10 @@ fn serve(conn: TcpStream, b: Behaviour, started: Instant, hits: Arc<Mutex<Vec<Hi
         if r.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
-        let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-        // Headers (no bodies in these tests).
+        let mut words = line.split_whitespace();
+        let method = words.next().unwrap_or("GET").to_string();
+        let path = words.next().unwrap_or("/").to_string();
+        let mut headers = Vec::new();
         loop {
             let mut h = String::new();
             if r.read_line(&mut h).unwrap_or(0) == 0 {
@@ -81,11 +98,29 @@ fn serve(conn: TcpStream, b: Behaviour, started: Instant, hits: Arc<Mutex<Vec<Hi
             if h == "\r\n" || h == "\n" {
                 break;
             }
+            if let Some((name, value)) = h.split_once(':') {
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            }
         }
         let at = started.elapsed();
+        let length = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap_or(0));
+        let mut body = vec![0; length];
+        if r.read_exact(&mut body).is_err() {
+            return;
+        }
         let nth = {
             let mut h = hits.lock().unwrap();
-            h.push(Hit { at, peer, path });
+            h.push(Hit {
+                at,
+                peer,
+                method,
+                path,
+                headers,
+                body,
+            });
             h.len()
         };
         let mut wait = b.delay;

@@ -14,6 +14,19 @@ pub fn parts(root: &Path) -> Result<Vec<Part>> {
     parts_table::read(root).map_err(|e| anyhow!(e))
 }
 
+/// `cargo SUBCOMMAND --target wasm32-wasip2 -p PART…` over every part, in
+/// `root`: the build, the no-rebuild check and the guests' clippy.
+pub fn guests(root: &Path, subcommand: &str) -> Result<Command> {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .current_dir(root)
+        .args([subcommand, "--target", "wasm32-wasip2"]);
+    for part in parts(root)? {
+        cargo.args(["-p", &part.krate]);
+    }
+    Ok(cargo)
+}
+
 /// `target/parts`: `component/<name>.wasm` for every part.
 pub fn parts_dir(root: &Path) -> PathBuf {
     parts_table::parts_dir(&root.join("target"))
@@ -23,14 +36,7 @@ pub fn parts_dir(root: &Path) -> PathBuf {
 pub fn all(root: &Path) -> Result<PathBuf> {
     tools::ensure_build()?;
     let parts = parts(root)?;
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .current_dir(root)
-        .args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
-    for part in &parts {
-        cargo.args(["-p", &part.krate]);
-    }
-    tools::run(&mut cargo)?;
+    tools::run(guests(root, "build")?.args(["--profile", "wasm"]))?;
     let built = root.join("target/wasm32-wasip2/wasm");
     let dir = parts_dir(root);
     std::fs::create_dir_all(dir.join("component"))?;
@@ -92,10 +98,8 @@ pub fn assert_fresh(root: &Path) -> Result<()> {
         "-p",
         "scheduler-host",
     ]))?;
-    let mut wasm = cargo(&["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
-    for part in parts(root)? {
-        wasm.args(["-p", &part.krate]);
-    }
+    let mut wasm = guests(root, "build")?;
+    wasm.args(["--profile", "wasm"]);
     let tests = cargo(&[
         "test",
         "--release",

@@ -313,12 +313,7 @@ fn lint(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    let mut guests = cargo();
-    guests.args(["clippy", "--target", "wasm32-wasip2"]);
-    for part in build::parts(root)? {
-        guests.args(["-p", &part.krate]);
-    }
-    tools::run(guests.args(["--", "-D", "warnings"]))?;
+    tools::run(build::guests(root, "clippy")?.args(["--", "-D", "warnings"]))?;
     tools::run(cargo().args([
         "clippy",
         "--target",

@@ -9,37 +9,32 @@
 use anyhow::{Context, Result, bail};
 use std::process::Command;
 
-/// (binary, crate, version, what `--version` prints)
-type Tool = (&'static str, &'static str, &'static str, &'static str);
+/// (binary, crate, version, what `--version` prints, more `cargo install` arguments)
+type Tool = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
 
 /// Composes the parts: the build needs it.
-const WAC: Tool = ("wac", "wac-cli", "0.12.0", "wac-cli 0.12.0");
+const WAC: Tool = ("wac", "wac-cli", "0.12.0", "wac-cli 0.12.0", &[]);
 /// Stock wasmtime: plain mode's tests and `plain-demo`.
-const WASMTIME: Tool = ("wasmtime", "wasmtime-cli", "48.0.8", "wasmtime 48.0.8");
-
+const WASMTIME: Tool = ("wasmtime", "wasmtime-cli", "48.0.8", "wasmtime 48.0.8", &[]);
 /// Builds the book (`docs/`); without its default features (the live
 /// `serve`/`watch` server), which `mdbook build` does not need.
-const MDBOOK: (&str, &str) = ("0.4.52", "mdbook v0.4.52");
+const MDBOOK: Tool = (
+    "mdbook",
+    "mdbook",
+    "0.4.52",
+    "mdbook v0.4.52",
+    &["--no-default-features"],
+);
 
 /// Installs mdbook when missing: what `cargo xtask docs` and `test` need.
 pub fn ensure_mdbook() -> Result<()> {
-    let (version, banner) = MDBOOK;
-    let have = output(Command::new("mdbook").arg("--version")).unwrap_or_default();
-    if !have.starts_with(banner) {
-        eprintln!(
-            "xtask: installing mdbook {version} (have: {:?})",
-            have.trim()
-        );
-        run(Command::new("cargo").args([
-            "install",
-            "--locked",
-            "mdbook",
-            "--version",
-            version,
-            "--no-default-features",
-        ]))?;
-    }
-    Ok(())
+    ensure_tool(MDBOOK)
 }
 
 /// Validates deploy/kubernetes/ against the Kubernetes schemas it ships.
@@ -91,14 +86,16 @@ pub fn ensure_test() -> Result<()> {
     ensure_mdbook()
 }
 
-fn ensure_tool((bin, krate, version, banner): Tool) -> Result<()> {
+fn ensure_tool((bin, krate, version, banner, more): Tool) -> Result<()> {
     let have = output(Command::new(bin).arg("--version")).unwrap_or_default();
     if !have.starts_with(banner) {
         eprintln!(
             "xtask: installing {krate} {version} (have: {:?})",
             have.trim()
         );
-        run(Command::new("cargo").args(["install", "--locked", krate, "--version", version]))?;
+        run(Command::new("cargo")
+            .args(["install", "--locked", krate, "--version", version])
+            .args(more))?;
     }
     Ok(())
 }

@@ -64,18 +64,16 @@ impl OneLine {
         let text = |d: Duration| Value::from(crate::duration::text(d));
         let Some(rate) = self.rate else {
             let mut load = mapping([("total_users", self.users.unwrap_or(DEFAULT_USERS).into())]);
-            match (self.duration, self.iterations) {
-                (None, None) => {
-                    load.insert("test_duration".into(), text(DEFAULT_DURATION));
-                }
-                (d, i) => {
-                    if let Some(d) = d {
-                        load.insert("test_duration".into(), text(d));
-                    }
-                    if let Some(i) = i {
-                        load.insert("iterations".into(), i.into());
-                    }
-                }
+            // Neither -d nor -i: the default duration.
+            let duration = match (self.duration, self.iterations) {
+                (None, None) => Some(DEFAULT_DURATION),
+                (d, _) => d,
+            };
+            if let Some(d) = duration {
+                load.insert("test_duration".into(), text(d));
+            }
+            if let Some(i) = self.iterations {
+                load.insert("iterations".into(), i.into());
             }
             return Ok(mapping([(
                 "scenario",

@@ -240,19 +240,14 @@ fn top_errors(m: &Metrics) -> impl Iterator<Item = (&contract::ErrorKind, &stats
 }
 
 fn row(s: &mut String, name: &str, m: &Metrics, width: usize) {
-    let pct = if m.total_requests == 0 {
-        0.0
-    } else {
-        100.0 * m.successful as f64 / m.total_requests as f64
-    };
     let _ = writeln!(
         s,
-        "{:<width$} {:>9} {:>9} {:>8} {:>7.2}% {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+        "{:<width$} {:>9} {:>9} {:>8} {:>8} {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
         name,
         m.total_requests,
         m.successful,
         m.failed,
-        pct,
+        percent(m.successful, m.total_requests),
         m.throughput_rps,
         m.latency_p50_ms,
         m.latency_p95_ms,

@@ -133,6 +133,12 @@ impl Vu {
             .sum();
         let slots = scenario.variables.len();
         let sources = scenario.data.len();
+        // Only closed-model users back off (the setup/teardown user has no
+        // workload, so none).
+        let closed = scenario
+            .workloads
+            .get(workload)
+            .is_some_and(|w| matches!(w.model, scenario::executor::Model::Closed(_)));
         let mut vu = Vu {
             scenario,
             index,
@@ -149,7 +155,7 @@ impl Vu {
             values: vec![None; slots],
             setup: vec![None; slots],
             rows: vec![None; sources],
-            backoff: Default::default(),
+            backoff: crate::backoff::Backoff::new(closed),
         };
         vu.upcoming = vu.pick();
         vu
@@ -274,12 +280,7 @@ impl Vu {
             .last()
             .and_then(|s| s.error.as_ref())
             .is_some_and(|e| e.kind == ErrorKind::ConnectRefused);
-        let closed = self
-            .scenario
-            .workloads
-            .get(self.workload)
-            .is_some_and(|w| matches!(w.model, scenario::executor::Model::Closed(_)));
-        self.backoff.after(think, refused, closed)
+        self.backoff.after(think, refused)
     }
 
     fn scope(&mut self) -> UserScope<'_> {

@@ -331,9 +331,12 @@ fn lint(root: &Path) -> Result<()> {
 fn wit(root: &Path, out: &Path) -> Result<()> {
     let deps = out.join("deps/core-libs");
     std::fs::create_dir_all(&deps).with_context(|| format!("cannot create {}", deps.display()))?;
+    let wasi = out.join("deps");
     for (from, to) in [
         ("wit/actions/actions.wit", out.join("actions.wit")),
         ("wit/core-libs/core-libs.wit", deps.join("core-libs.wit")),
+        ("wit/wasi/io.wit", wasi.join("wasi-io.wit")),
+        ("wit/wasi/clocks.wit", wasi.join("wasi-clocks.wit")),
     ] {
         std::fs::copy(root.join(from), &to)
             .with_context(|| format!("cannot copy {from} to {}", to.display()))?;

@@ -28,6 +28,10 @@ pub enum ErrorKind {
     ExtractFailed,
     /// A template named a variable that was not set (not sent).
     MissingVariable,
+    /// No file descriptor left for a socket (EMFILE, ENFILE).
+    TooManyFiles,
+    /// No kernel buffer space, memory or local port for a socket.
+    NoBufferSpace,
     Other,
     /// The user's instance trapped (a panic, an interrupted runaway step, its
     /// memory limit) or could not be created; counted by scheduler-host,
@@ -40,7 +44,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 21] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Timeout,
@@ -57,6 +61,8 @@ impl ErrorKind {
         ErrorKind::CheckFailed,
         ErrorKind::ExtractFailed,
         ErrorKind::MissingVariable,
+        ErrorKind::TooManyFiles,
+        ErrorKind::NoBufferSpace,
         ErrorKind::Other,
         ErrorKind::Trap,
         ErrorKind::Interrupted,
@@ -81,6 +87,8 @@ impl ErrorKind {
             ErrorKind::CheckFailed => "check-failed",
             ErrorKind::ExtractFailed => "extract-failed",
             ErrorKind::MissingVariable => "missing-variable",
+            ErrorKind::TooManyFiles => "too-many-files",
+            ErrorKind::NoBufferSpace => "no-buffer-space",
             ErrorKind::Other => "other",
             ErrorKind::Trap => "trap",
             ErrorKind::Interrupted => "interrupted",

@@ -133,6 +133,8 @@ macro_rules! action_types_conversions {
                 W::CheckFailed => K::CheckFailed,
                 W::ExtractFailed => K::ExtractFailed,
                 W::MissingVariable => K::MissingVariable,
+                W::TooManyFiles => K::TooManyFiles,
+                W::NoBufferSpace => K::NoBufferSpace,
                 W::Other => K::Other,
             }
         }
@@ -158,6 +160,8 @@ macro_rules! action_types_conversions {
                 K::CheckFailed => W::CheckFailed,
                 K::ExtractFailed => W::ExtractFailed,
                 K::MissingVariable => W::MissingVariable,
+                K::TooManyFiles => W::TooManyFiles,
+                K::NoBufferSpace => W::NoBufferSpace,
                 // Only a host counts traps and interruptions; a guest never
                 // makes one.
                 K::Other | K::Trap | K::Interrupted => W::Other,

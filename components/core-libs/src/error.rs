@@ -20,6 +20,8 @@ pub fn from_code(code: ErrorCode) -> NetError {
             NetError::NameUnresolvable(code.name().to_string())
         }
         ErrorCode::InvalidArgument => NetError::InvalidArgument(code.name().to_string()),
+        ErrorCode::NewSocketLimit => NetError::TooManyFiles,
+        ErrorCode::OutOfMemory => NetError::NoBufferSpace,
         other => NetError::Other(other.name().to_string()),
     }
 }
@@ -28,6 +30,8 @@ pub fn from_code(code: ErrorCode) -> NetError {
 pub fn at(code: ErrorCode, addr: SocketAddr) -> NetError {
     match code {
         ErrorCode::AccessDenied => denied(addr),
+        // On a connect (the bind, if any, is done): no ephemeral port left.
+        ErrorCode::AddressNotBindable | ErrorCode::AddressInUse => NetError::NoBufferSpace,
         other => from_code(other),
     }
 }

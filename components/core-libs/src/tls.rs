@@ -1,5 +1,6 @@
 //! TLS over a core-libs TCP connection: rustls (sans-IO) pumped over the
-//! connection's own `send`/`receive`, so every deadline is the socket's.
+//! connection's own non-blocking queue and reads; the blocking forms wait
+//! on the connection with the call's deadline.
 
 use crate::CoreLibs;
 use crate::deadline::Deadline;
@@ -53,6 +54,14 @@ impl GuestClient for TlsClient {
 
     fn id(&self) -> u64 {
         self.id
+    }
+
+    fn share(&self) -> Client {
+        Client::new(TlsClient {
+            config: Arc::clone(&self.config),
+            server_name: self.server_name.clone(),
+            id: self.id,
+        })
     }
 }
 
@@ -131,72 +140,99 @@ impl Guest for CoreLibs {
         alpn: Vec<String>,
         timeout: Duration,
     ) -> Result<Session, NetError> {
-        let conn: &TcpConnection = conn.get();
-        let client: &TlsClient = client.get();
-        let name = client.server_name.as_deref().unwrap_or(&host);
-        let name = ServerName::try_from(name.trim_start_matches('[').trim_end_matches(']'))
-            .map_err(|e| NetError::InvalidArgument(format!("TLS server name {name:?}: {e}")))?
-            .to_owned();
-        let alpn = alpn.into_iter().map(String::into_bytes).collect();
-        let mut tls = ClientConnection::new_with_alpn(Arc::clone(&client.config), name, alpn)
-            .map_err(tls_error)?;
         let deadline = Deadline::after(timeout);
-        while tls.is_handshaking() {
-            flush(conn, &mut tls, &deadline)?;
-            if !tls.is_handshaking() {
-                break;
+        let conn: &TcpConnection = conn.get();
+        begin(conn, client.get(), &host, alpn)?;
+        loop {
+            if let Some(session) = step(conn)? {
+                return Ok(session);
             }
-            if tls.wants_read() {
-                pull(conn, &mut tls, &deadline)?;
-            }
+            conn.wait(&deadline)?;
         }
-        // TLS 1.3's client Finished may still be queued.
-        flush(conn, &mut tls, &deadline)?;
-        let session = Session {
-            version: match tls.protocol_version() {
-                Some(rustls::ProtocolVersion::TLSv1_2) => ProtocolVersion::Tls12,
-                _ => ProtocolVersion::Tls13,
-            },
-            alpn: tls
-                .alpn_protocol()
-                .map(|p| String::from_utf8_lossy(p).into_owned()),
-            resumed: matches!(tls.handshake_kind(), Some(HandshakeKind::Resumed)),
-        };
-        *conn.tls.borrow_mut() = Some(Box::new(tls));
-        Ok(session)
+    }
+
+    fn start_handshake(
+        conn: ConnectionBorrow<'_>,
+        client: ClientBorrow<'_>,
+        host: String,
+        alpn: Vec<String>,
+    ) -> Result<(), NetError> {
+        begin(conn.get(), client.get(), &host, alpn)
+    }
+
+    fn handshake_step(conn: ConnectionBorrow<'_>) -> Result<Option<Session>, NetError> {
+        step(conn.get())
     }
 }
 
-/// Encrypts and sends `data`.
-pub fn write(
+/// Makes `conn` a TLS connection in its handshake, for `host` (or the
+/// client's `server-name`), offering `alpn`.
+fn begin(
     conn: &TcpConnection,
-    tls: &mut ClientConnection,
-    data: &[u8],
-    deadline: &Deadline,
+    client: &TlsClient,
+    host: &str,
+    alpn: Vec<String>,
 ) -> Result<(), NetError> {
-    // rustls buffers a limited amount of plaintext (64 KiB): hand it what
-    // it takes, send the records, repeat.
-    let mut rest = data;
-    while !rest.is_empty() {
-        let n = tls
-            .writer()
-            .write(rest)
-            .map_err(|e| NetError::Other(format!("TLS write: {e}")))?;
-        rest = &rest[n..];
-        flush(conn, tls, deadline)?;
-    }
+    let name = client.server_name.as_deref().unwrap_or(host);
+    let name = ServerName::try_from(name.trim_start_matches('[').trim_end_matches(']'))
+        .map_err(|e| NetError::InvalidArgument(format!("TLS server name {name:?}: {e}")))?
+        .to_owned();
+    let alpn = alpn.into_iter().map(String::into_bytes).collect();
+    let mut tls = ClientConnection::new_with_alpn(Arc::clone(&client.config), name, alpn)
+        .map_err(tls_error)?;
+    // Every write is taken whole and queued (the contract's `send` never
+    // refuses bytes); the socket's own permit paces them.
+    tls.set_buffer_limit(None);
+    *conn.tls.borrow_mut() = Some(Box::new(tls));
     Ok(())
 }
 
-/// Up to `max` bytes of plaintext as soon as any arrive; empty at EOF
-/// (with or without the peer's close_notify: HTTP bodies delimited by
-/// close are often ended without one).
-pub fn read(
+/// Drives the handshake as far as it goes without waiting.
+fn step(conn: &TcpConnection) -> Result<Option<Session>, NetError> {
+    let mut slot = conn.tls.borrow_mut();
+    let Some(tls) = slot.as_deref_mut() else {
+        return Err(NetError::InvalidArgument(
+            "handshake-step on a connection without start-handshake".into(),
+        ));
+    };
+    loop {
+        flush(conn, tls)?;
+        if !tls.is_handshaking() {
+            // TLS 1.3's client Finished may still be queued: it goes out
+            // ahead of the first request's bytes.
+            return Ok(Some(Session {
+                version: match tls.protocol_version() {
+                    Some(rustls::ProtocolVersion::TLSv1_2) => ProtocolVersion::Tls12,
+                    _ => ProtocolVersion::Tls13,
+                },
+                alpn: tls
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
+                resumed: matches!(tls.handshake_kind(), Some(HandshakeKind::Resumed)),
+            }));
+        }
+        if !tls.wants_read() || !pull(conn, tls)? {
+            return Ok(None);
+        }
+    }
+}
+
+/// Encrypts `data` and queues the records (never refuses bytes).
+pub fn send(conn: &TcpConnection, tls: &mut ClientConnection, data: &[u8]) -> Result<(), NetError> {
+    tls.writer()
+        .write_all(data)
+        .map_err(|e| NetError::Other(format!("TLS write: {e}")))?;
+    flush(conn, tls).map(drop)
+}
+
+/// Up to `max` bytes of plaintext if any have arrived; empty at EOF (with
+/// or without the peer's close_notify: HTTP bodies delimited by close are
+/// often ended without one); none if nothing has arrived yet.
+pub fn try_read(
     conn: &TcpConnection,
     tls: &mut ClientConnection,
     max: u32,
-    deadline: &Deadline,
-) -> Result<Vec<u8>, NetError> {
+) -> Result<Option<Vec<u8>>, NetError> {
     loop {
         // Sized to the plaintext rustls holds, not to `max`: most responses
         // are far smaller than a read's limit.
@@ -208,46 +244,42 @@ pub fn read(
         match tls.reader().read(&mut buf) {
             Ok(n) => {
                 buf.truncate(n);
-                return Ok(buf);
+                return Ok(Some(buf));
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if !pull(conn, tls, deadline)? {
-                    return Ok(Vec::new());
+                if !pull(conn, tls)? {
+                    flush(conn, tls)?;
+                    return Ok(None);
                 }
                 // Post-handshake messages (key updates) may need an answer.
-                flush(conn, tls, deadline)?;
+                flush(conn, tls)?;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(Some(Vec::new())),
             Err(e) => return Err(NetError::Other(format!("TLS read: {e}"))),
         }
     }
 }
 
-/// Sends whatever rustls has queued.
-fn flush(
-    conn: &TcpConnection,
-    tls: &mut ClientConnection,
-    deadline: &Deadline,
-) -> Result<(), NetError> {
-    if !tls.wants_write() {
-        return Ok(());
+/// Queues whatever records rustls has and hands the socket what it takes;
+/// true once nothing is queued.
+pub fn flush(conn: &TcpConnection, tls: &mut ClientConnection) -> Result<bool, NetError> {
+    if tls.wants_write() {
+        let mut queued = conn.queued.borrow_mut();
+        while tls.wants_write() {
+            tls.write_tls(&mut *queued)
+                .map_err(|e| NetError::Other(format!("TLS: {e}")))?;
+        }
     }
-    let mut out = Vec::new();
-    while tls.wants_write() {
-        tls.write_tls(&mut out)
-            .map_err(|e| NetError::Other(format!("TLS: {e}")))?;
-    }
-    conn.send(&out, deadline)
+    conn.try_flush()
 }
 
-/// Reads one batch of TLS bytes from the socket into rustls and processes
-/// them; false at EOF. A TLS error is sent to the peer as an alert first.
-fn pull(
-    conn: &TcpConnection,
-    tls: &mut ClientConnection,
-    deadline: &Deadline,
-) -> Result<bool, NetError> {
-    let bytes = conn.receive(RECORD_READ, deadline)?;
+/// Feeds rustls what has arrived and processes it; false when nothing has
+/// arrived yet. At EOF, tells rustls (the reader then reports it), or fails
+/// a handshake. A TLS error is sent to the peer as an alert first.
+fn pull(conn: &TcpConnection, tls: &mut ClientConnection) -> Result<bool, NetError> {
+    let Some(bytes) = conn.try_receive(RECORD_READ)? else {
+        return Ok(false);
+    };
     if bytes.is_empty() {
         if tls.is_handshaking() {
             return Err(NetError::Tls(TlsError {
@@ -255,16 +287,15 @@ fn pull(
                 message: "the server closed the connection during the handshake".into(),
             }));
         }
-        // Tells rustls about EOF, so the reader reports it.
         let _ = tls.read_tls(&mut &[][..]);
-        return Ok(false);
+        return Ok(true);
     }
     let mut rest = &bytes[..];
     while !rest.is_empty() {
         tls.read_tls(&mut rest)
             .map_err(|e| NetError::Other(format!("TLS: {e}")))?;
         if let Err(e) = tls.process_new_packets() {
-            let _ = flush(conn, tls, deadline);
+            let _ = flush(conn, tls);
             return Err(tls_error(e));
         }
     }

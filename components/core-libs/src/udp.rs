@@ -85,15 +85,24 @@ impl GuestSocket for UdpConnection {
     fn receive(&self, max: u32, timeout: Duration) -> Result<Vec<u8>, NetError> {
         let deadline = Deadline::after(timeout);
         loop {
-            match self.incoming.receive(1).map_err(|e| self.fail(e))?.pop() {
-                Some(d) => {
-                    let mut data = d.data;
-                    data.truncate(max as usize);
-                    return Ok(data);
-                }
+            match self.try_receive(max)? {
+                Some(data) => return Ok(data),
                 None => deadline.wait(&self.incoming.subscribe())?,
             }
         }
+    }
+
+    fn try_receive(&self, max: u32) -> Result<Option<Vec<u8>>, NetError> {
+        let datagram = self.incoming.receive(1).map_err(|e| self.fail(e))?.pop();
+        Ok(datagram.map(|d| {
+            let mut data = d.data;
+            data.truncate(max as usize);
+            data
+        }))
+    }
+
+    fn subscribe(&self) -> wasip2::io::poll::Pollable {
+        self.incoming.subscribe()
     }
 
     fn local_address(&self) -> Option<IpSocketAddress> {

@@ -85,6 +85,32 @@ impl Table {
         &self.text[start..self.ends[k] as usize]
     }
 
+    /// Its fields' text and where each ends (field k ends at `ends[k]`),
+    /// as `from_parts` takes them: how a host hands a table to a cell.
+    pub fn parts(&self) -> (&str, &[u32]) {
+        (&self.text, &self.ends)
+    }
+
+    /// A table from `parts`, checked (the ends rise, stay in the text and
+    /// fall on character boundaries, and fill whole rows).
+    pub fn from_parts(columns: Vec<String>, text: String, ends: Vec<u32>) -> Result<Table, String> {
+        let mut last = 0;
+        for &e in &ends {
+            if e < last || e as usize > text.len() || !text.is_char_boundary(e as usize) {
+                return Err("a data table's field ends are not in order".into());
+            }
+            last = e;
+        }
+        if !ends.len().is_multiple_of(columns.len().max(1)) {
+            return Err("a data table's fields do not fill whole rows".into());
+        }
+        Ok(Table {
+            columns,
+            text,
+            ends,
+        })
+    }
+
     /// Row `row`'s fields, in column order.
     pub fn row(&self, row: usize) -> Vec<String> {
         (0..self.columns.len())

@@ -4,13 +4,16 @@
 //! loop that interleaves users in one instance (`local`), and the component
 //! glue (`component`, wasm only).
 //!
-//! Layers: `backoff` ← `workflow` ← `local` ← `component`.
+//! Layers: `backoff`, `reactor` ← `workflow` ← `engine` ← `local` ← `component`.
 
 mod backoff;
+pub mod engine;
 pub mod local;
+pub mod reactor;
 pub mod workflow;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
 
+pub use reactor::Reactor;
 pub use workflow::{Actions, CallContext, StepReport, Vu};

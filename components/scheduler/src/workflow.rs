@@ -23,13 +23,17 @@ pub struct CallContext {
 /// `queries` are the step's extraction rules and checks, which the action
 /// answers in `Outcome::answers` (the body stays in the action). A call is
 /// owned when a template rendered it (so it moves into the request) and
-/// borrowed when the step is sent as written.
+/// borrowed when the step is sent as written. Calls are futures: one
+/// instance runs many users' steps at once (`local`), each call waiting on
+/// its own connection. `&self`: the users' calls share the slots.
+// One thread per instance: the futures need no `Send` bound.
+#[allow(async_fn_in_trait)]
 pub trait Actions {
-    fn http(&mut self, ctx: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome;
-    fn tcp(&mut self, ctx: &CallContext, call: Cow<'_, TcpCall>) -> Outcome;
-    fn udp(&mut self, ctx: &CallContext, call: Cow<'_, UdpCall>) -> Outcome;
-    fn extension(
-        &mut self,
+    async fn http(&self, ctx: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome;
+    async fn tcp(&self, ctx: &CallContext, call: Cow<'_, TcpCall>) -> Outcome;
+    async fn udp(&self, ctx: &CallContext, call: Cow<'_, UdpCall>) -> Outcome;
+    async fn extension(
+        &self,
         ctx: &CallContext,
         kind: &str,
         params_json: &str,
@@ -247,7 +251,7 @@ impl Vu {
     }
 
     /// Runs this user's next step through `actions`.
-    pub fn next_step(&mut self, actions: &mut impl Actions) -> StepReport {
+    pub async fn next_step(&mut self, actions: &impl Actions) -> StepReport {
         let after = self.pick();
         let (i, iteration_done) = std::mem::replace(&mut self.upcoming, after);
         let scenario = Rc::clone(&self.scenario);
@@ -257,7 +261,7 @@ impl Vu {
             timeout: step.timeout,
             vu: self.index,
         };
-        let samples = self.run(actions, &ctx, i, step);
+        let samples = self.run(actions, &ctx, i, step).await;
         let think = step.think_time.sample(&mut self.rng);
         let think_time = self.pause(think, &samples);
         self.at_start = iteration_done;
@@ -298,9 +302,9 @@ impl Vu {
 
     /// Renders the step, calls its action, judges the outcome and keeps
     /// what it extracted.
-    fn run(
+    async fn run(
         &mut self,
-        actions: &mut impl Actions,
+        actions: &impl Actions,
         ctx: &CallContext,
         i: usize,
         step: &Step,
@@ -321,17 +325,17 @@ impl Vu {
         let q = &step.queries;
         let started = Instant::now();
         let outcome = match call {
-            Cow::Borrowed(Call::Http(c)) => actions.http(ctx, Cow::Borrowed(c), q),
-            Cow::Owned(Call::Http(c)) => actions.http(ctx, Cow::Owned(c), q),
-            Cow::Borrowed(Call::Tcp(c)) => actions.tcp(ctx, Cow::Borrowed(c)),
-            Cow::Owned(Call::Tcp(c)) => actions.tcp(ctx, Cow::Owned(c)),
-            Cow::Borrowed(Call::Udp(c)) => actions.udp(ctx, Cow::Borrowed(c)),
-            Cow::Owned(Call::Udp(c)) => actions.udp(ctx, Cow::Owned(c)),
+            Cow::Borrowed(Call::Http(c)) => actions.http(ctx, Cow::Borrowed(c), q).await,
+            Cow::Owned(Call::Http(c)) => actions.http(ctx, Cow::Owned(c), q).await,
+            Cow::Borrowed(Call::Tcp(c)) => actions.tcp(ctx, Cow::Borrowed(c)).await,
+            Cow::Owned(Call::Tcp(c)) => actions.tcp(ctx, Cow::Owned(c)).await,
+            Cow::Borrowed(Call::Udp(c)) => actions.udp(ctx, Cow::Borrowed(c)).await,
+            Cow::Owned(Call::Udp(c)) => actions.udp(ctx, Cow::Owned(c)).await,
             Cow::Borrowed(Call::Extension { kind, params_json }) => {
-                actions.extension(ctx, kind, params_json, q)
+                actions.extension(ctx, kind, params_json, q).await
             }
             Cow::Owned(Call::Extension { kind, params_json }) => {
-                actions.extension(ctx, &kind, &params_json, q)
+                actions.extension(ctx, &kind, &params_json, q).await
             }
         };
         let mut samples = judge(i, step, &outcome, started.elapsed(), &mut self.scope());

@@ -4,7 +4,8 @@ use contract::{ErrorKind, Outcome, Sample, SampleError};
 use scenario::checks::Query;
 use scenario::model::{HttpCall, TcpCall, UdpCall};
 use scenario::parse;
-use scheduler::{Actions, CallContext, Vu, local};
+use scheduler::reactor::block_on;
+use scheduler::{Actions, CallContext, Reactor, Vu, local};
 use stats::Stats;
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -13,13 +14,15 @@ use std::time::Duration;
 /// Answers every call with a fixed outcome and records who called.
 #[derive(Default)]
 struct Fake {
-    calls: Vec<(String, Option<String>)>,
+    calls: std::cell::RefCell<Vec<(String, Option<String>)>>,
     status: u16,
 }
 
+impl Reactor for Fake {}
+
 impl Actions for Fake {
-    fn http(&mut self, c: &CallContext, call: Cow<'_, HttpCall>, _: &[Query]) -> Outcome {
-        self.calls.push((call.url.clone(), ip(c)));
+    async fn http(&self, c: &CallContext, call: Cow<'_, HttpCall>, _: &[Query]) -> Outcome {
+        self.calls.borrow_mut().push((call.url.clone(), ip(c)));
         Outcome {
             status: Some(self.status),
             bytes_sent: 10,
@@ -33,12 +36,16 @@ impl Actions for Fake {
             ..Outcome::default()
         }
     }
-    fn tcp(&mut self, c: &CallContext, call: Cow<'_, TcpCall>) -> Outcome {
-        self.calls.push((call.target.to_string(), ip(c)));
+    async fn tcp(&self, c: &CallContext, call: Cow<'_, TcpCall>) -> Outcome {
+        self.calls
+            .borrow_mut()
+            .push((call.target.to_string(), ip(c)));
         Outcome::default()
     }
-    fn udp(&mut self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
-        self.calls.push((call.target.to_string(), ip(c)));
+    async fn udp(&self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
+        self.calls
+            .borrow_mut()
+            .push((call.target.to_string(), ip(c)));
         let error = Some(SampleError {
             kind: ErrorKind::Timeout,
             message: "no reply".into(),
@@ -48,8 +55,8 @@ impl Actions for Fake {
             ..Outcome::default()
         }
     }
-    fn extension(&mut self, _: &CallContext, kind: &str, _: &str, _: &[Query]) -> Outcome {
-        self.calls.push((kind.into(), None));
+    async fn extension(&self, _: &CallContext, kind: &str, _: &str, _: &[Query]) -> Outcome {
+        self.calls.borrow_mut().push((kind.into(), None));
         Outcome::default()
     }
 }
@@ -72,15 +79,16 @@ const ORDERED: &str = "    - {id: a, type: http, params: {url: 'http://127.0.0.1
 fn ordered_workflow_runs_steps_in_order_and_flags_iteration_end() {
     let s = Rc::new(scenario("{total_users: 1, iterations: 1}", ORDERED));
     let mut vu = Vu::new(s, 0, None);
-    let mut fake = Fake {
+    let fake = Fake {
         status: 200,
         ..Default::default()
     };
     let flags: Vec<bool> = (0..6)
-        .map(|_| vu.next_step(&mut fake).iteration_done)
+        .map(|_| block_on(&fake, vu.next_step(&fake)).iteration_done)
         .collect();
     assert_eq!(flags, [false, false, true, false, false, true]);
-    let order: Vec<&str> = fake.calls.iter().map(|c| c.0.as_str()).collect();
+    let calls = fake.calls.borrow();
+    let order: Vec<&str> = calls.iter().map(|c| c.0.as_str()).collect();
     assert_eq!(
         order[..3],
         ["http://127.0.0.1:1/a", "127.0.0.1:2", "127.0.0.1:3"]
@@ -91,15 +99,17 @@ fn ordered_workflow_runs_steps_in_order_and_flags_iteration_end() {
 fn status_checks_belong_to_the_scheduler() {
     let steps = "    - {type: http, params: {url: 'http://127.0.0.1:1/'}}\n    - {type: http, assert_status: [404], params: {url: 'http://127.0.0.1:1/'}}\n";
     let s = Rc::new(scenario("{total_users: 1, iterations: 1}", steps));
-    let mut fake = Fake {
+    let fake = Fake {
         status: 404,
         ..Default::default()
     };
     let mut vu = Vu::new(s, 0, None);
-    let default_check = vu.next_step(&mut fake).samples.remove(0);
+    let default_check = block_on(&fake, vu.next_step(&fake)).samples.remove(0);
     assert_eq!(default_check.error.unwrap().kind, ErrorKind::CheckFailed);
     assert!(
-        vu.next_step(&mut fake).samples[0].error.is_none(),
+        block_on(&fake, vu.next_step(&fake)).samples[0]
+            .error
+            .is_none(),
         "404 is asserted"
     );
 }
@@ -110,9 +120,9 @@ fn weighted_choice_follows_weights_and_seed() {
     let s = Rc::new(scenario("{total_users: 1, iterations: 1, seed: 42}", steps));
     let picks = |index| {
         let mut vu = Vu::new(Rc::clone(&s), index, None);
-        let mut fake = Fake::default();
+        let fake = Fake::default();
         (0..4000)
-            .map(|_| vu.next_step(&mut fake).samples[0].step)
+            .map(|_| block_on(&fake, vu.next_step(&fake)).samples[0].step)
             .collect::<Vec<u32>>()
     };
     let run = picks(0);
@@ -128,11 +138,11 @@ fn plain_run_interleaves_users_and_counts_per_source_ip() {
         "{total_users: 4, iterations: 5, ip_pool: [127.0.0.2, 127.0.0.3]}",
         ORDERED,
     );
-    let mut fake = Fake {
+    let fake = Fake {
         status: 200,
         ..Default::default()
     };
-    let report = local::run(s, &mut fake, &Default::default());
+    let report = local::run(s, &fake, &Default::default());
     assert_eq!(report.metrics.total_requests, 4 * 5 * 3);
     assert_eq!(report.iterations, 20);
     assert_eq!(report.metrics.failed, 20, "every udp step timed out");
@@ -152,7 +162,13 @@ fn plain_run_interleaves_users_and_counts_per_source_ip() {
             .collect::<Vec<_>>(),
         [20, 20, 20]
     );
-    let by_user: Vec<Option<String>> = fake.calls.iter().take(4).map(|c| c.1.clone()).collect();
+    let by_user: Vec<Option<String>> = fake
+        .calls
+        .borrow()
+        .iter()
+        .take(4)
+        .map(|c| c.1.clone())
+        .collect();
     let want = ["127.0.0.2", "127.0.0.3", "127.0.0.2", "127.0.0.3"].map(|s| Some(s.to_string()));
     assert_eq!(by_user, want, "first step of each user, in user order");
 }
@@ -277,11 +293,11 @@ fn each_report_names_the_step_the_next_call_runs() {
         ("{total_users: 1, iterations: 1, seed: 7}", weighted),
     ] {
         let mut vu = Vu::new(Rc::new(scenario(load, steps)), 0, None);
-        let mut fake = Fake::default();
+        let fake = Fake::default();
         let mut announced = vu.upcoming_step();
         let mut seen = [0u32; 3];
         for _ in 0..60 {
-            let r = vu.next_step(&mut fake);
+            let r = block_on(&fake, vu.next_step(&fake));
             assert_eq!(r.samples[0].step, announced, "{steps}");
             seen[r.samples[0].step as usize] += 1;
             announced = r.next_step;
@@ -315,11 +331,11 @@ scenario:
 "#;
     let scenario = std::rc::Rc::new(scenario::parse(yaml, &[]).unwrap());
     let mut vu = Vu::new(scenario, 0, None);
-    let mut fake = Fake {
+    let fake = Fake {
         status: 200,
-        calls: Vec::new(),
+        calls: Default::default(),
     };
-    let r = vu.next_step(&mut fake);
+    let r = block_on(&fake, vu.next_step(&fake));
     let statuses: Vec<_> = r.samples.iter().map(|s| s.status).collect();
     assert_eq!(statuses, [Some(301), Some(302), Some(200)]);
     assert_eq!(r.samples[0].latency, Duration::from_micros(1_000));
@@ -337,8 +353,10 @@ struct Refusing {
     refuse: bool,
 }
 
+impl Reactor for Refusing {}
+
 impl Actions for Refusing {
-    fn http(&mut self, _: &CallContext, _: Cow<'_, HttpCall>, _: &[Query]) -> Outcome {
+    async fn http(&self, _: &CallContext, _: Cow<'_, HttpCall>, _: &[Query]) -> Outcome {
         let error = self.refuse.then(|| SampleError {
             kind: ErrorKind::ConnectRefused,
             message: "refused".into(),
@@ -349,13 +367,13 @@ impl Actions for Refusing {
             ..Outcome::default()
         }
     }
-    fn tcp(&mut self, _: &CallContext, _: Cow<'_, TcpCall>) -> Outcome {
+    async fn tcp(&self, _: &CallContext, _: Cow<'_, TcpCall>) -> Outcome {
         Outcome::default()
     }
-    fn udp(&mut self, _: &CallContext, _: Cow<'_, UdpCall>) -> Outcome {
+    async fn udp(&self, _: &CallContext, _: Cow<'_, UdpCall>) -> Outcome {
         Outcome::default()
     }
-    fn extension(&mut self, _: &CallContext, _: &str, _: &str, _: &[Query]) -> Outcome {
+    async fn extension(&self, _: &CallContext, _: &str, _: &str, _: &[Query]) -> Outcome {
         Outcome::default()
     }
 }
@@ -368,18 +386,22 @@ fn refused_connects_back_off_doubling_to_a_second_and_reset_on_success() {
     let mut vu = Vu::new(s, 0, None);
     let mut refusing = Refusing { refuse: true };
     let pauses: Vec<u128> = (0..9)
-        .map(|_| vu.next_step(&mut refusing).think_time.as_millis())
+        .map(|_| {
+            block_on(&refusing, vu.next_step(&refusing))
+                .think_time
+                .as_millis()
+        })
         .collect();
     // The think time (15 ms) when it is longer than the back-off.
     assert_eq!(pauses, [15, 20, 40, 80, 160, 320, 640, 1000, 1000]);
     refusing.refuse = false;
     assert_eq!(
-        vu.next_step(&mut refusing).think_time,
+        block_on(&refusing, vu.next_step(&refusing)).think_time,
         Duration::from_millis(15)
     );
     refusing.refuse = true;
     assert_eq!(
-        vu.next_step(&mut refusing).think_time,
+        block_on(&refusing, vu.next_step(&refusing)).think_time,
         Duration::from_millis(15)
     );
 
@@ -392,7 +414,7 @@ fn refused_connects_back_off_doubling_to_a_second_and_reset_on_success() {
     let mut vu = Vu::new(Rc::new(open), 0, None);
     for _ in 0..5 {
         assert_eq!(
-            vu.next_step(&mut refusing).think_time,
+            block_on(&refusing, vu.next_step(&refusing)).think_time,
             Duration::from_millis(15)
         );
     }
@@ -406,9 +428,9 @@ fn a_think_time_range_is_drawn_per_step_reproducibly_with_a_seed() {
     );
     let draws = || {
         let mut vu = Vu::new(Rc::new(parse(&yaml, &[]).unwrap()), 0, None);
-        let mut ok = Refusing { refuse: false };
+        let ok = Refusing { refuse: false };
         (0..50)
-            .map(|_| vu.next_step(&mut ok).think_time)
+            .map(|_| block_on(&ok, vu.next_step(&ok)).think_time)
             .collect::<Vec<_>>()
     };
     let a = draws();

@@ -1,14 +1,14 @@
 //! One request and its response on a kept-alive (or new) connection, timed
 //! phase by phase: connecting, tls_handshaking, sending, waiting, receiving.
 
-use crate::net::Connection;
 use crate::pool::{self, Idle, Key, Route};
 use crate::request::{self, Request};
 use crate::response::{self, ReadError, Response};
-use crate::tls::{self, Client};
 use action_support::net::NetError;
+use action_support::tcp::Connection;
+use action_support::tls::{self, Client};
 use action_support::types::{ActionError, CallContext, ErrorKind, Phases, TlsUse};
-use action_support::{Budget, fail, nanos, net_fail};
+use action_support::{Budget, fail, io, nanos, net_fail};
 use std::cell::RefCell;
 use std::time::Instant;
 
@@ -28,17 +28,17 @@ pub struct Tally {
 /// Sends `req` to `route` and reads the response, keeping what `keep`
 /// asks (body bytes, headers). A kept-alive connection may have been closed by the server
 /// since its last use; then (and only then) it retries once on a fresh one.
-pub fn run(
+pub async fn run(
     ctx: &CallContext,
     route: &Route,
-    req: &Request,
-    keep: response::Keep,
+    req: &Request<'_>,
+    keep: response::Keep<'_>,
     tls: Option<&Client>,
     budget: &Budget,
     tally: &mut Tally,
 ) -> Result<Response, ActionError> {
     let target = &route.target;
-    let key = Key::new(route, ctx.source_ip, tls.map(|c| c.id()));
+    let key = Key::new(route, ctx.vu, ctx.source_ip, tls.map(|c| c.id()));
     let bytes = request::encode(req, target);
     let head_only = req.method.eq_ignore_ascii_case("HEAD");
     for attempt in 0..2 {
@@ -47,13 +47,15 @@ pub fn run(
             Some(Idle { conn, tls }) if attempt == 0 => (conn, tls, true),
             _ => {
                 let start = budget.now();
-                let conn = crate::net::connect(route.addr, ctx.source_ip, budget.left())
+                let conn = io::connect(route.addr, ctx.source_ip, budget.deadline)
+                    .await
                     .map_err(|e| net_fail(e, true, &target.authority))?;
                 phases.connecting = nanos(start.elapsed());
                 let version = match &route.tls_host {
                     Some(host) => {
                         let start = Instant::now();
                         let session = handshake(&conn, tls, ctx.vu, host, budget)
+                            .await
                             .map_err(|e| net_fail(e, false, &target.authority))?;
                         phases.tls_handshaking = nanos(start.elapsed());
                         tally.tls = Some(TlsUse {
@@ -76,7 +78,7 @@ pub fn run(
             });
         }
         let start = budget.now();
-        if let Err(e) = conn.write(&bytes, budget.left_at(start)) {
+        if let Err(e) = io::write(&conn, &bytes, budget.deadline).await {
             if reused && !budget.expired() {
                 continue;
             }
@@ -92,7 +94,7 @@ pub fn run(
             last_byte: None,
             sent_at: Some(sent_at),
         };
-        let read = response::read(&mut wire, head_only, keep, &mut tally.received);
+        let read = response::read(&mut wire, head_only, keep, &mut tally.received).await;
         // A whole response ends with its last bytes' arrival (parsing them
         // is not receiving); anything else ends now.
         let end = match (&read, wire.last_byte) {
@@ -162,7 +164,7 @@ thread_local! {
     static DEFAULT_CLIENTS: RefCell<Vec<(u32, Client)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn handshake(
+async fn handshake(
     conn: &Connection,
     given: Option<&Client>,
     vu: u32,
@@ -170,28 +172,36 @@ fn handshake(
     budget: &Budget,
 ) -> Result<tls::Session, NetError> {
     let alpn = [ALPN.to_string()];
-    if let Some(client) = given {
-        return tls::handshake(conn, client, host, &alpn, budget.left());
-    }
+    let default;
+    let client = match given {
+        Some(client) => client,
+        None => {
+            default = default_client(vu)?;
+            &default
+        }
+    };
+    io::handshake(conn, client, host, &alpn, budget.deadline).await
+}
+
+/// The user's default client (Mozilla roots), made on first use.
+fn default_client(vu: u32) -> Result<Client, NetError> {
     DEFAULT_CLIENTS.with(|c| {
         let mut clients = c.borrow_mut();
-        let i = match clients.iter().position(|(v, _)| *v == vu) {
-            Some(i) => i,
-            None => {
-                let client = Client::create(&tls::ClientConfig {
-                    extra_roots_pem: None,
-                    skip_verify: false,
-                    server_name: None,
-                    client_cert_pem: None,
-                    client_key_pem: None,
-                    versions: Vec::new(),
-                })
-                .map_err(NetError::Other)?;
-                clients.push((vu, client));
-                clients.len() - 1
-            }
-        };
-        tls::handshake(conn, &clients[i].1, host, &alpn, budget.left())
+        if let Some((_, client)) = clients.iter().find(|(v, _)| *v == vu) {
+            return Ok(client.share());
+        }
+        let client = Client::create(&tls::ClientConfig {
+            extra_roots_pem: None,
+            skip_verify: false,
+            server_name: None,
+            client_cert_pem: None,
+            client_key_pem: None,
+            versions: Vec::new(),
+        })
+        .map_err(NetError::Other)?;
+        let shared = client.share();
+        clients.push((vu, client));
+        Ok(shared)
     })
 }
 
@@ -209,9 +219,11 @@ struct Wire<'a> {
 }
 
 impl response::Source for Wire<'_> {
-    fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
+    async fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
         let now = self.sent_at.take().unwrap_or_else(Instant::now);
-        let bytes = self.conn.read(max, self.budget.for_read_at(now)?)?;
+        // Bytes that keep coming do not hold the step past its deadline.
+        self.budget.for_read_at(now)?;
+        let bytes = io::read(self.conn, max, self.budget.deadline).await?;
         if !bytes.is_empty() {
             let at = Instant::now();
             self.first_byte.get_or_insert(at);

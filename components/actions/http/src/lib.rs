@@ -12,8 +12,10 @@ mod pool;
 mod request;
 mod response;
 
+use action_support::task::Task;
+use action_support::tls;
 use action_support::types::{
-    ActionError, CallContext, ErrorKind, Hop, HttpRequest, Outcome, Query,
+    ActionError, CallContext, ErrorKind, Hop, HttpRequest, Outcome, Progress, Query,
 };
 use action_support::{Budget, contains, fail, show};
 use std::borrow::Cow;
@@ -22,26 +24,46 @@ wit_bindgen::generate!({
     world: "scheduler:actions/http-action",
     path: "../../../wit/actions",
     with: {
-        "scheduler:core-libs/types@0.3.0": action_support::net,
-        "scheduler:core-libs/dns@0.3.0": action_support::dns,
-        "scheduler:actions/types@0.4.0": action_support::types,
-        "scheduler:core-libs/tcp@0.3.0": generate,
-        "scheduler:core-libs/tls@0.3.0": generate,
-        "scheduler:actions/http@0.4.0": generate,
+        "scheduler:core-libs/types@0.4.0": action_support::net,
+        "scheduler:core-libs/dns@0.4.0": action_support::dns,
+        "scheduler:actions/types@0.5.0": action_support::types,
+        "scheduler:core-libs/tcp@0.4.0": action_support::tcp,
+        "scheduler:core-libs/tls@0.4.0": action_support::tls,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "scheduler:actions/http@0.5.0": generate,
     },
 });
-
-use scheduler::core_libs::tcp as net;
-use scheduler::core_libs::tls;
 
 struct HttpAction;
 
 impl exports::scheduler::actions::http::Guest for HttpAction {
-    fn execute(ctx: CallContext, req: HttpRequest, tls: Option<&tls::Client>) -> Outcome {
+    type Call = Call;
+}
+
+/// One step: its future, advanced by the scheduler.
+struct Call(Task);
+
+impl exports::scheduler::actions::http::GuestCall for Call {
+    fn new(ctx: CallContext, req: HttpRequest, tls: Option<&tls::Client>) -> Self {
+        // The call outlives the borrow: it keeps a handle of its own.
+        let tls = tls.map(tls::Client::share);
+        Call(Task::new(async move { execute(ctx, req, tls).await }))
+    }
+
+    fn advance(&self) -> Progress {
+        self.0.advance()
+    }
+}
+
+async fn execute(ctx: CallContext, req: HttpRequest, tls: Option<tls::Client>) -> Outcome {
+    {
+        let tls = tls.as_ref();
         let budget = Budget::new(ctx.timeout);
         let mut earlier = Vec::new();
         let mut tally = exchange::Tally::default();
-        let (error, answers) = match follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally) {
+        let followed = follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally).await;
+        let (error, answers) = match followed {
             Ok(resp) => {
                 let body = body_of(&req, &resp);
                 let answers = answers::answer(&req.queries, &resp, &body);
@@ -65,7 +87,7 @@ impl exports::scheduler::actions::http::Guest for HttpAction {
 
 /// Runs the step's request and the redirects it leads to; every request but
 /// the last goes to `earlier`, the last one's counts stay in `tally`.
-fn follow(
+async fn follow(
     ctx: &CallContext,
     req: &HttpRequest,
     tls: Option<&tls::Client>,
@@ -112,7 +134,7 @@ fn follow(
             body,
             cookie,
         };
-        let resp = exchange::run(ctx, &route, &one, keep, tls, budget, tally)?;
+        let resp = exchange::run(ctx, &route, &one, keep, tls, budget, tally).await?;
         if req.cookies {
             cookies::store(ctx.vu, &url, &resp.set_cookies);
         }

@@ -1,12 +1,12 @@
 //! Per-instance state: routes (a URL parsed and its host resolved) and
-//! kept-alive connections, one per (target address, source IP, TLS name). An instance
-//! serves one virtual user in the host, so no connection is ever shared
-//! between users there. A user touches a handful of URLs and addresses, so
+//! kept-alive connections, one per (user, target address, source IP, TLS
+//! name): an instance serves many users, and none shares another's
+//! connections (as in k6, each virtual user has its own). A user touches a handful of URLs and addresses, so
 //! both are short lists searched in order: cheaper than hashing every call.
 
-use crate::net::Connection;
 use crate::request::Target;
 use action_support::net::{IpAddress, IpSocketAddress, ProtocolVersion};
+use action_support::tcp::Connection;
 use action_support::types::ActionError;
 use action_support::{net_fail, resolve_host, std_ip, std_socket};
 use std::cell::RefCell;
@@ -30,6 +30,7 @@ pub struct Route {
 /// certificate is not one made without).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Key {
+    pub vu: u32,
     pub addr: SocketAddr,
     pub source: Option<IpAddr>,
     pub tls_host: Option<Rc<str>>,
@@ -38,8 +39,9 @@ pub struct Key {
 }
 
 impl Key {
-    pub fn new(route: &Route, source: Option<IpAddress>, tls_client: Option<u64>) -> Self {
+    pub fn new(route: &Route, vu: u32, source: Option<IpAddress>, tls_client: Option<u64>) -> Self {
         Key {
+            vu,
             addr: std_socket(route.addr),
             source: source.map(std_ip),
             tls_host: route.tls_host.clone(),

@@ -65,7 +65,7 @@ pub enum ReadError {
 /// (`crate::Wire`), or a test's scripted chunks.
 pub trait Source {
     /// Up to `max` bytes as soon as any arrive; empty at EOF.
-    fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError>;
+    async fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError>;
 }
 
 /// Buffered reads from a source, counting bytes received.
@@ -79,8 +79,8 @@ struct Reader<'a, S: Source> {
 
 impl<S: Source> Reader<'_, S> {
     /// Reads more bytes; false at EOF.
-    fn fill(&mut self) -> Result<bool, ReadError> {
-        match self.source.read(self.chunk) {
+    async fn fill(&mut self) -> Result<bool, ReadError> {
+        match self.source.read(self.chunk).await {
             Ok(chunk) if chunk.is_empty() => Ok(false),
             Ok(chunk) => {
                 if chunk.len() >= self.chunk as usize {
@@ -97,8 +97,8 @@ impl<S: Source> Reader<'_, S> {
         }
     }
 
-    fn fill_or(&mut self, what: &str) -> Result<(), ReadError> {
-        if self.fill()? {
+    async fn fill_or(&mut self, what: &str) -> Result<(), ReadError> {
+        if self.fill().await? {
             Ok(())
         } else {
             Err(ReadError::Protocol(format!("connection closed {what}")))
@@ -181,10 +181,10 @@ fn parse_head(buf: &[u8], wanted: &[String]) -> Result<Option<Head>, ReadError> 
 
 /// Reads one response, keeping at most `keep` body bytes: the rest of the
 /// body streams through (counted, then dropped), whatever its size.
-pub fn read(
+pub async fn read(
     source: &mut impl Source,
     head_only: bool,
-    keep: Keep,
+    keep: Keep<'_>,
     received: &mut u64,
 ) -> Result<Response, ReadError> {
     let mut r = Reader {
@@ -204,7 +204,7 @@ pub fn read(
                 return Err(ReadError::Protocol("response head over 64 KiB".into()));
             }
             None => {
-                if !r.fill()? {
+                if !r.fill().await? {
                     return Err(if r.buf.is_empty() && *r.received == 0 {
                         ReadError::NothingReceived { reset: false }
                     } else {
@@ -228,16 +228,16 @@ pub fn read(
     if no_body {
         // nothing to read
     } else if head.chunked {
-        read_chunked(&mut r, &mut body)?;
+        read_chunked(&mut r, &mut body).await?;
     } else if let Some(n) = head.content_length {
-        consume(&mut r, n, &mut body, "inside the body")?;
+        consume(&mut r, n, &mut body, "inside the body").await?;
     } else {
         // Delimited by close: read to EOF; the connection cannot be reused.
         keep_alive = false;
         loop {
             body.take(&r.buf);
             r.buf.clear();
-            if !r.fill()? {
+            if !r.fill().await? {
                 break;
             }
         }
@@ -272,8 +272,8 @@ impl Body {
 }
 
 /// Consumes exactly `len` body bytes into `body`.
-fn consume(
-    r: &mut Reader<impl Source>,
+async fn consume(
+    r: &mut Reader<'_, impl Source>,
     len: u64,
     body: &mut Body,
     what: &str,
@@ -281,7 +281,7 @@ fn consume(
     let mut left = len;
     while left > 0 {
         if r.buf.is_empty() {
-            r.fill_or(what)?;
+            r.fill_or(what).await?;
         }
         let take = (r.buf.len() as u64).min(left) as usize;
         body.take(&r.buf[..take]);
@@ -291,12 +291,12 @@ fn consume(
     Ok(())
 }
 
-fn read_chunked(r: &mut Reader<impl Source>, body: &mut Body) -> Result<(), ReadError> {
+async fn read_chunked(r: &mut Reader<'_, impl Source>, body: &mut Body) -> Result<(), ReadError> {
     loop {
         let (consumed, size) = loop {
             match httparse::parse_chunk_size(&r.buf) {
                 Ok(httparse::Status::Complete(c)) => break c,
-                Ok(httparse::Status::Partial) => r.fill_or("inside a chunk size")?,
+                Ok(httparse::Status::Partial) => r.fill_or("inside a chunk size").await?,
                 Err(_) => {
                     return Err(ReadError::Protocol(format!(
                         "bad chunk size line {:?}",
@@ -307,11 +307,11 @@ fn read_chunked(r: &mut Reader<impl Source>, body: &mut Body) -> Result<(), Read
         };
         r.buf.drain(..consumed);
         if size == 0 {
-            return read_trailers(r);
+            return read_trailers(r).await;
         }
-        consume(r, size, body, "inside a chunk")?;
+        consume(r, size, body, "inside a chunk").await?;
         while r.buf.len() < 2 {
-            r.fill_or("after a chunk")?;
+            r.fill_or("after a chunk").await?;
         }
         if &r.buf[..2] != b"\r\n" {
             return Err(ReadError::Protocol("chunk not followed by CRLF".into()));
@@ -321,7 +321,7 @@ fn read_chunked(r: &mut Reader<impl Source>, body: &mut Body) -> Result<(), Read
 }
 
 /// After the last chunk: optional trailer lines, then an empty line.
-fn read_trailers(r: &mut Reader<impl Source>) -> Result<(), ReadError> {
+async fn read_trailers(r: &mut Reader<'_, impl Source>) -> Result<(), ReadError> {
     loop {
         match r.buf.windows(2).position(|w| w == b"\r\n") {
             Some(0) => {
@@ -334,7 +334,7 @@ fn read_trailers(r: &mut Reader<impl Source>) -> Result<(), ReadError> {
             None if r.buf.len() > MAX_HEAD => {
                 return Err(ReadError::Protocol("trailers over 64 KiB".into()));
             }
-            None => r.fill_or("inside the trailers")?,
+            None => r.fill_or("inside the trailers").await?,
         }
     }
 }
@@ -348,11 +348,21 @@ mod tests {
     use super::*;
     use std::collections::VecDeque;
 
+    /// `super::read` over a scripted source, which never waits.
+    fn read(
+        source: &mut impl Source,
+        head_only: bool,
+        keep: Keep<'_>,
+        received: &mut u64,
+    ) -> Result<Response, ReadError> {
+        action_support::task::now(super::read(source, head_only, keep, received))
+    }
+
     /// Scripted chunks; EOF once they run out.
     struct Script(VecDeque<Vec<u8>>);
 
     impl Source for Script {
-        fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
+        async fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
             let Some(mut chunk) = self.0.pop_front() else {
                 return Ok(Vec::new());
             };
@@ -368,9 +378,9 @@ mod tests {
     struct Asked(Script, Vec<u32>);
 
     impl Source for Asked {
-        fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
+        async fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
             self.1.push(max);
-            self.0.read(max)
+            self.0.read(max).await
         }
     }
 

@@ -2,27 +2,30 @@
 //! scheduler rejects any step type beyond http/tcp/udp at validation. A
 //! third-party component exporting `scheduler:actions/extension` replaces it.
 
-use action_support::types::{CallContext, Endpoint, ErrorKind, ExtensionRequest, Outcome};
+use action_support::types::{CallContext, Endpoint, ErrorKind, ExtensionRequest, Progress};
 use action_support::{fail, outcome};
 
 wit_bindgen::generate!({
     inline: "
         package scheduler:no-extension;
         world no-extension {
-            export scheduler:actions/extension@0.4.0;
+            export scheduler:actions/extension@0.5.0;
         }
     ",
     path: "../../../wit/actions",
     with: {
-        "scheduler:core-libs/types@0.3.0": action_support::net,
-        "scheduler:actions/types@0.4.0": action_support::types,
-        "scheduler:actions/extension@0.4.0": generate,
+        "scheduler:core-libs/types@0.4.0": action_support::net,
+        "scheduler:actions/types@0.5.0": action_support::types,
+        "scheduler:actions/extension@0.5.0": generate,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
     },
 });
 
 struct NoExtension;
 
 impl exports::scheduler::actions::extension::Guest for NoExtension {
+    type Call = Call;
+
     fn kinds() -> Vec<String> {
         Vec::new()
     }
@@ -37,12 +40,20 @@ impl exports::scheduler::actions::extension::Guest for NoExtension {
     fn destinations(_: ExtensionRequest) -> Vec<Endpoint> {
         Vec::new()
     }
+}
 
-    fn execute(_: CallContext, req: ExtensionRequest) -> Outcome {
-        // Unreachable through the scheduler (it validates kinds), but a direct
-        // caller still gets a clear step error rather than a trap.
-        let why = format!("no extension component handles step type {:?}", req.kind);
-        outcome(None, 0, 0, Err(fail(ErrorKind::Unsupported, why)))
+/// Unreachable through the scheduler (it validates kinds), but a direct
+/// caller still gets a clear step error rather than a trap.
+struct Call(String);
+
+impl exports::scheduler::actions::extension::GuestCall for Call {
+    fn new(_: CallContext, req: ExtensionRequest) -> Self {
+        Call(req.kind)
+    }
+
+    fn advance(&self) -> Progress {
+        let why = format!("no extension component handles step type {:?}", self.0);
+        Progress::Done(outcome(None, 0, 0, Err(fail(ErrorKind::Unsupported, why))))
     }
 }
 

@@ -2,24 +2,36 @@
 //! once here; each action's `generate!` maps them with `with:` so the same
 //! Rust types flow through all three. Third-party actions need none of this:
 //! they build from the WIT alone.
+//!
+//! Actions are written as Rust `async fn`s over core-libs' non-blocking
+//! calls (`io`); `task` drives one such future per call, a step at a time,
+//! from the contract's `advance`.
 
 wit_bindgen::generate!({
     inline: "
         package scheduler:support;
         world support {
-            import scheduler:core-libs/types@0.3.0;
-            import scheduler:actions/types@0.4.0;
-            import scheduler:core-libs/dns@0.3.0;
+            import scheduler:core-libs/types@0.4.0;
+            import scheduler:actions/types@0.5.0;
+            import scheduler:core-libs/dns@0.4.0;
+            import scheduler:core-libs/tcp@0.4.0;
+            import scheduler:core-libs/tls@0.4.0;
+            import scheduler:core-libs/udp@0.4.0;
         }
     ",
     path: "../../../wit/actions",
+    with: { "wasi:io/poll@0.2.12": wasip2::io::poll },
     generate_all,
     pub_export_macro: true,
 });
 
+pub mod io;
+pub mod task;
+
 pub use scheduler::actions::types;
 pub use scheduler::core_libs::dns;
 pub use scheduler::core_libs::types as net;
+pub use scheduler::core_libs::{tcp, tls, udp};
 
 use net::{IpAddress, IpSocketAddress, NetError};
 
@@ -74,6 +86,14 @@ pub fn net_fail(e: NetError, connecting: bool, target: &str) -> ActionError {
             ErrorKind::Tls,
             format!("{target}: {}: {}", tls_reason(t.reason), t.message),
         ),
+        NetError::TooManyFiles => fail(
+            ErrorKind::TooManyFiles,
+            format!("{target}: no file descriptor left for a socket (raise `ulimit -n`)"),
+        ),
+        NetError::NoBufferSpace => fail(
+            ErrorKind::NoBufferSpace,
+            format!("{target}: the kernel had no buffer space or local port left for a socket"),
+        ),
         NetError::Other(why) => fail(ErrorKind::Other, format!("{target}: {why}")),
     }
 }
@@ -113,6 +133,9 @@ pub fn outcome(
 #[derive(Clone)]
 pub struct Budget {
     end: Instant,
+    /// The same end as a `wasi:clocks` instant: what `advance` hands the
+    /// scheduler's event loop with a wait.
+    pub deadline: u64,
     /// The clock reading the budget was made with, until `now` hands it out.
     first: std::cell::Cell<Option<Instant>>,
 }
@@ -123,6 +146,7 @@ impl Budget {
         let now = Instant::now();
         Budget {
             end: now + contract::wit::duration(timeout),
+            deadline: wasip2::clocks::monotonic_clock::now().saturating_add(timeout),
             first: std::cell::Cell::new(Some(now)),
         }
     }

@@ -5,41 +5,65 @@
 
 mod reply;
 
+use action_support::task::Task;
+use action_support::tls;
 use action_support::types::{
-    ActionError, CallContext, ErrorKind, Outcome, ReadMode, TcpRequest, TlsUse,
+    ActionError, CallContext, ErrorKind, Outcome, Progress, ReadMode, TcpRequest, TlsUse,
 };
-use action_support::{Budget, contains, fail, net_fail, outcome, resolve, show, show_endpoint};
+use action_support::{Budget, contains, fail, io, net_fail, outcome, resolve, show, show_endpoint};
 
 wit_bindgen::generate!({
     world: "scheduler:actions/tcp-action",
     path: "../../../wit/actions",
     with: {
-        "scheduler:core-libs/types@0.3.0": action_support::net,
-        "scheduler:core-libs/dns@0.3.0": action_support::dns,
-        "scheduler:actions/types@0.4.0": action_support::types,
-        "scheduler:core-libs/tcp@0.3.0": generate,
-        "scheduler:core-libs/tls@0.3.0": generate,
-        "scheduler:actions/tcp@0.4.0": generate,
+        "scheduler:core-libs/types@0.4.0": action_support::net,
+        "scheduler:core-libs/dns@0.4.0": action_support::dns,
+        "scheduler:actions/types@0.5.0": action_support::types,
+        "scheduler:core-libs/tcp@0.4.0": action_support::tcp,
+        "scheduler:core-libs/tls@0.4.0": action_support::tls,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "scheduler:actions/tcp@0.5.0": generate,
     },
 });
-
-use scheduler::core_libs::tcp as net;
-use scheduler::core_libs::tls;
 
 struct TcpAction;
 
 impl exports::scheduler::actions::tcp::Guest for TcpAction {
-    fn execute(ctx: CallContext, req: TcpRequest, tls: Option<&tls::Client>) -> Outcome {
-        let (mut sent, mut received, mut tls_use) = (0, 0, None);
-        let result = exchange(&ctx, &req, tls, &mut tls_use, &mut sent, &mut received);
-        Outcome {
-            tls: tls_use,
-            ..outcome(None, sent, received, result)
-        }
+    type Call = Call;
+}
+
+/// One step: its future, advanced by the scheduler.
+struct Call(Task);
+
+impl exports::scheduler::actions::tcp::GuestCall for Call {
+    fn new(ctx: CallContext, req: TcpRequest, tls: Option<&tls::Client>) -> Self {
+        // The call outlives the borrow: it keeps a handle of its own.
+        let tls = tls.map(tls::Client::share);
+        Call(Task::new(async move {
+            let (mut sent, mut received, mut tls_use) = (0, 0, None);
+            let result = exchange(
+                &ctx,
+                &req,
+                tls.as_ref(),
+                &mut tls_use,
+                &mut sent,
+                &mut received,
+            )
+            .await;
+            Outcome {
+                tls: tls_use,
+                ..outcome(None, sent, received, result)
+            }
+        }))
+    }
+
+    fn advance(&self) -> Progress {
+        self.0.advance()
     }
 }
 
-fn exchange(
+async fn exchange(
     ctx: &CallContext,
     req: &TcpRequest,
     tls: Option<&tls::Client>,
@@ -50,10 +74,13 @@ fn exchange(
     let budget = Budget::new(ctx.timeout);
     let name = show_endpoint(&req.target);
     let addr = resolve(&req.target, ctx.source_ip)?;
-    let conn =
-        net::connect(addr, ctx.source_ip, budget.left()).map_err(|e| net_fail(e, true, &name))?;
+    let deadline = budget.deadline;
+    let conn = io::connect(addr, ctx.source_ip, deadline)
+        .await
+        .map_err(|e| net_fail(e, true, &name))?;
     if let Some(client) = tls {
-        let session = tls::handshake(&conn, client, &req.target.host, &[], budget.left())
+        let session = io::handshake(&conn, client, &req.target.host, &[], deadline)
+            .await
             .map_err(|e| net_fail(e, false, &name))?;
         *tls_use = Some(TlsUse {
             version: session.version,
@@ -62,14 +89,20 @@ fn exchange(
         });
     }
     if !req.payload.is_empty() {
-        conn.write(&req.payload, budget.left())
+        io::write(&conn, &req.payload, deadline)
+            .await
             .map_err(|e| net_fail(e, false, &name))?;
         *sent = req.payload.len() as u64;
     }
     let mut got = Vec::new();
     let max_read = usize::try_from(req.max_read).unwrap_or(usize::MAX);
-    let read = |max| conn.read(max, budget.for_read()?);
+    let read = async |max| {
+        // Bytes that keep coming do not hold the step past its deadline.
+        budget.for_read()?;
+        io::read(&conn, max, deadline).await
+    };
     let ended = reply::read(&req.read, max_read, read, &mut got, received)
+        .await
         .map_err(|e| net_fail(e, false, &name))?;
     if ended == reply::Ended::Full {
         return Err(fail(

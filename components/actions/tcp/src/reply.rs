@@ -23,10 +23,10 @@ pub enum Ended {
 /// Reads per `mode` from `read` (up to `max` bytes per call, empty at EOF),
 /// keeping at most `max_read` bytes in `got` and counting all into `received`.
 /// `until-close` drops what does not fit and reads on to the end.
-pub fn read(
+pub async fn read(
     mode: &ReadMode,
     max_read: usize,
-    mut read: impl FnMut(u32) -> Result<Vec<u8>, NetError>,
+    mut read: impl AsyncFnMut(u32) -> Result<Vec<u8>, NetError>,
     got: &mut Vec<u8>,
     received: &mut u64,
 ) -> Result<Ended, NetError> {
@@ -34,7 +34,7 @@ pub fn read(
         if got.len() >= max_read && !matches!(mode, ReadMode::UntilClose) {
             return Ok(Ended::Full);
         }
-        let chunk = read(READ_CHUNK)?;
+        let chunk = read(READ_CHUNK).await?;
         if chunk.is_empty() {
             return Ok(Ended::Closed);
         }
@@ -57,22 +57,23 @@ fn done(mode: &ReadMode, got: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use action_support::task::now;
     use std::collections::VecDeque;
 
     fn run(mode: ReadMode, chunks: &[&[u8]]) -> (Result<Ended, NetError>, Vec<u8>, u64, usize) {
         let mut script: VecDeque<Vec<u8>> = chunks.iter().map(|c| c.to_vec()).collect();
         let mut calls = 0;
         let (mut got, mut received) = (Vec::new(), 0);
-        let r = read(
+        let r = now(read(
             &mode,
             1 << 20,
-            |_| {
+            async |_| {
                 calls += 1;
                 Ok(script.pop_front().unwrap_or_default())
             },
             &mut got,
             &mut received,
-        );
+        ));
         (r, got, received, calls)
     }
 
@@ -118,31 +119,31 @@ mod tests {
         let big = vec![b'x'; 64 * 1024];
         let mut calls = 0;
         let (mut got, mut received) = (Vec::new(), 0);
-        let r = read(
+        let r = now(read(
             &ReadMode::Delimiter(b"END".to_vec()),
             100_000,
-            |_| {
+            async |_| {
                 calls += 1;
                 Ok(big.clone())
             },
             &mut got,
             &mut received,
-        );
+        ));
         assert_eq!(r.unwrap(), Ended::Full);
         assert_eq!((got.len(), calls), (100_000, 2));
         // until-close counts everything and keeps max_read.
         let mut left = 50;
         let (mut got, mut received) = (Vec::new(), 0);
-        let r = read(
+        let r = now(read(
             &ReadMode::UntilClose,
             1000,
-            |_| {
+            async |_| {
                 left -= 1;
                 Ok(if left > 0 { big.clone() } else { Vec::new() })
             },
             &mut got,
             &mut received,
-        );
+        ));
         assert_eq!(r.unwrap(), Ended::Closed);
         assert_eq!((got.len(), received), (1000, 49 * 64 * 1024));
     }
@@ -151,10 +152,10 @@ mod tests {
     fn a_socket_error_is_returned_with_what_was_counted() {
         let mut calls = 0;
         let (mut got, mut received) = (Vec::new(), 0);
-        let r = read(
+        let r = now(read(
             &ReadMode::UntilClose,
             1 << 20,
-            |_| {
+            async |_| {
                 calls += 1;
                 if calls == 1 {
                     Ok(b"xy".to_vec())
@@ -164,7 +165,7 @@ mod tests {
             },
             &mut got,
             &mut received,
-        );
+        ));
         assert!(matches!(r, Err(NetError::Timeout)));
         assert_eq!(received, 2);
     }

@@ -1,22 +1,25 @@
 //! The UDP action: send one datagram from the user's source IP, optionally
 //! wait for one reply and check it.
 
-use action_support::types::{ActionError, CallContext, ErrorKind, Outcome, UdpRequest};
+use action_support::task::Task;
+use action_support::types::{ActionError, CallContext, ErrorKind, Progress, UdpRequest};
 use action_support::{Budget, contains, fail, net_fail, outcome, resolve, show, show_endpoint};
 
 wit_bindgen::generate!({
     world: "scheduler:actions/udp-action",
     path: "../../../wit/actions",
     with: {
-        "scheduler:core-libs/types@0.3.0": action_support::net,
-        "scheduler:core-libs/dns@0.3.0": action_support::dns,
-        "scheduler:actions/types@0.4.0": action_support::types,
-        "scheduler:core-libs/udp@0.3.0": generate,
-        "scheduler:actions/udp@0.4.0": generate,
+        "scheduler:core-libs/types@0.4.0": action_support::net,
+        "scheduler:core-libs/dns@0.4.0": action_support::dns,
+        "scheduler:actions/types@0.5.0": action_support::types,
+        "scheduler:core-libs/udp@0.4.0": action_support::udp,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "scheduler:actions/udp@0.5.0": generate,
     },
 });
 
-use scheduler::core_libs::udp as net;
+use action_support::udp as net;
 
 /// The largest UDP payload.
 const MAX_DATAGRAM: u32 = 65_507;
@@ -24,14 +27,27 @@ const MAX_DATAGRAM: u32 = 65_507;
 struct UdpAction;
 
 impl exports::scheduler::actions::udp::Guest for UdpAction {
-    fn execute(ctx: CallContext, req: UdpRequest) -> Outcome {
-        let (mut sent, mut received) = (0, 0);
-        let result = exchange(&ctx, &req, &mut sent, &mut received);
-        outcome(None, sent, received, result)
+    type Call = Call;
+}
+
+/// One step: its future, advanced by the scheduler.
+struct Call(Task);
+
+impl exports::scheduler::actions::udp::GuestCall for Call {
+    fn new(ctx: CallContext, req: UdpRequest) -> Self {
+        Call(Task::new(async move {
+            let (mut sent, mut received) = (0, 0);
+            let result = exchange(&ctx, &req, &mut sent, &mut received).await;
+            outcome(None, sent, received, result)
+        }))
+    }
+
+    fn advance(&self) -> Progress {
+        self.0.advance()
     }
 }
 
-fn exchange(
+async fn exchange(
     ctx: &CallContext,
     req: &UdpRequest,
     sent: &mut u64,
@@ -48,8 +64,8 @@ fn exchange(
     if !req.await_reply {
         return Ok(());
     }
-    let reply = socket
-        .receive(MAX_DATAGRAM, budget.left())
+    let reply = action_support::io::receive(&socket, MAX_DATAGRAM, budget.deadline)
+        .await
         .map_err(|e| net_fail(e, false, &name))?;
     *received = reply.len() as u64;
     match &req.expect {

@@ -20,9 +20,9 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use exports::scheduler::actions::extension::Guest;
+use exports::scheduler::actions::extension::{Guest, GuestCall};
 use scheduler::actions::types::{
-    ActionError, CallContext, Endpoint, ErrorKind, ExtensionRequest, Outcome,
+    ActionError, CallContext, Endpoint, ErrorKind, ExtensionRequest, Outcome, Progress,
 };
 use scheduler::core_libs::types::{IpSocketAddress, NetError};
 use scheduler::core_libs::{dns, tcp};
@@ -96,6 +96,8 @@ fn endpoint(text: &str) -> Option<Endpoint> {
 }
 
 impl Guest for LinePing {
+    type Call = Call;
+
     fn kinds() -> Vec<String> {
         vec!["line-ping".to_string()]
     }
@@ -107,20 +109,48 @@ impl Guest for LinePing {
     fn destinations(req: ExtensionRequest) -> Vec<Endpoint> {
         params(&req).map(|p| vec![p.server]).unwrap_or_default()
     }
+}
 
-    fn execute(ctx: CallContext, req: ExtensionRequest) -> Outcome {
-        let mut out = Outcome {
-            status: None,
-            bytes_sent: 0,
-            bytes_received: 0,
-            error: None,
-            phases: None,
-            tls: None,
-            earlier: Vec::new(),
-            // Answers no queries: steps of this kind extract nothing.
-            answers: Vec::new(),
+/// One step. The simplest way to write a call: do all of it, blocking on
+/// core-libs' sockets, in the first `advance`. The scheduler's other users
+/// in this instance wait meanwhile; an action that should not hold them up
+/// uses core-libs' non-blocking calls and returns `progress::waiting` with
+/// the pollable it waits on (as the built-in actions do).
+struct Call(std::cell::RefCell<Option<(CallContext, ExtensionRequest)>>);
+
+impl GuestCall for Call {
+    fn new(ctx: CallContext, req: ExtensionRequest) -> Self {
+        Call(std::cell::RefCell::new(Some((ctx, req))))
+    }
+
+    fn advance(&self) -> Progress {
+        let Some((ctx, req)) = self.0.borrow_mut().take() else {
+            let mut out = execute_nothing();
+            out.error = Some(err(ErrorKind::Other, "advance called on a finished call"));
+            return Progress::Done(out);
         };
-        if let Err(e) = ping(&ctx, &req, &mut out) {
+        Progress::Done(execute(&ctx, &req))
+    }
+}
+
+fn execute_nothing() -> Outcome {
+    Outcome {
+        status: None,
+        bytes_sent: 0,
+        bytes_received: 0,
+        error: None,
+        phases: None,
+        tls: None,
+        earlier: Vec::new(),
+        // Answers no queries: steps of this kind extract nothing.
+        answers: Vec::new(),
+    }
+}
+
+fn execute(ctx: &CallContext, req: &ExtensionRequest) -> Outcome {
+    {
+        let mut out = execute_nothing();
+        if let Err(e) = ping(ctx, req, &mut out) {
             out.error = Some(e);
         }
         out

@@ -5,5 +5,7 @@
 wit_bindgen::generate!({
     world: "scheduler:main/scheduler",
     path: "../../wit/main",
+    // The actions' waits are wasi:io pollables; `poll` waits on them.
+    with: { "wasi:io/poll@0.2.12": wasip2::io::poll },
     generate_all,
 });

@@ -17,7 +17,9 @@ use bindings::exports::scheduler::main::vu as wit_vu;
 use bindings::scheduler::actions::extension;
 
 mod bindings;
+mod cell;
 mod convert;
+mod poll;
 mod setup;
 mod slots;
 
@@ -61,7 +63,7 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, Ver
         eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
     }
     let rows = scenario.rows(tables);
-    let report = crate::local::run(scenario, &mut Slots::new(material), &rows);
+    let report = crate::local::run(scenario, &Slots::new(material), &rows);
     let verdict = if let Some(why) = &report.setup_failed {
         Verdict::SetupFailed(why.clone())
     } else if report.thresholds_passed() {
@@ -157,7 +159,7 @@ impl wit_vu::Guest for Component {
             for row in rows {
                 vu.set_row(row.source as usize, row.values);
             }
-            let r = vu.next_step(slots);
+            let r = crate::reactor::block_on(&*slots, vu.next_step(&*slots));
             wit_vu::StepReport {
                 samples: r.samples.into_iter().map(wit_sample).collect(),
                 think_time: contract::wit::nanos(r.think_time),
@@ -165,6 +167,25 @@ impl wit_vu::Guest for Component {
                 next_step: r.next_step,
             }
         })
+    }
+}
+
+impl bindings::exports::scheduler::main::cell::Guest for Component {
+    fn init(
+        scenario_yaml: String,
+        inputs: wit_vu::Inputs,
+        spec: bindings::exports::scheduler::main::cell::Spec,
+    ) -> Result<(), String> {
+        cell::init(scenario_yaml, inputs, spec)
+    }
+
+    fn run(
+        now: u64,
+        span: u64,
+        stop: u64,
+        grace: u64,
+    ) -> bindings::exports::scheduler::main::cell::Batch {
+        cell::run(now, span, stop, grace)
     }
 }
 

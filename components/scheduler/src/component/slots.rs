@@ -3,13 +3,16 @@
 
 use super::bindings::scheduler::actions::{extension, http, tcp, types as t, udp};
 use super::bindings::scheduler::core_libs::tls;
-use super::convert::{ctx, outcome, wit_query, wit_tls_version};
+use super::convert::{ctx, wit_query, wit_tls_version};
+use super::poll::finish;
 use crate::workflow::{Actions, CallContext};
 use contract::{ErrorKind, Outcome, SampleError};
 use scenario::checks::Query;
 use scenario::model::{HttpCall, ReadMode, TcpCall, UdpCall};
 use scenario::tls::TlsMaterial;
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// The imported action slots, and each user's TLS clients: made on a
 /// user's first step that needs one, never shared between users (a
@@ -17,7 +20,9 @@ use std::borrow::Cow;
 pub struct Slots {
     material: Vec<TlsMaterial>,
     /// (user, index into `material`) → client.
-    clients: std::collections::BTreeMap<(u32, usize), tls::Client>,
+    clients: RefCell<std::collections::BTreeMap<(u32, usize), Rc<tls::Client>>>,
+    /// The calls waiting on the network, by task (`Reactor`).
+    pub(super) parked: super::poll::Parked,
 }
 
 impl Slots {
@@ -25,13 +30,14 @@ impl Slots {
         Slots {
             material,
             clients: Default::default(),
+            parked: Default::default(),
         }
     }
 
     /// Builds one client per configuration (then drops them): what core-libs
     /// refuses (a key that does not match its certificate, a key type rustls
     /// does not sign with) fails validation instead of every user's steps.
-    pub fn check_tls(&mut self) -> Result<(), String> {
+    pub fn check_tls(&self) -> Result<(), String> {
         for i in 0..self.material.len() {
             if let Err(o) = self.client(u32::MAX, Some(i)) {
                 let why = o.error.map(|e| e.message).unwrap_or_default();
@@ -39,19 +45,19 @@ impl Slots {
                 return Err(format!("scenario file {}: {why}", files.join(", ")));
             }
         }
-        self.clients.clear();
+        self.clients.borrow_mut().clear();
         Ok(())
     }
 
     /// The user's client for TLS configuration `config`; a client the
     /// settings cannot make fails the step (boxed: it is the rare path).
     fn client(
-        &mut self,
+        &self,
         vu: u32,
         config: Option<usize>,
-    ) -> Result<Option<&tls::Client>, Box<Outcome>> {
+    ) -> Result<Option<Rc<tls::Client>>, Box<Outcome>> {
         let Some(i) = config else { return Ok(None) };
-        if !self.clients.contains_key(&(vu, i)) {
+        if !self.clients.borrow().contains_key(&(vu, i)) {
             let m = &self.material[i];
             let client = tls::Client::create(&tls::ClientConfig {
                 extra_roots_pem: m.ca_pem.clone(),
@@ -75,14 +81,14 @@ impl Slots {
                     ..Outcome::default()
                 })
             })?;
-            self.clients.insert((vu, i), client);
+            self.clients.borrow_mut().insert((vu, i), Rc::new(client));
         }
-        Ok(self.clients.get(&(vu, i)))
+        Ok(self.clients.borrow().get(&(vu, i)).cloned())
     }
 }
 
 impl Actions for Slots {
-    fn http(&mut self, c: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome {
+    async fn http(&self, c: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome {
         let HttpCall {
             method,
             url,
@@ -105,13 +111,14 @@ impl Actions for Slots {
             cookies,
             queries: queries.iter().map(wit_query).collect(),
         };
-        match self.client(c.vu, tls) {
-            Ok(client) => outcome(http::execute(ctx(c), &req, client)),
-            Err(failed) => *failed,
-        }
+        let call = match self.client(c.vu, tls) {
+            Ok(client) => http::Call::new(ctx(c), &req, client.as_deref()),
+            Err(failed) => return *failed,
+        };
+        finish(|| call.advance()).await
     }
 
-    fn tcp(&mut self, c: &CallContext, call: Cow<'_, TcpCall>) -> Outcome {
+    async fn tcp(&self, c: &CallContext, call: Cow<'_, TcpCall>) -> Outcome {
         let tls = call.tls;
         let call = call.into_owned();
         let read = match call.read {
@@ -130,13 +137,14 @@ impl Actions for Slots {
             expect: call.expect,
             max_read: call.max_read,
         };
-        match self.client(c.vu, tls) {
-            Ok(client) => outcome(tcp::execute(ctx(c), &req, client)),
-            Err(failed) => *failed,
-        }
+        let call = match self.client(c.vu, tls) {
+            Ok(client) => tcp::Call::new(ctx(c), &req, client.as_deref()),
+            Err(failed) => return *failed,
+        };
+        finish(|| call.advance()).await
     }
 
-    fn udp(&mut self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
+    async fn udp(&self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
         let call = call.into_owned();
         let req = t::UdpRequest {
             target: t::Endpoint {
@@ -147,11 +155,12 @@ impl Actions for Slots {
             await_reply: call.await_reply,
             expect: call.expect,
         };
-        outcome(udp::execute(ctx(c), &req))
+        let call = udp::Call::new(ctx(c), &req);
+        finish(|| call.advance()).await
     }
 
-    fn extension(
-        &mut self,
+    async fn extension(
+        &self,
         c: &CallContext,
         kind: &str,
         params_json: &str,
@@ -162,6 +171,7 @@ impl Actions for Slots {
             params_json: params_json.into(),
             queries: queries.iter().map(wit_query).collect(),
         };
-        outcome(extension::execute(ctx(c), &req))
+        let call = extension::Call::new(ctx(c), &req);
+        finish(|| call.advance()).await
     }
 }

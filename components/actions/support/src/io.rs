@@ -1,0 +1,72 @@
+//! core-libs' non-blocking calls as `async fn`s: each tries, and when it
+//! would wait, waits on the pollable core-libs names (`task::ready`) until
+//! the step's deadline. What the blocking contract calls did, without
+//! holding up the other users of the instance.
+
+use crate::net::{IpAddress, IpSocketAddress, NetError};
+use crate::task::ready;
+use crate::tcp::{self, Connection};
+use crate::tls::{self, Client, Session};
+use crate::udp::Socket;
+
+/// Connects to `target` from `source` before `deadline`.
+pub async fn connect(
+    target: IpSocketAddress,
+    source: Option<IpAddress>,
+    deadline: u64,
+) -> Result<Connection, NetError> {
+    let pending = tcp::start_connect(target, source)?;
+    loop {
+        if let Some(conn) = pending.finish()? {
+            return Ok(conn);
+        }
+        ready(pending.subscribe(), deadline).await?;
+    }
+}
+
+/// A TLS handshake on `conn` for `host`, offering `alpn`.
+pub async fn handshake(
+    conn: &Connection,
+    client: &Client,
+    host: &str,
+    alpn: &[String],
+    deadline: u64,
+) -> Result<Session, NetError> {
+    tls::start_handshake(conn, client, host, alpn)?;
+    loop {
+        if let Some(session) = tls::handshake_step(conn)? {
+            return Ok(session);
+        }
+        ready(conn.subscribe(), deadline).await?;
+    }
+}
+
+/// Writes all of `data`: queued at once, then handed to the OS as the
+/// socket takes it.
+pub async fn write(conn: &Connection, data: &[u8], deadline: u64) -> Result<(), NetError> {
+    conn.send(data)?;
+    while !conn.try_flush()? {
+        ready(conn.subscribe(), deadline).await?;
+    }
+    Ok(())
+}
+
+/// Up to `max` bytes as soon as any arrive; empty at EOF.
+pub async fn read(conn: &Connection, max: u32, deadline: u64) -> Result<Vec<u8>, NetError> {
+    loop {
+        if let Some(bytes) = conn.try_read(max)? {
+            return Ok(bytes);
+        }
+        ready(conn.subscribe(), deadline).await?;
+    }
+}
+
+/// One datagram of at most `max` bytes.
+pub async fn receive(socket: &Socket, max: u32, deadline: u64) -> Result<Vec<u8>, NetError> {
+    loop {
+        if let Some(bytes) = socket.try_receive(max)? {
+            return Ok(bytes);
+        }
+        ready(socket.subscribe(), deadline).await?;
+    }
+}

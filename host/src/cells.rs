@@ -1,0 +1,347 @@
+//! Cells: a slice of one workload's users in one instance, run by the
+//! guest's own event loop (the `cell` export: the engine `run-scenario`
+//! runs, every user's step in flight at once). The host plans the cells
+//! (`plan`: how many users each, `--users-per-instance`), creates them in
+//! the init phase, and drives each with `run` calls of a slice of time,
+//! telling it the run's clock and stop time; their batched events become
+//! the run's `Event`s. A cell that traps (a panic, a runaway step, its
+//! memory limit) ends alone: each of its users that was mid-iteration
+//! counts a `trap` at the step it was on, and a fresh instance takes over
+//! the slice where it stood.
+
+use crate::bindings::{self, VuDriver, cell as wit};
+use crate::egress::Egress;
+use crate::vu::{Event, Shared, Stops, trap_message};
+use crate::vu_state::VuState;
+use contract::{ErrorKind, Sample, UNATTRIBUTED};
+use scenario::Scenario;
+use scenario::executor::{Model, Shard};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use wasmtime::Store;
+
+/// How much run time one `run` call covers: the host hears from a cell at
+/// least this often (progress, live thresholds, the stop).
+const SPAN: Duration = Duration::from_millis(200);
+
+/// One cell's share of the run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub workload: usize,
+    /// The process's shard composed with the cell's place.
+    pub slice: Shard,
+    /// The run-wide numbers of the users it may run.
+    pub users: Vec<u32>,
+}
+
+impl Plan {
+    /// The source addresses its users send from.
+    pub fn sources(&self, scenario: &Scenario) -> Vec<IpAddr> {
+        let mut ips: Vec<IpAddr> = self
+            .users
+            .iter()
+            .filter_map(|n| scenario.pool.for_vu(*n))
+            .collect();
+        ips.sort();
+        ips.dedup();
+        ips
+    }
+}
+
+/// The cells of this process's shard: each workload's users in slices of
+/// at most `per_instance` (`Shard` composed: cell c of C takes the shard's
+/// every C-th user, arrival and turn).
+pub fn plan(scenario: &Scenario, per_instance: u32) -> Vec<Plan> {
+    let shard = scenario.shard;
+    let mut cells = Vec::new();
+    for (wi, w) in scenario.workloads.iter().enumerate() {
+        let users = shard.share(u64::from(w.max_vus()));
+        if users == 0 {
+            continue;
+        }
+        let count = users.div_ceil(u64::from(per_instance.max(1))) as u32;
+        for c in 0..count {
+            let slice = Shard {
+                index: shard.index + shard.count * c,
+                count: shard.count * count,
+            };
+            let users: Vec<u32> = slice.users(w.first_vu, 0..w.max_vus()).collect();
+            // A closed workload's user whose curve never reaches it runs
+            // nothing; an arrival rate's slice always has arrivals.
+            if users.is_empty() && matches!(w.model, Model::Closed(_)) {
+                continue;
+            }
+            cells.push(Plan {
+                workload: wi,
+                slice,
+                users,
+            });
+        }
+    }
+    cells
+}
+
+/// The default users per instance: this process's users spread over four
+/// cells per core (so every core has work and one cell's trap costs a
+/// quarter of a core's users), at most 1,000 per cell.
+pub fn default_per_instance(users: u32) -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    users.div_ceil(4 * cores).clamp(1, 1000)
+}
+
+/// A cell's instance, initialised.
+pub struct Cell {
+    store: Store<VuState>,
+    driver: VuDriver,
+}
+
+/// Where a replacement picks up.
+#[derive(Default)]
+struct Track {
+    /// Users mid-iteration: the step each runs next.
+    mid: HashMap<u32, u32>,
+    /// Iterations each user finished or lost.
+    iterations: HashMap<u32, u64>,
+    /// Iterations begun (what a shared budget has spent).
+    begun: u64,
+    /// Its users counted as active now.
+    active: i32,
+}
+
+/// Creates a cell's instance and runs `cell.init`.
+pub async fn create(shared: &Shared, plan: &Plan, resume: Option<wit::Resume>) -> Result<Cell, String> {
+    let egress = Egress::new(shared.targets.clone(), plan.sources(&shared.scenario));
+    let limit = shared
+        .memory_limit
+        .saturating_mul(plan.users.len().max(1))
+        .min(crate::engine::MAX_MEMORY_PER_CELL);
+    let mut store = VuState::store(&shared.engine, Arc::new(egress), limit);
+    let driver = shared
+        .pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| trap_message(&e))?;
+    let spec = wit::Spec {
+        slice: wit::Slice {
+            workload: plan.workload as u32,
+            index: plan.slice.index,
+            count: plan.slice.count,
+        },
+        setup: shared.setup.get().cloned().unwrap_or_default(),
+        tables: shared
+            .tables
+            .iter()
+            .map(|t| {
+                let (text, ends) = t.parts();
+                wit::Table {
+                    text: text.to_string(),
+                    ends: ends.to_vec(),
+                }
+            })
+            .collect(),
+        resume,
+    };
+    let init = driver
+        .scheduler_main_cell()
+        .call_init(&mut store, &shared.yaml, &shared.inputs, &spec);
+    match init.await {
+        Ok(Ok(())) => Ok(Cell { store, driver }),
+        Ok(Err(message)) => Err(message),
+        Err(e) => Err(trap_message(&e)),
+    }
+}
+
+/// Runs a cell until its users are done, the run stops, or an abort; its
+/// events go to `events`. Hands the instance back for teardown.
+pub async fn drive(
+    shared: Arc<Shared>,
+    plan: Plan,
+    cell: Cell,
+    start: Instant,
+    mut stops: Stops,
+    events: mpsc::UnboundedSender<Event>,
+) -> Option<Cell> {
+    let w = plan.workload;
+    let mut track = Track::default();
+    let mut cell = Some(cell);
+    // Guest code may run a whole span, plus any one step that blocks its
+    // instance (an extension that waits inside `advance`), plus a margin.
+    let budget = SPAN + shared.longest_step;
+    loop {
+        let Some(Cell { store, driver }) = cell.as_mut() else {
+            break;
+        };
+        let now = start.elapsed();
+        let stop = stops.at.borrow().saturating_duration_since(start);
+        store.data_mut().start_step(budget);
+        let call = driver.scheduler_main_cell().call_run(
+            &mut *store,
+            contract::wit::nanos(now),
+            contract::wit::nanos(SPAN),
+            contract::wit::nanos(stop),
+            contract::wit::nanos(shared.grace),
+        );
+        let result = tokio::select! {
+            r = call => Some(r),
+            _ = stops.abort.wait_for(|a| *a) => None,
+        };
+        match result {
+            Some(Ok(batch)) => {
+                for e in batch.events {
+                    track.observe(&shared, w, e, &events);
+                }
+                if batch.done {
+                    break;
+                }
+            }
+            Some(Err(e)) => {
+                // The instance is poisoned: its users' iterations are cut.
+                let why = trap_message(&e);
+                track.trapped(&shared, w, start, &why, &events);
+                cell = None;
+                if Instant::now() >= *stops.at.borrow() {
+                    break;
+                }
+                let resume = wit::Resume {
+                    at: contract::wit::nanos(start.elapsed()),
+                    iterations: track.iterations.iter().map(|(u, n)| (*u, *n)).collect(),
+                    shared_used: track.begun,
+                };
+                match create(&shared, &plan, Some(resume)).await {
+                    Ok(c) => cell = Some(c),
+                    Err(why) => {
+                        let _ = events.send(crate::vu::ended(
+                            start,
+                            w,
+                            None,
+                            UNATTRIBUTED,
+                            Duration::ZERO,
+                            ErrorKind::Trap,
+                            why,
+                        ));
+                        break;
+                    }
+                }
+            }
+            // Aborted: whatever is in flight is abandoned, counted once.
+            None => {
+                track.interrupted(&shared, w, start, &events);
+                cell = None;
+                break;
+            }
+        }
+    }
+    if track.active != 0 {
+        let _ = events.send(Event::Active {
+            workload: w,
+            delta: -track.active,
+        });
+    }
+    let _ = events.send(Event::Stopped {
+        at: start.elapsed(),
+    });
+    cell
+}
+
+impl Track {
+    fn observe(
+        &mut self,
+        shared: &Shared,
+        workload: usize,
+        e: wit::Event,
+        events: &mpsc::UnboundedSender<Event>,
+    ) {
+        let ev = match e {
+            wit::Event::Step(s) => {
+                if s.iteration_done {
+                    self.mid.remove(&s.user);
+                    *self.iterations.entry(s.user).or_default() += 1;
+                } else if let Some(next) = self.mid.get_mut(&s.user) {
+                    *next = s.next_step;
+                }
+                Event::Sample {
+                    at: bindings::duration(s.at),
+                    workload,
+                    source: shared.scenario.pool.for_vu(s.user),
+                    samples: s.samples.into_iter().map(bindings::sample).collect(),
+                    delay: s.delay.map(bindings::duration),
+                    iteration_done: s.iteration_done,
+                }
+            }
+            wit::Event::Began((user, first)) => {
+                self.mid.insert(user, first);
+                self.begun += 1;
+                return;
+            }
+            wit::Event::Active(delta) => {
+                self.active += delta;
+                Event::Active { workload, delta }
+            }
+            wit::Event::Dropped(at) => Event::Dropped {
+                at: bindings::duration(at),
+                workload,
+            },
+            wit::Event::OutOfData => Event::OutOfData { workload },
+        };
+        let _ = events.send(ev);
+    }
+
+    /// The cell trapped: each user mid-iteration counts a trap at its step,
+    /// and the cut iteration counts toward its budget (a step that traps
+    /// every time cannot keep an `iterations:` run alive).
+    fn trapped(
+        &mut self,
+        shared: &Shared,
+        workload: usize,
+        start: Instant,
+        why: &str,
+        events: &mpsc::UnboundedSender<Event>,
+    ) {
+        self.cut(shared, workload, start, ErrorKind::Trap, why, events);
+    }
+
+    fn interrupted(
+        &mut self,
+        shared: &Shared,
+        workload: usize,
+        start: Instant,
+        events: &mpsc::UnboundedSender<Event>,
+    ) {
+        let why = "the run stopped before the step ended";
+        self.cut(shared, workload, start, ErrorKind::Interrupted, why, events);
+    }
+
+    fn cut(
+        &mut self,
+        shared: &Shared,
+        workload: usize,
+        start: Instant,
+        kind: ErrorKind,
+        why: &str,
+        events: &mpsc::UnboundedSender<Event>,
+    ) {
+        let mut mid: Vec<(u32, u32)> = self.mid.drain().collect();
+        mid.sort_unstable();
+        for (user, step) in mid {
+            *self.iterations.entry(user).or_default() += 1;
+            let _ = events.send(Event::Sample {
+                at: start.elapsed(),
+                workload,
+                source: shared.scenario.pool.for_vu(user),
+                samples: vec![Sample::failed(step, Duration::ZERO, kind, why.to_string())],
+                delay: None,
+                iteration_done: false,
+            });
+        }
+        if self.active != 0 {
+            let _ = events.send(Event::Active {
+                workload,
+                delta: -self.active,
+            });
+            self.active = 0;
+        }
+    }
+}

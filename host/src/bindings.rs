@@ -1,4 +1,4 @@
-//! The one place `bindgen!` runs: the `vu` export the host drives, and the
+//! The one place `bindgen!` runs: the `cell` and `vu` exports the host drives, and the
 //! conversions between its types and the contract crate's.
 
 wasmtime::component::bindgen!({
@@ -7,8 +7,9 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
+pub use exports::scheduler::main::cell;
 pub use exports::scheduler::main::vu::{
-    DataRow, DataSource, File, Inputs, Role, Sample, ScenarioNeeds, User,
+    DataSource, File, Inputs, Role, Sample, ScenarioNeeds, User,
 };
 
 // ip, wit_ip, endpoint, kind, phases, tls_use, …: the contract crate's one

@@ -26,6 +26,11 @@ use wasmtime::Store;
 /// How much run time one `run` call covers: the host hears from a cell at
 /// least this often (progress, live thresholds, the stop).
 const SPAN: Duration = Duration::from_millis(200);
+/// After a trap, the wait before the slice's fresh instance, doubling while
+/// it traps again at once (a step that always traps must not take the
+/// machine from the other cells), back to the first after a clean call.
+const REPLACE_FIRST: Duration = Duration::from_millis(10);
+const REPLACE_MAX: Duration = Duration::from_secs(1);
 
 /// One cell's share of the run.
 #[derive(Clone, Debug)]
@@ -39,12 +44,8 @@ pub struct Plan {
 
 impl Plan {
     /// The source addresses its users send from.
-    pub fn sources(&self, scenario: &Scenario) -> Vec<IpAddr> {
-        let mut ips: Vec<IpAddr> = self
-            .users
-            .iter()
-            .filter_map(|n| scenario.pool.for_vu(*n))
-            .collect();
+    pub fn sources(&self, pool: &scenario::pool::IpPool) -> Vec<IpAddr> {
+        let mut ips: Vec<IpAddr> = self.users.iter().filter_map(|n| pool.for_vu(*n)).collect();
         ips.sort();
         ips.dedup();
         ips
@@ -112,8 +113,12 @@ struct Track {
 }
 
 /// Creates a cell's instance and runs `cell.init`.
-pub async fn create(shared: &Shared, plan: &Plan, resume: Option<wit::Resume>) -> Result<Cell, String> {
-    let egress = Egress::new(shared.targets.clone(), plan.sources(&shared.scenario));
+pub async fn create(
+    shared: &Shared,
+    plan: &Plan,
+    resume: Option<wit::Resume>,
+) -> Result<Cell, String> {
+    let egress = Egress::new(shared.targets.clone(), plan.sources(&shared.pool));
     let limit = shared
         .memory_limit
         .saturating_mul(plan.users.len().max(1))
@@ -144,9 +149,10 @@ pub async fn create(shared: &Shared, plan: &Plan, resume: Option<wit::Resume>) -
             .collect(),
         resume,
     };
-    let init = driver
-        .scheduler_main_cell()
-        .call_init(&mut store, &shared.yaml, &shared.inputs, &spec);
+    let init =
+        driver
+            .scheduler_main_cell()
+            .call_init(&mut store, &shared.yaml, &shared.inputs, &spec);
     match init.await {
         Ok(Ok(())) => Ok(Cell { store, driver }),
         Ok(Err(message)) => Err(message),
@@ -167,16 +173,11 @@ pub async fn drive(
     let w = plan.workload;
     let mut track = Track::default();
     let mut cell = Some(cell);
-    // Guest code may run a whole span, plus any one step that blocks its
-    // instance (an extension that waits inside `advance`), plus a margin.
-    let budget = SPAN + shared.longest_step;
-    loop {
-        let Some(Cell { store, driver }) = cell.as_mut() else {
-            break;
-        };
+    let mut pause = REPLACE_FIRST;
+    while let Some(Cell { store, driver }) = cell.as_mut() {
         let now = start.elapsed();
         let stop = stops.at.borrow().saturating_duration_since(start);
-        store.data_mut().start_step(budget);
+        store.data_mut().start_step(track.budget(&shared));
         let call = driver.scheduler_main_cell().call_run(
             &mut *store,
             contract::wit::nanos(now),
@@ -190,19 +191,37 @@ pub async fn drive(
         };
         match result {
             Some(Ok(batch)) => {
+                // A step ended without a trap: the slice is healthy again.
+                if batch
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, wit::Event::Step(_)))
+                {
+                    pause = REPLACE_FIRST;
+                }
                 for e in batch.events {
                     track.observe(&shared, w, e, &events);
                 }
                 if batch.done {
                     break;
                 }
+                // A call whose waits were all ready never suspended: let
+                // the worker's other cells run before the next one.
+                tokio::task::yield_now().await;
             }
             Some(Err(e)) => {
                 // The instance is poisoned: its users' iterations are cut.
                 let why = trap_message(&e);
                 track.trapped(&shared, w, start, &why, &events);
                 cell = None;
-                if Instant::now() >= *stops.at.borrow() {
+                let stop_at = *stops.at.borrow();
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stops.at.changed() => {}
+                    _ = stops.abort.wait_for(|a| *a) => {}
+                }
+                pause = (pause * 2).min(REPLACE_MAX);
+                if Instant::now() >= stop_at.min(*stops.at.borrow()) || *stops.abort.borrow() {
                     break;
                 }
                 let resume = wit::Resume {
@@ -247,6 +266,21 @@ pub async fn drive(
 }
 
 impl Track {
+    /// How long one `run` call's guest code may take: a whole span, plus
+    /// the budget of the longest step its users may be running (an action
+    /// may block its instance inside `advance` up to its step's timeout).
+    /// Past it, the cell is interrupted: a runaway guest.
+    fn budget(&self, shared: &Shared) -> Duration {
+        let step = self
+            .mid
+            .values()
+            .filter_map(|s| shared.budgets.get(*s as usize))
+            .max()
+            .copied()
+            .unwrap_or(crate::vu_state::INTERRUPT_MARGIN);
+        SPAN + step
+    }
+
     fn observe(
         &mut self,
         shared: &Shared,
@@ -265,7 +299,7 @@ impl Track {
                 Event::Sample {
                     at: bindings::duration(s.at),
                     workload,
-                    source: shared.scenario.pool.for_vu(s.user),
+                    source: shared.pool.for_vu(s.user),
                     samples: s.samples.into_iter().map(bindings::sample).collect(),
                     delay: s.delay.map(bindings::duration),
                     iteration_done: s.iteration_done,
@@ -330,7 +364,7 @@ impl Track {
             let _ = events.send(Event::Sample {
                 at: start.elapsed(),
                 workload,
-                source: shared.scenario.pool.for_vu(user),
+                source: shared.pool.for_vu(user),
                 samples: vec![Sample::failed(step, Duration::ZERO, kind, why.to_string())],
                 delay: None,
                 iteration_done: false,

@@ -1,6 +1,6 @@
-//! Scoped egress: a user may connect or send only to the addresses the
-//! scenario's targets resolve to, and bind only to its own source address
-//! (or the unspecified address when there is no pool). Everything else is
+//! Scoped egress: an instance may connect or send only to the addresses the
+//! scenario's targets resolve to, and bind only to its users' source
+//! addresses (or the unspecified address when there is no pool). Everything else is
 //! denied; the guest sees `access-denied`, reported as `egress-denied`.
 
 use std::collections::HashSet;
@@ -10,12 +10,14 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 #[derive(Debug)]
 pub struct Egress {
     targets: HashSet<SocketAddr>,
-    source: Option<IpAddr>,
+    /// Its users' source addresses (a handful: a cell's users share a
+    /// pool's few addresses); none: the unspecified address only.
+    sources: Vec<IpAddr>,
 }
 
 impl Egress {
-    pub fn new(targets: HashSet<SocketAddr>, source: Option<IpAddr>) -> Self {
-        Egress { targets, source }
+    pub fn new(targets: HashSet<SocketAddr>, sources: Vec<IpAddr>) -> Self {
+        Egress { targets, sources }
     }
 
     pub fn allows(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
@@ -24,9 +26,9 @@ impl Egress {
             SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => {
                 self.targets.contains(&addr)
             }
-            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => match self.source {
-                Some(ip) => addr.ip() == ip,
-                None => addr.ip().is_unspecified(),
+            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => match self.sources.is_empty() {
+                false => self.sources.contains(&addr.ip()),
+                true => addr.ip().is_unspecified(),
             },
             // A load generator never listens.
             _ => false,
@@ -41,7 +43,7 @@ mod tests {
     #[test]
     fn only_targets_and_own_source() {
         let t: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let e = Egress::new([t].into(), Some("127.0.0.2".parse().unwrap()));
+        let e = Egress::new([t].into(), vec!["127.0.0.2".parse().unwrap()]);
         assert!(e.allows(t, SocketAddrUse::TcpConnect));
         assert!(!e.allows("127.0.0.1:8081".parse().unwrap(), SocketAddrUse::TcpConnect));
         assert!(!e.allows("10.0.0.1:8080".parse().unwrap(), SocketAddrUse::UdpSend));
@@ -52,7 +54,7 @@ mod tests {
             "pool users bind their own address"
         );
         assert!(!e.allows(t, SocketAddrUse::TcpListen));
-        let nopool = Egress::new([t].into(), None);
+        let nopool = Egress::new([t].into(), Vec::new());
         assert!(nopool.allows("0.0.0.0:0".parse().unwrap(), SocketAddrUse::TcpBind));
     }
 }

@@ -1,6 +1,7 @@
 //! The wasmtime engine: async, epoch interruption, a pooling allocator sized
-//! for the run, the compiled component cached on disk by content hash, and
-//! one `InstancePre` every virtual user is instantiated from.
+//! for the run's instances (its cells, the hooks' and the probe), the
+//! compiled component cached on disk by content hash, and one
+//! `InstancePre` every instance is made from.
 
 use crate::bindings::VuDriverPre;
 use crate::vu_state::VuState;
@@ -16,13 +17,38 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 pub const MEMORIES_PER_VU: u32 = 8;
 pub const TABLES_PER_VU: u32 = 16;
 pub const CORE_INSTANCES_PER_VU: u32 = 32;
-/// Largest linear memory a guest may grow to. Small on purpose: 10,000
-/// users × 8 memories must fit in the address space.
+/// Largest linear memory a guest may grow to when instances are many (an
+/// instance per user): 10,000 instances × 8 memories must fit in the
+/// address space, so each memory reserves only this, and guest loads and
+/// stores are bounds-checked.
 pub const MAX_MEMORY: usize = 64 << 20;
+/// A wasm32 memory's whole range: reserved (with a guard region behind it)
+/// when the run's memories fit in the address space, so compiled code
+/// needs no bounds checks.
+pub const FULL_MEMORY: u64 = 4 << 30;
+/// The guard region behind a full reservation: any 32-bit address plus
+/// offset lands inside reservation + guard.
+const FULL_GUARD: u64 = 2 << 30;
+/// Address space the memory reservations may take (of Linux's 128 TiB).
+const ADDRESS_SPACE: u64 = 32 << 40;
+/// Linear memory one cell may have, in all its memories.
+pub const MAX_MEMORY_PER_CELL: usize = FULL_MEMORY as usize;
 /// Epoch tick; the step budget is enforced in these units.
 pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10);
 
-pub fn engine(max_vus: u32) -> Result<Engine> {
+/// Whether `instances` instances' memories fit full reservations.
+pub fn full_reservations(instances: u32) -> bool {
+    let n = u64::from(spare(instances)) * u64::from(MEMORIES_PER_VU);
+    n.saturating_mul(FULL_MEMORY + FULL_GUARD) <= ADDRESS_SPACE
+}
+
+/// Instances the pool holds: the run's, plus spares (cells replaced after a
+/// trap, setup, teardown, the validation probe).
+fn spare(instances: u32) -> u32 {
+    instances.saturating_add(instances / 8).saturating_add(8)
+}
+
+pub fn engine(instances: u32) -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true).wasm_component_model(true);
     // `cargo xtask profile` sets this so `perf report` can name guest
@@ -32,13 +58,24 @@ pub fn engine(max_vus: u32) -> Result<Engine> {
     }
     // Small stacks: thousands of users each hold a fiber stack while awaiting I/O.
     config.max_wasm_stack(256 << 10).async_stack_size(512 << 10);
-    // No 4 GiB reservations per memory: bounds checks instead of guard regions.
-    config
-        .memory_reservation(MAX_MEMORY as u64)
-        .memory_guard_size(64 << 10)
-        .memory_reservation_for_growth(0);
-    // Spare instances: users replaced after a trap, and the validation probe.
-    let n = max_vus.saturating_add(max_vus / 8).saturating_add(8);
+    let full = full_reservations(instances);
+    let max_memory = if full {
+        // Few instances (cells): whole 4 GiB reservations and a guard, no
+        // bounds checks in compiled code.
+        config
+            .memory_reservation(FULL_MEMORY)
+            .memory_guard_size(FULL_GUARD)
+            .memory_reservation_for_growth(0);
+        FULL_MEMORY as usize
+    } else {
+        // Many instances: small reservations, bounds checks instead.
+        config
+            .memory_reservation(MAX_MEMORY as u64)
+            .memory_guard_size(64 << 10)
+            .memory_reservation_for_growth(0);
+        MAX_MEMORY
+    };
+    let n = spare(instances);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(n)
         .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_VU))
@@ -48,7 +85,7 @@ pub fn engine(max_vus: u32) -> Result<Engine> {
         .max_core_instances_per_component(CORE_INSTANCES_PER_VU)
         .max_memories_per_component(MEMORIES_PER_VU)
         .max_tables_per_component(TABLES_PER_VU)
-        .max_memory_size(MAX_MEMORY)
+        .max_memory_size(max_memory)
         .table_elements(20_000);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     ctx(Engine::new(&config), "creating the wasmtime engine")
@@ -82,17 +119,17 @@ const MAPS_PER_VU: u64 = 20;
 
 /// Linux caps mappings per process (vm.max_map_count, often 65530): past it,
 /// instantiation fails with ENOMEM. Say so before the run, not 8,000 traps later.
-pub fn check_map_count(vus: u32) -> Result<()> {
+pub fn check_map_count(instances: u32) -> Result<()> {
     let Ok(text) = std::fs::read_to_string("/proc/sys/vm/max_map_count") else {
         return Ok(());
     };
     let Ok(max) = text.trim().parse::<u64>() else {
         return Ok(());
     };
-    let need = u64::from(vus) * MAPS_PER_VU + 10_000;
+    let need = u64::from(instances) * MAPS_PER_VU + 10_000;
     if need > max {
         bail!(
-            "{vus} users need about {need} memory mappings but vm.max_map_count is {max}; raise it: sudo sysctl -w vm.max_map_count={}",
+            "{instances} instances need about {need} memory mappings but vm.max_map_count is {max}; raise it (sudo sysctl -w vm.max_map_count={}) or run more users per instance (--users-per-instance)",
             need.next_power_of_two()
         );
     }

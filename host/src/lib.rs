@@ -7,10 +7,10 @@
 //! and `parts` for the golden composition test, `loopback` as their server).
 
 mod bindings;
+mod cells;
 pub mod cli;
 mod compare;
 pub mod compose;
-mod drive;
 mod egress;
 mod engine;
 mod epoch;
@@ -19,6 +19,7 @@ mod hdr;
 mod html;
 mod init;
 mod junit;
+mod limits;
 pub mod loopback;
 mod merge;
 mod metrics;

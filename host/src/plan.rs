@@ -19,6 +19,7 @@ pub struct Overrides {
     pub duration: Option<Duration>,
     pub iterations: Option<u64>,
     pub max_memory_per_user: Option<u64>,
+    pub users_per_instance: Option<u32>,
     /// `--env NAME=VALUE`, for `${env.NAME}`.
     pub env: Vec<(String, String)>,
     /// `--shard I/N`: the slice of the run this process runs.
@@ -42,6 +43,8 @@ pub struct Plan {
     pub plugs: Vec<Plug>,
     /// Linear memory each user's instance may grow to, in all.
     pub memory_limit: u64,
+    /// Users per instance (cells).
+    pub per_instance: u32,
     /// The files the scenario names (TLS certificates, keys), as written →
     /// their bytes, read here relative to the scenario file and checked.
     pub files: Vec<(String, Vec<u8>)>,
@@ -166,8 +169,18 @@ pub fn from_text(
             crate::engine::MIN_MEMORY_PER_USER >> 20
         )));
     }
+    let per_instance = match o.users_per_instance.or(scenario.users_per_instance) {
+        Some(0) => {
+            return Err(Failure::input(
+                "scenario field limits.users_per_instance: 0; expected at least 1",
+            ));
+        }
+        Some(k) => k,
+        None => crate::cells::default_per_instance(scenario.shard_vus()),
+    };
     let files = read_files(&scenario, base)?;
     Ok(Plan {
+        per_instance,
         yaml,
         scenario,
         targets: HashSet::new(),

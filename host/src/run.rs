@@ -1,17 +1,17 @@
-//! A whole run: every user's instance created first (the init phase), then
-//! each workload's drivers started (`drive`), samples aggregated with the
+//! A whole run: every cell's instance created first (the init phase), then
+//! each cell driven (`cells`), samples aggregated with the
 //! scheduler's `Stats` and judged live by its thresholds, the stop
 //! condition as data (a stop time users watch, moved to "now" by
 //! SIGINT/SIGTERM or an aborting threshold), and the epoch ticker.
 
-use crate::drive;
+use crate::cells;
 use crate::init;
 use crate::observe::Sinks;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::series_files::Files;
 use crate::timeline::{Row, Timeline};
-use crate::vu::{self, Event, Live as Instance, Shared, Spec};
+use crate::vu::{self, Event, Shared};
 use scenario::Scenario;
 use scenario::model::Hook;
 use stats::{Stats, Verdict};
@@ -63,7 +63,8 @@ pub async fn execute(
     if let Some(why) = setup(&shared, scenario, &mut stats).await {
         return Outcome::setup_failed(stats, files, why);
     }
-    let mut users = init::users(&shared, specs(scenario), progress, &signals.interrupt).await;
+    let plans = cells::plan(scenario, plan.per_instance);
+    let mut users = init::cells(&shared, plans, progress, &signals.interrupt).await;
     // Shards given one start time start together, so their seconds line up.
     if let Some(at) = plan.start_at.filter(|_| !users.interrupted) {
         users.interrupted = wait_until(at, progress, &mut signals.interrupt).await;
@@ -83,7 +84,14 @@ pub async fn execute(
     let (tx, rx) = mpsc::unbounded_channel();
     let abort = signals.abort.clone();
     let stops = vu::Stops { at: stop_rx, abort };
-    let tasks = spawn_drivers(&shared, scenario, users.ready, start, stops, tx);
+    let tasks: Vec<_> = std::mem::take(&mut users.ready)
+        .into_iter()
+        .map(|(plan, cell)| {
+            let (shared, stops, tx) = (Arc::clone(&shared), stops.clone(), tx.clone());
+            tokio::spawn(cells::drive(shared, plan, cell, start, stops, tx))
+        })
+        .collect();
+    drop(tx);
     let publish = |stats: &Stats, active: &[i32]| {
         if let Some(m) = metrics {
             m.publish(crate::metrics::render(scenario, stats, active));
@@ -169,22 +177,6 @@ async fn teardown(shared: &Arc<Shared>, scenario: &Scenario, stats: &mut Stats) 
     }
 }
 
-/// Every closed workload's users, and each open one's pre-allocated pool:
-/// this shard's, under their run-wide numbers.
-fn specs(scenario: &Scenario) -> Vec<Spec> {
-    scenario
-        .workloads
-        .iter()
-        .enumerate()
-        .flat_map(|(wi, w)| {
-            scenario
-                .shard
-                .users(w.first_vu, 0..w.initial_vus())
-                .map(move |index| Spec::new(&scenario.pool, index, wi))
-        })
-        .collect()
-}
-
 /// Waits for `--start-at`; true when a signal came first.
 async fn wait_until(
     at: SystemTime,
@@ -207,34 +199,6 @@ async fn wait_until(
             false
         }
     }
-}
-
-/// Starts each workload's drivers over its ready users.
-fn spawn_drivers(
-    shared: &Arc<Shared>,
-    scenario: &Scenario,
-    ready: Vec<(Spec, Instance)>,
-    start: Instant,
-    stops: vu::Stops,
-    events: mpsc::UnboundedSender<Event>,
-) -> Vec<tokio::task::JoinHandle<Vec<Instance>>> {
-    let run = drive::Run {
-        shared: Arc::clone(shared),
-        shard: scenario.shard,
-        start,
-        stops,
-        events,
-    };
-    let mut by_workload: Vec<Vec<(Spec, Instance)>> =
-        (0..scenario.workloads.len()).map(|_| Vec::new()).collect();
-    for (spec, live) in ready {
-        by_workload[spec.workload].push((spec, live));
-    }
-    let mut tasks = Vec::new();
-    for (i, (w, users)) in scenario.workloads.iter().zip(by_workload).enumerate() {
-        tasks.extend(drive::spawn(&run, i, Arc::new(w.clone()), users));
-    }
-    tasks
 }
 
 /// The load as it runs: events to the sinks, and once a second the

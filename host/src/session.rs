@@ -35,9 +35,9 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
         })?,
         None => compose::compose(&plan.plugs)?,
     };
-    let users = plan.scenario.shard_vus();
-    engine::check_map_count(users).map_err(|e| Failure::input(e.to_string()))?;
-    let engine = engine::engine(users)?;
+    let cells = crate::cells::plan(&plan.scenario, plan.per_instance).len() as u32;
+    engine::check_map_count(cells).map_err(|e| Failure::input(e.to_string()))?;
+    let engine = engine::engine(cells)?;
     let pre = engine::load(&engine, &bytes).map_err(|e| {
         if from_user {
             Failure::input(format!("{e:#}"))
@@ -68,6 +68,12 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
         .map(crate::bindings::endpoint)
         .collect();
     plan.targets = crate::plan::resolve(&destinations)?;
+    // A kept-alive connection per user and target, and room for the rest.
+    let users = u64::from(plan.scenario.shard_vus());
+    let sockets = users * plan.targets.len().max(1) as u64 + 1024;
+    if let Some(warning) = crate::limits::raise_open_files(sockets) {
+        eprintln!("{warning}");
+    }
     Ok(ready)
 }
 
@@ -80,7 +86,7 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
         .workflow
         .iter()
         .map(|s| s.timeout + crate::vu_state::INTERRUPT_MARGIN)
-        .collect();
+        .collect::<Vec<_>>();
     Arc::new(Shared {
         engine: ready.engine.clone(),
         pre: ready.pre.clone(),
@@ -105,13 +111,7 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
                 })
                 .collect(),
         },
-        rows: Arc::new(plan.scenario.rows(plan.tables.clone())),
-        sources: plan
-            .scenario
-            .workloads
-            .iter()
-            .map(|w| w.data.clone())
-            .collect(),
+        tables: plan.tables.clone(),
         setup: std::sync::OnceLock::new(),
         targets: plan.targets.clone(),
         pool: plan.scenario.pool.clone(),

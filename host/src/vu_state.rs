@@ -33,16 +33,27 @@ impl ResourceLimiter for VuState {
         &mut self,
         current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        let mib = |b: usize| b as f64 / f64::from(1 << 20);
+        // A grow past one memory's maximum would fail in the guest as a
+        // bare `unreachable`: say which limit it met instead.
+        if let Some(max) = maximum.filter(|m| desired > *m) {
+            wasmtime::bail!(
+                "memory limit: one linear memory asked for {:.1} MiB, past the {:.1} MiB one memory may have with this many instances (run more users per instance)",
+                mib(desired),
+                mib(max)
+            );
+        }
         let after = self.memory - current + desired;
         if after > self.memory_limit {
             wasmtime::bail!(
-                "memory limit: the user's instance asked for {:.1} MiB of linear memory, past max_memory_per_user ({:.1} MiB)",
-                after as f64 / f64::from(1 << 20),
-                self.memory_limit as f64 / f64::from(1 << 20)
+                "memory limit: the instance asked for {:.1} MiB of linear memory, past its users' max_memory_per_user ({:.1} MiB)",
+                mib(after),
+                mib(self.memory_limit)
             );
         }
+        // Counted once the grow cannot fail for a limit of ours.
         self.memory = after;
         Ok(true)
     }

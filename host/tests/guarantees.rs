@@ -1,7 +1,7 @@
 //! scheduler-host's hard guarantees against a hostile server and a hostile
 //! extension: a step never outlives its timeout, a runaway guest never
 //! stalls the run, bodies stream, memory is bounded, signals always work.
-//! Every case runs beside a healthy step with several users per worker.
+//! Every case runs beside a healthy workload with several users per worker.
 
 use test_kit as common;
 
@@ -20,8 +20,12 @@ const WALL_LIMIT: Duration = Duration::from_secs(DURATION_S + 2 + 3);
 /// 50 MB reply or a 2 GB body would take.
 const RSS_LIMIT_KIB: u64 = 400 * 1024;
 
-/// Runs `fault` (weight 1) beside a healthy HTTP step (weight 3), 4 users
-/// for 3 s; checks the guarantees every case shares and returns the report.
+/// Runs `fault` in a workload of 2 users beside a healthy workload of 2
+/// users (an HTTP step), for 3 s; checks the guarantees every case shares
+/// and returns the report. Users of different workloads never share an
+/// instance, whatever `--users-per-instance` (`SCHEDULER_USERS_PER_INSTANCE`
+/// when the test command runs these again) says: the healthy users keep 0
+/// errors.
 fn case(
     name: &str,
     fault: &str,
@@ -30,7 +34,7 @@ fn case(
     let t = target();
     let yaml = scenario(
         &format!(
-            "scenario:\n  id: {name}\n  load: {{total_users: 4, test_duration: {DURATION_S}s, seed: 3}}\n  workflow:\n    - {fault}\n    - {{id: healthy, type: http, weight: 3, think_time: 20ms, params: {{url: 'http://{{http}}/'}}}}\n"
+            "scenarios:\n  faulty:\n    executor: constant-vus\n    vus: 2\n    duration: {DURATION_S}s\n    workflow:\n    - {fault}\n  healthy:\n    executor: constant-vus\n    vus: 2\n    duration: {DURATION_S}s\n    workflow:\n    - {{id: healthy, type: http, think_time: 20ms, params: {{url: 'http://{{http}}/'}}}}\n"
         ),
         &t,
     );
@@ -80,7 +84,7 @@ fn only_kind(name: &str, r: &Value, kind: &str) -> String {
 fn http_fault(mode: Mode, timeout: &str) -> (Hostile, String) {
     let h = Hostile::start(mode);
     let step = format!(
-        "{{id: fault, type: http, weight: 1, timeout: {timeout}, params: {{url: 'http://{}/', expect_body: never-there}}}}",
+        "{{id: fault, type: http, timeout: {timeout}, params: {{url: 'http://{}/', expect_body: never-there}}}}",
         h.addr
     );
     (h, step)
@@ -150,7 +154,7 @@ fn ten_thousand_interim_responses_are_skipped() {
 fn a_fifty_megabyte_tcp_reply_is_bounded_by_max_read() {
     let h = Hostile::start(Mode::TcpFlood);
     let step = format!(
-        "{{id: fault, type: tcp, weight: 1, timeout: 2s, params: {{target: '{}', payload: \"hi\\n\", read_until: \"\\n\"}}}}",
+        "{{id: fault, type: tcp, timeout: 2s, params: {{target: '{}', payload: \"hi\\n\", read_until: \"\\n\"}}}}",
         h.addr
     );
     let (r, _) = case("tcp-flood", &step, &[]);
@@ -160,7 +164,7 @@ fn a_fifty_megabyte_tcp_reply_is_bounded_by_max_read() {
 
 fn extension_fault(fault: &str, timeout: &str) -> String {
     format!(
-        "{{id: fault, type: line-ping, weight: 1, timeout: {timeout}, params: {{server: '{{tcp}}', fault: {fault}}}}}"
+        "{{id: fault, type: line-ping, timeout: {timeout}, params: {{server: '{{tcp}}', fault: {fault}}}}}"
     )
 }
 
@@ -226,7 +230,7 @@ fn a_panicking_extension_is_an_isolated_trap() {
 fn an_undeclared_destination_is_never_reached() {
     let elsewhere = Hostile::start(Mode::Silent);
     let step = format!(
-        "{{id: fault, type: line-ping, weight: 1, timeout: 2s, params: {{server: '{{tcp}}', fault: sneak, sneak: '{}'}}}}",
+        "{{id: fault, type: line-ping, timeout: 2s, params: {{server: '{{tcp}}', fault: sneak, sneak: '{}'}}}}",
         elsewhere.addr
     );
     let (r, _) = case("sneak", &step, &["--action", &plug()]);
@@ -275,6 +279,7 @@ fn hanging_run(
     name: &str,
     users: u32,
     extra: &str,
+    args: &[&str],
 ) -> (std::process::Child, std::path::PathBuf, Hostile) {
     let h = Hostile::start(Mode::Silent);
     let dir = scratch(name);
@@ -294,6 +299,7 @@ fn hanging_run(
         .arg("--quiet")
         .arg("--out")
         .arg(&report)
+        .args(args)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -321,7 +327,7 @@ fn wait(child: &mut std::process::Child, limit: Duration) -> (i32, Duration) {
 
 #[test]
 fn a_second_sigint_stops_at_once_and_counts_the_steps_in_flight() {
-    let (mut child, report, h) = hanging_run("double-sigint", 4, "");
+    let (mut child, report, h) = hanging_run("double-sigint", 4, "", &[]);
     // All 4 users are waiting on the silent server.
     let began = Instant::now();
     while h.connections() < 4 {
@@ -358,7 +364,9 @@ fn a_sigint_during_init_says_so_in_the_report() {
             "    - {{id: x{i}, type: udp, params: {{target: '127.0.0.1:9', payload: x, await_reply: false}}}}\n"
         ));
     }
-    let (mut child, report, h) = hanging_run("init-sigint", 1_000, &steps);
+    // An instance per user: the init phase makes 1,000 of them.
+    let (mut child, report, h) =
+        hanging_run("init-sigint", 1_000, &steps, &["--users-per-instance", "1"]);
     // The init phase is under way once the users' instances take memory
     // (start-up and the probe stay far below 150 MiB; all 1,000 users ~600).
     let status = format!("/proc/{}/status", child.id());
@@ -391,4 +399,59 @@ fn a_sigint_during_init_says_so_in_the_report() {
     assert_eq!(r["instances_ready_seconds"], Value::Null);
     assert_eq!(num(&r, "total_requests"), 0);
     assert_eq!(h.connections(), 0, "no load after an interrupted init");
+}
+
+#[test]
+fn a_step_that_traps_every_time_still_ends_an_iterations_run() {
+    // A trap cuts the user's iteration, and a cut iteration counts toward
+    // its budget: 1 user, 2 iterations, 2 traps, and the run ends by itself.
+    let t = target();
+    let yaml = scenario(
+        "scenario:\n  id: traps\n  load: {total_users: 1, iterations: 2}\n  workflow:\n    - {type: line-ping, params: {server: '{tcp}', fault: panic}}\n",
+        &t,
+    );
+    let began = Instant::now();
+    let (out, r) = common::host::run(&scratch("traps"), &yaml, &["--action", &plug()]);
+    assert!(began.elapsed() < Duration::from_secs(20), "never ended");
+    assert_eq!(out.status.code(), Some(0));
+    let r = r.unwrap();
+    assert_eq!(num(&r["errors"]["trap"], "count"), 2, "{r:#}");
+    assert_eq!(num(&r, "total_requests"), 2, "{r:#}");
+}
+
+/// "asked for X MiB" in a memory-limit message.
+fn asked_mib(message: &str) -> f64 {
+    let rest = message.split("asked for ").nth(1).unwrap_or_default();
+    rest.split(" MiB")
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(f64::NAN)
+}
+
+#[test]
+fn a_hundred_mebibytes_fit_a_generous_limit_and_overflow_a_tight_one_by_their_true_size() {
+    let t = target();
+    let yaml = scenario(
+        "scenario:\n  id: hoard\n  load: {total_users: 1, iterations: 3}\n  workflow:\n    - {type: line-ping, timeout: 5s, params: {server: '{tcp}', fault: hoard}}\n",
+        &t,
+    );
+    // One linear memory grows past 64 MiB when the limit allows it, and
+    // each step's 100 MiB, freed after it, is not counted twice.
+    let args = ["--action", &plug(), "--max-memory-per-user", "150MB"];
+    let (_, r) = common::host::run(&scratch("hoard-fits"), &yaml, &args);
+    let r = r.unwrap();
+    assert_eq!(num(&r, "successful"), 3, "{:#}", r["errors"]);
+    assert_eq!(num(&r, "failed"), 0);
+    // Past a tight limit: a trap naming the limit and what the instance
+    // asked for (its start plus the 100 MiB, not a sum of failed tries).
+    let args = ["--action", &plug(), "--max-memory-per-user", "64MB"];
+    let (_, r) = common::host::run(&scratch("hoard-tight"), &yaml, &args);
+    let r = r.unwrap();
+    let m = r["errors"]["trap"]["samples"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(m.contains("memory limit") && m.contains("64.0 MiB"), "{m}");
+    let asked = asked_mib(m);
+    assert!((100.0..130.0).contains(&asked), "{m}");
 }

@@ -171,6 +171,23 @@ fn run(args: Vec<String>) -> Result<()> {
             cmd.args(&args[1..]).env("SCHEDULER_FINAL_WASM", &wasm);
             tools::run(&mut cmd)?;
             if args.len() == 1 {
+                // The guarantees again with every workload's users in one
+                // instance (their small runs default to an instance per
+                // user): isolation and every promise hold at both.
+                tools::run(
+                    Command::new(env!("CARGO"))
+                        .current_dir(&root)
+                        .args([
+                            "test",
+                            "--release",
+                            "-p",
+                            "scheduler-host",
+                            "--test",
+                            "guarantees",
+                        ])
+                        .env("SCHEDULER_FINAL_WASM", &wasm)
+                        .env("SCHEDULER_USERS_PER_INSTANCE", "1000"),
+                )?;
                 // xtask's own unit tests (the bench's statistics), in the
                 // dev profile: a release build would replace this binary.
                 tools::run(

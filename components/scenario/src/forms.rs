@@ -79,7 +79,8 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
             "limits",
             doc.limits.max_body.is_some()
                 || doc.limits.max_read.is_some()
-                || doc.limits.max_memory_per_user.is_some(),
+                || doc.limits.max_memory_per_user.is_some()
+                || doc.limits.users_per_instance.is_some(),
         ),
     ];
     if s.thresholds.is_some() {

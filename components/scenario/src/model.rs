@@ -137,6 +137,10 @@ pub mod raw {
         /// Linear memory one user's instance may grow to, in all (scheduler-host).
         #[serde(default)]
         pub max_memory_per_user: Option<crate::bytesize::ByteSize>,
+        /// Users one instance runs (scheduler-host's cells; 1: an
+        /// instance per user).
+        #[serde(default)]
+        pub users_per_instance: Option<u32>,
     }
 
     #[derive(Deserialize)]
@@ -205,6 +209,8 @@ pub struct Scenario {
     pub components: std::collections::BTreeMap<String, String>,
     /// `limits.max_memory_per_user`, when the scenario sets it.
     pub max_memory_per_user: Option<u64>,
+    /// `limits.users_per_instance`, when the scenario sets it.
+    pub users_per_instance: Option<u32>,
     /// The distinct TLS configurations steps use (`HttpCall::tls` and
     /// `TcpCall::tls` index it).
     pub tls: Vec<crate::tls::TlsConfig>,

@@ -78,6 +78,9 @@ pub struct Common {
     /// Linear memory one user's instance may grow to, like 64MB (over scenario.limits.max_memory_per_user)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory_per_user: Option<u64>,
+    /// Users one instance runs with its own event loop (over scenario.limits.users_per_instance; 1: an instance per user, the most isolation; default: the users over 4 instances per core, at most 1000 each)
+    #[arg(long, value_name = "K", env = "SCHEDULER_USERS_PER_INSTANCE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub users_per_instance: Option<u32>,
     /// A value templates read as ${env.NAME} (repeatable); the host's own environment is never read
     #[arg(long = "env", short = 'e', value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
@@ -102,6 +105,7 @@ impl Common {
             duration: self.duration,
             iterations: self.iterations,
             max_memory_per_user: self.max_memory_per_user,
+            users_per_instance: self.users_per_instance,
             env: self.env.clone(),
             shard: self.shard()?,
             start_at: self.start_at,

@@ -51,12 +51,28 @@ pub async fn write(conn: &Connection, data: &[u8], deadline: u64) -> Result<(), 
     Ok(())
 }
 
+/// Reads in a row that found bytes waiting before a read hands the turn
+/// to the instance's other calls (a peer that streams without pause must
+/// not hold up the other users of the instance).
+const READS_PER_TURN: u32 = 32;
+
+thread_local! {
+    static READS_IN_A_ROW: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// Up to `max` bytes as soon as any arrive; empty at EOF.
 pub async fn read(conn: &Connection, max: u32, deadline: u64) -> Result<Vec<u8>, NetError> {
+    if READS_IN_A_ROW.get() >= READS_PER_TURN {
+        READS_IN_A_ROW.set(0);
+        let now = wasip2::clocks::monotonic_clock::subscribe_duration(0);
+        ready(now, deadline).await?;
+    }
     loop {
         if let Some(bytes) = conn.try_read(max)? {
+            READS_IN_A_ROW.set(READS_IN_A_ROW.get() + 1);
             return Ok(bytes);
         }
+        READS_IN_A_ROW.set(0);
         ready(conn.subscribe(), deadline).await?;
     }
 }

@@ -11,7 +11,8 @@
 //!   fault:  testing aid, how to misbehave: "panic" (trap), "spin" (loop
 //!           forever), "busy" (busy-wait on the clock for 30 s), "alloc"
 //!           (allocate without bound), "recurse" (recurse without bound),
-//!           "sneak" (connect to `sneak`, an address it does not declare)
+//!           "sneak" (connect to `sneak`, an address it does not declare),
+//!           "hoard" (hold 100 MiB while it pings, then free it)
 //!   sneak:  "127.0.0.1:9"      (with fault: sneak)
 
 wit_bindgen::generate!({
@@ -38,7 +39,7 @@ struct Params {
     sneak: Option<Endpoint>,
 }
 
-const FAULTS: [&str; 6] = ["panic", "spin", "busy", "alloc", "recurse", "sneak"];
+const FAULTS: [&str; 7] = ["panic", "spin", "busy", "alloc", "recurse", "sneak", "hoard"];
 
 fn params(req: &ExtensionRequest) -> Result<Params, String> {
     let v: serde_json::Value =
@@ -190,6 +191,12 @@ fn ping(ctx: &CallContext, req: &ExtensionRequest, out: &mut Outcome) -> Result<
         }
         _ => {}
     }
+    // 100 MiB in one allocation, touched, held for the ping.
+    let _hoard = (p.fault.as_deref() == Some("hoard")).then(|| {
+        let mut v = vec![0u8; 100 << 20];
+        v.iter_mut().step_by(4096).for_each(|b| *b = 1);
+        std::hint::black_box(v)
+    });
     let server = match (p.fault.as_deref(), &p.sneak) {
         (Some("sneak"), Some(elsewhere)) => elsewhere,
         _ => &p.server,

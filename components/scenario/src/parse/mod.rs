@@ -203,6 +203,7 @@ fn from_document(
         workflow,
         components: form.components,
         max_memory_per_user: form.limits.max_memory_per_user.map(|b| b.0),
+        users_per_instance: form.limits.users_per_instance,
         tls: limits.configs,
         seed: form.seed,
         pool: form.pool,

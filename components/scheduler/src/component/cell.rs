@@ -46,6 +46,10 @@ impl Sink for Batch {
     fn out_of_data(&mut self, _: usize) {
         self.0.push(wit::Event::OutOfData);
     }
+
+    fn pending(&self) -> bool {
+        !self.0.is_empty()
+    }
 }
 
 thread_local! {
@@ -85,7 +89,7 @@ pub fn init(yaml: String, inputs: wit::Inputs, spec: wit::Spec) -> Result<(), St
         iterations: r.iterations.into_iter().collect(),
         shared_used: r.shared_used,
     });
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         Rc::new(scenario),
         Some(workload as usize),
         slots,
@@ -94,6 +98,7 @@ pub fn init(yaml: String, inputs: wit::Inputs, spec: wit::Spec) -> Result<(), St
         Batch::default(),
         &resume,
     );
+    engine.in_turns();
     CELL.with(|c| *c.borrow_mut() = Some(engine));
     Ok(())
 }

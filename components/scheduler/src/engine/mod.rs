@@ -132,6 +132,13 @@ pub struct Engine<'a, A: Actions + Reactor, S: Sink> {
     /// agent's event time moved since).
     due: BinaryHeap<Reverse<(Duration, usize)>>,
     flying: Vec<Option<InFlight<'a>>>,
+    /// Steps started but not yet polled (`turns`).
+    fresh: Vec<usize>,
+    /// Return after every turn that has something to tell (a cell): the
+    /// host hears of a step before any of its code runs, so a trap in it
+    /// is counted against it, and of every ended step before the next
+    /// turn's code runs.
+    turns: bool,
     free_slots: Vec<usize>,
     in_flight: usize,
     judged: u64,
@@ -242,11 +249,18 @@ impl<'a, A: Actions + Reactor, S: Sink> Engine<'a, A, S> {
             agents,
             due,
             flying: Vec::new(),
+            fresh: Vec::new(),
+            turns: false,
             free_slots: Vec::new(),
             in_flight: 0,
             judged: 0,
             stop: None,
         }
+    }
+
+    /// Hands events over after every turn that has some (`drive` returns).
+    pub fn in_turns(&mut self) {
+        self.turns = true;
     }
 
     /// Sets the run's clock: `now` has passed since its start.
@@ -279,6 +293,12 @@ impl<'a, A: Actions + Reactor, S: Sink> Engine<'a, A, S> {
     pub fn drive(&mut self, until: Option<Instant>) -> bool {
         let actions = self.run.actions;
         loop {
+            // Steps the host has heard of since the last call run first.
+            for task in std::mem::take(&mut self.fresh) {
+                if self.flying[task].is_some() {
+                    self.advance(task);
+                }
+            }
             // Windows are judged as each second closes.
             let now = self.run.now();
             if now.as_secs() > self.judged {
@@ -325,7 +345,11 @@ impl<'a, A: Actions + Reactor, S: Sink> Engine<'a, A, S> {
                         step,
                     });
                     self.in_flight += 1;
-                    self.advance(task);
+                    if self.turns {
+                        self.fresh.push(task);
+                    } else {
+                        self.advance(task);
+                    }
                 }
                 if let Some(t) = self.agents[i].next_event() {
                     self.due.push(Reverse((t, i)));
@@ -334,6 +358,9 @@ impl<'a, A: Actions + Reactor, S: Sink> Engine<'a, A, S> {
             let mut next = self.due.peek().map(|Reverse((t, _))| *t);
             if next.is_none() && self.in_flight == 0 {
                 return true;
+            }
+            if self.turns && (!self.fresh.is_empty() || self.run.sink.pending()) {
+                return false;
             }
             if let Some((stop, grace)) = self.stop {
                 let at = if self.run.halted { stop + grace } else { stop };

@@ -40,6 +40,11 @@ pub trait Sink {
     fn out_of_data(&mut self, workload: usize);
     /// Called as each second of the run closes.
     fn tick(&mut self, _at: Duration) {}
+
+    /// Events are waiting to be handed over (a cell returns them).
+    fn pending(&self) -> bool {
+        false
+    }
 }
 
 /// Plain mode's sink: the run's statistics and its thresholds, live.

@@ -39,7 +39,9 @@ struct Params {
     sneak: Option<Endpoint>,
 }
 
-const FAULTS: [&str; 7] = ["panic", "spin", "busy", "alloc", "recurse", "sneak", "hoard"];
+const FAULTS: [&str; 7] = [
+    "panic", "spin", "busy", "alloc", "recurse", "sneak", "hoard",
+];
 
 fn params(req: &ExtensionRequest) -> Result<Params, String> {
     let v: serde_json::Value =

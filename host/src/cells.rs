@@ -214,6 +214,11 @@ pub async fn drive(
                 let why = trap_message(&e);
                 track.trapped(&shared, w, start, &why, &events);
                 cell = None;
+                // A runaway guest just held its worker for its whole
+                // budget: its slice waits as long before it runs again.
+                if is_interrupt(&e) {
+                    pause = REPLACE_MAX;
+                }
                 let stop_at = *stops.at.borrow();
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
@@ -263,6 +268,16 @@ pub async fn drive(
         at: start.elapsed(),
     });
     cell
+}
+
+/// The epoch interrupt stopped a runaway guest.
+fn is_interrupt(e: &wasmtime::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        )
+    })
 }
 
 impl Track {

@@ -1,10 +1,11 @@
 //! The process's open-file limit: every user's kept-alive connection is a
 //! file descriptor, and past the limit connects fail (EMFILE). The host
-//! raises its soft limit to the hard one before the run, and says exactly
-//! what to raise when even that is too low.
+//! raises its limit to what the run needs before it starts (the soft limit
+//! up to the hard one; the hard one too where it may, as root), and says
+//! exactly what to raise when it cannot.
 
-/// Raises the soft limit on open files to the hard limit; when `need` is
-/// above what it can reach, the one-line warning to show.
+/// Raises the limit on open files toward `need`; when it stays below,
+/// the one-line warning to show.
 pub fn raise_open_files(need: u64) -> Option<String> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -14,14 +15,20 @@ pub fn raise_open_files(need: u64) -> Option<String> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return None;
     }
-    if lim.rlim_cur < lim.rlim_max {
+    if lim.rlim_cur >= need {
+        return None;
+    }
+    // Above the hard limit only with the privilege to raise it (root);
+    // otherwise up to the hard limit.
+    for max in [need.max(lim.rlim_max), lim.rlim_max] {
         let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
+            rlim_cur: need.min(max),
+            rlim_max: max,
         };
         // SAFETY: as above.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            lim.rlim_cur = lim.rlim_max;
+            lim = raised;
+            break;
         }
     }
     (lim.rlim_cur < need).then(|| {

@@ -368,7 +368,8 @@ fn a_sigint_during_init_says_so_in_the_report() {
     let (mut child, report, h) =
         hanging_run("init-sigint", 1_000, &steps, &["--users-per-instance", "1"]);
     // The init phase is under way once the users' instances take memory
-    // (start-up and the probe stay far below 150 MiB; all 1,000 users ~600).
+    // (start-up, compiling and the probe stay below 130 MiB; all 1,000
+    // instances of this scenario take about 1.3 GiB).
     let status = format!("/proc/{}/status", child.id());
     let began = Instant::now();
     loop {
@@ -380,7 +381,7 @@ fn a_sigint_during_init_says_so_in_the_report() {
                     .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             })
             .unwrap_or(0);
-        if rss_kib > 150 * 1024 {
+        if rss_kib > 250 * 1024 {
             break;
         }
         assert!(

@@ -30,7 +30,7 @@ impl Nginx {
         std::fs::write(
             &conf,
             format!(
-                "worker_processes 1;\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 30000; }}\nworker_rlimit_nofile 60000;\nhttp {{\n  access_log off;\n  keepalive_requests 10000000;\n  keepalive_timeout 120s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{STATUS_PORT};\n    location / {{ stub_status; }}\n  }}\n  ssl_certificate {p}/server.pem;\n  ssl_certificate_key {p}/server.key;\n  ssl_session_cache shared:SSL:10m;\n  server {{\n    listen 127.0.0.1:{TLS_PORT} ssl backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{TLS_CLOSE_PORT} ssl backlog=4096;\n    keepalive_timeout 0;\n    {hello}\n  }}\n}}\n",
+                "worker_processes 1;\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 120000; }}\nworker_rlimit_nofile 250000;\nhttp {{\n  access_log off;\n  keepalive_requests 10000000;\n  keepalive_timeout 120s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{STATUS_PORT};\n    location / {{ stub_status; }}\n  }}\n  ssl_certificate {p}/server.pem;\n  ssl_certificate_key {p}/server.key;\n  ssl_session_cache shared:SSL:10m;\n  server {{\n    listen 127.0.0.1:{TLS_PORT} ssl backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{TLS_CLOSE_PORT} ssl backlog=4096;\n    keepalive_timeout 0;\n    {hello}\n  }}\n}}\n",
                 p = prefix.display()
             ),
         )?;

@@ -89,7 +89,13 @@ impl Agent {
         match self {
             Agent::User(u) => {
                 u.vu = Some(vu);
-                u.ready_at = now + think;
+                // A think time past the interval's end (or, mid-iteration,
+                // past its graceful stop) ends there: the user is woken to
+                // stop, not to step.
+                let off = u.intervals[u.k].1;
+                let w = &run.scenario.workloads[u.w];
+                let limit = if done { off } else { off + w.grace_after(off) };
+                u.ready_at = (now + think).min(limit.max(now));
                 if done {
                     u.in_iteration = false;
                     u.iterations += 1;
@@ -97,7 +103,7 @@ impl Agent {
                     if let Model::Closed(c) = &w.model
                         && let Some(p) = c.pacing
                     {
-                        u.ready_at = (u.iteration_started + p).max(now);
+                        u.ready_at = (u.iteration_started + p).max(now).min(off.max(now));
                     }
                 }
             }
@@ -107,7 +113,10 @@ impl Agent {
                 if ends {
                     run.sink.active(p.w, -1);
                 }
-                p.users[slot] = (Some(vu), (!ends).then_some(now + think));
+                // Woken at the workload's end at the latest, to be cut.
+                let end = run.scenario.workloads[p.w].end();
+                let due = (now + think).min(end.max(now));
+                p.users[slot] = (Some(vu), (!ends).then_some(due));
             }
         }
     }

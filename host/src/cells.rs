@@ -85,13 +85,19 @@ pub fn plan(scenario: &Scenario, per_instance: u32) -> Vec<Plan> {
     cells
 }
 
-/// The default users per instance: this process's users spread over four
-/// cells per core (so every core has work and one cell's trap costs a
-/// quarter of a core's users), at most 1,000 per cell.
+/// The default users per instance: this process's users spread over one
+/// cell per core (every core has work; fewer, larger cells cost less CPU
+/// per request), at most 100 per cell (a cell's every wait is one
+/// `wasi:io/poll` over all its steps in flight, so its cost per request
+/// grows with its users in flight). Both measured in the book's
+/// Performance chapter.
 pub fn default_per_instance(users: u32) -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
-    users.div_ceil(4 * cores).clamp(1, 1000)
+    users.div_ceil(cores).clamp(1, MAX_DEFAULT_PER_INSTANCE)
 }
+
+/// The largest default cell.
+const MAX_DEFAULT_PER_INSTANCE: u32 = 100;
 
 /// A cell's instance, initialised.
 pub struct Cell {

@@ -3,7 +3,7 @@
 
 use crate::egress::Egress;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -17,9 +17,11 @@ pub const SETUP_BUDGET: Duration = Duration::from_secs(30);
 pub struct VuState {
     wasi: WasiCtx,
     table: ResourceTable,
-    /// When the step in flight started; the epoch callback interrupts guest
-    /// code running past `budget`.
-    step_started: Instant,
+    /// Epoch ticks during which guest code ran since the call began: its
+    /// running time, not its wall time (a call waiting in `poll`, or for a
+    /// CPU on a loaded machine, is not charged). The epoch callback
+    /// interrupts guest code running past `budget`.
+    ticks: u32,
     budget: Duration,
     /// Linear memory, summed over the instance's memories, and its limit.
     memory: usize,
@@ -97,7 +99,7 @@ impl VuState {
         let state = VuState {
             wasi: b.build(),
             table: ResourceTable::new(),
-            step_started: Instant::now(),
+            ticks: 0,
             budget: SETUP_BUDGET,
             memory: 0,
             memory_limit,
@@ -105,10 +107,12 @@ impl VuState {
         let mut store = Store::new(engine, state);
         store.limiter(|s| s);
         store.set_epoch_deadline(1);
-        // Every tick: yield to other users; past the budget: interrupt (a trap).
-        store.epoch_deadline_callback(|ctx| {
-            let s = ctx.data();
-            if s.step_started.elapsed() > s.budget {
+        // Every tick the guest runs through: yield to other instances, and
+        // past the budget, interrupt (a trap).
+        store.epoch_deadline_callback(|mut ctx| {
+            let s = ctx.data_mut();
+            s.ticks += 1;
+            if crate::engine::EPOCH_TICK * s.ticks > s.budget {
                 return Ok(UpdateDeadline::Interrupt);
             }
             Ok(UpdateDeadline::Yield(1))
@@ -118,7 +122,7 @@ impl VuState {
 
     /// A step starts that may run `budget` in the guest.
     pub fn start_step(&mut self, budget: Duration) {
-        self.step_started = Instant::now();
+        self.ticks = 0;
         self.budget = budget;
     }
 }

@@ -135,6 +135,7 @@ macro_rules! action_types_conversions {
                 W::MissingVariable => K::MissingVariable,
                 W::TooManyFiles => K::TooManyFiles,
                 W::NoBufferSpace => K::NoBufferSpace,
+                W::Interrupted => K::Interrupted,
                 W::Other => K::Other,
             }
         }
@@ -164,7 +165,8 @@ macro_rules! action_types_conversions {
                 K::NoBufferSpace => W::NoBufferSpace,
                 // Only a host counts traps and interruptions; a guest never
                 // makes one.
-                K::Other | K::Trap | K::Interrupted => W::Other,
+                K::Interrupted => W::Interrupted,
+                K::Other | K::Trap => W::Other,
             }
         }
 

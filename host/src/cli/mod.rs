@@ -78,7 +78,7 @@ pub struct Common {
     /// Linear memory one user's instance may grow to, like 64MB (over scenario.limits.max_memory_per_user)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory_per_user: Option<u64>,
-    /// Users one instance runs with its own event loop (over scenario.limits.users_per_instance; 1: an instance per user, the most isolation; default: the users over 4 instances per core, at most 1000 each)
+    /// Users one instance runs with its own event loop (over scenario.limits.users_per_instance; 1: an instance per user, the most isolation; default: the users over one instance per core, at most 100 each)
     #[arg(long, value_name = "K", env = "SCHEDULER_USERS_PER_INSTANCE", value_parser = clap::value_parser!(u32).range(1..))]
     pub users_per_instance: Option<u32>,
     /// A value templates read as ${env.NAME} (repeatable); the host's own environment is never read

@@ -2,7 +2,8 @@
 //! nginx in the same run, each pinned to CPU 1 (nginx on CPU 0), every
 //! throughput figure the median of 3 runs with its range; then memory per
 //! user and start-up at 1, 1,000 and 10,000 users for scheduler-host and
-//! Goose. `cargo xtask bench soak` holds 2,000 users for 10 minutes and
+//! Goose. `cargo xtask bench huge` runs only the 100,000 users.
+//! `cargo xtask bench soak` holds 2,000 users for 10 minutes and
 //! follows their memory; `cargo xtask bench profile` records where a
 //! request's CPU goes. Prints Markdown tables (also written to
 //! target/bench.md, target/soak.md, target/profile.md) for the book's
@@ -68,7 +69,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             };
             profile::run(&bench, root, component.as_deref())
         }
-        Some(other) => bail!("unknown bench {other:?}; usage: cargo xtask bench [soak | profile]"),
+        Some("huge") => {
+            let md = engine::huge_table(&bench.huge().map_err(|e| format!("{e:#}")));
+            println!("{md}");
+            Ok(())
+        }
+        Some(other) => {
+            bail!("unknown bench {other:?}; usage: cargo xtask bench [soak | profile | huge]")
+        }
     }
 }
 
@@ -180,8 +188,9 @@ impl Bench {
             tls.push((what, Throughput::new(&h), Throughput::new(&o)));
         }
         let wasm = root.join("target/scheduler-final.wasm");
-        let engine = self.engine(&nginx, &fixed, Path::new("wasmtime"), &wasm)?;
+        let mut engine = self.engine(&nginx, &fixed, Path::new("wasmtime"), &wasm)?;
         drop(nginx);
+        engine.huge = self.huge().map_err(|e| format!("{e:#}"));
 
         let mem = self.memory()?;
 

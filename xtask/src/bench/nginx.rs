@@ -21,7 +21,15 @@ const STATUS_PORT: u16 = 18091;
 pub struct Nginx(Child, PathBuf);
 
 impl Nginx {
+    /// One worker pinned to CPU 0: the throughput runs' target.
     pub fn start(work: &Path) -> Result<Self> {
+        Self::start_with(work, 1)
+    }
+
+    /// `workers` worker processes on any CPU, each accepting its share of
+    /// connections (`reuseport`): 100,000 kept-alive connections need more
+    /// file descriptors than one process may have here.
+    pub fn start_with(work: &Path, workers: u32) -> Result<Self> {
         let prefix = work.join("nginx");
         std::fs::create_dir_all(prefix.join("logs"))?;
         certificates(&prefix)?;
@@ -30,12 +38,14 @@ impl Nginx {
         std::fs::write(
             &conf,
             format!(
-                "worker_processes 1;\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 120000; }}\nworker_rlimit_nofile 250000;\nhttp {{\n  access_log off;\n  keepalive_requests 10000000;\n  keepalive_timeout 120s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{STATUS_PORT};\n    location / {{ stub_status; }}\n  }}\n  ssl_certificate {p}/server.pem;\n  ssl_certificate_key {p}/server.key;\n  ssl_session_cache shared:SSL:10m;\n  server {{\n    listen 127.0.0.1:{TLS_PORT} ssl backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{TLS_CLOSE_PORT} ssl backlog=4096;\n    keepalive_timeout 0;\n    {hello}\n  }}\n}}\n",
-                p = prefix.display()
+                "worker_processes {workers};\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 120000; }}\nworker_rlimit_nofile 250000;\nhttp {{\n  access_log off;\n  keepalive_requests 10000000;\n  keepalive_timeout 120s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096{reuse};\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{STATUS_PORT};\n    location / {{ stub_status; }}\n  }}\n  ssl_certificate {p}/server.pem;\n  ssl_certificate_key {p}/server.key;\n  ssl_session_cache shared:SSL:10m;\n  server {{\n    listen 127.0.0.1:{TLS_PORT} ssl backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{TLS_CLOSE_PORT} ssl backlog=4096;\n    keepalive_timeout 0;\n    {hello}\n  }}\n}}\n",
+                p = prefix.display(),
+                reuse = if workers > 1 { " reuseport" } else { "" },
             ),
         )?;
+        let cpus = if workers > 1 { "0-1" } else { "0" };
         let child = Command::new("taskset")
-            .args(["-c", "0", "nginx", "-p"])
+            .args(["-c", cpus, "nginx", "-p"])
             .arg(&prefix)
             .arg("-c")
             .arg(&conf)

@@ -419,6 +419,10 @@ impl<'a, A: Actions + Reactor, S: Sink> Engine<'a, A, S> {
     /// The grace period after the stop is over: steps still in flight are
     /// dropped (their calls with them) and counted as interrupted.
     fn abandon(&mut self) {
+        // Their waits first: a pollable is a child of the connection the
+        // call owns, and must go before it.
+        self.run.actions.forget();
+        self.fresh.clear();
         for task in 0..self.flying.len() {
             let Some(f) = self.flying[task].take() else {
                 continue;
@@ -446,6 +450,5 @@ impl<'a, A: Actions + Reactor, S: Sink> Engine<'a, A, S> {
                 self.run.sink.active(f.who.workload, -1);
             }
         }
-        self.run.actions.forget();
     }
 }

@@ -235,7 +235,7 @@ impl Bench {
 /// The engine's tables.
 pub(super) fn tables(e: &Engine, goose_cpu_us: f64, oha_cpu_us: f64) -> String {
     let mut md = format!(
-        "Users per instance at {USERS} users kept alive ({SECS} s, pinned as above, median of {} runs; default: 7 here):\n\n| users per instance | instances | requests/s (nginx) | CPU µs per request | vs Goose (requests per CPU-second) | vs oha (CPU per request) |\n|---|---|---|---|---|---|\n",
+        "Users per instance at {USERS} users kept alive ({SECS} s, pinned as above, median of {} runs; the default is users over cores, at most 100: 25 here):\n\n| users per instance | instances | requests/s (nginx) | CPU µs per request | vs Goose (requests per CPU-second) | vs oha (CPU per request) |\n|---|---|---|---|---|---|\n",
         super::RUNS
     );
     for (k, t) in &e.fast {
@@ -296,4 +296,89 @@ pub(super) fn huge_table(huge: &Result<Huge, String>) -> String {
         Err(why) => md += &format!("100,000 users: the run failed: {why}\n\n"),
     }
     md
+}
+
+/// Each of issue 24's targets: met or not, with the figure.
+pub(super) fn targets_table(
+    host: &Throughput,
+    oha: &Throughput,
+    oha_paced: &Throughput,
+    goose: &Throughput,
+    mem: &[Memory],
+    engine: &Engine,
+) -> String {
+    let per = |tool: &str, users: u32| {
+        mem.iter()
+            .find(|m| m.tool == tool && m.users == users)
+            .and_then(|m| m.per_user(mem))
+    };
+    let ready = mem
+        .iter()
+        .find(|m| m.tool == "scheduler-host" && m.users == 10_000)
+        .and_then(|m| m.ready);
+    let mut md = "| target (issue 24) | measured | met |\n|---|---|---|\n".to_string();
+    let mut row = |what: &str, value: String, met: bool| {
+        md += &format!(
+            "| {what} | {value} | {} |\n",
+            if met { "yes" } else { "no" }
+        );
+    };
+    let g = goose.cpu_us.median / host.cpu_us.median;
+    row(
+        "requests per CPU-second ≥ 1.0× Goose's (moonshot 1.5×)",
+        format!("{g:.2}×"),
+        g >= 1.0,
+    );
+    let c = host.cpu_us.median / oha_paced.cpu_us.median;
+    row(
+        "CPU per request ≤ 1.5× oha's at the same rate",
+        format!("{c:.2}×"),
+        c <= 1.5,
+    );
+    let r = host.rps.median / oha.rps.median;
+    row(
+        "requests/s ≥ 0.8× oha's at 50 users",
+        format!("{r:.2}×"),
+        r >= 0.8,
+    );
+    for users in [1000, 10_000] {
+        if let (Some(h), Some(g)) = (per("scheduler-host", users), per("Goose", users)) {
+            row(
+                &format!(
+                    "RSS per user below Goose's at {}",
+                    thousands(f64::from(users), 0)
+                ),
+                format!("{:.0} KB against {:.0} KB", h.0, g.0),
+                h.0 < g.0,
+            );
+        }
+    }
+    if let Some(h) = per("scheduler-host", 10_000) {
+        row(
+            "PSS per user ≤ 40 KB at 10,000",
+            format!("{:.1} KB", h.1),
+            h.1 <= 40.0,
+        );
+    }
+    if let Some(t) = ready {
+        row("10,000 users ready ≤ 0.5 s", format!("{t:.2} s"), t <= 0.5);
+    }
+    match &engine.huge {
+        Ok(h) => {
+            let failed = h.failed as f64 / h.requests.max(1) as f64;
+            let gib = h.peak_rss as f64 / (1024.0 * 1024.0);
+            row(
+                "100,000 users: exit 0, ≤ 0.1% failed, nginx's count = the report's, peak RSS ≤ 12 GB",
+                format!(
+                    "exit 0, {:.3}% failed, {} vs {}, {gib:.2} GiB",
+                    100.0 * failed,
+                    h.served,
+                    h.requests
+                ),
+                failed <= 0.001 && h.served == h.requests && gib <= 12.0 * 0.931,
+            );
+        }
+        Err(why) => row("100,000 users", format!("failed: {why}"), false),
+    }
+    md + "\n"
 }

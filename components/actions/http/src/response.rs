@@ -348,14 +348,11 @@ mod tests {
     use super::*;
     use std::collections::VecDeque;
 
+    type Read = Result<Response, ReadError>;
+
     /// `super::read` over a scripted source, which never waits.
-    fn read(
-        source: &mut impl Source,
-        head_only: bool,
-        keep: Keep<'_>,
-        received: &mut u64,
-    ) -> Result<Response, ReadError> {
-        action_support::task::now(super::read(source, head_only, keep, received))
+    fn read(src: &mut impl Source, head: bool, keep: Keep<'_>, n: &mut u64) -> Read {
+        action_support::task::now(super::read(src, head, keep, n))
     }
 
     /// Scripted chunks; EOF once they run out.
@@ -407,14 +404,9 @@ mod tests {
     }
 
     fn parse_chunks(chunks: Vec<Vec<u8>>, head_only: bool) -> Result<(Response, u64), ReadError> {
-        let mut received = 0;
-        let r = read(
-            &mut Script(chunks.into()),
-            head_only,
-            Keep::body(1 << 20),
-            &mut received,
-        )?;
-        Ok((r, received))
+        let (keep, mut n) = (Keep::body(1 << 20), 0);
+        let r = read(&mut Script(chunks.into()), head_only, keep, &mut n)?;
+        Ok((r, n))
     }
 
     /// Parses `wire` whole, split at every byte boundary, and one byte at a

@@ -33,8 +33,6 @@ const FULL_GUARD: u64 = 2 << 30;
 const ADDRESS_SPACE: u64 = 32 << 40;
 /// Linear memory one cell may have, in all its memories.
 pub const MAX_MEMORY_PER_CELL: usize = FULL_MEMORY as usize;
-/// Epoch tick; the step budget is enforced in these units.
-pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Whether `instances` instances' memories fit full reservations.
 pub fn full_reservations(instances: u32) -> bool {

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-/// Ticks `engine`'s epoch every `engine::EPOCH_TICK` until dropped.
+/// Epoch tick; a call's budget is enforced in these units.
+pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Ticks `engine`'s epoch every `EPOCH_TICK` until dropped.
 pub struct Ticker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -20,7 +23,7 @@ impl Ticker {
             .name("epoch-ticker".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(crate::engine::EPOCH_TICK);
+                    std::thread::sleep(EPOCH_TICK);
                     engine.increment_epoch();
                 }
             })

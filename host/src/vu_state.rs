@@ -112,7 +112,7 @@ impl VuState {
         store.epoch_deadline_callback(|mut ctx| {
             let s = ctx.data_mut();
             s.ticks += 1;
-            if crate::engine::EPOCH_TICK * s.ticks > s.budget {
+            if crate::epoch::EPOCH_TICK * s.ticks > s.budget {
                 return Ok(UpdateDeadline::Interrupt);
             }
             Ok(UpdateDeadline::Yield(1))

@@ -11,9 +11,9 @@
 
 use crate::bindings::{self, VuDriver, cell as wit};
 use crate::egress::Egress;
-use crate::vu::{Event, Shared, Stops, trap_message};
+use crate::vu::{Event, Shared, Stops, ended, trap_message};
 use crate::vu_state::VuState;
-use contract::{ErrorKind, Sample, UNATTRIBUTED};
+use contract::{ErrorKind, UNATTRIBUTED};
 use scenario::Scenario;
 use scenario::executor::{Model, Shard};
 use std::collections::HashMap;
@@ -243,7 +243,7 @@ pub async fn drive(
                 match create(&shared, &plan, Some(resume)).await {
                     Ok(c) => cell = Some(c),
                     Err(why) => {
-                        let _ = events.send(crate::vu::ended(
+                        let _ = events.send(ended(
                             start,
                             w,
                             None,
@@ -382,14 +382,17 @@ impl Track {
         mid.sort_unstable();
         for (user, step) in mid {
             *self.iterations.entry(user).or_default() += 1;
-            let _ = events.send(Event::Sample {
-                at: start.elapsed(),
+            let source = shared.pool.for_vu(user);
+            let why = why.to_string();
+            let _ = events.send(ended(
+                start,
                 workload,
-                source: shared.pool.for_vu(user),
-                samples: vec![Sample::failed(step, Duration::ZERO, kind, why.to_string())],
-                delay: None,
-                iteration_done: false,
-            });
+                source,
+                step,
+                Duration::ZERO,
+                kind,
+                why,
+            ));
         }
         if self.active != 0 {
             let _ = events.send(Event::Active {

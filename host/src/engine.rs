@@ -35,7 +35,7 @@ const ADDRESS_SPACE: u64 = 32 << 40;
 pub const MAX_MEMORY_PER_CELL: usize = FULL_MEMORY as usize;
 
 /// Whether `instances` instances' memories fit full reservations.
-pub fn full_reservations(instances: u32) -> bool {
+fn full_reservations(instances: u32) -> bool {
     let n = u64::from(spare(instances)) * u64::from(MEMORIES_PER_VU);
     n.saturating_mul(FULL_MEMORY + FULL_GUARD) <= ADDRESS_SPACE
 }

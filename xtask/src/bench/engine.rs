@@ -45,27 +45,6 @@ pub(super) struct Huge {
 }
 
 impl Bench {
-    fn host_run_with(
-        &self,
-        scenario: &Path,
-        extra: &[&str],
-        env: Vec<(&'static str, String)>,
-    ) -> Result<Run> {
-        let out = self.work.join("host.json");
-        let mut args = vec!["--out".to_string(), path(&out)];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let mut cmd = self.host_cmd(scenario, &[]);
-        cmd.args.extend(args);
-        cmd.env = env;
-        let m = measure::pinned(&cmd)?;
-        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
-        Ok(Run {
-            cpu_secs: m.cpu_secs,
-            own_rps: report["throughput_rps"].as_f64(),
-            failed: report["failed"].as_u64().unwrap_or(0),
-        })
-    }
-
     pub(super) fn engine(
         &self,
         nginx: &Nginx,
@@ -114,11 +93,7 @@ impl Bench {
                 let m = measure::pinned(&cmd)?;
                 let report: serde_json::Value =
                     serde_json::from_str(&m.stdout).context("plain mode's report")?;
-                Ok(Run {
-                    cpu_secs: m.cpu_secs,
-                    own_rps: report["throughput_rps"].as_f64(),
-                    failed: report["failed"].as_u64().unwrap_or(0),
-                })
+                Ok(Run::of_report(m.cpu_secs, &report))
             })?);
         }
         let plain = Throughput::new(&r);

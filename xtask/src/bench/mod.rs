@@ -94,6 +94,18 @@ struct Run {
     failed: u64,
 }
 
+impl Run {
+    /// A run's CPU and a scheduler-host report's own figures (the host's
+    /// `--out`, or plain mode's stdout).
+    fn of_report(cpu_secs: f64, report: &serde_json::Value) -> Run {
+        Run {
+            cpu_secs,
+            own_rps: report["throughput_rps"].as_f64(),
+            failed: report["failed"].as_u64().unwrap_or(0),
+        }
+    }
+}
+
 /// A tool's throughput over RUNS runs, counted by nginx.
 struct Throughput {
     /// Requests per second as nginx counted them.
@@ -237,14 +249,23 @@ impl Bench {
     }
 
     fn host_run(&self, scenario: &Path) -> Result<Run> {
+        self.host_run_with(scenario, &[], Vec::new())
+    }
+
+    /// One pinned run of scheduler-host with `extra` arguments and `env`.
+    fn host_run_with(
+        &self,
+        scenario: &Path,
+        extra: &[&str],
+        env: Vec<(&'static str, String)>,
+    ) -> Result<Run> {
         let out = self.work.join("host.json");
-        let m = measure::pinned(&self.host_cmd(scenario, &["--out", &path(&out)]))?;
+        let mut cmd = self.host_cmd(scenario, &["--out", &path(&out)]);
+        cmd.args.extend(extra.iter().map(|s| s.to_string()));
+        cmd.env = env;
+        let m = measure::pinned(&cmd)?;
         let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out)?)?;
-        Ok(Run {
-            cpu_secs: m.cpu_secs,
-            own_rps: report["throughput_rps"].as_f64(),
-            failed: report["failed"].as_u64().unwrap_or(0),
-        })
+        Ok(Run::of_report(m.cpu_secs, &report))
     }
 
     /// Goose, held to `rate` requests per second when given.

@@ -280,14 +280,6 @@ impl<'a, A: Actions + Reactor, S: Sink> Engine<'a, A, S> {
         self.run.until
     }
 
-    /// Steps in flight: (user, step).
-    pub fn in_flight(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.flying
-            .iter()
-            .flatten()
-            .map(|f| (f.who.index, f.step_index))
-    }
-
     /// Runs until `until` (none: to the end); true once every agent is
     /// done and no step is in flight.
     pub fn drive(&mut self, until: Option<Instant>) -> bool {

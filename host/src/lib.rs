@@ -6,6 +6,7 @@
 //! Public: what the binary (`cli`) and the integration tests use (`compose`
 //! and `parts` for the golden composition test, `loopback` as their server).
 
+mod bind;
 mod bindings;
 mod cells;
 pub mod cli;

@@ -30,10 +30,19 @@ pub struct Plug {
     pub origin: String,
 }
 
-/// The composed component's bytes.
-pub fn compose(plugs: &[Plug]) -> Result<Vec<u8>, Failure> {
-    let mut bytes: IndexMap<&str, Vec<u8>> =
-        PARTS.iter().map(|p| (p.name, p.bytes.to_vec())).collect();
+/// The composed component's bytes. The built-in action slots not in
+/// `used` (and not plugged) get a stand-in that is never called.
+pub fn compose(plugs: &[Plug], used: &[&str]) -> Result<Vec<u8>, Failure> {
+    let mut bytes: IndexMap<&str, Vec<u8>> = IndexMap::new();
+    for p in PARTS {
+        let idle = p.slot && p.name != "extension" && !used.contains(&p.name);
+        let part = if idle {
+            crate::stubs::stand_in(p.bytes).map_err(Failure::internal)?
+        } else {
+            p.bytes.to_vec()
+        };
+        bytes.insert(p.name, part);
+    }
     let mut extension_uses_core = false;
     for plug in plugs {
         let part = parts::slot(&plug.slot).ok_or_else(|| {

@@ -33,6 +33,7 @@ mod report;
 mod run;
 mod series_files;
 mod session;
+mod stubs;
 mod summary;
 mod timeline;
 mod vu;

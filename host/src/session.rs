@@ -33,7 +33,7 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
         Some(path) => std::fs::read(path).map_err(|e| {
             Failure::input(format!("cannot read component {}: {e}", path.display()))
         })?,
-        None => compose::compose(&plan.plugs)?,
+        None => compose::compose(&plan.plugs, &used_slots(&plan.scenario))?,
     };
     let cells = crate::cells::plan(&plan.scenario, plan.per_instance).len() as u32;
     engine::check_map_count(cells).map_err(|e| Failure::input(e.to_string()))?;
@@ -75,6 +75,28 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
         eprintln!("{warning}");
     }
     Ok(ready)
+}
+
+/// The built-in slots some step (setup and teardown included) calls;
+/// every slot with `SCHEDULER_HOST_ALL_PARTS=1` (the bench's A/B).
+fn used_slots(scenario: &scenario::model::Scenario) -> Vec<&'static str> {
+    use scenario::model::Call;
+    if std::env::var_os("SCHEDULER_HOST_ALL_PARTS").is_some_and(|v| v == "1") {
+        return vec!["http", "tcp", "udp", "extension"];
+    }
+    let mut used = Vec::new();
+    for step in &scenario.workflow {
+        let slot = match step.call {
+            Call::Http(_) => "http",
+            Call::Tcp(_) => "tcp",
+            Call::Udp(_) => "udp",
+            Call::Extension { .. } => "extension",
+        };
+        if !used.contains(&slot) {
+            used.push(slot);
+        }
+    }
+    used
 }
 
 fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {

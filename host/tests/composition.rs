@@ -27,6 +27,14 @@ fn wit(bytes: &[u8]) -> String {
     printer.output.to_string()
 }
 
+/// The component's world: what it imports and exports, by name.
+fn world(bytes: &[u8]) -> String {
+    let text = wit(bytes);
+    let start = text.find("world root {").expect("a root world");
+    let end = start + text[start..].find('}').expect("the world's end");
+    text[start..end].to_string()
+}
+
 /// `wac compose FILE --deps-dir target/parts [--dep …]`, as the book says.
 fn wac_compose(file: &str, deps: &[String]) -> Vec<u8> {
     let out = scratch("wac-golden").join(format!("{}.wasm", file.replace('/', "_")));
@@ -47,9 +55,12 @@ fn wac_compose(file: &str, deps: &[String]) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
+/// A scenario with a step of every built-in type.
+const ALL: [&str; 4] = ["http", "tcp", "udp", "extension"];
+
 #[test]
 fn the_host_composes_what_wac_compose_makes_of_scheduler_wac() {
-    let host = compose(&[]).expect("the built-in parts compose");
+    let host = compose(&[], &ALL).expect("the built-in parts compose");
     let cli = wac_compose("compositions/scheduler.wac", &[]);
     let (host, cli) = (wit(&host), wit(&cli));
     assert!(cli.contains("export scheduler:main/vu@"), "{cli}");
@@ -66,7 +77,7 @@ fn a_plugged_extension_that_uses_sockets_gets_the_with_extension_composition() {
         path: line_ping(),
         origin: "--action line-ping".into(),
     };
-    let host = compose(&[plug]).expect("line-ping composes");
+    let host = compose(&[plug], &ALL).expect("line-ping composes");
     let dep = format!("component:extension={}", line_ping().display());
     let cli = wac_compose("compositions/scheduler-with-extension.wac", &[dep]);
     assert_eq!(wit(&host), wit(&cli));
@@ -86,4 +97,35 @@ fn every_part_in_the_table_is_instantiated_by_both_wac_files() {
             assert!(source.contains(&stmt), "{file} lacks `{stmt}`");
         }
     }
+}
+
+#[test]
+fn an_http_only_scenario_gets_stand_ins_for_tcp_and_udp_with_the_same_contract() {
+    let full = compose(&[], &ALL).unwrap();
+    let http_only = compose(&[], &["http"]).unwrap();
+    // The same imports and exports: the host links and calls it alike.
+    assert_eq!(world(&http_only), world(&full));
+    // Without the tcp and udp actions' code, data and memories.
+    let parts = |name: &str| {
+        scheduler_host::parts::PARTS
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+            .bytes
+            .len()
+    };
+    let dropped = parts("tcp") + parts("udp");
+    assert!(
+        http_only.len() + dropped * 3 / 4 < full.len(),
+        "{} bytes against {} (tcp and udp: {dropped})",
+        http_only.len(),
+        full.len()
+    );
+    // And it runs only what the scenario uses: a tcp-only scenario gets a
+    // stand-in for http instead.
+    let tcp_only = compose(&[], &["tcp"]).unwrap();
+    // (Its WIT lists core-libs' types in another order: the order in which
+    // the parts first use them.)
+    assert_eq!(world(&tcp_only), world(&full));
+    assert!(tcp_only.len() + parts("http") * 3 / 4 < full.len());
 }

@@ -220,10 +220,14 @@ struct Wire<'a> {
 
 impl response::Source for Wire<'_> {
     async fn read(&mut self, max: u32) -> Result<Vec<u8>, NetError> {
-        let now = self.sent_at.take().unwrap_or_else(Instant::now);
+        let sent = self.sent_at.take();
         // Bytes that keep coming do not hold the step past its deadline.
-        self.budget.for_read_at(now)?;
-        let bytes = io::read(self.conn, max, self.budget.deadline).await?;
+        self.budget.for_read_at(sent.unwrap_or_else(Instant::now))?;
+        let bytes = if sent.is_some() {
+            io::read_reply(self.conn, max, self.budget.deadline).await?
+        } else {
+            io::read(self.conn, max, self.budget.deadline).await?
+        };
         if !bytes.is_empty() {
             let at = Instant::now();
             self.first_byte.get_or_insert(at);

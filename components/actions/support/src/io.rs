@@ -77,6 +77,15 @@ pub async fn read(conn: &Connection, max: u32, deadline: u64) -> Result<Vec<u8>,
     }
 }
 
+/// The first bytes of the reply to what was just written on `conn`. The
+/// peer cannot have answered yet, so this waits before it reads, instead
+/// of crossing into core-libs for a read that finds nothing.
+pub async fn read_reply(conn: &Connection, max: u32, deadline: u64) -> Result<Vec<u8>, NetError> {
+    READS_IN_A_ROW.set(0);
+    ready(conn.subscribe(), deadline).await?;
+    read(conn, max, deadline).await
+}
+
 /// One datagram of at most `max` bytes.
 pub async fn receive(socket: &Socket, max: u32, deadline: u64) -> Result<Vec<u8>, NetError> {
     loop {

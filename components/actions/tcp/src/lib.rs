@@ -96,10 +96,16 @@ async fn exchange(
     }
     let mut got = Vec::new();
     let max_read = usize::try_from(req.max_read).unwrap_or(usize::MAX);
+    // The first read after a payload waits for the reply before reading.
+    let replying = std::cell::Cell::new(!req.payload.is_empty());
     let read = async |max| {
         // Bytes that keep coming do not hold the step past its deadline.
         budget.for_read()?;
-        io::read(&conn, max, deadline).await
+        if replying.replace(false) {
+            io::read_reply(&conn, max, deadline).await
+        } else {
+            io::read(&conn, max, deadline).await
+        }
     };
     let ended = reply::read(&req.read, max_read, read, &mut got, received)
         .await

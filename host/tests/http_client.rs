@@ -1,6 +1,7 @@
-//! The HTTP client as people expect it from k6 or Locust: redirects counted
-//! hop by hop, a cookie jar per user, gzip bodies checked decoded. The
-//! server's own counts are compared with the report's.
+//! The HTTP client as people expect it from k6, curl or Locust: redirects
+//! counted hop by hop, a cookie jar per user sent in RFC 6265 order, bodies
+//! checked decoded, URLs percent-encoded on the wire. The server's own
+//! counts are compared with the report's.
 
 use test_kit as common;
 
@@ -76,25 +77,44 @@ fn each_user_sends_only_the_cookies_it_was_given() {
 }
 
 #[test]
-fn a_gzip_body_is_checked_decoded_when_the_step_accepts_gzip() {
+fn gzip_br_and_zstd_bodies_are_checked_decoded_as_the_response_declares() {
     let web = Web::plain();
-    let dir = scratch("gzip");
+    let dir = scratch("encodings");
     let a = web.addr;
+    // No step sends Accept-Encoding: the server encodes anyway, and the
+    // client decodes what the response declares (as k6 does).
     let steps = format!(
-        "    - {{id: accepts, type: http, params: {{url: \"http://{a}/gzip\", headers: {{Accept-Encoding: gzip}}, expect_body: \"gzip-compressed greeting\"}}}}\n    - {{id: raw, type: http, params: {{url: \"http://{a}/gzip\", expect_body: \"gzip-compressed greeting\"}}}}\n"
+        "    - {{id: gzip, type: http, params: {{url: \"http://{a}/gzip\", expect_body: \"gzip-compressed greeting\"}}}}\n    - {{id: br, type: http, params: {{url: \"http://{a}/br\", expect_body: \"brotli-compressed greeting\"}}}}\n    - {{id: zstd, type: http, params: {{url: \"http://{a}/zstd\", expect_body: \"zstd-compressed greeting\"}}}}\n"
     );
     let (out, report) = run(&dir, &scenario(1, 2, "", &steps), &[]);
     ok(&out);
     let r = report.unwrap();
-    let accepts = step(&r, "accepts");
-    assert_eq!(accepts["successful"], 2, "{accepts:#}");
-    // Bytes on the wire are counted, not the decoded size.
-    let wire = accepts["bytes_received"].as_u64().unwrap();
-    assert!(wire > 0);
-    // Without Accept-Encoding the body is not decoded: the check fails.
-    let raw = step(&r, "raw");
-    assert_eq!(raw["errors"]["check-failed"]["count"], 2, "{raw:#}");
-    assert_eq!(web.seen.path("/gzip"), 4);
+    for id in ["gzip", "br", "zstd"] {
+        let s = step(&r, id);
+        assert_eq!(s["successful"], 2, "{s:#}");
+        // Bytes on the wire are counted, not the decoded size.
+        assert!(s["bytes_received"].as_u64().unwrap() > 0);
+        assert_eq!(web.seen.path(&format!("/{id}")), 2);
+    }
+}
+
+#[test]
+fn urls_bodyless_posts_and_cookies_go_on_the_wire_as_curl_sends_them() {
+    let web = Web::plain();
+    let dir = scratch("wire");
+    let a = web.addr;
+    // `/head/…` answers with the request head as the server read it.
+    let steps = format!(
+        "    - {{id: cookies, type: http, params: {{url: \"http://{a}/cookies\"}}}}\n    - {{id: url, type: http, params: {{url: \"http://{a}/head/ü x?q=${{urlencode(env.Q)}}\", expect_body: \"GET /head/%C3%BC%20x?q=a%20b%26c%2F HTTP/1.1\"}}}}\n    - {{id: post, type: http, params: {{method: POST, url: \"http://{a}/head/post\", expect_body: \"Content-Length: 0\"}}}}\n    - {{id: order, type: http, params: {{url: \"http://{a}/head/order\", expect_body: \"Cookie: deep=2; z=1; a=3\\r\"}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(2, 2, "", &steps), &["--env", "Q=a b&c/"]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    // The server's own count of each path as it arrived.
+    assert_eq!(web.seen.path("/head/%C3%BC%20x?q=a%20b%26c%2F"), 4);
+    assert_eq!(web.seen.path("/head/post"), 4);
+    assert_eq!(web.seen.path("/head/order"), 4);
 }
 
 #[test]

@@ -8,7 +8,10 @@
 //! `/redirect/N` → 302 to `/redirect/N-1`, `/redirect/0` → 200 "arrived";
 //! `/loop` → 302 to itself; `/login` → 200 with `Set-Cookie: session=<n>`
 //! (unique per response); `/whoami` → 200, echoing the Cookie header;
-//! `/gzip` → a gzip-encoded body; `/echo` → the request body.
+//! `/gzip`, `/br`, `/zstd` → an encoded body (whatever the request
+//! accepts); `/echo` → the request body; `/head/…` → the request's head as
+//! it arrived (request line and headers); `/cookies` → three cookies, two
+//! for `/` and one for `/head`.
 
 use rustls::server::WebPkiClientVerifier;
 use rustls::{HandshakeKind, ServerConfig, ServerConnection, StreamOwned};
@@ -264,7 +267,28 @@ fn serve<S: Read + Write>(mut r: BufReader<S>, seen: &Seen) -> std::io::Result<(
                 extra = "Content-Encoding: gzip\r\n".into();
                 ("200 OK", gz.finish().unwrap())
             }
+            "/br" => {
+                let mut br = Vec::new();
+                let text = b"a brotli-compressed greeting";
+                brotli::BrotliCompress(&mut &text[..], &mut br, &Default::default()).unwrap();
+                extra = "Content-Encoding: br\r\n".into();
+                ("200 OK", br)
+            }
+            "/zstd" => {
+                let text = b"a zstd-compressed greeting";
+                let z = ruzstd::encoding::compress_to_vec(
+                    &text[..],
+                    ruzstd::encoding::CompressionLevel::Fastest,
+                );
+                extra = "Content-Encoding: zstd\r\n".into();
+                ("200 OK", z)
+            }
+            "/cookies" => {
+                extra = "Set-Cookie: z=1; Path=/\r\nSet-Cookie: deep=2; Path=/head\r\nSet-Cookie: a=3; Path=/\r\n".into();
+                ("200 OK", Vec::new())
+            }
             "/echo" => ("200 OK", body),
+            p if p.starts_with("/head/") => ("200 OK", head.clone()),
             _ => ("404 Not Found", b"no such path".to_vec()),
         };
         let connection = if close { "Connection: close\r\n" } else { "" };

@@ -38,7 +38,7 @@ impl Endpoint {
     /// The host and port of an absolute http:// or https:// URL (default
     /// ports filled in); none for anything else.
     pub fn from_url(url: &str) -> Option<Endpoint> {
-        let uri: http::Uri = url.parse().ok()?;
+        let uri: http::Uri = crate::url::wire(url).parse().ok()?;
         let port = match (uri.scheme_str()?, uri.port_u16()) {
             ("http" | "https", Some(p)) => p,
             ("http", None) => 80,

@@ -9,6 +9,7 @@ mod endpoint;
 mod error_kind;
 mod sample;
 mod tls_version;
+pub mod url;
 pub mod wit;
 
 pub use endpoint::Endpoint;

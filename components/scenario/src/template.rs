@@ -45,6 +45,9 @@ enum Segment {
     /// Already escaped for where it sits.
     Lit(String),
     Ref(Ref, Escape),
+    /// `${urlencode(…)}`: the value percent-encoded as one URL component,
+    /// then escaped for where it sits.
+    Encoded(Ref, Escape),
 }
 
 /// A parsed template. One with no reference renders without allocating.
@@ -135,9 +138,26 @@ impl Template {
                 .find('}')
                 .ok_or_else(|| format!("{text:?}: `${{` without a closing `}}`"))?;
             let name = body[..end].trim();
+            let (name, encoded) = match call(name, "urlencode") {
+                Some(args) => match args.as_slice() {
+                    [inner] if !inner.contains('(') => (*inner, true),
+                    _ => {
+                        return Err(format!(
+                            "${{{name}}}: urlencode takes one reference (urlencode(name))"
+                        ));
+                    }
+                },
+                None => (name, false),
+            };
             match reference(name, names)? {
+                Resolved::Ref(r) if encoded => self.segments.push(Segment::Encoded(r, escape)),
                 Resolved::Ref(r) => self.segments.push(Segment::Ref(r, escape)),
-                Resolved::Text(v) => {
+                Resolved::Text(mut v) => {
+                    if encoded {
+                        let mut e = String::new();
+                        contract::url::push_component(&v, &mut e);
+                        v = e;
+                    }
                     let v = match escape {
                         Escape::Raw => v,
                         Escape::Json => json_escape(&v),
@@ -193,7 +213,7 @@ impl Template {
     /// Every reference, in order.
     pub fn refs(&self) -> impl Iterator<Item = &Ref> {
         self.segments.iter().filter_map(|s| match s {
-            Segment::Ref(r, _) => Some(r),
+            Segment::Ref(r, _) | Segment::Encoded(r, _) => Some(r),
             Segment::Lit(_) => None,
         })
     }
@@ -217,6 +237,18 @@ impl Template {
                         _ => push_form_escaped(&scratch, &mut out),
                     }
                 }
+                Segment::Encoded(r, escape) => {
+                    scratch.clear();
+                    scope.write(r, &mut scratch)?;
+                    let mut encoded = String::with_capacity(scratch.len() * 3);
+                    contract::url::push_component(&scratch, &mut encoded);
+                    // Only `%` and unreserved characters are left: nothing
+                    // to escape in JSON; a form escapes the `%`.
+                    match escape {
+                        Escape::Form => push_form_escaped(&encoded, &mut out),
+                        _ => out.push_str(&encoded),
+                    }
+                }
             }
         }
         Ok(std::borrow::Cow::Owned(out))
@@ -227,7 +259,7 @@ impl Template {
             .iter()
             .map(|s| match s {
                 Segment::Lit(l) => l.len(),
-                Segment::Ref(..) => 16,
+                Segment::Ref(..) | Segment::Encoded(..) => 16,
             })
             .sum()
     }
@@ -321,7 +353,7 @@ enum Resolved {
     Text(String),
 }
 
-const BUILTINS: &str = "vu, iteration, scenario, uuid, now_ms, random_int(a,b), random_string(n), env.NAME, setup.NAME, DATA.FIELD or a variable a step extracts";
+const BUILTINS: &str = "vu, iteration, scenario, uuid, now_ms, random_int(a,b), random_string(n), env.NAME, setup.NAME, DATA.FIELD or a variable a step extracts; urlencode(any of these)";
 
 fn reference(name: &str, names: &Names) -> Result<Resolved, String> {
     let bad = |why: String| Err(format!("${{{name}}}: {why}"));
@@ -495,6 +527,40 @@ mod tests {
         );
         let f = form(&[("q".into(), "${t} x".into())], &n).unwrap();
         assert_eq!(f.render(&mut Fixed).unwrap(), "q=a%22b%26c+x");
+    }
+
+    #[test]
+    fn urlencode_percent_encodes_one_component_wherever_it_sits() {
+        let env = BTreeMap::from([("Q".to_string(), "x y/z".to_string())]);
+        let vars = ["t".to_string()];
+        let n = Names {
+            env: &env,
+            variables: &vars,
+            setup: &[],
+            data: &[],
+            in_hook: false,
+        };
+        let url = Template::parse(
+            "http://a/p/${urlencode(t)}?q=${urlencode(env.Q)}&raw=${t}",
+            Escape::Raw,
+            &n,
+        )
+        .unwrap();
+        assert_eq!(
+            url.render(&mut Fixed).unwrap(),
+            "http://a/p/a%22b%26c?q=x%20y%2Fz&raw=a\"b&c"
+        );
+        // In a form the encoded value is form-escaped in turn.
+        let f = form(&[("q".into(), "${urlencode(t)}".into())], &n).unwrap();
+        assert_eq!(f.render(&mut Fixed).unwrap(), "q=a%2522b%2526c");
+        for bad in [
+            "${urlencode()}",
+            "${urlencode(a,b)}",
+            "${urlencode(uuid())}",
+        ] {
+            let e = Template::parse(bad, Escape::Raw, &n).unwrap_err();
+            assert!(e.contains("urlencode"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! responses framed by Content-Length, chunked encoding or close, parsed
 //! with `httparse`; one kept-alive connection per (target, source IP, TLS
 //! name) reused across steps; redirects followed hop by hop; a cookie jar
-//! per user; gzip/deflate bodies decoded for checks.
+//! per user; gzip, deflate, br and zstd bodies decoded for checks.
 
 mod answers;
 mod cookies;
@@ -214,12 +214,11 @@ fn same_origin(from: &str, to: &url::Url) -> bool {
     url::Url::parse(from).is_ok_and(|f| f.origin() == to.origin())
 }
 
-/// The kept body, decoded when the step asked for an encoding (as a
-/// client does).
+/// The kept body, decoded as its `Content-Encoding` says (as k6 does).
 fn body_of<'a>(req: &HttpRequest, resp: &'a response::Response) -> Cow<'a, [u8]> {
     resp.content_encoding
         .as_deref()
-        .filter(|_| !resp.body.is_empty() && request::has(&req.headers, "accept-encoding"))
+        .filter(|_| !resp.body.is_empty())
         .and_then(|enc| decode::decode(enc, &resp.body, req.max_body))
         .map_or(Cow::Borrowed(&resp.body[..]), Cow::Owned)
 }

@@ -17,7 +17,7 @@ pub struct Target {
 
 impl Target {
     pub fn parse(text: &str) -> Result<Target, ActionError> {
-        let uri: http::Uri = text
+        let uri: http::Uri = contract::url::wire(text)
             .parse()
             .map_err(|e| fail(ErrorKind::BadParams, format!("{text:?}: {e}")))?;
         let tls = match uri.scheme_str() {
@@ -95,9 +95,12 @@ pub fn encode(req: &Request, t: &Target) -> Vec<u8> {
     if let Some(cookie) = &req.cookie {
         line(&["Cookie: ", cookie]);
     }
+    // A method that carries a body says how long it is even when empty, as
+    // curl and Go do (servers may answer 411 otherwise).
+    let carries_body = matches!(req.method, "POST" | "PUT" | "PATCH");
     if !has(req.headers, "content-length")
         && !has(req.headers, "transfer-encoding")
-        && (!body.is_empty() || req.body.is_some())
+        && (req.body.is_some() || carries_body)
     {
         line(&["Content-Length: ", &body.len().to_string()]);
     }
@@ -142,5 +145,26 @@ mod tests {
             encode(&bare, &t),
             b"GET /p?q=1 HTTP/1.1\r\nHost: b\r\nUser-Agent: me\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn a_post_put_or_patch_without_a_body_says_content_length_0() {
+        let t = Target::parse("http://a.test/p").unwrap();
+        for (method, length) in [
+            ("POST", true),
+            ("PUT", true),
+            ("PATCH", true),
+            ("GET", false),
+            ("DELETE", false),
+        ] {
+            let req = Request {
+                method,
+                headers: &[],
+                body: None,
+                cookie: None,
+            };
+            let text = String::from_utf8(encode(&req, &t)).unwrap();
+            assert_eq!(text.contains("\r\nContent-Length: 0\r\n"), length, "{text}");
+        }
     }
 }

@@ -261,13 +261,12 @@ fn slots(named: Vec<(String, PathBuf, String)>) -> Result<Vec<Plug>, Failure> {
 }
 
 /// The scenario as JSON (still valid YAML): each user's instance parses it
-/// with serde_json, whose peak memory is far below libyaml's. Falls back to
-/// YAML when a mapping has non-string keys.
+/// with serde_json, whose peak memory is far below libyaml's. Written
+/// straight from the YAML tree, so every mapping keeps the order it was
+/// written in (headers, form and multipart fields go out in that order);
+/// falls back to YAML when a mapping has keys JSON cannot hold.
 fn json_form(tree: &serde_yaml::Value) -> String {
-    serde_json::to_value(tree)
-        .ok()
-        .and_then(|v| serde_json::to_string(&v).ok())
-        .unwrap_or_else(|| serde_yaml::to_string(tree).unwrap_or_default())
+    serde_json::to_string(tree).unwrap_or_else(|_| serde_yaml::to_string(tree).unwrap_or_default())
 }
 
 /// Every pool address must be local: a test bind, never a silent fallback.

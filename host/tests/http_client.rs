@@ -105,7 +105,7 @@ fn urls_bodyless_posts_and_cookies_go_on_the_wire_as_curl_sends_them() {
     let a = web.addr;
     // `/head/…` answers with the request head as the server read it.
     let steps = format!(
-        "    - {{id: cookies, type: http, params: {{url: \"http://{a}/cookies\"}}}}\n    - {{id: url, type: http, params: {{url: \"http://{a}/head/ü x?q=${{urlencode(env.Q)}}\", expect_body: \"GET /head/%C3%BC%20x?q=a%20b%26c%2F HTTP/1.1\"}}}}\n    - {{id: post, type: http, params: {{method: POST, url: \"http://{a}/head/post\", expect_body: \"Content-Length: 0\"}}}}\n    - {{id: order, type: http, params: {{url: \"http://{a}/head/order\", expect_body: \"Cookie: deep=2; z=1; a=3\\r\"}}}}\n"
+        "    - {{id: cookies, type: http, params: {{url: \"http://{a}/cookies\"}}}}\n    - {{id: url, type: http, params: {{url: \"http://{a}/head/ü x?q=${{urlencode(env.Q)}}\", expect_body: \"GET /head/%C3%BC%20x?q=a%20b%26c%2F HTTP/1.1\"}}}}\n    - {{id: post, type: http, params: {{method: POST, url: \"http://{a}/head/post\", expect_body: \"Content-Length: 0\"}}}}\n    - {{id: order, type: http, params: {{url: \"http://{a}/head/order\", expect_body: \"Cookie: deep=2; z=1; a=3\\r\"}}}}\n    - {{id: headers, type: http, params: {{url: \"http://{a}/head/headers\", headers: {{X-Zeta: z, X-Alpha: a}}, expect_body: \"X-Zeta: z\\r\\nX-Alpha: a\\r\"}}}}\n"
     );
     let (out, report) = run(&dir, &scenario(2, 2, "", &steps), &["--env", "Q=a b&c/"]);
     ok(&out);
@@ -115,6 +115,8 @@ fn urls_bodyless_posts_and_cookies_go_on_the_wire_as_curl_sends_them() {
     assert_eq!(web.seen.path("/head/%C3%BC%20x?q=a%20b%26c%2F"), 4);
     assert_eq!(web.seen.path("/head/post"), 4);
     assert_eq!(web.seen.path("/head/order"), 4);
+    // Headers in the order the step writes them.
+    assert_eq!(web.seen.path("/head/headers"), 4);
 }
 
 #[test]
@@ -133,4 +135,51 @@ fn json_form_query_and_basic_auth_reach_the_server_as_written() {
     assert_eq!(web.seen.path("/?x=1+2"), 1);
     // "u:p" in base64.
     assert_eq!(*web.seen.authorization.lock().unwrap(), ["Basic dTpw"]);
+}
+
+#[test]
+fn a_multipart_form_uploads_text_fields_and_a_file_byte_for_byte() {
+    use scenario::multipart::BOUNDARY;
+    let web = Web::plain();
+    let dir = scratch("multipart");
+    let a = web.addr;
+    std::fs::create_dir_all(dir.join("files")).unwrap();
+    let file: Vec<u8> = (0..=255u8).chain(*b"\r\n--end").collect();
+    std::fs::write(dir.join("files/blob.bin"), &file).unwrap();
+    let steps = format!(
+        "    - {{id: upload, type: http, params: {{method: POST, url: \"http://{a}/upload\", multipart: {{name: \"ada ${{vu}}\", blob: {{file: files/blob.bin, content_type: application/x-test}}}}, expect_body: stored}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(2, 2, "", &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    let uploads = web.seen.uploads.lock().unwrap().clone();
+    assert_eq!(uploads.len(), 4);
+    for (content_type, body) in &uploads {
+        assert_eq!(
+            content_type.as_deref(),
+            Some(format!("multipart/form-data; boundary={BOUNDARY}").as_str())
+        );
+        // What the server received, part by part.
+        let mut want = |vu: u32| {
+            let mut b = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nada {vu}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"blob\"; filename=\"blob.bin\"\r\nContent-Type: application/x-test\r\n\r\n").into_bytes();
+            b.extend_from_slice(&file);
+            b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+            b
+        };
+        assert!(
+            *body == want(0) || *body == want(1),
+            "{}",
+            body.escape_ascii()
+        );
+    }
+    // A missing file is bad input, named, before anything is sent.
+    let steps = format!(
+        "    - {{id: upload, type: http, params: {{method: POST, url: \"http://{a}/upload\", multipart: {{blob: {{file: files/none.bin}}}}}}}}\n"
+    );
+    let (out, _) = run(&dir, &scenario(1, 1, "", &steps), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("files/none.bin"), "{err}");
+    assert_eq!(web.seen.uploads.lock().unwrap().len(), 4);
 }

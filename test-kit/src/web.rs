@@ -9,7 +9,8 @@
 //! `/loop` → 302 to itself; `/login` → 200 with `Set-Cookie: session=<n>`
 //! (unique per response); `/whoami` → 200, echoing the Cookie header;
 //! `/gzip`, `/br`, `/zstd` → an encoded body (whatever the request
-//! accepts); `/echo` → the request body; `/head/…` → the request's head as
+//! accepts); `/echo` → the request body; `/upload` → "stored", keeping the
+//! body and its Content-Type; `/head/…` → the request's head as
 //! it arrived (request line and headers); `/cookies` → three cookies, two
 //! for `/` and one for `/head`.
 
@@ -76,6 +77,8 @@ pub struct Seen {
     pub whoami: Mutex<Vec<(Option<String>, Option<String>)>>,
     /// Authorization headers received.
     pub authorization: Mutex<Vec<String>>,
+    /// Each `/upload`: its Content-Type header and body.
+    pub uploads: Mutex<Vec<(Option<String>, Vec<u8>)>>,
     session: AtomicU64,
 }
 
@@ -286,6 +289,13 @@ fn serve<S: Read + Write>(mut r: BufReader<S>, seen: &Seen) -> std::io::Result<(
             "/cookies" => {
                 extra = "Set-Cookie: z=1; Path=/\r\nSet-Cookie: deep=2; Path=/head\r\nSet-Cookie: a=3; Path=/\r\n".into();
                 ("200 OK", Vec::new())
+            }
+            "/upload" => {
+                seen.uploads
+                    .lock()
+                    .unwrap()
+                    .push((header("content-type"), body));
+                ("200 OK", b"stored".to_vec())
             }
             "/echo" => ("200 OK", body),
             p if p.starts_with("/head/") => ("200 OK", head.clone()),

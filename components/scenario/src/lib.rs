@@ -15,6 +15,7 @@ pub mod error;
 pub mod executor;
 mod forms;
 pub mod model;
+pub mod multipart;
 pub mod oneline;
 pub mod overrides;
 pub mod parse;

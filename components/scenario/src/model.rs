@@ -304,6 +304,8 @@ pub enum Part {
     Expect,
     /// An extension step's params JSON.
     Params,
+    /// The text of `HttpCall::multipart`'s field i.
+    Field(usize),
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -329,6 +331,11 @@ impl CallTemplate {
                 }
                 (Call::Http(h), Part::Body) => h.body = Some(v.into_bytes()),
                 (Call::Http(h), Part::ExpectBody) => h.expect_body = Some(v.into_bytes()),
+                (Call::Http(h), Part::Field(i)) => {
+                    if let Some(f) = h.multipart.as_mut().and_then(|m| m.fields.get_mut(*i)) {
+                        f.value = crate::multipart::FieldValue::Text(v);
+                    }
+                }
                 (Call::Tcp(c), Part::Payload) => c.payload = v.into_bytes(),
                 (Call::Tcp(c), Part::Expect) => {
                     if let ReadMode::Delimiter(d) = &mut c.read
@@ -371,6 +378,18 @@ pub struct HttpCall {
     pub tls: Option<usize>,
     pub max_redirects: u32,
     pub cookies: bool,
+    /// A `multipart:` body, built per call (`body` is then none).
+    pub multipart: Option<crate::multipart::Multipart>,
+}
+
+impl HttpCall {
+    /// The body to send: `body`, or the multipart form encoded.
+    pub fn wire_body(&mut self) -> Result<Option<Vec<u8>>, String> {
+        match &self.multipart {
+            Some(m) => m.encode().map(Some),
+            None => Ok(self.body.take()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -518,18 +537,48 @@ impl Scenario {
         }
     }
 
-    /// Files the scenario reads (TLS certificates and keys), as written,
-    /// each once.
+    /// Files the scenario reads (TLS certificates and keys, multipart
+    /// uploads), as written, each once.
     pub fn files(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .tls
             .iter()
             .flat_map(|c| c.files())
+            .chain(self.multiparts().flat_map(|m| m.files()))
             .map(str::to_string)
             .collect();
         out.sort();
         out.dedup();
         out
+    }
+
+    fn multiparts(&self) -> impl Iterator<Item = &crate::multipart::Multipart> {
+        self.workflow.iter().filter_map(|s| match &s.call {
+            Call::Http(h) => h.multipart.as_ref(),
+            _ => None,
+        })
+    }
+
+    /// Fills the multipart uploads' bytes from `read` (the files the host
+    /// passed); `Err` names the file.
+    pub fn give_files(
+        &mut self,
+        read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
+    ) -> Result<(), String> {
+        for step in &mut self.workflow {
+            let Call::Http(h) = &mut step.call else {
+                continue;
+            };
+            for f in h.multipart.iter_mut().flat_map(|m| m.fields.iter_mut()) {
+                if let crate::multipart::FieldValue::File { path, bytes, .. } = &mut f.value {
+                    let data = read(path).ok_or_else(|| {
+                        format!("scenario file {path}: not among the files given")
+                    })?;
+                    *bytes = data.into();
+                }
+            }
+        }
+        Ok(())
     }
 
     /// True when some step's TLS accepts any certificate.

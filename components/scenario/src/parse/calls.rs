@@ -3,6 +3,7 @@
 use super::text::{Defaults, Parts, fixed_text, text_template};
 use crate::error::{ScenarioError, field};
 use crate::model::*;
+use crate::multipart::{FieldValue, FormField, Multipart};
 use crate::template::{self, Names, Template};
 use crate::tls::{TcpTls, TlsBlock};
 use serde::Deserialize;
@@ -36,6 +37,19 @@ pub(super) struct HttpParams {
     query: Option<serde_yaml::Mapping>,
     #[serde(default)]
     basic_auth: Option<BasicAuth>,
+    /// A multipart/form-data body: field name → text, or a file.
+    #[serde(default)]
+    multipart: Option<serde_yaml::Mapping>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileField {
+    file: String,
+    #[serde(default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    filename: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +141,22 @@ pub(super) fn http(
     let has = |headers: &[(String, String)], name: &str| {
         headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
     };
+    let multipart = match p.multipart {
+        Some(_) if p.body.is_some() || p.json.is_some() || p.form.is_some() => {
+            return Err(field(at, "set one of body, json, form, multipart"));
+        }
+        Some(m) => {
+            if has(&headers, "content-type") {
+                return Err(field(
+                    format!("{at}.multipart"),
+                    "the headers already set Content-Type (multipart sets it with its boundary)",
+                ));
+            }
+            headers.push(("Content-Type".into(), Multipart::content_type()));
+            Some(multipart(&format!("{at}.multipart"), &m, names, parts)?)
+        }
+        None => None,
+    };
     let body = match (p.body, p.json, p.form) {
         (Some(b), None, None) => Some(text_template(&format!("{at}.body"), &b, names)?),
         (None, Some(json), None) => {
@@ -146,7 +176,7 @@ pub(super) fn http(
             Some(template::form(&pairs, names).map_err(|m| field(format!("{at}.form"), m))?)
         }
         (None, None, None) => None,
-        _ => return Err(field(at, "set one of body, json, form")),
+        _ => return Err(field(at, "set one of body, json, form, multipart")),
     };
     let body = body.map(|t| parts.take(Part::Body, t, names).into_bytes());
     if let Some(auth) = p.basic_auth {
@@ -181,7 +211,58 @@ pub(super) fn http(
         tls: tls.filter(|_| https || p.max_redirects != Some(0)),
         max_redirects: p.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS),
         cookies: limits.cookies,
+        multipart,
     })
+}
+
+/// `multipart:`'s fields in order: a text value (a template), or
+/// `{file, content_type, filename}`.
+fn multipart(
+    at: &str,
+    map: &serde_yaml::Mapping,
+    names: &Names,
+    parts: &mut Parts,
+) -> Result<Multipart, ScenarioError> {
+    let mut fields = Vec::new();
+    for (k, v) in map {
+        let Some(name) = scalar(k) else {
+            return Err(field(at, "field names must be plain text"));
+        };
+        let field_at = format!("{at}.{name}");
+        let value = match v {
+            serde_yaml::Value::Mapping(_) => {
+                let f: FileField = super::text::typed(&field_at, v.clone())?;
+                if f.file.trim().is_empty() {
+                    return Err(field(format!("{field_at}.file"), "must name a file"));
+                }
+                let filename = f.filename.unwrap_or_else(|| {
+                    std::path::Path::new(&f.file)
+                        .file_name()
+                        .map_or_else(|| f.file.clone(), |n| n.to_string_lossy().into_owned())
+                });
+                FieldValue::File {
+                    path: f.file,
+                    filename,
+                    content_type: f
+                        .content_type
+                        .unwrap_or_else(|| "application/octet-stream".into()),
+                    bytes: Default::default(),
+                }
+            }
+            other => {
+                let Some(text) = scalar(other) else {
+                    return Err(field(
+                        field_at,
+                        "a field is text, or {file: PATH, content_type: …, filename: …}",
+                    ));
+                };
+                let t = text_template(&field_at, &text, names)?;
+                FieldValue::Text(parts.take(Part::Field(fields.len()), t, names))
+            }
+        };
+        fields.push(FormField { name, value });
+    }
+    Ok(Multipart { fields })
 }
 
 /// A map of plain values as (name, value) pairs, for query strings and forms.

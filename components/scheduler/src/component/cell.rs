@@ -83,7 +83,7 @@ pub fn init(yaml: String, inputs: wit::Inputs, spec: wit::Spec) -> Result<(), St
         })
         .collect::<Result<Vec<_>, _>>()?;
     let rows: &'static _ = Box::leak(Box::new(scenario.rows(tables)));
-    let slots: &'static Slots = Box::leak(Box::new(Slots::new(given_files(&scenario, files)?)));
+    let slots: &'static Slots = Box::leak(Box::new(Slots::new(given_files(&mut scenario, files)?)));
     let resume = spec.resume.map_or_else(Resume::default, |r| Resume {
         at: duration(r.at),
         iterations: r.iterations.into_iter().collect(),

@@ -32,7 +32,7 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, Ver
     // `${env.NAME}`: what the runtime was told to pass (`wasmtime run --env
     // NAME=VALUE`); a component sees no other environment.
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let scenario = check(scenario_yaml, &env, &mut |_, decl| {
+    let mut scenario = check(scenario_yaml, &env, &mut |_, decl| {
         let file = std::fs::File::open(base.join(&decl.file)).map_err(|e| {
             format!(
                 "data file {}: cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)",
@@ -57,7 +57,7 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, Ver
     }
     check_network()?;
     check_pool(&scenario)?;
-    let material = read_files(&scenario, base)?;
+    let material = read_files(&mut scenario, base)?;
     Slots::new(material.clone()).check_tls()?;
     if scenario.skips_tls_verification() {
         eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
@@ -100,10 +100,10 @@ impl wit_vu::Guest for Component {
         inputs: wit_vu::Inputs,
     ) -> Result<wit_vu::ScenarioNeeds, String> {
         let wit_vu::Inputs { files, env, data } = inputs;
-        let scenario = check(&scenario_yaml, &env, &mut given_columns(&data))?;
+        let mut scenario = check(&scenario_yaml, &env, &mut given_columns(&data))?;
         let needed = scenario.files();
         if !needed.is_empty() && needed.iter().all(|n| files.iter().any(|f| f.path == *n)) {
-            let material = given_files(&scenario, files)?;
+            let material = given_files(&mut scenario, files)?;
             material
                 .iter()
                 .try_for_each(scenario::tls::TlsMaterial::check)
@@ -123,8 +123,9 @@ impl wit_vu::Guest for Component {
         user: wit_vu::User,
     ) -> Result<u32, String> {
         let wit_vu::Inputs { files, env, data } = inputs;
-        let scenario = Rc::new(parse(&scenario_yaml, &env, &mut given_columns(&data))?);
-        let slots = Slots::new(given_files(&scenario, files)?);
+        let mut scenario = parse(&scenario_yaml, &env, &mut given_columns(&data))?;
+        let slots = Slots::new(given_files(&mut scenario, files)?);
+        let scenario = Rc::new(scenario);
         // The host chose the user's source address (`IpPool::for_vu`).
         let mut vu = match user.role {
             wit_vu::Role::User(index) => Vu::new(scenario, index, user.source_ip.map(ip)),

@@ -118,7 +118,21 @@ pub fn check_pool(scenario: &Scenario) -> Result<(), String> {
 
 /// Reads the files a scenario names (plain mode: through the runtime's
 /// preopened `--dir`), relative to `base`.
-pub fn read_files(scenario: &Scenario, base: &std::path::Path) -> Result<Vec<TlsMaterial>, String> {
+pub fn read_files(
+    scenario: &mut Scenario,
+    base: &std::path::Path,
+) -> Result<Vec<TlsMaterial>, String> {
+    let mut unread = None;
+    scenario.give_files(&mut |path| match std::fs::read(base.join(path)) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            unread.get_or_insert_with(|| {
+                format!("scenario file {path}: cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)")
+            });
+            None
+        }
+    })
+    .map_err(|e| unread.unwrap_or(e))?;
     scenario::tls::load_checked(&scenario.tls, &mut |path| {
         std::fs::read(base.join(path)).map_err(|e| {
             format!("cannot read it: {e} (plain mode reads files through `wasmtime run --dir DIR`)")
@@ -130,9 +144,15 @@ pub fn read_files(scenario: &Scenario, base: &std::path::Path) -> Result<Vec<Tls
 /// The material from the files the host read (each must be there);
 /// unchecked: `check` (and the host) checked them once.
 pub fn given_files(
-    scenario: &Scenario,
+    scenario: &mut Scenario,
     files: Vec<wit_vu::File>,
 ) -> Result<Vec<TlsMaterial>, String> {
+    scenario.give_files(&mut |path| {
+        files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.bytes.clone())
+    })?;
     scenario::tls::load(&scenario.tls, &mut |path| {
         files
             .iter()

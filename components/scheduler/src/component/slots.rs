@@ -89,17 +89,30 @@ impl Slots {
 
 impl Actions for Slots {
     async fn http(&self, c: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome {
+        let mut call = call.into_owned();
+        let body = match call.wire_body() {
+            Ok(body) => body,
+            Err(message) => {
+                return Outcome {
+                    error: Some(SampleError {
+                        kind: ErrorKind::BadParams,
+                        message,
+                    }),
+                    ..Outcome::default()
+                };
+            }
+        };
         let HttpCall {
             method,
             url,
             headers,
-            body,
             expect_body,
             max_body,
             tls,
             max_redirects,
             cookies,
-        } = call.into_owned();
+            ..
+        } = call;
         let req = t::HttpRequest {
             method,
             url,

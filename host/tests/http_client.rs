@@ -161,7 +161,7 @@ fn a_multipart_form_uploads_text_fields_and_a_file_byte_for_byte() {
             Some(format!("multipart/form-data; boundary={BOUNDARY}").as_str())
         );
         // What the server received, part by part.
-        let mut want = |vu: u32| {
+        let want = |vu: u32| {
             let mut b = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nada {vu}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"blob\"; filename=\"blob.bin\"\r\nContent-Type: application/x-test\r\n\r\n").into_bytes();
             b.extend_from_slice(&file);
             b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());

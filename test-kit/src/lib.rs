@@ -6,6 +6,7 @@
 
 pub mod host;
 pub mod hostile;
+pub mod nginx;
 pub mod schema;
 pub mod shop;
 pub mod timed;

@@ -70,6 +70,10 @@ pub fn ensure_test() -> Result<()> {
         eprintln!("xtask: installing Debian's chromium (the HTML report's tests render it)");
         debian(&["chromium"])?;
     }
+    if output(Command::new("nginx").arg("-v")).is_err() {
+        eprintln!("xtask: installing Debian's nginx-light (the HTTP client's conformance tests)");
+        debian(&["nginx-light"])?;
+    }
     if output(Command::new("kubernetes-validate").arg("--version")).is_err() {
         eprintln!(
             "xtask: installing kubernetes-validate {KUBERNETES_VALIDATE} with pip (the deploy manifests' test)"

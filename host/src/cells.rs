@@ -110,6 +110,9 @@ pub struct Cell {
 struct Track {
     /// Users mid-iteration: the step each runs next.
     mid: HashMap<u32, u32>,
+    /// How many of them run each step next (by step index): the budget of
+    /// a `run` call reads the steps, not the users.
+    mid_steps: std::collections::BTreeMap<u32, u32>,
     /// Iterations each user finished or lost.
     iterations: HashMap<u32, u64>,
     /// Iterations begun (what a shared budget has spent).
@@ -293,13 +296,32 @@ impl Track {
     /// Past it, the cell is interrupted: a runaway guest.
     fn budget(&self, shared: &Shared) -> Duration {
         let step = self
-            .mid
-            .values()
+            .mid_steps
+            .keys()
             .filter_map(|s| shared.budgets.get(*s as usize))
             .max()
             .copied()
             .unwrap_or(crate::vu_state::INTERRUPT_MARGIN);
         SPAN + step
+    }
+
+    /// `user` runs step `next` next (none: its iteration is over).
+    fn set_mid(&mut self, user: u32, next: Option<u32>) {
+        let was = match next {
+            Some(n) => self.mid.insert(user, n),
+            None => self.mid.remove(&user),
+        };
+        if let Some(w) = was
+            && let Some(c) = self.mid_steps.get_mut(&w)
+        {
+            *c -= 1;
+            if *c == 0 {
+                self.mid_steps.remove(&w);
+            }
+        }
+        if let Some(n) = next {
+            *self.mid_steps.entry(n).or_default() += 1;
+        }
     }
 
     fn observe(
@@ -312,10 +334,10 @@ impl Track {
         let ev = match e {
             wit::Event::Step(s) => {
                 if s.iteration_done {
-                    self.mid.remove(&s.user);
+                    self.set_mid(s.user, None);
                     *self.iterations.entry(s.user).or_default() += 1;
-                } else if let Some(next) = self.mid.get_mut(&s.user) {
-                    *next = s.next_step;
+                } else if self.mid.contains_key(&s.user) {
+                    self.set_mid(s.user, Some(s.next_step));
                 }
                 Event::Sample {
                     at: bindings::duration(s.at),
@@ -327,7 +349,7 @@ impl Track {
                 }
             }
             wit::Event::Began((user, first)) => {
-                self.mid.insert(user, first);
+                self.set_mid(user, Some(first));
                 self.begun += 1;
                 return;
             }
@@ -378,6 +400,7 @@ impl Track {
         why: &str,
         events: &mpsc::UnboundedSender<Event>,
     ) {
+        self.mid_steps.clear();
         let mut mid: Vec<(u32, u32)> = self.mid.drain().collect();
         mid.sort_unstable();
         for (user, step) in mid {
@@ -401,5 +424,27 @@ impl Track {
             });
             self.active = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Track;
+
+    #[test]
+    fn the_steps_mid_users_run_next_follow_every_move() {
+        let mut t = Track::default();
+        t.set_mid(1, Some(0));
+        t.set_mid(2, Some(0));
+        t.set_mid(3, Some(4));
+        t.set_mid(1, Some(4));
+        t.set_mid(2, None);
+        t.set_mid(9, None);
+        let mut want = std::collections::BTreeMap::new();
+        for s in t.mid.values() {
+            *want.entry(*s).or_insert(0u32) += 1;
+        }
+        assert_eq!(t.mid_steps, want);
+        assert_eq!(t.mid_steps.keys().copied().collect::<Vec<_>>(), [4]);
     }
 }

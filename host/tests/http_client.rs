@@ -105,7 +105,7 @@ fn urls_bodyless_posts_and_cookies_go_on_the_wire_as_curl_sends_them() {
     let a = web.addr;
     // `/head/…` answers with the request head as the server read it.
     let steps = format!(
-        "    - {{id: cookies, type: http, params: {{url: \"http://{a}/cookies\"}}}}\n    - {{id: url, type: http, params: {{url: \"http://{a}/head/ü x?q=${{urlencode(env.Q)}}\", expect_body: \"GET /head/%C3%BC%20x?q=a%20b%26c%2F HTTP/1.1\"}}}}\n    - {{id: post, type: http, params: {{method: POST, url: \"http://{a}/head/post\", expect_body: \"Content-Length: 0\"}}}}\n    - {{id: order, type: http, params: {{url: \"http://{a}/head/order\", expect_body: \"Cookie: deep=2; z=1; a=3\\r\"}}}}\n    - {{id: headers, type: http, params: {{url: \"http://{a}/head/headers\", headers: {{X-Zeta: z, X-Alpha: a}}, expect_body: \"X-Zeta: z\\r\\nX-Alpha: a\\r\"}}}}\n"
+        "    - {{id: cookies, type: http, params: {{url: \"http://{a}/cookies\"}}}}\n    - {{id: url, type: http, params: {{url: \"http://{a}/head/ü x?q=${{urlencode(env.Q)}}\", expect_body: \"GET /head/%C3%BC%20x?q=a%20b%26c%2F HTTP/1.1\"}}}}\n    - {{id: post, type: http, params: {{method: POST, url: \"http://{a}/head/post\", expect_body: \"Content-Length: 0\"}}}}\n    - {{id: order, type: http, params: {{url: \"http://{a}/head/order\", expect_body: \"Cookie: deep=2; z=1; a=3\\r\"}}}}\n    - {{id: headers, type: http, params: {{url: \"http://{a}/head/headers\", headers: {{X-Zeta: z, X-Alpha: a}}, expect_body: \"X-Zeta: z\\r\\nX-Alpha: a\\r\"}}}}\n    - {{id: name, type: http, extract: {{v: {{regex: '(.+)'}}}}, params: {{method: POST, url: \"http://{a}/echo\", body: \"a b/ü\"}}}}\n    - {{id: runtime, type: http, params: {{url: \"http://{a}/head/${{v}}/${{urlencode(v)}}\"}}}}\n"
     );
     let (out, report) = run(&dir, &scenario(2, 2, "", &steps), &["--env", "Q=a b&c/"]);
     ok(&out);
@@ -117,6 +117,9 @@ fn urls_bodyless_posts_and_cookies_go_on_the_wire_as_curl_sends_them() {
     assert_eq!(web.seen.path("/head/order"), 4);
     // Headers in the order the step writes them.
     assert_eq!(web.seen.path("/head/headers"), 4);
+    // A value known only at run time: encoded on the wire too (the path's
+    // `/` kept as written, `urlencode` encoding it).
+    assert_eq!(web.seen.path("/head/a%20b/%C3%BC/a%20b%2F%C3%BC"), 4);
 }
 
 #[test]

@@ -95,6 +95,10 @@ pub struct Timeline {
     first_open: u64,
     /// Active users per workload now.
     active: Vec<u32>,
+    /// The most active per workload since the newest second opened: a
+    /// user that came and went before any second was open (a run shorter
+    /// than a host batch) still counts in the next second made.
+    since: Vec<u32>,
     /// Closed rows.
     rows: Vec<Row>,
     files: Files,
@@ -121,6 +125,7 @@ impl Timeline {
             open: VecDeque::new(),
             first_open: 0,
             active: vec![0; scenario.workloads.len()],
+            since: vec![0; scenario.workloads.len()],
             rows: Vec::new(),
             files,
         }
@@ -155,8 +160,9 @@ impl Timeline {
         };
         *now = now.saturating_add_signed(delta);
         let now = *now;
-        if let Some(last) = self.open.back_mut() {
-            last.active[workload] = last.active[workload].max(now);
+        match self.open.back_mut() {
+            Some(last) => last.active[workload] = last.active[workload].max(now),
+            None => self.since[workload] = self.since[workload].max(now),
         }
     }
 
@@ -166,7 +172,13 @@ impl Timeline {
         let mut closed = false;
         while self.first_open < closing {
             // A second nothing happened in still gets its (empty) rows.
-            let second = self.open.pop_front().unwrap_or_else(|| self.empty_second());
+            let second = match self.open.pop_front() {
+                Some(s) => s,
+                None => self.opened_second(),
+            };
+            if self.open.is_empty() {
+                self.since.clone_from(&self.active);
+            }
             self.close(self.first_open, second);
             self.first_open += 1;
             closed = true;
@@ -186,6 +198,19 @@ impl Timeline {
         (self.rows, self.files.problems())
     }
 
+    /// A new second; the first opened after none was open carries the
+    /// most users active in between.
+    fn opened_second(&mut self) -> Second {
+        let mut s = self.empty_second();
+        if self.open.is_empty() {
+            for (a, since) in s.active.iter_mut().zip(&self.since) {
+                *a = (*a).max(*since);
+            }
+            self.since.clone_from(&self.active);
+        }
+        s
+    }
+
     fn empty_second(&self) -> Second {
         Second {
             total: Slot::new(),
@@ -198,7 +223,7 @@ impl Timeline {
     fn second(&mut self, n: u64) -> &mut Second {
         let index = (n - self.first_open) as usize;
         while self.open.len() <= index {
-            let s = self.empty_second();
+            let s = self.opened_second();
             self.open.push_back(s);
         }
         &mut self.open[index]
@@ -350,5 +375,21 @@ mod tests {
             .map(|r| r.active_users)
             .collect();
         assert_eq!(active, [5, 2]);
+    }
+
+    #[test]
+    fn a_user_that_comes_and_goes_before_any_sample_still_counts() {
+        let mut t = Timeline::new(&scenario(), SystemTime::UNIX_EPOCH, Files::default());
+        // One batch: the user began, its only step ended, it stopped.
+        t.active(0, 1);
+        t.active(0, -1);
+        t.push_step(Duration::from_millis(50), &[sample(0, 10)], None);
+        let (rows, _) = t.finish(Duration::from_millis(60));
+        let active: Vec<u32> = rows
+            .iter()
+            .filter(|r| r.is_total())
+            .map(|r| r.active_users)
+            .collect();
+        assert_eq!(active, [1]);
     }
 }

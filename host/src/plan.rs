@@ -18,6 +18,8 @@ pub struct Overrides {
     pub vus: Option<u32>,
     pub duration: Option<Duration>,
     pub iterations: Option<u64>,
+    /// `--seed`: over the file's `seed`.
+    pub seed: Option<u64>,
     pub max_memory_per_user: Option<u64>,
     pub users_per_instance: Option<u32>,
     /// `--env NAME=VALUE`, for `${env.NAME}`.
@@ -300,6 +302,7 @@ impl Overrides {
             vus: self.vus,
             duration: self.duration,
             iterations: self.iterations,
+            seed: self.seed,
         }
     }
 }

@@ -154,7 +154,8 @@ pub mod raw {
         /// Iterations per virtual user; the run ends at whichever comes first.
         #[serde(default)]
         pub iterations: Option<u64>,
-        /// Seed for weighted step choice; runs with the same seed choose alike.
+        /// Seed for every random choice a user makes (weighted steps, random
+        /// rows, random_int, random_string, uuid): the same seed, the same choices.
         #[serde(default)]
         pub seed: Option<u64>,
         #[serde(default)]
@@ -214,7 +215,8 @@ pub struct Scenario {
     /// The distinct TLS configurations steps use (`HttpCall::tls` and
     /// `TcpCall::tls` index it).
     pub tls: Vec<crate::tls::TlsConfig>,
-    /// Seed for weighted step choice; runs with the same seed choose alike.
+    /// Seed for every random choice a user makes (weighted steps, random
+    /// rows, random_int, random_string, uuid): the same seed, the same choices.
     pub seed: Option<u64>,
     /// Source addresses: user n sends from entry n mod size.
     pub pool: IpPool,

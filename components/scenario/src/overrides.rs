@@ -1,5 +1,6 @@
 //! Command-line values that go over a scenario's load (`--vus`,
-//! `--duration`, `--iterations`), applied to its parsed document tree with
+//! `--duration`, `--iterations`) and its `seed` (`--seed`), applied to its
+//! parsed document tree with
 //! typed values, before validation. As k6 does with its shortcut options:
 //! on the original form they set `scenario.load`; on named `scenarios:`
 //! they rewrite every scenario's executor (each keeps its workflow).
@@ -14,6 +15,9 @@ pub struct Overrides {
     pub vus: Option<u32>,
     pub duration: Option<Duration>,
     pub iterations: Option<u64>,
+    /// Over the file's `seed` (top level with `scenarios:`, else
+    /// `scenario.load.seed`).
+    pub seed: Option<u64>,
 }
 
 /// Executor keys that say how a named scenario's load runs (everything
@@ -43,6 +47,23 @@ impl Overrides {
     /// Applies them to `doc`, a scenario's document tree.
     pub fn apply(&self, doc: &mut Value) -> Result<(), ScenarioError> {
         if self.is_empty() {
+            return Ok(());
+        }
+        if let Some(seed) = self.seed {
+            let at = if doc.get("scenarios").is_some() {
+                Some(&mut *doc)
+            } else {
+                doc.get_mut("scenario").and_then(|s| s.get_mut("load"))
+            };
+            at.and_then(Value::as_mapping_mut)
+                .ok_or_else(|| field("scenario.load", "missing"))?
+                .insert("seed".into(), seed.into());
+        }
+        let load_set = Overrides {
+            seed: None,
+            ..*self
+        };
+        if load_set.is_empty() {
             return Ok(());
         }
         if let Some(named) = doc.get_mut("scenarios").and_then(Value::as_mapping_mut) {
@@ -223,9 +244,11 @@ mod tests {
             vus: Some(7),
             duration: Some(Duration::from_millis(1500)),
             iterations: Some(3),
+            seed: Some(42),
         };
         o.apply(&mut doc).unwrap();
         let load = &doc["scenario"]["load"];
+        assert_eq!(load["seed"], 42);
         assert_eq!(load["total_users"], 7);
         assert_eq!(load["test_duration"], "1500ms");
         assert_eq!(load["ramp_duration"], "1500ms");
@@ -258,8 +281,10 @@ mod tests {
             vus: Some(4),
             iterations: Some(100),
             duration: Some(Duration::from_secs(60)),
+            seed: Some(9),
         };
         o.apply(&mut doc).unwrap();
+        assert_eq!(doc["seed"], 9, "top level, beside scenarios:");
         let a = &doc["scenarios"]["a"];
         assert_eq!(a["executor"], "shared-iterations");
         assert_eq!(

@@ -75,6 +75,9 @@ pub struct Common {
     /// Iterations per user (over scenario.load.iterations; on named scenarios, every scenario's)
     #[arg(long, short = 'i')]
     pub iterations: Option<u64>,
+    /// Seed for every random choice (weighted steps, random rows, random_int, random_string, uuid), per user: the same seed gives each user the same choices (over the scenario's seed)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     /// Linear memory one user's instance may grow to, like 64MB (over scenario.limits.max_memory_per_user)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory_per_user: Option<u64>,
@@ -104,6 +107,7 @@ impl Common {
             vus: self.vus,
             duration: self.duration,
             iterations: self.iterations,
+            seed: self.seed,
             max_memory_per_user: self.max_memory_per_user,
             users_per_instance: self.users_per_instance,
             env: self.env.clone(),

@@ -77,26 +77,14 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
     Ok(ready)
 }
 
-/// The built-in slots some step (setup and teardown included) calls;
-/// every slot with `SCHEDULER_HOST_ALL_PARTS=1` (the bench's A/B).
-fn used_slots(scenario: &scenario::model::Scenario) -> Vec<&'static str> {
-    use scenario::model::Call;
+/// The step types the scenario uses (setup and teardown included): a
+/// built-in slot's name is its step type. Every slot with
+/// `SCHEDULER_HOST_ALL_PARTS=1` (the bench's A/B).
+fn used_slots(scenario: &scenario::model::Scenario) -> Vec<&str> {
     if std::env::var_os("SCHEDULER_HOST_ALL_PARTS").is_some_and(|v| v == "1") {
-        return vec!["http", "tcp", "udp", "extension"];
+        return crate::parts::slot_names();
     }
-    let mut used = Vec::new();
-    for step in &scenario.workflow {
-        let slot = match step.call {
-            Call::Http(_) => "http",
-            Call::Tcp(_) => "tcp",
-            Call::Udp(_) => "udp",
-            Call::Extension { .. } => "extension",
-        };
-        if !used.contains(&slot) {
-            used.push(slot);
-        }
-    }
-    used
+    scenario.workflow.iter().map(|s| s.kind.as_str()).collect()
 }
 
 fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {

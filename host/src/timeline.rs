@@ -361,6 +361,14 @@ mod tests {
         assert_eq!(rows.iter().filter(|r| r.is_total()).count(), 31);
     }
 
+    /// Each second's active users, from its total row.
+    fn total_active(rows: &[Row]) -> Vec<u32> {
+        rows.iter()
+            .filter(|r| r.is_total())
+            .map(|r| r.active_users)
+            .collect()
+    }
+
     #[test]
     fn active_users_are_the_most_during_the_second() {
         let mut t = Timeline::new(&scenario(), SystemTime::UNIX_EPOCH, Files::default());
@@ -369,11 +377,7 @@ mod tests {
         t.active(0, -3);
         t.push_step(Duration::from_millis(1100), &[sample(0, 10)], None);
         let (rows, _) = t.finish(Duration::from_secs(2));
-        let active: Vec<u32> = rows
-            .iter()
-            .filter(|r| r.is_total())
-            .map(|r| r.active_users)
-            .collect();
+        let active = total_active(&rows);
         assert_eq!(active, [5, 2]);
     }
 
@@ -385,11 +389,7 @@ mod tests {
         t.active(0, -1);
         t.push_step(Duration::from_millis(50), &[sample(0, 10)], None);
         let (rows, _) = t.finish(Duration::from_millis(60));
-        let active: Vec<u32> = rows
-            .iter()
-            .filter(|r| r.is_total())
-            .map(|r| r.active_users)
-            .collect();
+        let active = total_active(&rows);
         assert_eq!(active, [1]);
     }
 }

@@ -6,6 +6,7 @@ use test_kit as common;
 
 use common::host::{line_ping, scratch};
 use scheduler_host::compose::{Plug, compose};
+use scheduler_host::parts::slot_names;
 use std::process::Command;
 
 /// The component's WIT, every package printed, in name order.
@@ -55,12 +56,9 @@ fn wac_compose(file: &str, deps: &[String]) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-/// A scenario with a step of every built-in type.
-const ALL: [&str; 4] = ["http", "tcp", "udp", "extension"];
-
 #[test]
 fn the_host_composes_what_wac_compose_makes_of_scheduler_wac() {
-    let host = compose(&[], &ALL).expect("the built-in parts compose");
+    let host = compose(&[], &slot_names()).expect("the built-in parts compose");
     let cli = wac_compose("compositions/scheduler.wac", &[]);
     let (host, cli) = (wit(&host), wit(&cli));
     assert!(cli.contains("export scheduler:main/vu@"), "{cli}");
@@ -77,7 +75,7 @@ fn a_plugged_extension_that_uses_sockets_gets_the_with_extension_composition() {
         path: line_ping(),
         origin: "--action line-ping".into(),
     };
-    let host = compose(&[plug], &ALL).expect("line-ping composes");
+    let host = compose(&[plug], &slot_names()).expect("line-ping composes");
     let dep = format!("component:extension={}", line_ping().display());
     let cli = wac_compose("compositions/scheduler-with-extension.wac", &[dep]);
     assert_eq!(wit(&host), wit(&cli));
@@ -101,7 +99,7 @@ fn every_part_in_the_table_is_instantiated_by_both_wac_files() {
 
 #[test]
 fn an_http_only_scenario_gets_stand_ins_for_tcp_and_udp_with_the_same_contract() {
-    let full = compose(&[], &ALL).unwrap();
+    let full = compose(&[], &slot_names()).unwrap();
     let http_only = compose(&[], &["http"]).unwrap();
     // The same imports and exports: the host links and calls it alike.
     assert_eq!(world(&http_only), world(&full));

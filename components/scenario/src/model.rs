@@ -384,16 +384,6 @@ pub struct HttpCall {
     pub multipart: Option<crate::multipart::Multipart>,
 }
 
-impl HttpCall {
-    /// The body to send: `body`, or the multipart form encoded.
-    pub fn wire_body(&mut self) -> Result<Option<Vec<u8>>, String> {
-        match &self.multipart {
-            Some(m) => m.encode().map(Some),
-            None => Ok(self.body.take()),
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReadMode {
     None,
@@ -552,35 +542,6 @@ impl Scenario {
         out.sort();
         out.dedup();
         out
-    }
-
-    fn multiparts(&self) -> impl Iterator<Item = &crate::multipart::Multipart> {
-        self.workflow.iter().filter_map(|s| match &s.call {
-            Call::Http(h) => h.multipart.as_ref(),
-            _ => None,
-        })
-    }
-
-    /// Fills the multipart uploads' bytes from `read` (the files the host
-    /// passed); `Err` names the file.
-    pub fn give_files(
-        &mut self,
-        read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
-    ) -> Result<(), String> {
-        for step in &mut self.workflow {
-            let Call::Http(h) = &mut step.call else {
-                continue;
-            };
-            for f in h.multipart.iter_mut().flat_map(|m| m.fields.iter_mut()) {
-                if let crate::multipart::FieldValue::File { path, bytes, .. } = &mut f.value {
-                    let data = read(path).ok_or_else(|| {
-                        format!("scenario file {path}: not among the files given")
-                    })?;
-                    *bytes = data.into();
-                }
-            }
-        }
-        Ok(())
     }
 
     /// True when some step's TLS accepts any certificate.

@@ -46,9 +46,6 @@ impl Overrides {
 
     /// Applies them to `doc`, a scenario's document tree.
     pub fn apply(&self, doc: &mut Value) -> Result<(), ScenarioError> {
-        if self.is_empty() {
-            return Ok(());
-        }
         if let Some(seed) = self.seed {
             let at = if doc.get("scenarios").is_some() {
                 Some(&mut *doc)

@@ -474,15 +474,23 @@ mod tests {
     }
 
     fn names<'a>(env: &'a BTreeMap<String, String>, data: &'a [DataNames<'a>]) -> Names<'a> {
+        with_vars(env, VARS, data)
+    }
+    const VARS: &[String] = &[];
+
+    fn with_vars<'a>(
+        env: &'a BTreeMap<String, String>,
+        variables: &'a [String],
+        data: &'a [DataNames<'a>],
+    ) -> Names<'a> {
         Names {
             env,
-            variables: VARS,
+            variables,
             setup: &[],
             data,
             in_hook: false,
         }
     }
-    const VARS: &[String] = &[];
 
     #[test]
     fn renders_references_and_folds_env() {
@@ -509,13 +517,7 @@ mod tests {
     fn json_and_form_escape_values() {
         let env = BTreeMap::new();
         let vars = ["t".to_string()];
-        let n = Names {
-            env: &env,
-            variables: &vars,
-            setup: &[],
-            data: &[],
-            in_hook: false,
-        };
+        let n = with_vars(&env, &vars, &[]);
         let v: serde_json::Value =
             serde_json::json!({"user": "${t}", "n": 3, "l": ["x\"", "${vu}"]});
         let t = json(&v, &n).unwrap();
@@ -533,13 +535,7 @@ mod tests {
     fn urlencode_percent_encodes_one_component_wherever_it_sits() {
         let env = BTreeMap::from([("Q".to_string(), "x y/z".to_string())]);
         let vars = ["t".to_string()];
-        let n = Names {
-            env: &env,
-            variables: &vars,
-            setup: &[],
-            data: &[],
-            in_hook: false,
-        };
+        let n = with_vars(&env, &vars, &[]);
         let url = Template::parse(
             "http://a/p/${urlencode(t)}?q=${urlencode(env.Q)}&raw=${t}",
             Escape::Raw,

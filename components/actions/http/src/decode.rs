@@ -17,11 +17,11 @@ pub fn decode(encodings: &str, body: &[u8], max: u64) -> Option<Vec<u8>> {
         .filter(|e| !e.is_empty() && *e != "identity")
         .collect();
     layers.reverse();
-    let mut out = body.to_vec();
+    let mut out = std::borrow::Cow::Borrowed(body);
     for layer in layers {
-        out = one(layer, &out, max)?;
+        out = std::borrow::Cow::Owned(one(layer, &out, max)?);
     }
-    Some(out)
+    Some(out.into_owned())
 }
 
 fn one(encoding: &str, body: &[u8], max: u64) -> Option<Vec<u8>> {

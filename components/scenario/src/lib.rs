@@ -24,6 +24,7 @@ pub mod template;
 pub mod think;
 pub mod thresholds;
 pub mod tls;
+mod uploads;
 pub mod wave;
 
 pub use contract::Endpoint;

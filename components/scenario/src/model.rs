@@ -529,21 +529,6 @@ impl Scenario {
         }
     }
 
-    /// Files the scenario reads (TLS certificates and keys, multipart
-    /// uploads), as written, each once.
-    pub fn files(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .tls
-            .iter()
-            .flat_map(|c| c.files())
-            .chain(self.multiparts().flat_map(|m| m.files()))
-            .map(str::to_string)
-            .collect();
-        out.sort();
-        out.dedup();
-        out
-    }
-
     /// True when some step's TLS accepts any certificate.
     pub fn skips_tls_verification(&self) -> bool {
         self.tls.iter().any(|c| c.insecure_skip_verify)

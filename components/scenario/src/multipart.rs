@@ -9,7 +9,6 @@
 //!   avatar: {file: files/a.png, content_type: image/png}   # filename: a.png (default: the file's name)
 //! ```
 
-use crate::model::{Call, HttpCall, Scenario};
 use std::sync::Arc;
 
 /// The boundary between parts: fixed, so a run's bodies are reproducible;
@@ -100,57 +99,11 @@ impl Multipart {
     }
 }
 
-fn holds_boundary(bytes: &[u8]) -> bool {
+/// The boundary inside `bytes` (a part must not hold it).
+pub(crate) fn holds_boundary(bytes: &[u8]) -> bool {
     bytes
         .windows(BOUNDARY.len())
         .any(|w| w == BOUNDARY.as_bytes())
-}
-
-impl HttpCall {
-    /// The body to send: `body`, or the multipart form encoded.
-    pub fn wire_body(&mut self) -> Result<Option<Vec<u8>>, String> {
-        match &self.multipart {
-            Some(m) => m.encode().map(Some),
-            None => Ok(self.body.take()),
-        }
-    }
-}
-
-impl Scenario {
-    pub(crate) fn multiparts(&self) -> impl Iterator<Item = &Multipart> {
-        self.workflow.iter().filter_map(|s| match &s.call {
-            Call::Http(h) => h.multipart.as_ref(),
-            _ => None,
-        })
-    }
-
-    /// Fills the multipart uploads' bytes from `read` (the files the host
-    /// passed); `Err` names a file not given, or one that holds the form's
-    /// boundary (checked here, once, not on every request).
-    pub fn give_files(
-        &mut self,
-        read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
-    ) -> Result<(), String> {
-        for step in &mut self.workflow {
-            let Call::Http(h) = &mut step.call else {
-                continue;
-            };
-            for f in h.multipart.iter_mut().flat_map(|m| m.fields.iter_mut()) {
-                if let FieldValue::File { path, bytes, .. } = &mut f.value {
-                    let data = read(path).ok_or_else(|| {
-                        format!("scenario file {path}: not among the files given")
-                    })?;
-                    if holds_boundary(&data) {
-                        return Err(format!(
-                            "scenario file {path}: holds the multipart form's boundary"
-                        ));
-                    }
-                    *bytes = data.into();
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// A name inside a quoted header parameter, escaped as browsers do
@@ -199,22 +152,5 @@ mod tests {
             }],
         };
         assert!(bad.encode().unwrap_err().contains("\"x\""));
-    }
-
-    #[test]
-    fn a_file_holding_the_boundary_is_refused_once_when_given() {
-        let yaml = "scenario:\n  id: m\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {method: POST, url: 'http://a.test/', multipart: {f: {file: f.bin}}}}\n";
-        let mut s = crate::parse(yaml, &[]).unwrap();
-        let e = s
-            .clone()
-            .give_files(&mut |_| Some(format!("x{BOUNDARY}y").into_bytes()))
-            .unwrap_err();
-        assert!(e.contains("f.bin") && e.contains("boundary"), "{e}");
-        s.give_files(&mut |_| Some(b"fine".to_vec())).unwrap();
-        let Call::Http(h) = &mut s.workflow[0].call else {
-            panic!("an http step")
-        };
-        let body = h.wire_body().unwrap().unwrap();
-        assert!(body.windows(4).any(|w| w == b"fine"));
     }
 }

@@ -278,6 +278,12 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
             .ok_or_else(|| format!("unknown TLS version {name:?}"))?;
         tls_versions.insert(v, *n);
     }
+    let mut http_versions = BTreeMap::new();
+    for (name, n) in &f.http_versions {
+        let v = contract::HttpVersion::from_name(name)
+            .ok_or_else(|| format!("unknown HTTP version {name:?}"))?;
+        http_versions.insert(v, *n);
+    }
     Ok(Bucket::from_parts(Parts {
         latency: decode(latency)?,
         service: f
@@ -295,6 +301,7 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
         tls_handshakes,
         tls_resumed,
         tls_versions,
+        http_versions,
         checks_passed: f.checks_passed,
         checks_failed: f.checks_failed,
     }))
@@ -492,6 +499,7 @@ fn per_second(timeline: &[Row], filter: &Filter, b: &Buckets) -> Result<Vec<(u64
             tls_handshakes: 0,
             tls_resumed: 0,
             tls_versions: BTreeMap::new(),
+            http_versions: BTreeMap::new(),
             checks_passed: 0,
             checks_failed: 0,
         });

@@ -124,6 +124,15 @@ pub fn render(
         );
     }
     phases(&mut s, r, named, width);
+    if !r.metrics.http_versions.is_empty() {
+        let versions: Vec<String> = r
+            .metrics
+            .http_versions
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let _ = writeln!(s, "http versions: {}", versions.join(", "));
+    }
     for st in &r.steps {
         if let Some(t) = &st.metrics.tls {
             let versions: Vec<String> = t

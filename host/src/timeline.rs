@@ -307,6 +307,7 @@ mod tests {
             error: None,
             phases: None,
             tls: None,
+            http_version: None,
             checks_passed: 0,
             checks_failed: 0,
         }

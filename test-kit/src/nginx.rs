@@ -22,6 +22,12 @@ impl Nginx {
     /// block: its locations) and `prefix/html` as its root. The access log
     /// has one line per request: `STATUS "REQUEST LINE"`.
     pub fn start(prefix: &Path, server: &str) -> Nginx {
+        Self::listening(prefix, "", server)
+    }
+
+    /// As `start`, with `listen` after the address (e.g. `ssl http2`: the
+    /// server block then names its certificate).
+    pub fn listening(prefix: &Path, listen: &str, server: &str) -> Nginx {
         std::fs::create_dir_all(prefix.join("logs")).unwrap();
         std::fs::create_dir_all(prefix.join("html")).unwrap();
         // A free port: taken, released, then nginx's (retried if lost).
@@ -33,7 +39,7 @@ impl Nginx {
                 .port();
             let p = prefix.display();
             let conf = format!(
-                "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 1024; }}\nhttp {{\n  log_format conformance '$status \"$request\"';\n  access_log {p}/logs/access.log conformance;\n  client_body_temp_path {p}/tmp;\n  server {{\n    listen 127.0.0.1:{port};\n    root {p}/html;\n{server}\n  }}\n}}\n"
+                "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 1024; }}\nhttp {{\n  log_format conformance '$status \"$request\"';\n  access_log {p}/logs/access.log conformance;\n  client_body_temp_path {p}/tmp;\n  server {{\n    listen 127.0.0.1:{port} {listen};\n    root {p}/html;\n{server}\n  }}\n}}\n"
             );
             std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
             let child = Command::new("nginx")

@@ -32,6 +32,8 @@ pub enum ErrorKind {
     TooManyFiles,
     /// No kernel buffer space, memory or local port for a socket.
     NoBufferSpace,
+    /// HTTP/2: the server reset the stream or went away before answering.
+    StreamReset,
     Other,
     /// The user's instance trapped (a panic, an interrupted runaway step, its
     /// memory limit) or could not be created; counted by scheduler-host,
@@ -44,7 +46,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 21] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Timeout,
@@ -63,6 +65,7 @@ impl ErrorKind {
         ErrorKind::MissingVariable,
         ErrorKind::TooManyFiles,
         ErrorKind::NoBufferSpace,
+        ErrorKind::StreamReset,
         ErrorKind::Other,
         ErrorKind::Trap,
         ErrorKind::Interrupted,
@@ -89,6 +92,7 @@ impl ErrorKind {
             ErrorKind::MissingVariable => "missing-variable",
             ErrorKind::TooManyFiles => "too-many-files",
             ErrorKind::NoBufferSpace => "no-buffer-space",
+            ErrorKind::StreamReset => "stream-reset",
             ErrorKind::Other => "other",
             ErrorKind::Trap => "trap",
             ErrorKind::Interrupted => "interrupted",

@@ -7,6 +7,7 @@
 
 mod endpoint;
 mod error_kind;
+mod http_version;
 mod sample;
 mod tls_version;
 pub mod url;
@@ -14,5 +15,6 @@ pub mod wit;
 
 pub use endpoint::Endpoint;
 pub use error_kind::ErrorKind;
+pub use http_version::HttpVersion;
 pub use sample::{Hop, Outcome, Phases, Sample, SampleError, TlsUse, UNATTRIBUTED};
 pub use tls_version::TlsVersion;

@@ -1,6 +1,6 @@
 //! What one executed step produced: the unit statistics are built from.
 
-use crate::{ErrorKind, TlsVersion};
+use crate::{ErrorKind, HttpVersion, TlsVersion};
 use std::time::Duration;
 
 /// `Sample::step` of a sample no step can claim: a trap inside an instance
@@ -21,6 +21,7 @@ pub struct Sample {
     pub error: Option<SampleError>,
     pub phases: Option<Phases>,
     pub tls: Option<TlsUse>,
+    pub http_version: Option<HttpVersion>,
     /// The step's checks that passed and failed (on its last request's
     /// sample; 0 on the others and when a transport error stopped it).
     pub checks_passed: u32,
@@ -77,6 +78,7 @@ pub struct Hop {
     pub latency: Duration,
     pub phases: Option<Phases>,
     pub tls: Option<TlsUse>,
+    pub http_version: Option<HttpVersion>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,10 +96,13 @@ pub struct Outcome {
     pub error: Option<SampleError>,
     pub phases: Option<Phases>,
     pub tls: Option<TlsUse>,
+    pub http_version: Option<HttpVersion>,
     /// Requests before the last one (redirects), in order.
     pub earlier: Vec<Hop>,
     /// One per query the step sent, in order; none: not found.
     pub answers: Vec<Option<String>>,
+    /// The last body's size when only `max_body` of it was kept.
+    pub body_cut: Option<u64>,
 }
 
 impl Sample {
@@ -112,6 +117,7 @@ impl Sample {
             error: Some(SampleError { kind, message }),
             phases: None,
             tls: None,
+            http_version: None,
             checks_passed: 0,
             checks_failed: 0,
         }

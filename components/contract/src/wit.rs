@@ -88,7 +88,8 @@ macro_rules! core_types_conversions {
 }
 
 /// `scheduler:actions/types` ↔ contract: `endpoint`, `wit_endpoint`,
-/// `kind`, `wit_kind`, `phases`, `wit_phases`, `tls_use`, `wit_tls_use`.
+/// `kind`, `wit_kind`, `phases`, `wit_phases`, `http_version`,
+/// `wit_http_version`, `tls_use`, `wit_tls_use`.
 /// Expand `core_types_conversions!` in the same module first (`tls_use`
 /// calls its `tls_version`).
 #[macro_export]
@@ -135,6 +136,7 @@ macro_rules! action_types_conversions {
                 W::MissingVariable => K::MissingVariable,
                 W::TooManyFiles => K::TooManyFiles,
                 W::NoBufferSpace => K::NoBufferSpace,
+                W::StreamReset => K::StreamReset,
                 W::Interrupted => K::Interrupted,
                 W::Other => K::Other,
             }
@@ -163,6 +165,7 @@ macro_rules! action_types_conversions {
                 K::MissingVariable => W::MissingVariable,
                 K::TooManyFiles => W::TooManyFiles,
                 K::NoBufferSpace => W::NoBufferSpace,
+                K::StreamReset => W::StreamReset,
                 // Only a host counts traps and interruptions; a guest never
                 // makes one.
                 K::Interrupted => W::Interrupted,
@@ -189,6 +192,22 @@ macro_rules! action_types_conversions {
                 sending: $crate::wit::nanos(p.sending),
                 waiting: $crate::wit::nanos(p.waiting),
                 receiving: $crate::wit::nanos(p.receiving),
+            }
+        }
+
+        #[allow(dead_code)]
+        pub fn http_version(v: $($m)::+::HttpVersion) -> $crate::HttpVersion {
+            match v {
+                $($m)::+::HttpVersion::Http11 => $crate::HttpVersion::Http11,
+                $($m)::+::HttpVersion::Http2 => $crate::HttpVersion::Http2,
+            }
+        }
+
+        #[allow(dead_code)]
+        pub fn wit_http_version(v: $crate::HttpVersion) -> $($m)::+::HttpVersion {
+            match v {
+                $crate::HttpVersion::Http11 => $($m)::+::HttpVersion::Http11,
+                $crate::HttpVersion::Http2 => $($m)::+::HttpVersion::Http2,
             }
         }
 

@@ -20,6 +20,9 @@ pub struct TcpConnection {
     pub(crate) tls: RefCell<Option<Box<rustls::ClientConnection>>>,
     /// Bytes queued for the socket that it has not taken yet.
     pub(crate) queued: RefCell<Vec<u8>>,
+    /// TLS records received that rustls could not take yet (its plaintext
+    /// buffer was full): fed to it before the socket is read again.
+    pub(crate) unread: RefCell<Vec<u8>>,
     /// The input's readiness, subscribed once for the connection's life
     /// (a child of `input`, so dropped before it).
     pub(crate) readable: Pollable,
@@ -33,6 +36,7 @@ impl TcpConnection {
         TcpConnection {
             tls: RefCell::new(None),
             queued: RefCell::new(Vec::new()),
+            unread: RefCell::new(Vec::new()),
             readable: input.subscribe(),
             input,
             output,

@@ -277,8 +277,14 @@ pub fn flush(conn: &TcpConnection, tls: &mut ClientConnection) -> Result<bool, N
 /// arrived yet. At EOF, tells rustls (the reader then reports it), or fails
 /// a handshake. A TLS error is sent to the peer as an alert first.
 fn pull(conn: &TcpConnection, tls: &mut ClientConnection) -> Result<bool, NetError> {
-    let Some(bytes) = conn.try_receive(RECORD_READ)? else {
-        return Ok(false);
+    let held = std::mem::take(&mut *conn.unread.borrow_mut());
+    let bytes = if held.is_empty() {
+        match conn.try_receive(RECORD_READ)? {
+            Some(bytes) => bytes,
+            None => return Ok(false),
+        }
+    } else {
+        held
     };
     if bytes.is_empty() {
         if tls.is_handshaking() {
@@ -292,8 +298,20 @@ fn pull(conn: &TcpConnection, tls: &mut ClientConnection) -> Result<bool, NetErr
     }
     let mut rest = &bytes[..];
     while !rest.is_empty() {
-        tls.read_tls(&mut rest)
-            .map_err(|e| NetError::Other(format!("TLS: {e}")))?;
+        if let Err(e) = tls.read_tls(&mut rest) {
+            // rustls holds as much plaintext as it will (a fast sender's
+            // records): the rest waits until the reader has taken some.
+            if tls
+                .process_new_packets()
+                .map_err(tls_error)?
+                .plaintext_bytes_to_read()
+                > 0
+            {
+                conn.unread.borrow_mut().extend_from_slice(rest);
+                return Ok(true);
+            }
+            return Err(NetError::Other(format!("TLS: {e}")));
+        }
         if let Err(e) = tls.process_new_packets() {
             let _ = flush(conn, tls);
             return Err(tls_error(e));

@@ -54,6 +54,8 @@ pub mod raw {
         #[serde(default)]
         pub cookies: Option<bool>,
         #[serde(default)]
+        pub http_version: Option<serde_yaml::Value>,
+        #[serde(default)]
         pub seed: Option<u64>,
         #[serde(default)]
         pub ip_pool: Vec<PoolEntry>,
@@ -89,6 +91,9 @@ pub mod raw {
         /// A cookie jar per user (on by default, as in browsers and k6).
         #[serde(default)]
         pub cookies: Option<bool>,
+        /// Every http step's HTTP version unless it sets its own.
+        #[serde(default)]
+        pub http_version: Option<serde_yaml::Value>,
         /// Read only to say where thresholds go: beside `scenario:`.
         #[serde(default)]
         pub thresholds: Option<serde_yaml::Value>,
@@ -380,6 +385,8 @@ pub struct HttpCall {
     pub tls: Option<usize>,
     pub max_redirects: u32,
     pub cookies: bool,
+    /// None: negotiated (ALPN on https, HTTP/1.1 on http).
+    pub http_version: Option<contract::HttpVersion>,
     /// A `multipart:` body, built per call (`body` is then none).
     pub multipart: Option<crate::multipart::Multipart>,
 }

@@ -10,6 +10,7 @@ mod backoff;
 pub mod engine;
 pub mod local;
 pub mod reactor;
+mod verdict;
 pub mod workflow;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,6 +1,7 @@
 //! One virtual user's workflow: which step runs next, the call to its
 //! action, the scheduler-owned checks, and the think time that follows.
 
+use crate::verdict;
 use contract::{ErrorKind, Outcome, Sample, SampleError};
 use scenario::checks::Query;
 use scenario::model::{Call, Hook, HttpCall, Scenario, Step, TcpCall, UdpCall};
@@ -338,7 +339,7 @@ impl Vu {
                 actions.extension(ctx, &kind, &params_json, q).await
             }
         };
-        let mut samples = judge(i, step, &outcome, started.elapsed(), &mut self.scope());
+        let mut samples = verdict::judge(i, step, &outcome, started.elapsed(), &mut self.scope());
         // Extracted after the checks, which see the values from before.
         if outcome
             .error
@@ -346,17 +347,30 @@ impl Vu {
             .is_none_or(|e| e.kind == ErrorKind::CheckFailed)
         {
             let mut lost = Vec::new();
+            let mut in_body = false;
             for ex in &step.extract {
                 match outcome.answers.get(ex.query).cloned().flatten() {
                     Some(v) => self.values[ex.slot] = Some(v),
-                    None => lost.push(format!("{} ({})", ex.name, step.queries[ex.query])),
+                    None => {
+                        let q = &step.queries[ex.query];
+                        in_body |= verdict::reads_body(q);
+                        lost.push(format!("{} ({q})", ex.name));
+                    }
                 }
             }
             let last = samples.last_mut().expect("judge makes a sample");
             if !lost.is_empty() && last.error.is_none() {
+                let cut = if in_body {
+                    verdict::cut_note(step, &outcome)
+                } else {
+                    String::new()
+                };
                 last.error = Some(SampleError {
                     kind: ErrorKind::ExtractFailed,
-                    message: format!("extract {}: found nothing in the response", lost.join(", ")),
+                    message: format!(
+                        "extract {}: found nothing in the response{cut}",
+                        lost.join(", ")
+                    ),
                 });
             }
         }
@@ -449,144 +463,5 @@ impl Scope for UserScope<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// Applies the scheduler's checks on top of the action's outcome, and
-/// makes one sample per request: the redirects' own durations, and the
-/// rest of the measured time for the last one, so they add up to the step.
-fn judge(
-    i: usize,
-    step: &Step,
-    o: &Outcome,
-    latency: Duration,
-    scope: &mut dyn Scope,
-) -> Vec<Sample> {
-    let mut samples = Vec::with_capacity(o.earlier.len() + 1);
-    let mut rest = latency;
-    for hop in &o.earlier {
-        rest = rest.saturating_sub(hop.latency);
-        samples.push(Sample {
-            step: i as u32,
-            latency: hop.latency,
-            status: Some(hop.status),
-            bytes_sent: hop.bytes_sent,
-            bytes_received: hop.bytes_received,
-            error: None,
-            phases: hop.phases,
-            tls: hop.tls,
-            checks_passed: 0,
-            checks_failed: 0,
-        });
-    }
-    let (error, passed, failed) = match &o.error {
-        Some(e) if e.kind != ErrorKind::CheckFailed => (Some(e.clone()), 0, 0),
-        own => checks(step, o, own.as_ref(), latency, scope),
-    };
-    samples.push(Sample {
-        step: i as u32,
-        latency: rest,
-        status: o.status,
-        bytes_sent: o.bytes_sent,
-        bytes_received: o.bytes_received,
-        error,
-        phases: o.phases,
-        tls: o.tls,
-        checks_passed: passed,
-        checks_failed: failed,
-    });
-    samples
-}
-
-/// Every check of a step on a response that arrived: the action's own
-/// (expect_body, expect), the status, expect_header, expect_json and
-/// max_latency. The error names the first that failed.
-fn checks(
-    step: &Step,
-    o: &Outcome,
-    own: Option<&SampleError>,
-    latency: Duration,
-    scope: &mut dyn Scope,
-) -> (Option<SampleError>, u32, u32) {
-    let mut failed: Vec<String> = Vec::new();
-    let mut passed = 0u32;
-    match own {
-        Some(e) => failed.push(e.message.clone()),
-        None => passed += u32::from(step.action_checks()),
-    }
-    if matches!(step.call, Call::Http(_)) {
-        match step.expect_status.check(o.status) {
-            Some(why) => failed.push(why),
-            None => passed += 1,
-        }
-    }
-    let answer = |q: usize| o.answers.get(q).cloned().flatten();
-    for (name, want, q) in &step.expect.headers {
-        let want = match want.render(scope) {
-            Ok(w) => w,
-            Err(name) => return missing_in_check(name),
-        };
-        match answer(*q) {
-            Some(got) if scenario::checks::header_matches(&got, &want) => passed += 1,
-            got => failed.push(format!(
-                "expect_header.{name}: got {}, expected {want:?}",
-                shown(got.as_deref())
-            )),
-        }
-    }
-    for (pointer, want, q) in &step.expect.json {
-        let want = match want.render(scope) {
-            Ok(w) => w,
-            Err(name) => return missing_in_check(name),
-        };
-        match answer(*q) {
-            Some(got) if got == want => passed += 1,
-            got => failed.push(format!(
-                "expect_json.{pointer}: got {}, expected {want:?}",
-                shown(got.as_deref())
-            )),
-        }
-    }
-    if let Some(max) = step.expect.max_latency {
-        // Whole microseconds, as the report records latencies.
-        let latency_us = latency.as_micros();
-        if latency_us <= max.as_micros() {
-            passed += 1;
-        } else {
-            failed.push(format!(
-                "max_latency: took {:.1} ms, more than {} ms",
-                latency_us as f64 / 1000.0,
-                max.as_millis()
-            ));
-        }
-    }
-    let n = failed.len() as u32;
-    let error = failed
-        .into_iter()
-        .reduce(|first, _| first)
-        .map(|first| SampleError {
-            kind: ErrorKind::CheckFailed,
-            message: if n > 1 {
-                format!("{first} (and {} more checks failed)", n - 1)
-            } else {
-                first
-            },
-        });
-    (error, passed, n)
-}
-
-fn missing_in_check(name: String) -> (Option<SampleError>, u32, u32) {
-    let e = SampleError {
-        kind: ErrorKind::MissingVariable,
-        message: format!("${{{name}}} is not set (a check's expected value)"),
-    };
-    (Some(e), 0, 0)
-}
-
-fn shown(v: Option<&str>) -> String {
-    match v {
-        Some(v) if v.len() > 80 => format!("{:?}…", &v[..v.floor_char_boundary(80)]),
-        Some(v) => format!("{v:?}"),
-        None => "nothing".into(),
     }
 }

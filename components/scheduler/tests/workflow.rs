@@ -33,6 +33,11 @@ impl Actions for Fake {
             } else {
                 Vec::new()
             },
+            http_version: Some(contract::HttpVersion::Http11),
+            // A body of 5,000 bytes of which the step kept max_body: no
+            // answer to any query.
+            body_cut: call.url.contains("/cut").then_some(5_000),
+            answers: vec![None; if call.url.contains("/cut") { 1 } else { 0 }],
             ..Outcome::default()
         }
     }
@@ -186,6 +191,7 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKi
         }),
         phases: None,
         tls: None,
+        http_version: None,
         checks_passed: 0,
         checks_failed: 0,
     }
@@ -314,6 +320,7 @@ fn hop(status: u16, latency_us: u64) -> contract::Hop {
         latency: Duration::from_micros(latency_us),
         phases: None,
         tls: None,
+        http_version: Some(contract::HttpVersion::Http2),
     }
 }
 
@@ -338,6 +345,9 @@ scenario:
     let r = block_on(&fake, vu.next_step(&fake));
     let statuses: Vec<_> = r.samples.iter().map(|s| s.status).collect();
     assert_eq!(statuses, [Some(301), Some(302), Some(200)]);
+    let versions: Vec<_> = r.samples.iter().map(|s| s.http_version).collect();
+    use contract::HttpVersion::{Http2, Http11};
+    assert_eq!(versions, [Some(Http2), Some(Http2), Some(Http11)]);
     assert_eq!(r.samples[0].latency, Duration::from_micros(1_000));
     assert_eq!(r.samples[1].latency, Duration::from_micros(2_000));
     assert!(r.samples[..2].iter().all(|s| s.error.is_none()));
@@ -446,4 +456,33 @@ fn a_think_time_range_is_drawn_per_step_reproducibly_with_a_seed() {
             > Duration::from_millis(100)
     );
     assert_eq!(a, draws(), "the same seed draws the same pauses");
+}
+
+/// A check or an extraction that found nothing in a body the action cut at
+/// `max_body` says the body was cut, and how much of it was kept.
+#[test]
+fn a_check_or_extraction_on_a_cut_body_says_it_was_cut() {
+    for (rule, kind) in [
+        ("expect_json: {/a: '1'}", ErrorKind::CheckFailed),
+        ("extract: {a: {json: /a}}", ErrorKind::ExtractFailed),
+    ] {
+        let yaml = format!(
+            "scenario:\n  id: c\n  load: {{total_users: 1, iterations: 1}}\n  workflow:\n    - {{id: a, type: http, {rule}, params: {{url: 'http://127.0.0.1:1/cut', max_body: 100}}}}\n"
+        );
+        let scenario = Rc::new(scenario::parse(&yaml, &[]).unwrap());
+        let mut vu = Vu::new(scenario, 0, None);
+        let fake = Fake {
+            status: 200,
+            calls: Default::default(),
+        };
+        let r = block_on(&fake, vu.next_step(&fake));
+        let e = r.samples[0].error.as_ref().expect("the step failed");
+        assert_eq!(e.kind, kind, "{rule}");
+        assert!(
+            e.message
+                .ends_with("(the body was cut: the first 100 of 5000 bytes kept, max_body)"),
+            "{rule}: {}",
+            e.message
+        );
+    }
 }

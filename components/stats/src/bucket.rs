@@ -3,7 +3,7 @@
 //! `merge`, and `metrics` renders the report's figures.
 
 use crate::report::{ErrorStat, Metrics, PhaseStat, ServiceTime, TlsStat};
-use contract::{ErrorKind, Phases, Sample, TlsVersion};
+use contract::{ErrorKind, HttpVersion, Phases, Sample, TlsVersion};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub struct Bucket {
     /// Per-phase latency in microseconds, once a sample carried phases.
     phases: Option<Box<[Histogram<u64>; 5]>>,
     tls: TlsCounts,
+    /// Requests by HTTP version.
+    http: BTreeMap<HttpVersion, u64>,
     /// Send-to-response time, once a sample was scheduled (arrival-rate
     /// executors: `latency` then counts from the scheduled time).
     service: Option<Box<Histogram<u64>>>,
@@ -52,6 +54,7 @@ pub struct Parts {
     pub tls_handshakes: u64,
     pub tls_resumed: u64,
     pub tls_versions: BTreeMap<TlsVersion, u64>,
+    pub http_versions: BTreeMap<HttpVersion, u64>,
     pub checks_passed: u64,
     pub checks_failed: u64,
 }
@@ -113,6 +116,7 @@ impl Default for Bucket {
             errors: BTreeMap::new(),
             phases: None,
             tls: TlsCounts::default(),
+            http: BTreeMap::new(),
             service: None,
             checks_passed: 0,
             checks_failed: 0,
@@ -136,6 +140,7 @@ impl Bucket {
                 resumed: p.tls_resumed,
                 versions: p.tls_versions,
             },
+            http: p.http_versions,
             service: p.service.map(Box::new),
             checks_passed: p.checks_passed,
             checks_failed: p.checks_failed,
@@ -192,6 +197,9 @@ impl Bucket {
             self.tls.resumed += u64::from(t.handshake && t.resumed);
             *self.tls.versions.entry(t.version).or_default() += 1;
         }
+        if let Some(v) = s.http_version {
+            *self.http.entry(v).or_default() += 1;
+        }
         match &s.error {
             None => self.ok += 1,
             Some(e) => {
@@ -237,6 +245,9 @@ impl Bucket {
         self.tls.resumed += o.tls.resumed;
         for (k, v) in &o.tls.versions {
             *self.tls.versions.entry(*k).or_default() += v;
+        }
+        for (k, v) in &o.http {
+            *self.http.entry(*k).or_default() += v;
         }
         for (k, v) in &o.errors {
             let stat = self.errors.entry(*k).or_default();
@@ -347,6 +358,11 @@ impl Bucket {
                     .map(|(v, n)| (v.name().to_string(), *n))
                     .collect(),
             }),
+            http_versions: self
+                .http
+                .iter()
+                .map(|(v, n)| (v.name().to_string(), *n))
+                .collect(),
             latency_histogram: None,
             service_time_histogram: None,
             timings_histograms: None,

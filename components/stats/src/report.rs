@@ -85,6 +85,10 @@ pub struct Metrics {
     pub timings: Option<BTreeMap<String, PhaseStat>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsStat>,
+    /// Requests by the HTTP version they went over ("HTTP/2" → n), for
+    /// steps whose action says (http).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub http_versions: BTreeMap<String, u64>,
     /// The latency histogram itself (HDR V2, deflated, base64), so reports
     /// merge and re-quantile exactly; filled by scheduler-host.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,19 +1,17 @@
 //! One request and its response on a kept-alive (or new) connection, timed
 //! phase by phase: connecting, tls_handshaking, sending, waiting, receiving.
 
-use crate::pool::{self, Idle, Key, Route};
-use crate::request::{self, Request};
+use crate::http2;
+use crate::pool::{self, Idle, Key, Link, Route};
+use crate::request::{self, Request, Target};
 use crate::response::{self, ReadError, Response};
-use action_support::net::NetError;
+use action_support::net::{NetError, ProtocolVersion};
 use action_support::tcp::Connection;
 use action_support::tls::{self, Client};
-use action_support::types::{ActionError, CallContext, ErrorKind, Phases, TlsUse};
+use action_support::types::{ActionError, CallContext, ErrorKind, HttpVersion, Phases, TlsUse};
 use action_support::{Budget, fail, io, nanos, net_fail};
 use std::cell::RefCell;
 use std::time::Instant;
-
-/// ALPN offered on every HTTPS connection: this client speaks HTTP/1.1.
-const ALPN: &str = "http/1.1";
 
 /// What one request measured, whether it succeeded or not.
 #[derive(Default)]
@@ -23,51 +21,34 @@ pub struct Tally {
     pub received: u64,
     pub phases: Option<Phases>,
     pub tls: Option<TlsUse>,
+    pub version: Option<HttpVersion>,
 }
 
-/// Sends `req` to `route` and reads the response, keeping what `keep`
-/// asks (body bytes, headers). A kept-alive connection may have been closed by the server
-/// since its last use; then (and only then) it retries once on a fresh one.
+/// Sends `req` to `route` over the HTTP version `want` names (none: what
+/// ALPN settles on https, HTTP/1.1 on http) and reads the response,
+/// keeping what `keep` asks (body bytes, headers). A kept-alive connection
+/// may have been closed by the server since its last use; then (and only
+/// then) it retries once on a fresh one.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     ctx: &CallContext,
     route: &Route,
     req: &Request<'_>,
     keep: response::Keep<'_>,
     tls: Option<&Client>,
+    want: Option<HttpVersion>,
     budget: &Budget,
     tally: &mut Tally,
 ) -> Result<Response, ActionError> {
     let target = &route.target;
     let key = Key::new(route, ctx.vu, ctx.source_ip, tls.map(|c| c.id()));
-    let bytes = request::encode(req, target);
-    let head_only = req.method.eq_ignore_ascii_case("HEAD");
     for attempt in 0..2 {
         let mut phases = zero();
-        let (conn, version, reused) = match pool::take(&key) {
-            Some(Idle { conn, tls }) if attempt == 0 => (conn, tls, true),
+        let (link, version, reused) = match pool::take(&key, want) {
+            Some(Idle { link, tls, .. }) if attempt == 0 => (link, tls, true),
             _ => {
-                let start = budget.now();
-                let conn = io::connect(route.addr, ctx.source_ip, budget.deadline)
-                    .await
-                    .map_err(|e| net_fail(e, true, &target.authority))?;
-                phases.connecting = nanos(start.elapsed());
-                let version = match &route.tls_host {
-                    Some(host) => {
-                        let start = Instant::now();
-                        let session = handshake(&conn, tls, ctx.vu, host, budget)
-                            .await
-                            .map_err(|e| net_fail(e, false, &target.authority))?;
-                        phases.tls_handshaking = nanos(start.elapsed());
-                        tally.tls = Some(TlsUse {
-                            version: session.version,
-                            handshake: true,
-                            resumed: session.resumed,
-                        });
-                        Some(session.version)
-                    }
-                    None => None,
-                };
-                (conn, version, false)
+                let (link, tls) = open(ctx, route, tls, want, budget, &mut phases, tally).await?;
+                (link, tls, false)
             }
         };
         if reused {
@@ -78,64 +59,67 @@ pub async fn run(
             });
         }
         let start = budget.now();
-        if let Err(e) = io::write(&conn, &bytes, budget.deadline).await {
-            if reused && !budget.expired() {
-                continue;
+        let done = match link {
+            Link::H1(conn) => {
+                tally.version = Some(HttpVersion::Http11);
+                let at = (&key, target, want);
+                h1(
+                    conn,
+                    version,
+                    at,
+                    req,
+                    keep,
+                    budget,
+                    start,
+                    &mut phases,
+                    tally,
+                )
+                .await
             }
-            return Err(net_fail(e, false, &target.authority));
-        }
-        let sent_at = Instant::now();
-        phases.sending = nanos(sent_at - start);
-        tally.sent += bytes.len() as u64;
-        let mut wire = Wire {
-            conn: &conn,
-            budget,
-            first_byte: None,
-            last_byte: None,
-            sent_at: Some(sent_at),
+            Link::H2(mut link) => {
+                tally.version = Some(HttpVersion::Http2);
+                // A fresh connection's preface and SETTINGS count with its
+                // first request.
+                let (sent, received) = if reused { link.counts() } else { (0, 0) };
+                let mut timing = http2::Timing {
+                    sent_at: start,
+                    first_byte: None,
+                    last_byte: None,
+                };
+                let r = http2::exchange(&mut link, target, req, keep, budget, &mut timing).await;
+                let (s, r2) = link.counts();
+                tally.sent += s - sent;
+                tally.received += r2 - received;
+                let end = timing.last_byte.unwrap_or_else(Instant::now);
+                let first = timing.first_byte.unwrap_or(end);
+                phases.sending = nanos(timing.sent_at.saturating_duration_since(start));
+                phases.waiting = nanos(first.saturating_duration_since(timing.sent_at));
+                phases.receiving = nanos(end.saturating_duration_since(first));
+                tally.phases = Some(phases);
+                if link.open() && r.is_ok() {
+                    pool::put(
+                        key.clone(),
+                        Idle {
+                            link: Link::H2(link),
+                            tls: version,
+                            asked: want,
+                        },
+                    );
+                }
+                match r {
+                    Ok(resp) => Ok(resp),
+                    Err(http2::Failed::Stale(e)) => Err(Attempt::Stale(e)),
+                    Err(http2::Failed::Final(e)) => Err(Attempt::Final(e)),
+                }
+            }
         };
-        let read = response::read(&mut wire, head_only, keep, &mut tally.received).await;
-        // A whole response ends with its last bytes' arrival (parsing them
-        // is not receiving); anything else ends now.
-        let end = match (&read, wire.last_byte) {
-            (Ok(_), Some(last)) => last,
-            _ => Instant::now(),
-        };
-        let first = wire.first_byte.unwrap_or(end);
-        phases.waiting = nanos(first.saturating_duration_since(sent_at));
-        phases.receiving = nanos(end.saturating_duration_since(first));
-        tally.phases = Some(phases);
-        match read {
+        match done {
             Ok(resp) => {
                 tally.status = Some(resp.status);
-                if resp.keep_alive {
-                    pool::put(key, Idle { conn, tls: version });
-                }
                 return Ok(resp);
             }
-            Err(ReadError::NothingReceived { .. }) if reused && !budget.expired() => continue,
-            Err(ReadError::NothingReceived { reset: true }) => {
-                return Err(fail(
-                    ErrorKind::ConnectionReset,
-                    format!("{}: connection reset before any response", target.authority),
-                ));
-            }
-            Err(ReadError::NothingReceived { reset: false }) => {
-                return Err(fail(
-                    ErrorKind::Protocol,
-                    format!(
-                        "{}: connection closed before any response",
-                        target.authority
-                    ),
-                ));
-            }
-            Err(ReadError::Net(e)) => return Err(net_fail(e, false, &target.authority)),
-            Err(ReadError::Protocol(why)) => {
-                return Err(fail(
-                    ErrorKind::Protocol,
-                    format!("{}: {why}", target.authority),
-                ));
-            }
+            Err(Attempt::Stale(_)) if reused && !budget.expired() => continue,
+            Err(Attempt::Stale(e) | Attempt::Final(e)) => return Err(e),
         }
     }
     Err(fail(
@@ -145,6 +129,149 @@ pub async fn run(
             target.authority
         ),
     ))
+}
+
+/// How a request on a connection failed.
+enum Attempt {
+    /// Before any response, in a way a connection the server dropped while
+    /// idle fails: a reused one is retried once on a fresh one.
+    Stale(ActionError),
+    Final(ActionError),
+}
+
+/// A fresh connection to `route`, with its TLS handshake (ALPN offering
+/// what `want` allows) and, when HTTP/2 was agreed or asked for over
+/// plain TCP, the HTTP/2 preface.
+async fn open(
+    ctx: &CallContext,
+    route: &Route,
+    tls: Option<&Client>,
+    want: Option<HttpVersion>,
+    budget: &Budget,
+    phases: &mut Phases,
+    tally: &mut Tally,
+) -> Result<(Link, Option<ProtocolVersion>), ActionError> {
+    let target = &route.target;
+    let start = budget.now();
+    let conn = io::connect(route.addr, ctx.source_ip, budget.deadline)
+        .await
+        .map_err(|e| net_fail(e, true, &target.authority))?;
+    phases.connecting = nanos(start.elapsed());
+    let Some(host) = &route.tls_host else {
+        // http://: HTTP/1.1 unless the step asks for h2c (prior knowledge).
+        return Ok(match want {
+            Some(HttpVersion::Http2) => (
+                Link::H2(Box::new(
+                    http2::start(conn, budget, &target.authority).await?,
+                )),
+                None,
+            ),
+            _ => (Link::H1(conn), None),
+        });
+    };
+    let start = Instant::now();
+    let session = handshake(&conn, tls, ctx.vu, host, want, budget)
+        .await
+        .map_err(|e| net_fail(e, false, &target.authority))?;
+    phases.tls_handshaking = nanos(start.elapsed());
+    tally.tls = Some(TlsUse {
+        version: session.version,
+        handshake: true,
+        resumed: session.resumed,
+    });
+    let h2 = session.alpn.as_deref() == Some("h2");
+    if want == Some(HttpVersion::Http2) && !h2 {
+        return Err(fail(
+            ErrorKind::Unsupported,
+            format!(
+                "{}: http_version \"2\" but the server did not agree to h2 by ALPN (it chose {})",
+                target.authority,
+                session.alpn.as_deref().unwrap_or("nothing")
+            ),
+        ));
+    }
+    let link = if h2 {
+        Link::H2(Box::new(
+            http2::start(conn, budget, &target.authority).await?,
+        ))
+    } else {
+        Link::H1(conn)
+    };
+    Ok((link, Some(session.version)))
+}
+
+/// One HTTP/1.1 request on `conn`, which goes back to the pool when the
+/// response leaves it reusable.
+#[allow(clippy::too_many_arguments)]
+async fn h1(
+    conn: Connection,
+    version: Option<ProtocolVersion>,
+    (key, target, want): (&Key, &Target, Option<HttpVersion>),
+    req: &Request<'_>,
+    keep: response::Keep<'_>,
+    budget: &Budget,
+    start: Instant,
+    phases: &mut Phases,
+    tally: &mut Tally,
+) -> Result<Response, Attempt> {
+    let authority = &target.authority;
+    let bytes = request::encode(req, target);
+    let head_only = req.method.eq_ignore_ascii_case("HEAD");
+    if let Err(e) = io::write(&conn, &bytes, budget.deadline).await {
+        return Err(Attempt::Stale(net_fail(e, false, authority)));
+    }
+    let sent_at = Instant::now();
+    phases.sending = nanos(sent_at - start);
+    tally.sent += bytes.len() as u64;
+    let mut wire = Wire {
+        conn: &conn,
+        budget,
+        first_byte: None,
+        last_byte: None,
+        sent_at: Some(sent_at),
+    };
+    let read = response::read(&mut wire, head_only, keep, &mut tally.received).await;
+    // A whole response ends with its last bytes' arrival (parsing them
+    // is not receiving); anything else ends now.
+    let end = match (&read, wire.last_byte) {
+        (Ok(_), Some(last)) => last,
+        _ => Instant::now(),
+    };
+    let first = wire.first_byte.unwrap_or(end);
+    phases.waiting = nanos(first.saturating_duration_since(sent_at));
+    phases.receiving = nanos(end.saturating_duration_since(first));
+    tally.phases = Some(*phases);
+    match read {
+        Ok(resp) => {
+            if resp.keep_alive {
+                pool::put(
+                    key.clone(),
+                    Idle {
+                        link: Link::H1(conn),
+                        tls: version,
+                        asked: want,
+                    },
+                );
+            }
+            Ok(resp)
+        }
+        Err(ReadError::NothingReceived { reset }) => {
+            let (kind, what) = if reset {
+                (ErrorKind::ConnectionReset, "reset")
+            } else {
+                (ErrorKind::Protocol, "closed")
+            };
+            Err(Attempt::Stale(fail(
+                kind,
+                format!("{authority}: connection {what} before any response"),
+            )))
+        }
+        Err(ReadError::Net(e)) => Err(Attempt::Final(net_fail(e, false, authority))),
+        Err(ReadError::Protocol(why)) => Err(Attempt::Final(fail(
+            ErrorKind::Protocol,
+            format!("{authority}: {why}"),
+        ))),
+    }
 }
 
 fn zero() -> Phases {
@@ -169,9 +296,17 @@ async fn handshake(
     given: Option<&Client>,
     vu: u32,
     host: &str,
+    want: Option<HttpVersion>,
     budget: &Budget,
 ) -> Result<tls::Session, NetError> {
-    let alpn = [ALPN.to_string()];
+    // As browsers and k6 do: h2 and HTTP/1.1 both offered, unless the step
+    // chose one.
+    let alpn: &[&str] = match want {
+        None => &["h2", "http/1.1"],
+        Some(HttpVersion::Http2) => &["h2"],
+        Some(HttpVersion::Http11) => &["http/1.1"],
+    };
+    let alpn: Vec<String> = alpn.iter().map(|p| p.to_string()).collect();
     let default;
     let client = match given {
         Some(client) => client,

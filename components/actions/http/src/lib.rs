@@ -1,16 +1,19 @@
-//! The HTTP/1.1 action: any method, headers and body, over TCP or TLS;
-//! responses framed by Content-Length, chunked encoding or close, parsed
-//! with `httparse`; one kept-alive connection per (target, source IP, TLS
-//! name) reused across steps; redirects followed hop by hop; a cookie jar
+//! The HTTP action: any method, headers and body, over TCP or TLS, in
+//! HTTP/1.1 (responses framed by Content-Length, chunked encoding or
+//! close, parsed with `httparse`) or HTTP/2 (`h2`; by ALPN, or h2c with
+//! prior knowledge); one kept-alive connection per (user, target, source
+//! IP, TLS name) reused across steps; redirects followed hop by hop; a cookie jar
 //! per user; gzip, deflate, br and zstd bodies decoded for checks.
 
 mod answers;
 mod cookies;
 mod decode;
 mod exchange;
+mod http2;
 mod pool;
 mod request;
 mod response;
+mod wire;
 
 use action_support::task::Task;
 use action_support::tls;
@@ -26,12 +29,12 @@ wit_bindgen::generate!({
     with: {
         "scheduler:core-libs/types@0.4.0": action_support::net,
         "scheduler:core-libs/dns@0.4.0": action_support::dns,
-        "scheduler:actions/types@0.5.0": action_support::types,
+        "scheduler:actions/types@0.6.0": action_support::types,
         "scheduler:core-libs/tcp@0.4.0": action_support::tcp,
         "scheduler:core-libs/tls@0.4.0": action_support::tls,
         "wasi:io/poll@0.2.12": wasip2::io::poll,
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-        "scheduler:actions/http@0.5.0": generate,
+        "scheduler:actions/http@0.6.0": generate,
     },
 });
 
@@ -63,8 +66,10 @@ async fn execute(ctx: CallContext, req: HttpRequest, tls: Option<tls::Client>) -
         let mut earlier = Vec::new();
         let mut tally = exchange::Tally::default();
         let followed = follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally).await;
+        let mut body_cut = None;
         let (error, answers) = match followed {
             Ok(resp) => {
+                body_cut = resp.truncated().then_some(resp.body_len);
                 let body = body_of(&req, &resp);
                 let answers = answers::answer(&req.queries, &resp, &body);
                 let decoded = matches!(body, Cow::Owned(_));
@@ -74,6 +79,8 @@ async fn execute(ctx: CallContext, req: HttpRequest, tls: Option<tls::Client>) -
         };
         Outcome {
             status: tally.status,
+            http_version: tally.version,
+            body_cut,
             bytes_sent: tally.sent,
             bytes_received: tally.received,
             error,
@@ -134,7 +141,7 @@ async fn follow(
             body,
             cookie,
         };
-        let resp = exchange::run(ctx, &route, &one, keep, tls, budget, tally).await?;
+        let resp = exchange::run(ctx, &route, &one, keep, tls, req.version, budget, tally).await?;
         if req.cookies {
             cookies::store(ctx.vu, &url, &resp.set_cookies);
         }
@@ -171,6 +178,7 @@ async fn follow(
             }),
             phases: done.phases,
             tls: done.tls,
+            http_version: done.version,
         });
         if next.1 != method {
             // 301/302/303 after a POST: the next request is a GET without a body.

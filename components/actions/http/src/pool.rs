@@ -7,7 +7,7 @@
 use crate::request::Target;
 use action_support::net::{IpAddress, IpSocketAddress, ProtocolVersion};
 use action_support::tcp::Connection;
-use action_support::types::ActionError;
+use action_support::types::{ActionError, HttpVersion};
 use action_support::{net_fail, resolve_host, std_ip, std_socket};
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
@@ -50,10 +50,19 @@ impl Key {
     }
 }
 
-/// An idle connection and the TLS version it negotiated.
+/// A kept-alive connection: HTTP/1.1 (one request at a time) or HTTP/2
+/// (its streams).
+pub enum Link {
+    H1(Connection),
+    H2(Box<crate::http2::Link>),
+}
+
+/// An idle connection, the TLS version it negotiated and the HTTP version
+/// the step that opened it asked for.
 pub struct Idle {
-    pub conn: Connection,
+    pub link: Link,
     pub tls: Option<ProtocolVersion>,
+    pub asked: Option<HttpVersion>,
 }
 
 thread_local! {
@@ -62,10 +71,20 @@ thread_local! {
     static ROUTES: RefCell<Vec<(String, bool, Rc<Route>)>> = const { RefCell::new(Vec::new()) };
 }
 
-pub fn take(key: &Key) -> Option<Idle> {
+/// The user's idle connection for `key` that speaks `want`; with none,
+/// one whose version was negotiated too (not one a step forced).
+pub fn take(key: &Key, want: Option<HttpVersion>) -> Option<Idle> {
     IDLE.with(|m| {
         let mut m = m.borrow_mut();
-        let i = m.iter().position(|(k, _)| k == key)?;
+        let i = m.iter().position(|(k, idle)| {
+            k == key
+                && match (want, &idle.link) {
+                    (None, _) => idle.asked.is_none(),
+                    (Some(HttpVersion::Http11), Link::H1(_)) => true,
+                    (Some(HttpVersion::Http2), Link::H2(_)) => true,
+                    _ => false,
+                }
+        })?;
         Some(m.swap_remove(i).1)
     })
 }

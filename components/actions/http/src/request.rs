@@ -64,6 +64,9 @@ pub struct Request<'a> {
     pub cookie: Option<String>,
 }
 
+/// Sent unless the step sets its own.
+pub const USER_AGENT: &str = concat!("wasm-scheduler/", env!("CARGO_PKG_VERSION"));
+
 pub fn has(headers: &[(String, String)], name: &str) -> bool {
     headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
 }
@@ -84,10 +87,7 @@ pub fn encode(req: &Request, t: &Target) -> Vec<u8> {
         line(&["Host: ", &t.authority]);
     }
     if !has(req.headers, "user-agent") {
-        line(&[concat!(
-            "User-Agent: wasm-scheduler/",
-            env!("CARGO_PKG_VERSION")
-        )]);
+        line(&["User-Agent: ", USER_AGENT]);
     }
     for (k, v) in req.headers {
         line(&[k, ": ", v]);

@@ -12,7 +12,7 @@ wit_bindgen::generate!({
         package scheduler:support;
         world support {
             import scheduler:core-libs/types@0.4.0;
-            import scheduler:actions/types@0.5.0;
+            import scheduler:actions/types@0.6.0;
             import scheduler:core-libs/dns@0.4.0;
             import scheduler:core-libs/tcp@0.4.0;
             import scheduler:core-libs/tls@0.4.0;
@@ -126,6 +126,8 @@ pub fn outcome(
         tls: None,
         earlier: Vec::new(),
         answers: Vec::new(),
+        http_version: None,
+        body_cut: None,
     }
 }
 

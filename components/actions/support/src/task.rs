@@ -98,6 +98,29 @@ impl Future for Ready {
     }
 }
 
+/// For a `poll` function (not an `async fn`) that would wait on
+/// `pollable`: hands the wait out as `ready` does and returns `Pending`,
+/// or `Ready(Err(timeout))` once `deadline` has passed. The caller's poll
+/// is called again when the pollable fires, and retries.
+pub fn park(pollable: Pollable, deadline: u64) -> Poll<Result<(), NetError>> {
+    if wasip2::clocks::monotonic_clock::now() >= deadline {
+        return Poll::Ready(Err(NetError::Timeout));
+    }
+    WAIT.set(Some(Waiting {
+        ready: pollable,
+        deadline,
+    }));
+    Poll::Pending
+}
+
+/// True when a poll in this `advance` has handed out a wait.
+pub fn parked() -> bool {
+    let wait = WAIT.take();
+    let parked = wait.is_some();
+    WAIT.set(wait);
+    parked
+}
+
 /// Runs a future that never waits (tests: scripted sources).
 pub fn now<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);

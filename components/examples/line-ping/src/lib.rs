@@ -147,6 +147,9 @@ fn execute_nothing() -> Outcome {
         earlier: Vec::new(),
         // Answers no queries: steps of this kind extract nothing.
         answers: Vec::new(),
+        // Not HTTP, and no body is kept.
+        http_version: None,
+        body_cut: None,
     }
 }
 

@@ -40,6 +40,9 @@ pub(super) struct HttpParams {
     /// A multipart/form-data body: field name → text, or a file.
     #[serde(default)]
     multipart: Option<serde_yaml::Mapping>,
+    /// "1.1" or "2" (none: the scenario's, else negotiated).
+    #[serde(default)]
+    http_version: Option<serde_yaml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +214,11 @@ pub(super) fn http(
         tls: tls.filter(|_| https || p.max_redirects != Some(0)),
         max_redirects: p.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS),
         cookies: limits.cookies,
+        http_version: crate::forms::http_version(
+            p.http_version.as_ref(),
+            &format!("{at}.http_version"),
+        )?
+        .or(limits.http_version),
         multipart,
     })
 }

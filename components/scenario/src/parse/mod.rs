@@ -116,6 +116,7 @@ fn from_document(
         max_read: form.limits.max_read.map_or(DEFAULT_MAX_KEEP, |b| b.0),
         tls: form.tls,
         cookies: form.cookies.unwrap_or(true),
+        http_version: form.http_version,
         configs: Vec::new(),
         names: Names {
             env: &inputs.env,

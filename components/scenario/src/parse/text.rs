@@ -14,6 +14,7 @@ pub(super) struct Defaults<'a> {
     pub(super) max_read: u64,
     pub(super) tls: Option<TlsBlock>,
     pub(super) cookies: bool,
+    pub(super) http_version: Option<contract::HttpVersion>,
     pub(super) configs: Vec<TlsConfig>,
     pub(super) names: Names<'a>,
 }

@@ -30,7 +30,9 @@ pub fn outcome(o: t::Outcome) -> Outcome {
         }),
         phases: o.phases.map(phases),
         tls: o.tls.map(tls_use),
+        http_version: o.http_version.map(http_version),
         answers: o.answers,
+        body_cut: o.body_cut,
         earlier: o
             .earlier
             .into_iter()
@@ -41,6 +43,7 @@ pub fn outcome(o: t::Outcome) -> Outcome {
                 latency: contract::wit::duration(h.duration),
                 phases: h.phases.map(phases),
                 tls: h.tls.map(tls_use),
+                http_version: h.http_version.map(http_version),
             })
             .collect(),
     }
@@ -68,6 +71,7 @@ pub fn wit_sample(s: Sample) -> wit_vu::Sample {
         }),
         phases: s.phases.map(wit_phases),
         tls: s.tls.map(wit_tls_use),
+        http_version: s.http_version.map(wit_http_version),
         checks_passed: s.checks_passed,
         checks_failed: s.checks_failed,
     }

@@ -111,6 +111,7 @@ impl Actions for Slots {
             tls,
             max_redirects,
             cookies,
+            http_version,
             ..
         } = call;
         let req = t::HttpRequest {
@@ -123,6 +124,7 @@ impl Actions for Slots {
             max_redirects,
             cookies,
             queries: queries.iter().map(wit_query).collect(),
+            version: http_version.map(super::convert::wit_http_version),
         };
         let call = match self.client(c.vu, tls) {
             Ok(client) => http::Call::new(ctx(c), &req, client.as_deref()),

@@ -1,0 +1,79 @@
+//! HTTP/2 against servers not written here (nginx with `http2`) and one in
+//! test code (`h2`'s server): what the servers counted is compared with the
+//! report's `http_versions`.
+
+use test_kit as common;
+
+use common::host::{ok, run, scratch};
+use common::nginx::Nginx;
+use common::step;
+use common::web::Ca;
+
+/// nginx over TLS with `http2`, and a second one speaking h2c (HTTP/2 on
+/// plain TCP). The same steps, as written for HTTP/1.1, go over HTTP/2 by
+/// ALPN, over h2c when asked, and over HTTP/1.1 when a step says so.
+#[test]
+fn nginx_logs_http2_for_every_request_the_report_counts_as_http2() {
+    let dir = scratch("http2-nginx");
+    let ca = Ca::new("h2 CA").unwrap();
+    let leaf = ca.leaf(&["127.0.0.1"], false).unwrap();
+    let tls_dir = dir.join("tls");
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    std::fs::write(tls_dir.join("cert.pem"), &leaf.cert_pem).unwrap();
+    std::fs::write(tls_dir.join("key.pem"), &leaf.key_pem).unwrap();
+    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+    let t = tls_dir.display();
+    let locations = r#"
+    location = /post { return 200 "posted [$http_content_length]\n"; }
+    location = /who { return 200 "[$server_protocol]\n"; }
+"#;
+    let secure = Nginx::listening(
+        &dir.join("nginx-tls"),
+        "ssl http2",
+        &format!(
+            "    ssl_certificate {t}/cert.pem;\n    ssl_certificate_key {t}/key.pem;\n{locations}"
+        ),
+    );
+    let plain = Nginx::listening(&dir.join("nginx-h2c"), "http2", locations);
+    // 300 KB: more than HTTP/2's default 64 KiB window, so the client's
+    // WINDOW_UPDATEs are what let it arrive.
+    let big = vec![b'x'; 300_000];
+    secure.file("big.bin", &big);
+    let (s, p) = (secure.addr, plain.addr);
+    let steps = format!(
+        "    - {{id: alpn, type: http, params: {{url: \"https://{s}/who\", expect_body: \"[HTTP/2.0]\"}}}}\n    - {{id: post, type: http, params: {{method: POST, url: \"https://{s}/post\", body: \"twelve bytes\", expect_body: \"posted [12]\"}}}}\n    - {{id: big, type: http, params: {{url: \"https://{s}/big.bin\"}}}}\n    - {{id: one, type: http, params: {{url: \"https://{s}/who\", http_version: \"1.1\", expect_body: \"[HTTP/1.1]\"}}}}\n    - {{id: h2c, type: http, params: {{url: \"http://{p}/who\", http_version: 2, expect_body: \"[HTTP/2.0]\"}}}}\n"
+    );
+    let yaml = common::workflow("h2", "  tls:\n    ca_file: ca.pem\n", 2, 3, &steps);
+    let (out, report) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    assert_eq!(r["http_versions"]["HTTP/2"], 24, "{r:#}");
+    assert_eq!(r["http_versions"]["HTTP/1.1"], 6, "{r:#}");
+    assert_eq!(step(&r, "alpn")["http_versions"]["HTTP/2"], 6);
+    assert_eq!(step(&r, "one")["http_versions"]["HTTP/1.1"], 6);
+    assert_eq!(step(&r, "h2c")["http_versions"]["HTTP/2"], 6);
+    assert!(step(&r, "big")["bytes_received"].as_u64().unwrap() >= 6 * 300_000);
+    // nginx's own logs: one line per request, by version.
+    let (a, b) = (secure.log(), plain.log());
+    let count = |log: &[String], v: &str| {
+        log.iter()
+            .filter(|l| l.ends_with(&format!("{v}\"")))
+            .count()
+    };
+    assert_eq!(
+        count(&a, "HTTP/2.0") + count(&b, "HTTP/2.0"),
+        24,
+        "{a:#?}\n{b:#?}"
+    );
+    assert_eq!(count(&a, "HTTP/1.1"), 6, "{a:#?}");
+    assert_eq!(a.len() + b.len(), 30);
+    assert!(a.iter().chain(&b).all(|l| l.starts_with("200 ")), "{a:#?}");
+    // Each user's HTTP/2 requests to an origin share one connection: a
+    // handshake per user for h2 (and one for the HTTP/1.1 step's own).
+    let handshakes: u64 = ["alpn", "post", "big", "one"]
+        .iter()
+        .map(|id| step(&r, id)["tls"]["handshakes"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(handshakes, 4, "{r:#}");
+}

@@ -4,6 +4,7 @@
 
 use test_kit as common;
 
+use common::h2server::H2Server;
 use common::host::{ok, run, scratch};
 use common::nginx::Nginx;
 use common::step;
@@ -76,4 +77,78 @@ fn nginx_logs_http2_for_every_request_the_report_counts_as_http2() {
         .map(|id| step(&r, id)["tls"]["handshakes"].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(handshakes, 4, "{r:#}");
+}
+
+/// An h2 server in test code: each user's requests are streams of one
+/// connection (the server counts connections and requests on each).
+#[test]
+fn a_users_requests_are_streams_of_one_connection() {
+    let dir = scratch("http2-streams");
+    let server = H2Server::start(None);
+    let a = server.addr;
+    let steps = format!(
+        "    - {{id: one, type: http, params: {{url: \"http://{a}/one\", expect_body: \"hello h2\"}}}}\n    - {{id: two, type: http, params: {{url: \"http://{a}/two\"}}}}\n"
+    );
+    let yaml = common::workflow("streams", "  http_version: \"2\"\n", 3, 5, &steps);
+    let (out, report) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    assert_eq!(r["http_versions"]["HTTP/2"], 30, "{r:#}");
+    assert_eq!(server.requests(), 30);
+    assert_eq!(server.connections(), 3, "one connection per user");
+    assert_eq!(server.most_on_one_connection(), 10);
+}
+
+/// A server that recycles connections (GOAWAY after 3 requests each): the
+/// requests it refused are sent again on a fresh connection, none fails,
+/// and the server answered exactly what the report counts.
+#[test]
+fn goaway_mid_run_moves_requests_to_a_fresh_connection() {
+    let dir = scratch("http2-goaway");
+    let server = H2Server::start(Some(3));
+    let a = server.addr;
+    let steps = format!(
+        "    - {{id: get, type: http, params: {{url: \"http://{a}/\", http_version: \"2\"}}}}\n"
+    );
+    let yaml = common::workflow("goaway", "", 2, 10, &steps);
+    let (out, report) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    assert_eq!(r["total_requests"], 20, "{r:#}");
+    assert_eq!(server.requests(), 20);
+    // At most 3 requests per connection: at least 4 connections per user.
+    assert!(
+        server.connections() >= 8,
+        "{} connections",
+        server.connections()
+    );
+    assert!(server.most_on_one_connection() <= 3);
+}
+
+/// A stream the server resets fails its step as `stream-reset`, counted
+/// once per reset the server made; the connection carries on.
+#[test]
+fn a_reset_stream_fails_its_step_and_the_connection_goes_on() {
+    let dir = scratch("http2-reset");
+    let server = H2Server::start(None);
+    let a = server.addr;
+    let steps = format!(
+        "    - {{id: before, type: http, params: {{url: \"http://{a}/\"}}}}\n    - {{id: reset, type: http, params: {{url: \"http://{a}/reset\"}}}}\n    - {{id: after, type: http, params: {{url: \"http://{a}/\"}}}}\n"
+    );
+    let yaml = common::workflow("reset", "  http_version: 2\n", 2, 3, &steps);
+    let (out, report) = run(&dir, &yaml, &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let r = report.unwrap();
+    assert_eq!(server.resets(), 6);
+    assert_eq!(r["errors"]["stream-reset"]["count"], 6, "{r:#}");
+    assert_eq!(r["failed"], 6, "{r:#}");
+    assert_eq!(step(&r, "after")["failed"], 0);
+    let message = r["errors"]["stream-reset"]["samples"][0].as_str().unwrap();
+    assert!(
+        message.contains("reset the stream (INTERNAL_ERROR)"),
+        "{message}"
+    );
+    assert_eq!(server.connections(), 2, "the reset closed no connection");
 }

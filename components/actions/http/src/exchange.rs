@@ -96,7 +96,9 @@ pub async fn run(
                 phases.waiting = nanos(first.saturating_duration_since(timing.sent_at));
                 phases.receiving = nanos(end.saturating_duration_since(first));
                 tally.phases = Some(phases);
-                if link.open() && r.is_ok() {
+                // A stream's own failure (a reset, a timeout: h2 cancels the
+                // stream) leaves the connection usable; a gone one is not.
+                if link.open() && !matches!(r, Err(http2::Failed::Stale(_))) {
                     pool::put(
                         key.clone(),
                         Idle {

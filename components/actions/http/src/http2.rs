@@ -272,7 +272,9 @@ fn error(e: h2::Error, meter: &Meter, authority: &str) -> Failed {
 }
 
 /// Polls `fut` with the connection's codec beside it: frames the stream
-/// queued go out, frames that arrive reach it. The wait handed to the
+/// queued go out, frames that arrive reach it. A wait the codec handed out
+/// before `fut` finished is dropped (`unpark`): its pollable must not
+/// outlive a connection the call then drops. The wait handed to the
 /// scheduler is the socket's (`Io` parks on it); when neither the codec
 /// nor the stream waits on the socket (the codec ended), it waits no time
 /// and looks again, until the deadline.
@@ -284,6 +286,7 @@ async fn drive<F: Future>(
     let mut fut = pin!(fut);
     poll_fn(|cx| {
         if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            task::unpark();
             return Poll::Ready(Ok(v));
         }
         if !driver.ended
@@ -292,6 +295,7 @@ async fn drive<F: Future>(
             driver.ended = true;
         }
         if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            task::unpark();
             return Poll::Ready(Ok(v));
         }
         if task::parked() {
@@ -308,7 +312,10 @@ async fn drive<F: Future>(
 async fn settled<F: Future>(fut: F, deadline: u64) -> Result<F::Output, NetError> {
     let mut fut = pin!(fut);
     poll_fn(|cx| match fut.as_mut().poll(cx) {
-        Poll::Ready(v) => Poll::Ready(Ok(v)),
+        Poll::Ready(v) => {
+            task::unpark();
+            Poll::Ready(Ok(v))
+        }
         Poll::Pending if task::parked() => Poll::Pending,
         Poll::Pending => {
             let now = wasip2::clocks::monotonic_clock::subscribe_duration(0);

@@ -121,6 +121,13 @@ pub fn parked() -> bool {
     parked
 }
 
+/// Drops a wait handed out in this `advance` by a poll whose future then
+/// went on to finish: its pollable must not outlive the connection it
+/// watches (a resource's children go first).
+pub fn unpark() {
+    drop(WAIT.take());
+}
+
 /// Runs a future that never waits (tests: scripted sources).
 pub fn now<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);

@@ -152,3 +152,24 @@ fn a_reset_stream_fails_its_step_and_the_connection_goes_on() {
     );
     assert_eq!(server.connections(), 2, "the reset closed no connection");
 }
+
+/// One-line mode speaks HTTP/2 with `--http2` (oha's flag): h2c on http://.
+#[test]
+fn one_line_mode_speaks_http2_with_the_flag() {
+    let dir = scratch("http2-one-line");
+    let server = H2Server::start(None);
+    let url = format!("http://{}/", server.addr);
+    let out = std::process::Command::new(common::host::bin())
+        .current_dir(&dir)
+        .args([
+            "run", &url, "--http2", "-u", "2", "-i", "3", "--quiet", "--out", "r.json",
+        ])
+        .output()
+        .unwrap();
+    ok(&out);
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(r["http_versions"]["HTTP/2"], 6, "{r:#}");
+    assert_eq!(server.requests(), 6);
+    assert_eq!(server.connections(), 2);
+}

@@ -21,6 +21,8 @@ pub struct OneLine {
     pub body: Option<String>,
     /// Iterations started per second (a constant-arrival-rate).
     pub rate: Option<u32>,
+    /// `--http2`: the step's `http_version: "2"`.
+    pub http2: bool,
     pub users: Option<u32>,
     pub duration: Option<Duration>,
     pub iterations: Option<u64>,
@@ -53,6 +55,9 @@ impl OneLine {
         }
         if let Some(body) = &self.body {
             params.insert("body".into(), body.clone().into());
+        }
+        if self.http2 {
+            params.insert("http_version".into(), "2".into());
         }
         let step = mapping([
             ("id", "request".into()),
@@ -145,6 +150,20 @@ mod tests {
         );
         assert_eq!(step["params"]["headers"]["X-A"], "b");
         assert_eq!(step["params"]["body"], "{\"a\":1}");
+        let h2 = OneLine {
+            http2: true,
+            ..o.clone()
+        };
+        let doc2 = h2.document().unwrap();
+        assert_eq!(
+            doc2["scenario"]["workflow"][0]["params"]["http_version"],
+            "2"
+        );
+        let s2 = parsed(&h2);
+        assert!(matches!(
+            &s2.workflow[0].call,
+            crate::model::Call::Http(h) if h.http_version == Some(contract::HttpVersion::Http2)
+        ));
         assert_eq!(doc["scenario"]["load"]["total_users"], 50);
         assert_eq!(doc["scenario"]["load"]["test_duration"], "30000ms");
         let s = parsed(&o);
@@ -159,6 +178,7 @@ mod tests {
             ..OneLine::default()
         };
         let doc = o.document().unwrap();
+        assert!(doc["scenarios"]["rate"]["workflow"][0]["params"]["http_version"].is_null());
         let s = &doc["scenarios"]["rate"];
         assert_eq!(s["executor"], "constant-arrival-rate");
         assert_eq!(s["rate"], 200);

@@ -181,7 +181,44 @@ const BAD: &[(&str, &str, &[&str])] = &[
         "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {id: a, type: udp, params: {target: '127.0.0.1:9'}}\n    - {id: a, type: udp, params: {target: '127.0.0.1:9'}}\n",
         &["scenario.workflow[1].id", "duplicate"],
     ),
+    (
+        "unknown http version on a step",
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/', http_version: 3}}\n",
+        &["scenario.workflow[0].params.http_version", "\"1.1\" or \"2\"", "found 3"],
+    ),
+    (
+        "unknown http version for the scenario",
+        "scenario:\n  id: x\n  http_version: h2\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
+        &["scenario.http_version", "found h2"],
+    ),
 ];
+
+/// A step's `http_version` wins over the scenario's; without either, none
+/// (negotiated).
+#[test]
+fn http_version_is_the_steps_else_the_scenarios() {
+    use contract::HttpVersion;
+    let s = parse(
+        "scenario:\n  id: x\n  http_version: 2\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n    - {type: http, params: {url: 'http://127.0.0.1/', http_version: '1.1'}}\n",
+        &[],
+    )
+    .unwrap();
+    let versions: Vec<_> = s
+        .workflow
+        .iter()
+        .map(|st| match &st.call {
+            Call::Http(h) => h.http_version,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(versions, [Some(HttpVersion::Http2), Some(HttpVersion::Http11)]);
+    let none = parse(
+        "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
+        &[],
+    )
+    .unwrap();
+    assert!(matches!(&none.workflow[0].call, Call::Http(h) if h.http_version.is_none()));
+}
 
 #[test]
 fn bad_input_gets_one_line_errors_naming_the_field() {

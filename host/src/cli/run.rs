@@ -67,6 +67,9 @@ pub struct OneLineArgs {
     /// Start this many requests per second (a constant-arrival-rate, open model) instead of looping -u users; -u then caps the users it may hold (default: the rate, 10 to 1000)
     #[arg(long, value_name = "PER_SECOND")]
     pub rate: Option<u32>,
+    /// Speak HTTP/2 (as oha's --http2): h2 by ALPN on https://, h2c on http:// (default: https:// negotiates, http:// is HTTP/1.1)
+    #[arg(long)]
+    pub http2: bool,
 }
 
 impl OneLineArgs {
@@ -77,6 +80,8 @@ impl OneLineArgs {
             Some("-H/--header")
         } else if self.body.is_some() {
             Some("--body")
+        } else if self.http2 {
+            Some("--http2")
         } else if self.rate.is_some() {
             Some("--rate")
         } else {
@@ -109,6 +114,7 @@ fn plan(a: &RunArgs) -> Result<plan::Plan, Failure> {
         headers: a.line.headers.clone(),
         body,
         rate: a.line.rate,
+        http2: a.line.http2,
         users: a.common.vus,
         duration: a.common.duration,
         iterations: a.common.iterations,

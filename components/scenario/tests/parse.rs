@@ -184,7 +184,11 @@ const BAD: &[(&str, &str, &[&str])] = &[
     (
         "unknown http version on a step",
         "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/', http_version: 3}}\n",
-        &["scenario.workflow[0].params.http_version", "\"1.1\" or \"2\"", "found 3"],
+        &[
+            "scenario.workflow[0].params.http_version",
+            "\"1.1\" or \"2\"",
+            "found 3",
+        ],
     ),
     (
         "unknown http version for the scenario",
@@ -211,7 +215,10 @@ fn http_version_is_the_steps_else_the_scenarios() {
             _ => None,
         })
         .collect();
-    assert_eq!(versions, [Some(HttpVersion::Http2), Some(HttpVersion::Http11)]);
+    assert_eq!(
+        versions,
+        [Some(HttpVersion::Http2), Some(HttpVersion::Http11)]
+    );
     let none = parse(
         "scenario:\n  id: x\n  load: {total_users: 1, iterations: 1}\n  workflow:\n    - {type: http, params: {url: 'http://127.0.0.1/'}}\n",
         &[],

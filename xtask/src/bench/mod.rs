@@ -2,7 +2,8 @@
 //! nginx in the same run, each pinned to CPU 1 (nginx on CPU 0), every
 //! throughput figure the median of 3 runs with its range; then memory per
 //! user and start-up at 1, 1,000 and 10,000 users for scheduler-host and
-//! Goose. `cargo xtask bench huge` runs only the 100,000 users.
+//! Goose. `cargo xtask bench huge` runs only the 100,000 users, `cargo
+//! xtask bench h2` only HTTP/2 against oha's.
 //! `cargo xtask bench soak` holds 2,000 users for 10 minutes and
 //! follows their memory; `cargo xtask bench profile` records where a
 //! request's CPU goes. Prints Markdown tables (also written to
@@ -10,6 +11,7 @@
 //! Performance chapter.
 
 mod engine;
+mod http2;
 mod measure;
 mod nginx;
 mod peers;
@@ -69,13 +71,19 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             };
             profile::run(&bench, root, component.as_deref())
         }
+        Some("h2") => {
+            let nginx = Nginx::start(&bench.work)?;
+            let md = versus_table("HTTP/2, kept alive", &http2::rows(&bench, &nginx)?);
+            println!("{md}");
+            Ok(())
+        }
         Some("huge") => {
             let md = engine::huge_table(&bench.huge().map_err(|e| format!("{e:#}")));
             println!("{md}");
             Ok(())
         }
         Some(other) => {
-            bail!("unknown bench {other:?}; usage: cargo xtask bench [soak | profile | huge]")
+            bail!("unknown bench {other:?}; usage: cargo xtask bench [soak | profile | huge | h2]")
         }
     }
 }
@@ -199,6 +207,7 @@ impl Bench {
             }
             tls.push((what, Throughput::new(&h), Throughput::new(&o)));
         }
+        let h2 = http2::rows(self, &nginx)?;
         let wasm = root.join("target/scheduler-final.wasm");
         let mut engine = self.engine(&nginx, &fixed, Path::new("wasmtime"), &wasm)?;
         drop(nginx);
@@ -208,7 +217,8 @@ impl Bench {
 
         let mut md = throughput_table(&host, &oha, &goose, &journey);
         md += &paced_table(&host, &paced);
-        md += &tls_table(&tls);
+        md += &versus_table("HTTPS (ECDSA P-256)", &tls);
+        md += &versus_table("HTTP/2, kept alive", &h2);
         md += &memory_table(&mem);
         md += &engine::tables(&engine, goose.cpu_us.median, paced.1.cpu_us.median);
         md += &engine::targets_table(&host, &oha, &paced.1, &goose, &mem, &engine);
@@ -480,9 +490,10 @@ fn paced_table(host: &Throughput, (rate, oha, goose): &(u32, Throughput, Through
     md + "\n"
 }
 
-fn tls_table(rows: &[(&str, Throughput, Throughput)]) -> String {
+/// scheduler-host beside oha, a row group per transport.
+fn versus_table(title: &str, rows: &[(&str, Throughput, Throughput)]) -> String {
     let mut md = format!(
-        "| HTTPS (ECDSA P-256, {USERS} users, {SECS} s, median of {RUNS}) | scheduler-host | oha {} | ratio |\n|---|---|---|---|\n",
+        "| {title} ({USERS} users, {SECS} s, median of {RUNS}) | scheduler-host | oha {} | ratio |\n|---|---|---|---|\n",
         peers::OHA.1
     );
     for (what, h, o) in rows {

@@ -15,6 +15,10 @@ pub const TLS_PORT: u16 = 18443;
 /// HTTPS with `keepalive_timeout 0`: every request is a new connection and
 /// handshake (resumed, when the client keeps sessions).
 pub const TLS_CLOSE_PORT: u16 = 18444;
+/// HTTP/2 on plain TCP (h2c, prior knowledge).
+pub const H2C_PORT: u16 = 18092;
+/// HTTP/2 over TLS (ALPN h2), kept alive.
+pub const H2_TLS_PORT: u16 = 18445;
 /// `stub_status`, apart from the measured listeners.
 const STATUS_PORT: u16 = 18091;
 
@@ -38,7 +42,7 @@ impl Nginx {
         std::fs::write(
             &conf,
             format!(
-                "worker_processes {workers};\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 120000; }}\nworker_rlimit_nofile 250000;\nhttp {{\n  access_log off;\n  keepalive_requests 10000000;\n  keepalive_timeout 120s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096{reuse};\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{STATUS_PORT};\n    location / {{ stub_status; }}\n  }}\n  ssl_certificate {p}/server.pem;\n  ssl_certificate_key {p}/server.key;\n  ssl_session_cache shared:SSL:10m;\n  server {{\n    listen 127.0.0.1:{TLS_PORT} ssl backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{TLS_CLOSE_PORT} ssl backlog=4096;\n    keepalive_timeout 0;\n    {hello}\n  }}\n}}\n",
+                "worker_processes {workers};\ndaemon off;\nerror_log {p}/logs/error.log;\npid {p}/nginx.pid;\nevents {{ worker_connections 120000; }}\nworker_rlimit_nofile 250000;\nhttp {{\n  access_log off;\n  keepalive_requests 10000000;\n  keepalive_timeout 120s;\n  server {{\n    listen 127.0.0.1:{PORT} backlog=4096{reuse};\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{STATUS_PORT};\n    location / {{ stub_status; }}\n  }}\n  ssl_certificate {p}/server.pem;\n  ssl_certificate_key {p}/server.key;\n  ssl_session_cache shared:SSL:10m;\n  server {{\n    listen 127.0.0.1:{TLS_PORT} ssl backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{TLS_CLOSE_PORT} ssl backlog=4096;\n    keepalive_timeout 0;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{H2C_PORT} http2 backlog=4096;\n    {hello}\n  }}\n  server {{\n    listen 127.0.0.1:{H2_TLS_PORT} ssl http2 backlog=4096;\n    {hello}\n  }}\n}}\n",
                 p = prefix.display(),
                 reuse = if workers > 1 { " reuseport" } else { "" },
             ),

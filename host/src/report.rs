@@ -196,6 +196,7 @@ mod tests {
             service_time: Some(ServiceTime::default()),
             timings: Some([("connecting".to_string(), PhaseStat::default())].into()),
             tls: Some(TlsStat::default()),
+            http_versions: [("HTTP/2".to_string(), 1)].into(),
             latency_histogram: Some("h".into()),
             service_time_histogram: Some("h".into()),
             timings_histograms: Some([("connecting".to_string(), "h".to_string())].into()),

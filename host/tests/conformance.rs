@@ -6,6 +6,7 @@ use test_kit as common;
 
 use common::host::{ok, run, scratch};
 use common::nginx::Nginx;
+use common::proxy::Proxy;
 use common::step;
 
 #[test]
@@ -52,4 +53,58 @@ fn nginx_gets_encoded_urls_a_length_on_empty_posts_and_cookies_in_rfc_order() {
         .filter(|l| l.contains("\"GET /files/%C3%BC%20x.txt HTTP/1.1\""))
         .count();
     assert_eq!(file_lines, 6, "{log:#?}");
+}
+
+/// Through an HTTP proxy that wants credentials (`http://u:p@…`): plain
+/// HTTP as absolute-form requests (nginx logs the whole URL), HTTPS through
+/// a CONNECT tunnel (and HTTP/2 inside it, by ALPN), one proxy connection
+/// per user and origin; the host's egress rules allow only the proxy, so
+/// nothing reaches nginx around it. A step through another proxy without
+/// the credentials gets that proxy's 407.
+#[test]
+fn a_proxy_carries_http_in_absolute_form_and_https_through_a_tunnel() {
+    let dir = scratch("proxy");
+    let ca = common::web::Ca::new("proxy CA").unwrap();
+    let leaf = ca.leaf(&["127.0.0.1"], false).unwrap();
+    std::fs::create_dir_all(dir.join("tls")).unwrap();
+    std::fs::write(dir.join("tls/cert.pem"), &leaf.cert_pem).unwrap();
+    std::fs::write(dir.join("tls/key.pem"), &leaf.key_pem).unwrap();
+    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+    let t = dir.join("tls");
+    let t = t.display();
+    let locations = "    location = /who { return 200 \"[$server_protocol]\\n\"; }\n";
+    let plain = Nginx::start(&dir.join("nginx"), locations);
+    let secure = Nginx::listening(
+        &dir.join("nginx-tls"),
+        "ssl http2",
+        &format!(
+            "    ssl_certificate {t}/cert.pem;\n    ssl_certificate_key {t}/key.pem;\n{locations}"
+        ),
+    );
+    let proxy = Proxy::start(Some("u:p"));
+    let strict = Proxy::start(Some("u:p"));
+    let (p, s, x, y) = (plain.addr, secure.addr, proxy.addr, strict.addr);
+    let steps = format!(
+        "    - {{id: plain, type: http, params: {{url: \"http://{p}/who\", expect_body: \"[HTTP/1.1]\"}}}}\n    - {{id: tunnel, type: http, params: {{url: \"https://{s}/who\", expect_body: \"[HTTP/2.0]\"}}}}\n    - {{id: nocreds, type: http, assert_status: 407, params: {{url: \"http://{p}/who\", proxy: \"http://{y}\"}}}}\n"
+    );
+    let extra = format!("  proxy: \"http://u:p@{x}\"\n  tls:\n    ca_file: ca.pem\n");
+    let yaml = common::workflow("proxy", &extra, 2, 3, &steps);
+    let (out, report) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    let log = plain.log();
+    assert_eq!(log.len(), 6, "{log:#?}");
+    let absolute = format!("200 \"GET http://{p}/who HTTP/1.1\"");
+    assert!(log.iter().all(|l| *l == absolute), "{log:#?}");
+    assert_eq!(secure.log().len(), 6);
+    assert_eq!(proxy.connects(), 2, "one tunnel per user");
+    assert_eq!(proxy.refused(), 0);
+    // Per user: one kept-alive connection for plain HTTP, and one tunnel.
+    assert_eq!(proxy.connections(), 2 + 2);
+    // Without credentials: refused, each on its own connection (the proxy
+    // closes after a 407).
+    assert_eq!(strict.refused(), 6);
+    assert_eq!(strict.connections(), 6);
+    assert_eq!(step(&r, "tunnel")["http_versions"]["HTTP/2"], 6);
 }

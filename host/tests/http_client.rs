@@ -7,7 +7,7 @@ use test_kit as common;
 
 use common::host::{ok, run, scratch};
 use common::step;
-use common::web::Web;
+use common::web::{Seen, Web};
 
 fn scenario(users: u32, iterations: u32, extra: &str, steps: &str) -> String {
     common::workflow("client", extra, users, iterations, steps)
@@ -185,4 +185,27 @@ fn a_multipart_form_uploads_text_fields_and_a_file_byte_for_byte() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("files/none.bin"), "{err}");
     assert_eq!(web.seen.uploads.lock().unwrap().len(), 4);
+}
+
+/// Digest authentication (RFC 7616, SHA-256 here): the 401's challenge is
+/// answered once, the server recomputes the answer and lets it in; the 401
+/// is a request of its own in the report, as a redirect's hop is.
+#[test]
+fn a_digest_challenge_is_answered_and_the_server_accepts_the_answer() {
+    let web = Web::plain();
+    let dir = scratch("digest");
+    let a = web.addr;
+    let steps = format!(
+        "    - {{id: in, type: http, params: {{url: \"http://{a}/digest\", digest_auth: {{user: ada, password: secret}}, expect_body: welcome}}}}\n    - {{id: wrong, type: http, assert_status: 401, params: {{url: \"http://{a}/digest\", digest_auth: {{user: ada, password: nope}}}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(2, 3, "", &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    // 6 answered right; the wrong password gets its second 401 and stops.
+    assert_eq!(Seen::get(&web.seen.digest_ok), 6);
+    assert_eq!(step(&r, "in")["status_codes"]["401"], 6, "{r:#}");
+    assert_eq!(step(&r, "in")["status_codes"]["200"], 6);
+    assert_eq!(step(&r, "wrong")["status_codes"]["401"], 12);
+    assert_eq!(web.seen.path("/digest"), 24);
 }

@@ -8,6 +8,7 @@ pub mod h2server;
 pub mod host;
 pub mod hostile;
 pub mod nginx;
+pub mod proxy;
 pub mod schema;
 pub mod shop;
 pub mod timed;

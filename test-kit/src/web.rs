@@ -12,7 +12,8 @@
 //! accepts); `/echo` → the request body; `/upload` → "stored", keeping the
 //! body and its Content-Type; `/head/…` → the request's head as
 //! it arrived (request line and headers); `/cookies` → three cookies, two
-//! for `/` and one for `/head`.
+//! for `/` and one for `/head`; `/digest` → 401 with a Digest challenge
+//! (SHA-256) unless the request answers it for ada/secret.
 
 use rustls::server::WebPkiClientVerifier;
 use rustls::{HandshakeKind, ServerConfig, ServerConnection, StreamOwned};
@@ -79,6 +80,8 @@ pub struct Seen {
     pub authorization: Mutex<Vec<String>>,
     /// Each `/upload`: its Content-Type header and body.
     pub uploads: Mutex<Vec<(Option<String>, Vec<u8>)>>,
+    /// `/digest` requests whose Digest answer was right for ada/secret.
+    pub digest_ok: AtomicU64,
     session: AtomicU64,
 }
 
@@ -297,6 +300,16 @@ fn serve<S: Read + Write>(mut r: BufReader<S>, seen: &Seen) -> std::io::Result<(
                     .push((header("content-type"), body));
                 ("200 OK", b"stored".to_vec())
             }
+            "/digest" => {
+                let method = req.method.unwrap_or("GET");
+                if header("authorization").is_some_and(|a| digest_ok(&a, method)) {
+                    seen.digest_ok.fetch_add(1, Ordering::SeqCst);
+                    ("200 OK", b"welcome, digest".to_vec())
+                } else {
+                    extra = "WWW-Authenticate: Basic realm=\"test\"\r\nWWW-Authenticate: Digest realm=\"test\", qop=\"auth\", algorithm=SHA-256, nonce=\"n0nce\", opaque=\"0paque\"\r\n".into();
+                    ("401 Unauthorized", Vec::new())
+                }
+            }
             "/echo" => ("200 OK", body),
             p if p.starts_with("/head/") => ("200 OK", head.clone()),
             _ => ("404 Not Found", b"no such path".to_vec()),
@@ -314,6 +327,24 @@ fn serve<S: Read + Write>(mut r: BufReader<S>, seen: &Seen) -> std::io::Result<(
             return Ok(());
         }
     }
+}
+
+/// The client's Digest answer, recomputed here for user `ada`, password
+/// `secret` (RFC 7616: the server knows the password, so it can).
+fn digest_ok(authorization: &str, method: &str) -> bool {
+    let Ok(sent) = digest_auth::AuthorizationHeader::parse(authorization) else {
+        return false;
+    };
+    let mut mine = sent.clone();
+    let context = digest_auth::AuthContext::new_with_method(
+        "ada",
+        "secret",
+        sent.uri.as_str(),
+        None::<&[u8]>,
+        digest_auth::HttpMethod(method.into()),
+    );
+    mine.digest(&context);
+    sent.username == "ada" && mine.response == sent.response
 }
 
 /// Paths as counted: `/redirect/N` are one route.

@@ -34,6 +34,7 @@ pub struct Form {
     pub tls: Option<crate::tls::TlsBlock>,
     pub cookies: Option<bool>,
     pub http_version: Option<contract::HttpVersion>,
+    pub proxy: Option<String>,
     pub seed: Option<u64>,
     pub pool: IpPool,
     pub thresholds: BTreeMap<String, crate::thresholds::raw::Rules>,
@@ -75,6 +76,7 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
         ("tls", doc.tls.is_some()),
         ("cookies", doc.cookies.is_some()),
         ("http_version", doc.http_version.is_some()),
+        ("proxy", doc.proxy.is_some()),
         ("seed", doc.seed.is_some()),
         ("ip_pool", !doc.ip_pool.is_empty()),
         (
@@ -171,7 +173,11 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
         limits: s.limits,
         tls: s.tls,
         cookies: s.cookies,
-        http_version: http_version(s.http_version.as_ref(), "scenario.http_version")?,
+        http_version: crate::http_options::version(
+            s.http_version.as_ref(),
+            "scenario.http_version",
+        )?,
+        proxy: crate::http_options::proxy(s.proxy.as_deref(), "scenario.proxy")?,
         seed: l.seed,
         pool: pool(&l.ip_pool, "scenario.load.ip_pool")?,
         thresholds: doc.thresholds,
@@ -247,7 +253,8 @@ fn named(doc: raw::Document) -> Result<Form, ScenarioError> {
         limits: doc.limits,
         tls: doc.tls,
         cookies: doc.cookies,
-        http_version: http_version(doc.http_version.as_ref(), "http_version")?,
+        http_version: crate::http_options::version(doc.http_version.as_ref(), "http_version")?,
+        proxy: crate::http_options::proxy(doc.proxy.as_deref(), "proxy")?,
         seed: doc.seed,
         pool: pool(&doc.ip_pool, "ip_pool")?,
         thresholds: doc.thresholds,
@@ -493,29 +500,4 @@ fn executor(at: &str, n: raw::Named) -> Result<Workload, ScenarioError> {
         graceful_stop: n.graceful_stop.map_or(DEFAULT_GRACEFUL_STOP, |d| d.0),
         data: Vec::new(),
     })
-}
-
-/// An `http_version` as written: `"1.1"` or `"2"` (a YAML number works too).
-pub fn http_version(
-    v: Option<&serde_yaml::Value>,
-    at: &str,
-) -> Result<Option<contract::HttpVersion>, ScenarioError> {
-    use contract::HttpVersion;
-    let Some(v) = v else { return Ok(None) };
-    let text = match v {
-        serde_yaml::Value::String(s) => s.clone(),
-        serde_yaml::Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
-    match text.as_str() {
-        "1.1" => Ok(Some(HttpVersion::Http11)),
-        "2" | "2.0" => Ok(Some(HttpVersion::Http2)),
-        _ => Err(field(
-            at,
-            format!(
-                "expected \"1.1\" or \"2\", found {}",
-                serde_yaml::to_string(v).unwrap_or_default().trim()
-            ),
-        )),
-    }
 }

@@ -56,6 +56,8 @@ pub mod raw {
         #[serde(default)]
         pub http_version: Option<serde_yaml::Value>,
         #[serde(default)]
+        pub proxy: Option<String>,
+        #[serde(default)]
         pub seed: Option<u64>,
         #[serde(default)]
         pub ip_pool: Vec<PoolEntry>,
@@ -94,6 +96,9 @@ pub mod raw {
         /// Every http step's HTTP version unless it sets its own.
         #[serde(default)]
         pub http_version: Option<serde_yaml::Value>,
+        /// Every http step's HTTP proxy unless it sets its own.
+        #[serde(default)]
+        pub proxy: Option<String>,
         /// Read only to say where thresholds go: beside `scenario:`.
         #[serde(default)]
         pub thresholds: Option<serde_yaml::Value>,
@@ -387,6 +392,10 @@ pub struct HttpCall {
     pub cookies: bool,
     /// None: negotiated (ALPN on https, HTTP/1.1 on http).
     pub http_version: Option<contract::HttpVersion>,
+    /// "http://[user:password@]host:port"; none: direct.
+    pub proxy: Option<String>,
+    /// Digest credentials (user, password).
+    pub digest: Option<(String, String)>,
     /// A `multipart:` body, built per call (`body` is then none).
     pub multipart: Option<crate::multipart::Multipart>,
 }
@@ -549,7 +558,8 @@ impl Scenario {
             .workflow
             .iter()
             .filter_map(|s| match &s.call {
-                Call::Http(h) => Endpoint::from_url(&h.url),
+                // Through a proxy, the proxy is the only address reached.
+                Call::Http(h) => Endpoint::from_url(h.proxy.as_deref().unwrap_or(&h.url)),
                 Call::Tcp(t) => Some(t.target.clone()),
                 Call::Udp(u) => Some(u.target.clone()),
                 Call::Extension { .. } => None,

@@ -73,6 +73,7 @@ mod tests {
             body: Vec::new(),
             body_len: 0,
             location: None,
+            digest_challenge: None,
             set_cookies: Vec::new(),
             content_encoding: None,
         }

@@ -2,7 +2,7 @@
 //! phase by phase: connecting, tls_handshaking, sending, waiting, receiving.
 
 use crate::http2;
-use crate::pool::{self, Idle, Key, Link, Route};
+use crate::pool::{self, Idle, Key, Link, Proxy, Route};
 use crate::request::{self, Request, Target};
 use crate::response::{self, ReadError, Response};
 use action_support::net::{NetError, ProtocolVersion};
@@ -35,19 +35,20 @@ pub async fn run(
     route: &Route,
     req: &Request<'_>,
     keep: response::Keep<'_>,
-    tls: Option<&Client>,
+    (tls, via): (Option<&Client>, Option<&Proxy>),
     want: Option<HttpVersion>,
     budget: &Budget,
     tally: &mut Tally,
 ) -> Result<Response, ActionError> {
     let target = &route.target;
-    let key = Key::new(route, ctx.vu, ctx.source_ip, tls.map(|c| c.id()));
+    let key = Key::new(route, via, ctx.vu, ctx.source_ip, tls.map(|c| c.id()));
     for attempt in 0..2 {
         let mut phases = zero();
         let (link, version, reused) = match pool::take(&key, want) {
             Some(Idle { link, tls, .. }) if attempt == 0 => (link, tls, true),
             _ => {
-                let (link, tls) = open(ctx, route, tls, want, budget, &mut phases, tally).await?;
+                let (link, tls) =
+                    open(ctx, route, (tls, via), want, budget, &mut phases, tally).await?;
                 (link, tls, false)
             }
         };
@@ -147,7 +148,7 @@ enum Attempt {
 async fn open(
     ctx: &CallContext,
     route: &Route,
-    tls: Option<&Client>,
+    (tls, via): (Option<&Client>, Option<&Proxy>),
     want: Option<HttpVersion>,
     budget: &Budget,
     phases: &mut Phases,
@@ -155,9 +156,26 @@ async fn open(
 ) -> Result<(Link, Option<ProtocolVersion>), ActionError> {
     let target = &route.target;
     let start = budget.now();
-    let conn = io::connect(route.addr, ctx.source_ip, budget.deadline)
+    let (addr, reached) = match via {
+        Some(p) => (p.addr, &p.authority),
+        None => (route.addr, &target.authority),
+    };
+    let conn = io::connect(addr, ctx.source_ip, budget.deadline)
         .await
-        .map_err(|e| net_fail(e, true, &target.authority))?;
+        .map_err(|e| net_fail(e, true, reached))?;
+    if let Some(proxy) = via {
+        if route.tls_host.is_some() {
+            tunnel(&conn, proxy, target, budget, tally).await?;
+        } else if want == Some(HttpVersion::Http2) {
+            return Err(fail(
+                ErrorKind::Unsupported,
+                format!(
+                    "{}: h2c (http_version \"2\" on http://) does not go through a proxy",
+                    target.authority
+                ),
+            ));
+        }
+    }
     phases.connecting = nanos(start.elapsed());
     let Some(host) = &route.tls_host else {
         // http://: HTTP/1.1 unless the step asks for h2c (prior knowledge).
@@ -200,6 +218,59 @@ async fn open(
         Link::H1(conn)
     };
     Ok((link, Some(session.version)))
+}
+
+/// Asks `proxy` for a tunnel to `target` (CONNECT): the connection then
+/// carries the TLS handshake with the target. Counted with the request's
+/// bytes; its time is part of `connecting`.
+async fn tunnel(
+    conn: &Connection,
+    proxy: &Proxy,
+    target: &Target,
+    budget: &Budget,
+    tally: &mut Tally,
+) -> Result<(), ActionError> {
+    let mut head = format!(
+        "CONNECT {a} HTTP/1.1\r\nHost: {a}\r\n",
+        a = target.authority
+    );
+    if let Some(auth) = &proxy.auth {
+        head += &format!("Proxy-Authorization: {auth}\r\n");
+    }
+    head += "\r\n";
+    let failed = |e| net_fail(e, false, &proxy.authority);
+    io::write(conn, head.as_bytes(), budget.deadline)
+        .await
+        .map_err(failed)?;
+    tally.sent += head.len() as u64;
+    let mut wire = Wire {
+        conn,
+        budget,
+        first_byte: None,
+        last_byte: None,
+        sent_at: Some(Instant::now()),
+    };
+    let keep = response::Keep {
+        body: 0,
+        headers: &[],
+    };
+    // A tunnel's 2xx has no body (RFC 9110 §9.3.6): read as a HEAD's.
+    let refused = |why: String| {
+        fail(
+            ErrorKind::ConnectRefused,
+            format!(
+                "proxy {} did not open a tunnel to {}: {why}",
+                proxy.authority, target.authority
+            ),
+        )
+    };
+    match response::read(&mut wire, true, keep, &mut tally.received).await {
+        Ok(r) if (200..300).contains(&r.status) => Ok(()),
+        Ok(r) => Err(refused(format!("it answered {}", r.status))),
+        Err(ReadError::Net(e)) => Err(failed(e)),
+        Err(ReadError::NothingReceived { .. }) => Err(refused("it closed the connection".into())),
+        Err(ReadError::Protocol(why)) => Err(refused(why)),
+    }
 }
 
 /// One HTTP/1.1 request on `conn`, which goes back to the pool when the

@@ -226,6 +226,11 @@ fn response(parts: &http::response::Parts, keep: Keep<'_>) -> Response {
         body: Vec::new(),
         body_len: 0,
         location: h.get(http::header::LOCATION).map(text),
+        digest_challenge: h
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .map(text)
+            .find(|v| crate::response::is_digest(v)),
         set_cookies: h
             .get_all(http::header::SET_COOKIE)
             .iter()

@@ -128,6 +128,12 @@ async fn follow(
     let mut method = Cow::Borrowed(req.method.as_str());
     let mut body = req.body.as_deref();
     let mut headers = Cow::Borrowed(&req.headers[..]);
+    let via = match &req.proxy {
+        Some(p) => Some(pool::proxy(p, ctx.source_ip)?),
+        None => None,
+    };
+    // A Digest challenge is answered once per step (a second 401 is the answer).
+    let mut challenged = false;
     loop {
         let route = pool::route(&url, ctx.source_ip)?;
         let cookie = if req.cookies && !request::has(&headers, "cookie") {
@@ -140,10 +146,28 @@ async fn follow(
             headers: &headers,
             body,
             cookie,
+            // Plain HTTP goes to the proxy in absolute form; HTTPS tunnels.
+            proxy: via
+                .as_deref()
+                .filter(|_| !route.target.tls)
+                .map(|p| p.auth.as_deref()),
         };
-        let resp = exchange::run(ctx, &route, &one, keep, tls, req.version, budget, tally).await?;
+        let how = (tls, via.as_deref());
+        let resp = exchange::run(ctx, &route, &one, keep, how, req.version, budget, tally).await?;
         if req.cookies {
             cookies::store(ctx.vu, &url, &resp.set_cookies);
+        }
+        if let (401, Some(creds), Some(challenge), false) =
+            (resp.status, &req.digest, &resp.digest_challenge, challenged)
+        {
+            let answer = digest(creds, challenge, &method, &route.target.path, body)
+                .map_err(|why| fail(ErrorKind::Protocol, format!("{url}: {why}")))?;
+            earlier.push(hop(resp.status, tally));
+            let mut with = without(&headers, &["authorization"]).into_owned();
+            with.push(("Authorization".into(), answer));
+            headers = Cow::Owned(with);
+            challenged = true;
+            continue;
         }
         let next = match (&resp.location, redirect_method(resp.status, &method)) {
             (Some(location), Some(next_method)) if req.max_redirects > 0 => (location, next_method),
@@ -167,19 +191,7 @@ async fn follow(
                     format!("{url}: bad Location {:?}: {e}", next.0),
                 )
             })?;
-        let done = std::mem::take(tally);
-        earlier.push(Hop {
-            status: resp.status,
-            bytes_sent: done.sent,
-            bytes_received: done.received,
-            // The request's own time on the wire (no clock read of its own).
-            duration: done.phases.map_or(0, |p| {
-                p.connecting + p.tls_handshaking + p.sending + p.waiting + p.receiving
-            }),
-            phases: done.phases,
-            tls: done.tls,
-            http_version: done.version,
-        });
+        earlier.push(hop(resp.status, tally));
         if next.1 != method {
             // 301/302/303 after a POST: the next request is a GET without a body.
             body = None;
@@ -192,6 +204,48 @@ async fn follow(
         }
         url = Cow::Owned(to.into());
     }
+}
+
+/// A request before the step's last one, from its tally (which starts
+/// over for the next).
+fn hop(status: u16, tally: &mut exchange::Tally) -> Hop {
+    let done = std::mem::take(tally);
+    Hop {
+        status,
+        bytes_sent: done.sent,
+        bytes_received: done.received,
+        // The request's own time on the wire (no clock read of its own).
+        duration: done.phases.map_or(0, |p| {
+            p.connecting + p.tls_handshaking + p.sending + p.waiting + p.receiving
+        }),
+        phases: done.phases,
+        tls: done.tls,
+        http_version: done.version,
+    }
+}
+
+/// The `Authorization` answering a Digest `challenge` (RFC 7616) for this
+/// request.
+fn digest(
+    creds: &action_support::types::Credentials,
+    challenge: &str,
+    method: &str,
+    uri: &str,
+    body: Option<&[u8]>,
+) -> Result<String, String> {
+    let mut prompt = digest_auth::parse(challenge)
+        .map_err(|e| format!("bad Digest challenge {challenge:?}: {e}"))?;
+    let context = digest_auth::AuthContext::new_with_method(
+        creds.user.as_str(),
+        creds.password.as_str(),
+        uri,
+        body,
+        digest_auth::HttpMethod(Cow::Borrowed(method)),
+    );
+    prompt
+        .respond(&context)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot answer the Digest challenge {challenge:?}: {e}"))
 }
 
 /// The method a redirect's next request uses, or none when `status` is not

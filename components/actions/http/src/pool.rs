@@ -32,6 +32,8 @@ pub struct Route {
 pub struct Key {
     pub vu: u32,
     pub addr: SocketAddr,
+    /// The proxy the connection goes through.
+    pub via: Option<SocketAddr>,
     pub source: Option<IpAddr>,
     pub tls_host: Option<Rc<str>>,
     /// The client's id; none: this instance's default client for the user.
@@ -39,10 +41,17 @@ pub struct Key {
 }
 
 impl Key {
-    pub fn new(route: &Route, vu: u32, source: Option<IpAddress>, tls_client: Option<u64>) -> Self {
+    pub fn new(
+        route: &Route,
+        via: Option<&Proxy>,
+        vu: u32,
+        source: Option<IpAddress>,
+        tls_client: Option<u64>,
+    ) -> Self {
         Key {
             vu,
             addr: std_socket(route.addr),
+            via: via.map(|p| std_socket(p.addr)),
             source: source.map(std_ip),
             tls_host: route.tls_host.clone(),
             tls_client: tls_client.filter(|_| route.tls_host.is_some()),
@@ -65,7 +74,18 @@ pub struct Idle {
     pub asked: Option<HttpVersion>,
 }
 
+/// An HTTP proxy, resolved.
+pub struct Proxy {
+    pub addr: IpSocketAddress,
+    /// "host:port", for messages.
+    pub authority: String,
+    /// `Proxy-Authorization` (Basic), from the URL's user and password.
+    pub auth: Option<String>,
+}
+
 thread_local! {
+    /// (proxy URL, IPv6 source?) → the proxy, resolved once per instance.
+    static PROXIES: RefCell<Vec<(String, bool, Rc<Proxy>)>> = const { RefCell::new(Vec::new()) };
     static IDLE: RefCell<Vec<(Key, Idle)>> = const { RefCell::new(Vec::new()) };
     /// (origin, IPv6 source?) → route (of the last URL seen for it).
     static ROUTES: RefCell<Vec<(String, bool, Rc<Route>)>> = const { RefCell::new(Vec::new()) };
@@ -167,6 +187,61 @@ pub fn route(url: &str, source: Option<IpAddress>) -> Result<Rc<Route>, ActionEr
         }
     });
     Ok(route)
+}
+
+/// The proxy `url` names ("http://[user:password@]host:port"), resolved.
+pub fn proxy(url: &str, source: Option<IpAddress>) -> Result<Rc<Proxy>, ActionError> {
+    let v6 = matches!(source, Some(IpAddress::Ipv6(_)));
+    let found = PROXIES.with(|p| {
+        p.borrow()
+            .iter()
+            .find(|(u, six, _)| *six == v6 && u == url)
+            .map(|(_, _, proxy)| Rc::clone(proxy))
+    });
+    if let Some(proxy) = found {
+        return Ok(proxy);
+    }
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|u| u.scheme() == "http" && u.host_str().is_some())
+        .ok_or_else(|| {
+            action_support::fail(
+                action_support::types::ErrorKind::BadParams,
+                format!("proxy {url:?}: expected http://[user:password@]host:port"),
+            )
+        })?;
+    let host = parsed.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let authority = format!("{}:{port}", parsed.host_str().unwrap_or_default());
+    let ip = resolve_host(host, source).map_err(|e| net_fail(e, true, &authority))?;
+    let auth = (!parsed.username().is_empty()).then(|| {
+        use base64::Engine;
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let pair = format!(
+            "{}:{}",
+            decode(parsed.username()),
+            decode(parsed.password().unwrap_or(""))
+        );
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    });
+    let proxy = Rc::new(Proxy {
+        addr: IpSocketAddress { address: ip, port },
+        authority,
+        auth,
+    });
+    PROXIES.with(|p| {
+        p.borrow_mut()
+            .push((url.to_string(), v6, Rc::clone(&proxy)))
+    });
+    Ok(proxy)
 }
 
 #[cfg(test)]

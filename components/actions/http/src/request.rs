@@ -62,6 +62,9 @@ pub struct Request<'a> {
     pub body: Option<&'a [u8]>,
     /// From this user's cookie jar.
     pub cookie: Option<String>,
+    /// Sent to an HTTP proxy: the request line names the whole URL
+    /// (absolute form), with the proxy's `Proxy-Authorization` if any.
+    pub proxy: Option<Option<&'a str>>,
 }
 
 /// Sent unless the step sets its own.
@@ -82,7 +85,15 @@ pub fn encode(req: &Request, t: &Target) -> Vec<u8> {
         }
         head.push_str("\r\n");
     };
-    line(&[req.method, " ", &t.path, " HTTP/1.1"]);
+    match req.proxy {
+        None => line(&[req.method, " ", &t.path, " HTTP/1.1"]),
+        Some(auth) => {
+            line(&[req.method, " http://", &t.authority, &t.path, " HTTP/1.1"]);
+            if let Some(auth) = auth {
+                line(&["Proxy-Authorization: ", auth]);
+            }
+        }
+    }
     if !has(req.headers, "host") {
         line(&["Host: ", &t.authority]);
     }
@@ -123,6 +134,7 @@ mod tests {
             headers: &headers,
             body: Some(b"hello"),
             cookie: Some("s=1".into()),
+            proxy: None,
         };
         let text = String::from_utf8(encode(&req, &t)).unwrap();
         assert_eq!(
@@ -140,6 +152,7 @@ mod tests {
             ],
             body: None,
             cookie: None,
+            proxy: None,
         };
         assert_eq!(
             encode(&bare, &t),
@@ -162,6 +175,8 @@ mod tests {
                 headers: &[],
                 body: None,
                 cookie: None,
+                proxy: None,
+                proxy: None,
             };
             let text = String::from_utf8(encode(&req, &t)).unwrap();
             assert_eq!(text.contains("\r\nContent-Length: 0\r\n"), length, "{text}");

@@ -40,6 +40,8 @@ pub struct Response {
     pub body_len: u64,
     /// The headers the client acts on: redirects, cookies, decoding.
     pub location: Option<String>,
+    /// The first `WWW-Authenticate: Digest …` challenge.
+    pub digest_challenge: Option<String>,
     pub set_cookies: Vec<String>,
     pub content_encoding: Option<String>,
 }
@@ -115,9 +117,17 @@ struct Head {
     close: bool,
     keep_alive_header: bool,
     location: Option<String>,
+    digest_challenge: Option<String>,
     set_cookies: Vec<String>,
     content_encoding: Option<String>,
     kept: Vec<(String, String)>,
+}
+
+/// A `WWW-Authenticate` value that is a Digest challenge.
+pub fn is_digest(value: &str) -> bool {
+    value
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("digest "))
 }
 
 fn head_too_big() -> ReadError {
@@ -143,6 +153,7 @@ fn parse_head(buf: &[u8], wanted: &[String]) -> Result<Option<Head>, ReadError> 
         close: false,
         keep_alive_header: false,
         location: None,
+        digest_challenge: None,
         set_cookies: Vec::new(),
         content_encoding: None,
         kept: Vec::new(),
@@ -171,6 +182,11 @@ fn parse_head(buf: &[u8], wanted: &[String]) -> Result<Option<Head>, ReadError> 
                 .any(|t| t.trim() == "chunked");
         } else if h.name.eq_ignore_ascii_case("location") {
             head.location = Some(value.to_string());
+        } else if h.name.eq_ignore_ascii_case("www-authenticate")
+            && head.digest_challenge.is_none()
+            && is_digest(value)
+        {
+            head.digest_challenge = Some(value.to_string());
         } else if h.name.eq_ignore_ascii_case("set-cookie") {
             head.set_cookies.push(value.to_string());
         } else if h.name.eq_ignore_ascii_case("content-encoding") {
@@ -255,6 +271,7 @@ pub async fn read(
         body: body.kept,
         body_len: body.len,
         location: head.location,
+        digest_challenge: head.digest_challenge,
         set_cookies: head.set_cookies,
         content_encoding: head.content_encoding,
     })

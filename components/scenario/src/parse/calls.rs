@@ -43,6 +43,11 @@ pub(super) struct HttpParams {
     /// "1.1" or "2" (none: the scenario's, else negotiated).
     #[serde(default)]
     http_version: Option<serde_yaml::Value>,
+    /// An HTTP proxy (none: the scenario's); `direct` bypasses the scenario's.
+    #[serde(default)]
+    proxy: Option<String>,
+    #[serde(default)]
+    digest_auth: Option<BasicAuth>,
 }
 
 #[derive(Deserialize)]
@@ -195,6 +200,19 @@ pub(super) fn http(
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         headers.push(("Authorization".into(), format!("Basic {token}")));
     }
+    let digest = match p.digest_auth {
+        Some(_) if has(&headers, "authorization") => {
+            return Err(field(
+                format!("{at}.digest_auth"),
+                "the headers (or basic_auth) already set Authorization",
+            ));
+        }
+        Some(auth) => Some((
+            fixed_text(&format!("{at}.digest_auth.user"), &auth.user, names)?,
+            fixed_text(&format!("{at}.digest_auth.password"), &auth.password, names)?,
+        )),
+        None => None,
+    };
     let expect_body = match p.expect_body {
         Some(e) => {
             let t = text_template(&format!("{at}.expect_body"), &e, names)?;
@@ -214,11 +232,17 @@ pub(super) fn http(
         tls: tls.filter(|_| https || p.max_redirects != Some(0)),
         max_redirects: p.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS),
         cookies: limits.cookies,
-        http_version: crate::forms::http_version(
+        http_version: crate::http_options::version(
             p.http_version.as_ref(),
             &format!("{at}.http_version"),
         )?
         .or(limits.http_version),
+        proxy: match p.proxy.as_deref() {
+            Some("direct") => None,
+            Some(v) => crate::http_options::proxy(Some(v), &format!("{at}.proxy"))?,
+            None => limits.proxy.clone(),
+        },
+        digest,
         multipart,
     })
 }

@@ -117,6 +117,7 @@ fn from_document(
         tls: form.tls,
         cookies: form.cookies.unwrap_or(true),
         http_version: form.http_version,
+        proxy: form.proxy,
         configs: Vec::new(),
         names: Names {
             env: &inputs.env,

@@ -15,6 +15,7 @@ pub(super) struct Defaults<'a> {
     pub(super) tls: Option<TlsBlock>,
     pub(super) cookies: bool,
     pub(super) http_version: Option<contract::HttpVersion>,
+    pub(super) proxy: Option<String>,
     pub(super) configs: Vec<TlsConfig>,
     pub(super) names: Names<'a>,
 }

@@ -112,6 +112,8 @@ impl Actions for Slots {
             max_redirects,
             cookies,
             http_version,
+            proxy,
+            digest,
             ..
         } = call;
         let req = t::HttpRequest {
@@ -125,6 +127,8 @@ impl Actions for Slots {
             cookies,
             queries: queries.iter().map(wit_query).collect(),
             version: http_version.map(super::convert::wit_http_version),
+            proxy,
+            digest: digest.map(|(user, password)| t::Credentials { user, password }),
         };
         let call = match self.client(c.vu, tls) {
             Ok(client) => http::Call::new(ctx(c), &req, client.as_deref()),

@@ -176,10 +176,26 @@ mod tests {
                 body: None,
                 cookie: None,
                 proxy: None,
-                proxy: None,
             };
             let text = String::from_utf8(encode(&req, &t)).unwrap();
             assert_eq!(text.contains("\r\nContent-Length: 0\r\n"), length, "{text}");
         }
+    }
+
+    #[test]
+    fn a_request_to_a_proxy_names_the_whole_url_and_the_proxy_credentials() {
+        let t = Target::parse("http://a.test:8080/p?q=1").unwrap();
+        let req = Request {
+            method: "GET",
+            headers: &[],
+            body: None,
+            cookie: None,
+            proxy: Some(Some("Basic dTpw")),
+        };
+        let text = String::from_utf8(encode(&req, &t)).unwrap();
+        assert!(
+            text.starts_with("GET http://a.test:8080/p?q=1 HTTP/1.1\r\nProxy-Authorization: Basic dTpw\r\nHost: a.test:8080\r\n"),
+            "{text}"
+        );
     }
 }

@@ -47,7 +47,8 @@ fn https_with_ca_file_counts_handshakes_as_the_server_accepted_them() {
             .iter()
             .all(|n| n.as_deref() == Some("localhost"))
     );
-    // ALPN: the server offers h2 too; this client asks for HTTP/1.1 only.
+    // ALPN: the client offers h2 and http/1.1; this server speaks HTTP/1.1
+    // only, so that is what each handshake agreed.
     assert_eq!(
         *web.seen.alpn.lock().unwrap(),
         vec![Some("http/1.1".to_string()); 2]

@@ -127,7 +127,9 @@ impl Web {
         let mut config = builder
             .with_single_cert(o.leaf.chain(), o.leaf.key())
             .unwrap();
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // It speaks HTTP/1.1 only, so that is all it agrees to (the client
+        // offers h2 too).
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Self::start(Some(Arc::new(config)))
     }
 

@@ -18,6 +18,7 @@ mod epoch;
 mod error;
 mod hdr;
 mod html;
+mod import;
 mod init;
 mod junit;
 mod limits;

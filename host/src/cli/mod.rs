@@ -2,6 +2,7 @@
 
 mod compare;
 mod demo;
+mod import;
 mod merge;
 mod report;
 mod run;
@@ -58,6 +59,11 @@ enum Command {
         after_help = "Example:\n  scheduler-host merge shard-0.json shard-1.json shard-2.json --out run.json --html run.html"
     )]
     Merge(merge::MergeArgs),
+    /// Write a scenario from a recorded browser session (HAR 1.2): its requests in order, the recorded gaps as think time, and the values the server handed out (tokens, CSRF fields) extracted and sent back as ${variables}.
+    #[command(
+        after_help = "Example:\n  scheduler-host import session.har --host shop.example.com --skip-static -o shop.yaml"
+    )]
+    Import(import::ImportArgs),
 }
 
 /// Options shared by run and validate: what to run, with which components.
@@ -195,6 +201,7 @@ pub fn main() -> ExitCode {
             Command::Compare(a) => compare::main(a),
             Command::Report(a) => report::main(a),
             Command::Merge(a) => merge::main(a),
+            Command::Import(a) => import::main(a),
         }
     });
     let result = match rt.block_on(work) {

@@ -173,3 +173,35 @@ fn one_line_mode_speaks_http2_with_the_flag() {
     assert_eq!(server.requests(), 6);
     assert_eq!(server.connections(), 2);
 }
+
+/// Stock wasmtime (plain mode) speaks HTTP/2 with the same component: the
+/// h2 server counts the requests the report counts, on one connection per
+/// user.
+#[test]
+fn stock_wasmtime_speaks_http2_too() {
+    let server = H2Server::start(None);
+    let a = server.addr;
+    let yaml = format!(
+        "scenario:\n  id: plain-h2\n  http_version: \"2\"\n  load: {{total_users: 2, iterations: 5}}\n  workflow:\n    - {{id: get, type: http, params: {{url: \"http://{a}/\", expect_body: \"hello h2\"}}}}\n"
+    );
+    let out = std::process::Command::new("wasmtime")
+        .args(["run", "-S", "inherit-network"])
+        .arg(common::wasm())
+        .args(["--invoke", "run-scenario"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(yaml.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    ok(&out);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(r["failed"], 0, "{r:#}");
+    assert_eq!(r["http_versions"]["HTTP/2"], 10, "{r:#}");
+    assert_eq!(server.requests(), 10);
+    assert_eq!(server.connections(), 2);
+}

@@ -209,3 +209,30 @@ fn a_digest_challenge_is_answered_and_the_server_accepts_the_answer() {
     assert_eq!(step(&r, "wrong")["status_codes"]["401"], 12);
     assert_eq!(web.seen.path("/digest"), 24);
 }
+
+/// A check or an extraction that finds nothing in a body cut at `max_body`
+/// says the body was cut, and how much of it was kept (the value sat past
+/// the cut).
+#[test]
+fn a_check_or_extraction_past_max_body_says_the_body_was_cut() {
+    let web = Web::plain();
+    let dir = scratch("body-cut");
+    let a = web.addr;
+    let padding = "x".repeat(2000);
+    let steps = format!(
+        "    - {{id: check, type: http, expect_json: {{/z: \"1\"}}, params: {{method: POST, url: \"http://{a}/echo\", json: {{a: \"{padding}\", z: \"1\"}}, max_body: 100}}}}\n    - {{id: take, type: http, extract: {{z: {{json: /z}}}}, params: {{method: POST, url: \"http://{a}/echo\", json: {{a: \"{padding}\", z: \"1\"}}, max_body: 100}}}}\n"
+    );
+    let (out, report) = run(&dir, &scenario(1, 1, "", &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    for (id, kind) in [("check", "check-failed"), ("take", "extract-failed")] {
+        let message = step(&r, id)["errors"][kind]["samples"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            message.ends_with("(the body was cut: the first 100 of 2016 bytes kept, max_body)"),
+            "{id}: {message}"
+        );
+    }
+}

@@ -124,15 +124,7 @@ pub fn render(
         );
     }
     phases(&mut s, r, named, width);
-    if !r.metrics.http_versions.is_empty() {
-        let versions: Vec<String> = r
-            .metrics
-            .http_versions
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
-        let _ = writeln!(s, "http versions: {}", versions.join(", "));
-    }
+    counts_line(&mut s, "http versions", &r.metrics.http_versions);
     for st in &r.steps {
         if let Some(t) = &st.metrics.tls {
             let versions: Vec<String> = t
@@ -150,15 +142,7 @@ pub fn render(
             );
         }
     }
-    if !r.metrics.status_codes.is_empty() {
-        let codes: Vec<String> = r
-            .metrics
-            .status_codes
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
-        let _ = writeln!(s, "status codes: {}", codes.join(", "));
-    }
+    counts_line(&mut s, "status codes", &r.metrics.status_codes);
     for (kind, e) in top_errors(&r.metrics).take(5) {
         let _ = writeln!(
             s,
@@ -308,4 +292,13 @@ fn phases(s: &mut String, r: &Report, named: bool, width: usize) {
         }
         let _ = writeln!(s, "{line}");
     }
+}
+
+/// `LABEL: k: n, k: n` when there are counts.
+fn counts_line(s: &mut String, label: &str, counts: &std::collections::BTreeMap<String, u64>) {
+    if counts.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = counts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let _ = writeln!(s, "{label}: {}", shown.join(", "));
 }

@@ -64,23 +64,9 @@ fn nginx_gets_encoded_urls_a_length_on_empty_posts_and_cookies_in_rfc_order() {
 #[test]
 fn a_proxy_carries_http_in_absolute_form_and_https_through_a_tunnel() {
     let dir = scratch("proxy");
-    let ca = common::web::Ca::new("proxy CA").unwrap();
-    let leaf = ca.leaf(&["127.0.0.1"], false).unwrap();
-    std::fs::create_dir_all(dir.join("tls")).unwrap();
-    std::fs::write(dir.join("tls/cert.pem"), &leaf.cert_pem).unwrap();
-    std::fs::write(dir.join("tls/key.pem"), &leaf.key_pem).unwrap();
-    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
-    let t = dir.join("tls");
-    let t = t.display();
     let locations = "    location = /who { return 200 \"[$server_protocol]\\n\"; }\n";
     let plain = Nginx::start(&dir.join("nginx"), locations);
-    let secure = Nginx::listening(
-        &dir.join("nginx-tls"),
-        "ssl http2",
-        &format!(
-            "    ssl_certificate {t}/cert.pem;\n    ssl_certificate_key {t}/key.pem;\n{locations}"
-        ),
-    );
+    let secure = Nginx::h2_tls(&dir, &dir.join("nginx-tls"), locations);
     let proxy = Proxy::start(Some("u:p"));
     let strict = Proxy::start(Some("u:p"));
     let (p, s, x, y) = (plain.addr, secure.addr, proxy.addr, strict.addr);

@@ -4,20 +4,12 @@
 //! that read well. Each compares with what the server saw where it can.
 
 use std::net::TcpListener;
-use std::process::{Command, Output};
 use std::time::Duration;
-use test_kit::host::{bin, ok, scratch};
+use test_kit::host::{ok, scratch};
 use test_kit::timed::{Behaviour, Timed};
 use test_kit::{num, scenario, target};
 
-/// `scheduler-host ARGS` in `dir`.
-fn host(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use test_kit::host::cli as host;
 
 fn report(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap()

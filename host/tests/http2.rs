@@ -8,7 +8,6 @@ use common::h2server::H2Server;
 use common::host::{ok, run, scratch};
 use common::nginx::Nginx;
 use common::step;
-use common::web::Ca;
 
 /// nginx over TLS with `http2`, and a second one speaking h2c (HTTP/2 on
 /// plain TCP). The same steps, as written for HTTP/1.1, go over HTTP/2 by
@@ -16,25 +15,11 @@ use common::web::Ca;
 #[test]
 fn nginx_logs_http2_for_every_request_the_report_counts_as_http2() {
     let dir = scratch("http2-nginx");
-    let ca = Ca::new("h2 CA").unwrap();
-    let leaf = ca.leaf(&["127.0.0.1"], false).unwrap();
-    let tls_dir = dir.join("tls");
-    std::fs::create_dir_all(&tls_dir).unwrap();
-    std::fs::write(tls_dir.join("cert.pem"), &leaf.cert_pem).unwrap();
-    std::fs::write(tls_dir.join("key.pem"), &leaf.key_pem).unwrap();
-    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
-    let t = tls_dir.display();
     let locations = r#"
     location = /post { return 200 "posted [$http_content_length]\n"; }
     location = /who { return 200 "[$server_protocol]\n"; }
 "#;
-    let secure = Nginx::listening(
-        &dir.join("nginx-tls"),
-        "ssl http2",
-        &format!(
-            "    ssl_certificate {t}/cert.pem;\n    ssl_certificate_key {t}/key.pem;\n{locations}"
-        ),
-    );
+    let secure = Nginx::h2_tls(&dir, &dir.join("nginx-tls"), locations);
     let plain = Nginx::listening(&dir.join("nginx-h2c"), "http2", locations);
     // 300 KB: more than HTTP/2's default 64 KiB window, so the client's
     // WINDOW_UPDATEs are what let it arrive.
@@ -159,13 +144,12 @@ fn one_line_mode_speaks_http2_with_the_flag() {
     let dir = scratch("http2-one-line");
     let server = H2Server::start(None);
     let url = format!("http://{}/", server.addr);
-    let out = std::process::Command::new(common::host::bin())
-        .current_dir(&dir)
-        .args([
+    let out = common::host::cli(
+        &dir,
+        &[
             "run", &url, "--http2", "-u", "2", "-i", "3", "--quiet", "--out", "r.json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     ok(&out);
     let r: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();

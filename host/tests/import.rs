@@ -5,17 +5,8 @@
 //! counts what it authorized.
 
 use serde_json::{Value, json};
-use std::process::{Command, Output};
-use test_kit::host::{bin, ok, scratch};
+use test_kit::host::{cli as host, ok, scratch};
 use test_kit::shop;
-
-fn host(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn entry(at: &str, ms: f64, request: Value, status: u16, response: Value) -> Value {
     json!({

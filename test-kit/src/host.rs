@@ -3,6 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `scheduler-host ARGS` in `dir`.
+pub fn cli(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// The scheduler-host binary cargo built beside the running test (tests
 /// run from `target/<profile>/deps/`; the binary is in `target/<profile>/`).
 pub fn bin() -> PathBuf {

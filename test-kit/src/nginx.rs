@@ -74,6 +74,23 @@ impl Nginx {
         panic!("nginx did not start: {log}");
     }
 
+    /// nginx over TLS with `http2` (h2 by ALPN, or HTTP/1.1), with a
+    /// certificate for 127.0.0.1 from a fresh CA written to `dir/ca.pem`
+    /// (for a scenario's `ca_file`).
+    pub fn h2_tls(dir: &Path, prefix: &Path, locations: &str) -> Nginx {
+        let ca = crate::web::Ca::new("nginx test CA").unwrap();
+        let leaf = ca.leaf(&["127.0.0.1"], false).unwrap();
+        std::fs::create_dir_all(prefix).unwrap();
+        std::fs::write(prefix.join("cert.pem"), &leaf.cert_pem).unwrap();
+        std::fs::write(prefix.join("key.pem"), &leaf.key_pem).unwrap();
+        std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+        let p = prefix.display();
+        let server = format!(
+            "    ssl_certificate {p}/cert.pem;\n    ssl_certificate_key {p}/key.pem;\n{locations}"
+        );
+        Self::listening(prefix, "ssl http2", &server)
+    }
+
     /// `prefix/html/PATH`, for nginx to serve.
     pub fn file(&self, path: &str, bytes: &[u8]) {
         let f = self.prefix.join("html").join(path);

@@ -189,16 +189,7 @@ fn name_for(rule: &Rule, hint: &str) -> String {
         Rule::Header(name) => name.as_str(),
         Rule::Regex(_) => hint,
     };
-    let mut name: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut name = super::snake(raw);
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         name = format!("value_{name}");
     }

@@ -290,16 +290,7 @@ fn step_id(method: &str, url: &str, before: &[Step]) -> String {
         .next()
         .filter(|s| !s.contains(':') && !s.is_empty())
         .unwrap_or("root");
-    let mut id: String = format!("{method}_{last}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut id = snake(&format!("{method}_{last}"));
     id.truncate(40);
     if !before.iter().any(|s| s.id == id) {
         return id;
@@ -308,6 +299,19 @@ fn step_id(method: &str, url: &str, before: &[Step]) -> String {
         .map(|n| format!("{id}_{n}"))
         .find(|c| !before.iter().any(|s| s.id == *c))
         .expect("some number is free")
+}
+
+/// `text` as a name: lower-case ASCII letters, digits and `_`.
+fn snake(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn shown(origins: &[(String, usize)]) -> String {

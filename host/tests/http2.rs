@@ -189,3 +189,30 @@ fn stock_wasmtime_speaks_http2_too() {
     assert_eq!(server.requests(), 10);
     assert_eq!(server.connections(), 2);
 }
+
+/// A stream the server never answers times out at the step's timeout
+/// (`timeout`, not a hang); the user's next request goes on the same
+/// connection and is answered.
+#[test]
+fn an_unanswered_stream_times_out_and_the_connection_goes_on() {
+    let dir = scratch("http2-hang");
+    let server = H2Server::start(None);
+    let a = server.addr;
+    let steps = format!(
+        "    - {{id: hang, type: http, timeout: 300ms, params: {{url: \"http://{a}/hang\"}}}}\n    - {{id: after, type: http, params: {{url: \"http://{a}/\", expect_body: \"hello h2\"}}}}\n"
+    );
+    let yaml = common::workflow("hang", "  http_version: \"2\"\n", 2, 2, &steps);
+    let started = std::time::Instant::now();
+    let (out, report) = run(&dir, &yaml, &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(step(&r, "hang")["errors"]["timeout"]["count"], 4, "{r:#}");
+    assert_eq!(step(&r, "after")["failed"], 0, "{r:#}");
+    assert_eq!(server.requests(), 8);
+    assert_eq!(
+        server.connections(),
+        2,
+        "a timed-out stream closed no connection"
+    );
+}

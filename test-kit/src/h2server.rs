@@ -1,7 +1,8 @@
 //! An HTTP/2 server in test code (`h2`'s server side, plain TCP: h2c with
 //! prior knowledge) that counts what it saw: connections, and requests per
 //! connection. Routes: `/reset` → the stream is reset (RST_STREAM,
-//! INTERNAL_ERROR); anything else → 200 "hello h2". With `goaway_after`,
+//! INTERNAL_ERROR); `/hang` → never answered (the stream stays open);
+//! anything else → 200 "hello h2". With `goaway_after`,
 //! each connection says GOAWAY after that many requests (graceful: what it
 //! began it finishes), as servers do when they recycle connections.
 
@@ -82,12 +83,16 @@ async fn serve(socket: tokio::net::TcpStream, seen: Arc<Mutex<Seen>>, goaway_aft
         return;
     };
     let mut served = 0u64;
+    let mut hung = Vec::new();
     while let Some(Ok((request, mut respond))) = conn.accept().await {
         served += 1;
         seen.lock().unwrap().per_connection[index] += 1;
         if request.uri().path() == "/reset" {
             seen.lock().unwrap().resets += 1;
             respond.send_reset(h2::Reason::INTERNAL_ERROR);
+        } else if request.uri().path() == "/hang" {
+            // Kept, unanswered, for the connection's life.
+            hung.push(respond);
         } else {
             let response = http::Response::builder().status(200).body(()).unwrap();
             if let Ok(mut body) = respond.send_response(response, false) {

@@ -46,11 +46,13 @@ impl Io {
         io::Error::from(kind)
     }
 
+    /// Waits on the socket. Past the step's deadline it hands out no wait
+    /// and no error: the call's own deadline check (`http2::drive`) ends
+    /// the step, and the codec is left whole, so the connection stays
+    /// usable for the user's next request (an I/O error would end it).
     fn park(&self) -> Poll<io::Result<()>> {
-        match task::park(self.conn.subscribe(), self.meter.deadline.get()) {
-            Poll::Ready(Err(e)) => Poll::Ready(Err(self.failed(e))),
-            _ => Poll::Pending,
-        }
+        let _ = task::park(self.conn.subscribe(), self.meter.deadline.get());
+        Poll::Pending
     }
 }
 

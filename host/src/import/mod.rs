@@ -131,8 +131,7 @@ pub fn import(text: &str, o: &Options) -> Result<Imported, String> {
             Some((_, n)) => *n += 1,
             None => origins.push((origin.clone(), 1)),
         }
-        let host_only = origin.rsplit_once(':').map_or(origin.as_str(), |(h, _)| h);
-        if !o.hosts.is_empty() && !o.hosts.iter().any(|h| *h == origin || h == host_only) {
+        if !o.hosts.is_empty() && !o.hosts.iter().any(|h| kept_by(h, &entry.request.url)) {
             continue;
         }
         if o.skip_static && is_static(entry) {
@@ -182,6 +181,20 @@ fn origin(url: &str) -> Option<String> {
     let authority = rest.split(['/', '?', '#']).next()?;
     let authority = authority.rsplit('@').next()?;
     (!authority.is_empty()).then(|| authority.to_string())
+}
+
+/// `--host` names the URL's origin: `host` for any port, or `host:port`
+/// (the scheme's default port when the URL names none).
+fn kept_by(wanted: &str, url: &str) -> bool {
+    let Some(e) = contract::Endpoint::from_url(url) else {
+        return false;
+    };
+    let host = if e.host.contains(':') {
+        format!("[{}]", e.host)
+    } else {
+        e.host.clone()
+    };
+    wanted == host || wanted == e.host || *wanted == format!("{host}:{}", e.port)
 }
 
 fn is_static(e: &har::Entry) -> bool {

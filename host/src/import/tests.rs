@@ -96,3 +96,38 @@ fn a_literal_dollar_brace_is_escaped() {
         done.yaml
     );
 }
+
+/// `--host` takes a host (any port) or host:port, the scheme's default port
+/// included when the URL names none.
+#[test]
+fn host_filters_match_default_ports_and_any_port() {
+    let text = har(json!([
+        exchange(
+            "https://shop.test/a1",
+            json!([]),
+            json!({"headers": [], "content": {}})
+        ),
+        exchange(
+            "http://shop.test:8080/b2",
+            json!([]),
+            json!({"headers": [], "content": {}})
+        ),
+        exchange(
+            "http://[::1]:9/c3",
+            json!([]),
+            json!({"headers": [], "content": {}})
+        ),
+    ]));
+    let kept = |hosts: &[&str]| {
+        let o = Options {
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            ..options()
+        };
+        import(&text, &o).map_or(0, |d| d.steps)
+    };
+    assert_eq!(kept(&["shop.test"]), 2);
+    assert_eq!(kept(&["shop.test:443"]), 1);
+    assert_eq!(kept(&["shop.test:8080"]), 1);
+    assert_eq!(kept(&["[::1]:9"]), 1);
+    assert_eq!(kept(&["other.test"]), 0);
+}

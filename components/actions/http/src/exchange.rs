@@ -4,7 +4,7 @@
 use crate::http2;
 use crate::pool::{self, Idle, Key, Link, Proxy, Route};
 use crate::request::{self, Request, Target};
-use crate::response::{self, ReadError, Response};
+use crate::response::{self, Failed, ReadError, Response};
 use action_support::net::{NetError, ProtocolVersion};
 use action_support::tcp::Connection;
 use action_support::tls::{self, Client};
@@ -59,70 +59,25 @@ pub async fn run(
                 resumed: false,
             });
         }
-        let start = budget.now();
-        let done = match link {
-            Link::H1(conn) => {
-                tally.version = Some(HttpVersion::Http11);
-                let at = (&key, target, want);
-                h1(
-                    conn,
-                    version,
-                    at,
-                    req,
-                    keep,
-                    budget,
-                    start,
-                    &mut phases,
-                    tally,
-                )
-                .await
-            }
-            Link::H2(mut link) => {
-                tally.version = Some(HttpVersion::Http2);
-                // A fresh connection's preface and SETTINGS count with its
-                // first request.
-                let (sent, received) = if reused { link.counts() } else { (0, 0) };
-                let mut timing = http2::Timing {
-                    sent_at: start,
-                    first_byte: None,
-                    last_byte: None,
-                };
-                let r = http2::exchange(&mut link, target, req, keep, budget, &mut timing).await;
-                let (s, r2) = link.counts();
-                tally.sent += s - sent;
-                tally.received += r2 - received;
-                let end = timing.last_byte.unwrap_or_else(Instant::now);
-                let first = timing.first_byte.unwrap_or(end);
-                phases.sending = nanos(timing.sent_at.saturating_duration_since(start));
-                phases.waiting = nanos(first.saturating_duration_since(timing.sent_at));
-                phases.receiving = nanos(end.saturating_duration_since(first));
-                tally.phases = Some(phases);
-                // A stream's own failure (a reset, a timeout: h2 cancels the
-                // stream) leaves the connection usable; a gone one is not.
-                if link.open() && !matches!(r, Err(http2::Failed::Stale(_))) {
-                    pool::put(
-                        key.clone(),
-                        Idle {
-                            link: Link::H2(link),
-                            tls: version,
-                            asked: want,
-                        },
-                    );
-                }
-                match r {
-                    Ok(resp) => Ok(resp),
-                    Err(http2::Failed::Stale(e)) => Err(Attempt::Stale(e)),
-                    Err(http2::Failed::Final(e)) => Err(Attempt::Final(e)),
-                }
-            }
+        let (done, reusable) = match link {
+            Link::H1(conn) => h1(conn, target, req, keep, budget, phases, tally).await,
+            Link::H2(link) => h2(link, target, req, keep, budget, phases, tally).await,
         };
+        if let Some(link) = reusable {
+            let idle = Idle {
+                link,
+                tls: version,
+                asked: want,
+            };
+            pool::put(key.clone(), idle);
+        }
         match done {
             Ok(resp) => {
                 tally.status = Some(resp.status);
                 return Ok(resp);
             }
-            Err(Attempt::Stale(_)) if reused && !budget.expired() => continue,
-            Err(Attempt::Stale(e) | Attempt::Final(e)) => return Err(e),
+            Err(Failed::Stale(_)) if reused && !budget.expired() => continue,
+            Err(Failed::Stale(e) | Failed::Final(e)) => return Err(e),
         }
     }
     Err(fail(
@@ -134,17 +89,9 @@ pub async fn run(
     ))
 }
 
-/// How a request on a connection failed.
-enum Attempt {
-    /// Before any response, in a way a connection the server dropped while
-    /// idle fails: a reused one is retried once on a fresh one.
-    Stale(ActionError),
-    Final(ActionError),
-}
-
-/// A fresh connection to `route`, with its TLS handshake (ALPN offering
-/// what `want` allows) and, when HTTP/2 was agreed or asked for over
-/// plain TCP, the HTTP/2 preface.
+/// A fresh connection to `route` (through `via` when set), with its TLS
+/// handshake (ALPN offering what `want` allows) and, when HTTP/2 was
+/// agreed or asked for over plain TCP, the HTTP/2 preface.
 async fn open(
     ctx: &CallContext,
     route: &Route,
@@ -177,39 +124,34 @@ async fn open(
         }
     }
     phases.connecting = nanos(start.elapsed());
-    let Some(host) = &route.tls_host else {
+    let (h2, version) = match &route.tls_host {
         // http://: HTTP/1.1 unless the step asks for h2c (prior knowledge).
-        return Ok(match want {
-            Some(HttpVersion::Http2) => (
-                Link::H2(Box::new(
-                    http2::start(conn, budget, &target.authority).await?,
-                )),
-                None,
-            ),
-            _ => (Link::H1(conn), None),
-        });
+        None => (want == Some(HttpVersion::Http2), None),
+        Some(host) => {
+            let start = Instant::now();
+            let session = handshake(&conn, tls, ctx.vu, host, want, budget)
+                .await
+                .map_err(|e| net_fail(e, false, &target.authority))?;
+            phases.tls_handshaking = nanos(start.elapsed());
+            tally.tls = Some(TlsUse {
+                version: session.version,
+                handshake: true,
+                resumed: session.resumed,
+            });
+            let h2 = session.alpn.as_deref() == Some("h2");
+            if want == Some(HttpVersion::Http2) && !h2 {
+                return Err(fail(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{}: http_version \"2\" but the server did not agree to h2 by ALPN (it chose {})",
+                        target.authority,
+                        session.alpn.as_deref().unwrap_or("nothing")
+                    ),
+                ));
+            }
+            (h2, Some(session.version))
+        }
     };
-    let start = Instant::now();
-    let session = handshake(&conn, tls, ctx.vu, host, want, budget)
-        .await
-        .map_err(|e| net_fail(e, false, &target.authority))?;
-    phases.tls_handshaking = nanos(start.elapsed());
-    tally.tls = Some(TlsUse {
-        version: session.version,
-        handshake: true,
-        resumed: session.resumed,
-    });
-    let h2 = session.alpn.as_deref() == Some("h2");
-    if want == Some(HttpVersion::Http2) && !h2 {
-        return Err(fail(
-            ErrorKind::Unsupported,
-            format!(
-                "{}: http_version \"2\" but the server did not agree to h2 by ALPN (it chose {})",
-                target.authority,
-                session.alpn.as_deref().unwrap_or("nothing")
-            ),
-        ));
-    }
     let link = if h2 {
         Link::H2(Box::new(
             http2::start(conn, budget, &target.authority).await?,
@@ -217,7 +159,7 @@ async fn open(
     } else {
         Link::H1(conn)
     };
-    Ok((link, Some(session.version)))
+    Ok((link, version))
 }
 
 /// Asks `proxy` for a tunnel to `target` (CONNECT): the connection then
@@ -243,13 +185,7 @@ async fn tunnel(
         .await
         .map_err(failed)?;
     tally.sent += head.len() as u64;
-    let mut wire = Wire {
-        conn,
-        budget,
-        first_byte: None,
-        last_byte: None,
-        sent_at: Some(Instant::now()),
-    };
+    let mut wire = Wire::new(conn, budget, Instant::now());
     let keep = response::Keep {
         body: 0,
         headers: &[],
@@ -273,36 +209,32 @@ async fn tunnel(
     }
 }
 
-/// One HTTP/1.1 request on `conn`, which goes back to the pool when the
+/// What a request on a connection came to, and the connection when it
+/// stays usable for the user's next request.
+type Done = (Result<Response, Failed>, Option<Link>);
+
+/// One HTTP/1.1 request on `conn`; the connection is kept when the
 /// response leaves it reusable.
-#[allow(clippy::too_many_arguments)]
 async fn h1(
     conn: Connection,
-    version: Option<ProtocolVersion>,
-    (key, target, want): (&Key, &Target, Option<HttpVersion>),
+    target: &Target,
     req: &Request<'_>,
     keep: response::Keep<'_>,
     budget: &Budget,
-    start: Instant,
-    phases: &mut Phases,
+    phases: Phases,
     tally: &mut Tally,
-) -> Result<Response, Attempt> {
+) -> Done {
+    tally.version = Some(HttpVersion::Http11);
+    let start = budget.now();
     let authority = &target.authority;
     let bytes = request::encode(req, target);
     let head_only = req.method.eq_ignore_ascii_case("HEAD");
     if let Err(e) = io::write(&conn, &bytes, budget.deadline).await {
-        return Err(Attempt::Stale(net_fail(e, false, authority)));
+        return (Err(Failed::Stale(net_fail(e, false, authority))), None);
     }
     let sent_at = Instant::now();
-    phases.sending = nanos(sent_at - start);
     tally.sent += bytes.len() as u64;
-    let mut wire = Wire {
-        conn: &conn,
-        budget,
-        first_byte: None,
-        last_byte: None,
-        sent_at: Some(sent_at),
-    };
+    let mut wire = Wire::new(&conn, budget, sent_at);
     let read = response::read(&mut wire, head_only, keep, &mut tally.received).await;
     // A whole response ends with its last bytes' arrival (parsing them
     // is not receiving); anything else ends now.
@@ -310,23 +242,11 @@ async fn h1(
         (Ok(_), Some(last)) => last,
         _ => Instant::now(),
     };
-    let first = wire.first_byte.unwrap_or(end);
-    phases.waiting = nanos(first.saturating_duration_since(sent_at));
-    phases.receiving = nanos(end.saturating_duration_since(first));
-    tally.phases = Some(*phases);
+    tally.phases = Some(timed(phases, start, sent_at, wire.first_byte, end));
     match read {
         Ok(resp) => {
-            if resp.keep_alive {
-                pool::put(
-                    key.clone(),
-                    Idle {
-                        link: Link::H1(conn),
-                        tls: version,
-                        asked: want,
-                    },
-                );
-            }
-            Ok(resp)
+            let reusable = resp.keep_alive.then_some(Link::H1(conn));
+            (Ok(resp), reusable)
         }
         Err(ReadError::NothingReceived { reset }) => {
             let (kind, what) = if reset {
@@ -334,17 +254,63 @@ async fn h1(
             } else {
                 (ErrorKind::Protocol, "closed")
             };
-            Err(Attempt::Stale(fail(
+            let e = fail(
                 kind,
                 format!("{authority}: connection {what} before any response"),
-            )))
+            );
+            (Err(Failed::Stale(e)), None)
         }
-        Err(ReadError::Net(e)) => Err(Attempt::Final(net_fail(e, false, authority))),
-        Err(ReadError::Protocol(why)) => Err(Attempt::Final(fail(
-            ErrorKind::Protocol,
-            format!("{authority}: {why}"),
-        ))),
+        Err(ReadError::Net(e)) => (Err(Failed::Final(net_fail(e, false, authority))), None),
+        Err(ReadError::Protocol(why)) => {
+            let e = fail(ErrorKind::Protocol, format!("{authority}: {why}"));
+            (Err(Failed::Final(e)), None)
+        }
     }
+}
+
+/// One request on a new stream of an HTTP/2 connection. A stream's own
+/// failure (a reset, a timeout: `h2` cancels the stream) leaves the
+/// connection usable; a gone one is not kept.
+async fn h2(
+    mut link: Box<http2::Link>,
+    target: &Target,
+    req: &Request<'_>,
+    keep: response::Keep<'_>,
+    budget: &Budget,
+    phases: Phases,
+    tally: &mut Tally,
+) -> Done {
+    tally.version = Some(HttpVersion::Http2);
+    let start = budget.now();
+    let mut timing = http2::Timing {
+        sent_at: start,
+        first_byte: None,
+        last_byte: None,
+    };
+    let r = http2::exchange(&mut link, target, req, keep, budget, &mut timing).await;
+    let (sent, received) = link.take_counts();
+    tally.sent += sent;
+    tally.received += received;
+    let end = timing.last_byte.unwrap_or_else(Instant::now);
+    tally.phases = Some(timed(phases, start, timing.sent_at, timing.first_byte, end));
+    let reusable = (link.open() && !matches!(r, Err(Failed::Stale(_)))).then_some(Link::H2(link));
+    (r, reusable)
+}
+
+/// `phases` with the request's own: sending from `start` to `sent_at`,
+/// waiting to the first response byte, receiving from it to `end`.
+fn timed(
+    mut phases: Phases,
+    start: Instant,
+    sent_at: Instant,
+    first_byte: Option<Instant>,
+    end: Instant,
+) -> Phases {
+    let first = first_byte.unwrap_or(end);
+    phases.sending = nanos(sent_at.saturating_duration_since(start));
+    phases.waiting = nanos(first.saturating_duration_since(sent_at));
+    phases.receiving = nanos(end.saturating_duration_since(first));
+    phases
 }
 
 fn zero() -> Phases {
@@ -424,6 +390,19 @@ struct Wire<'a> {
     /// When the request went out: the first read's budget is counted from
     /// it (no second clock reading for the same moment).
     sent_at: Option<Instant>,
+}
+
+impl<'a> Wire<'a> {
+    /// Reads of the reply to what went out at `sent_at`.
+    fn new(conn: &'a Connection, budget: &'a Budget, sent_at: Instant) -> Self {
+        Wire {
+            conn,
+            budget,
+            first_byte: None,
+            last_byte: None,
+            sent_at: Some(sent_at),
+        }
+    }
 }
 
 impl response::Source for Wire<'_> {

@@ -4,8 +4,8 @@
 //! it beside its own stream (`drive`), so nothing runs between a user's
 //! steps and the connection needs no task of its own.
 
-use crate::request::{Request, Target, has};
-use crate::response::{Keep, Response};
+use crate::request::{Request, Target, has, says_length};
+use crate::response::{Failed, Keep, Response};
 use crate::wire::{Io, Meter};
 use action_support::net::NetError;
 use action_support::tcp::Connection;
@@ -29,20 +29,14 @@ pub struct Link {
     send: h2::client::SendRequest<Bytes>,
     driver: Driver,
     meter: Rc<Meter>,
+    /// The meter's (sent, received) at the last `take_counts`.
+    counted: (u64, u64),
 }
 
 struct Driver {
     conn: h2::client::Connection<Io, Bytes>,
     /// The codec finished (the peer closed, or GOAWAY and no stream left).
     ended: bool,
-}
-
-/// Why a request got no response.
-pub enum Failed {
-    /// The connection was gone (closed, or GOAWAY for this stream) before
-    /// the request was answered: a reused connection may be retried once.
-    Stale(ActionError),
-    Final(ActionError),
 }
 
 /// Starts HTTP/2 on `conn` (after TLS with ALPN `h2`, or plain: h2c with
@@ -60,7 +54,7 @@ pub async fn start(
         .initial_connection_window_size(CONNECTION_WINDOW)
         .enable_push(false)
         .handshake::<_, Bytes>(io);
-    let (send, conn) = settled(handshake, budget.deadline)
+    let (send, conn) = drive(None, handshake, budget.deadline)
         .await
         .map_err(|e| net_fail(e, false, authority))?
         .map_err(|e| error(e, &meter, authority).into_inner())?;
@@ -68,6 +62,7 @@ pub async fn start(
         send,
         driver: Driver { conn, ended: false },
         meter,
+        counted: (0, 0),
     })
 }
 
@@ -77,9 +72,12 @@ impl Link {
         !self.driver.ended
     }
 
-    /// Bytes this connection has sent and received so far.
-    pub fn counts(&self) -> (u64, u64) {
-        (self.meter.sent.get(), self.meter.received.get())
+    /// Bytes sent and received since the last call: a request's own (a
+    /// fresh connection's preface and SETTINGS count with its first).
+    pub fn take_counts(&mut self) -> (u64, u64) {
+        let now = (self.meter.sent.get(), self.meter.received.get());
+        let (sent, received) = std::mem::replace(&mut self.counted, now);
+        (now.0 - sent, now.1 - received)
     }
 }
 
@@ -106,9 +104,11 @@ pub async fn exchange(
     let body = req.body.filter(|b| !b.is_empty());
     let meter = Rc::clone(&link.meter);
     let failed = |e: h2::Error| error(e, &meter, authority);
-    let ready = drive(&mut link.driver, link.send.clone().ready(), budget)
+    let timed_out = |e: NetError| Failed::Final(net_fail(e, false, authority));
+    let driver = &mut link.driver;
+    let ready = drive(Some(driver), link.send.clone().ready(), budget.deadline)
         .await
-        .map_err(|e| Failed::Final(net_fail(e, false, authority)))?;
+        .map_err(timed_out)?;
     let mut send = ready.map_err(failed)?;
     let (answer, mut stream) = send.send_request(request, body.is_none()).map_err(failed)?;
     if let Some(body) = body {
@@ -118,9 +118,9 @@ pub async fn exchange(
             .map_err(failed)?;
     }
     timing.sent_at = Instant::now();
-    let head = drive(&mut link.driver, answer, budget)
+    let head = drive(Some(driver), answer, budget.deadline)
         .await
-        .map_err(|e| Failed::Final(net_fail(e, false, authority)))?
+        .map_err(timed_out)?
         .map_err(failed)?;
     let at = Instant::now();
     timing.first_byte = Some(at);
@@ -128,9 +128,9 @@ pub async fn exchange(
     let (parts, mut recv) = head.into_parts();
     let mut resp = response(&parts, keep);
     while !recv.is_end_stream() {
-        let chunk = drive(&mut link.driver, recv.data(), budget)
+        let chunk = drive(Some(driver), recv.data(), budget.deadline)
             .await
-            .map_err(|e| Failed::Final(net_fail(e, false, authority)))?;
+            .map_err(timed_out)?;
         let chunk = match chunk {
             None => break,
             Some(chunk) => chunk.map_err(|e| match failed(e) {
@@ -145,14 +145,6 @@ pub async fn exchange(
         resp.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
     Ok(resp)
-}
-
-impl Failed {
-    fn into_inner(self) -> ActionError {
-        match self {
-            Failed::Stale(e) | Failed::Final(e) => e,
-        }
-    }
 }
 
 /// The request as `h2` sends it: `:authority` from the Host header when the
@@ -199,8 +191,7 @@ fn build(req: &Request<'_>, t: &Target) -> Result<http::Request<()>, ActionError
     if let Some(cookie) = &req.cookie {
         b = b.header("cookie", cookie.as_str());
     }
-    let carries_body = matches!(req.method, "POST" | "PUT" | "PATCH");
-    if !has(req.headers, "content-length") && (req.body.is_some() || carries_body) {
+    if !has(req.headers, "content-length") && says_length(req) {
         b = b.header("content-length", req.body.unwrap_or_default().len());
     }
     b.body(()).map_err(|e| bad(&e))
@@ -276,17 +267,17 @@ fn error(e: h2::Error, meter: &Meter, authority: &str) -> Failed {
     ))
 }
 
-/// Polls `fut` with the connection's codec beside it: frames the stream
-/// queued go out, frames that arrive reach it. A wait the codec handed out
-/// before `fut` finished is dropped (`unpark`): its pollable must not
-/// outlive a connection the call then drops. The wait handed to the
-/// scheduler is the socket's (`Io` parks on it); when neither the codec
-/// nor the stream waits on the socket (the codec ended), it waits no time
-/// and looks again, until the deadline.
+/// Polls `fut` with the connection's codec beside it (when there is one:
+/// the handshake has none yet): frames the stream queued go out, frames
+/// that arrive reach it. A wait the codec handed out before `fut` finished
+/// is dropped (`unpark`): its pollable must not outlive a connection the
+/// call then drops. The wait handed to the scheduler is the socket's (`Io`
+/// parks on it); when nothing waits on the socket (the codec ended, or the
+/// deadline passed), it waits no time and looks again, until the deadline.
 async fn drive<F: Future>(
-    driver: &mut Driver,
+    mut driver: Option<&mut Driver>,
     fut: F,
-    budget: &Budget,
+    deadline: u64,
 ) -> Result<F::Output, NetError> {
     let mut fut = pin!(fut);
     poll_fn(|cx| {
@@ -294,38 +285,20 @@ async fn drive<F: Future>(
             task::unpark();
             return Poll::Ready(Ok(v));
         }
-        if !driver.ended
-            && let Poll::Ready(_) = std::pin::Pin::new(&mut driver.conn).poll(cx)
-        {
-            driver.ended = true;
-        }
-        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
-            task::unpark();
-            return Poll::Ready(Ok(v));
+        if let Some(d) = driver.as_deref_mut().filter(|d| !d.ended) {
+            if std::pin::Pin::new(&mut d.conn).poll(cx).is_ready() {
+                d.ended = true;
+            }
+            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+                task::unpark();
+                return Poll::Ready(Ok(v));
+            }
         }
         if task::parked() {
             return Poll::Pending;
         }
         let now = wasip2::clocks::monotonic_clock::subscribe_duration(0);
-        task::park(now, budget.deadline).map(|r| r.map(|()| unreachable!("park never resolves Ok")))
-    })
-    .await
-}
-
-/// Polls a future that only waits on the socket (the handshake) until it
-/// settles or the deadline passes.
-async fn settled<F: Future>(fut: F, deadline: u64) -> Result<F::Output, NetError> {
-    let mut fut = pin!(fut);
-    poll_fn(|cx| match fut.as_mut().poll(cx) {
-        Poll::Ready(v) => {
-            task::unpark();
-            Poll::Ready(Ok(v))
-        }
-        Poll::Pending if task::parked() => Poll::Pending,
-        Poll::Pending => {
-            let now = wasip2::clocks::monotonic_clock::subscribe_duration(0);
-            task::park(now, deadline).map(|r| r.map(|()| unreachable!("park never resolves Ok")))
-        }
+        task::park(now, deadline).map(|r| r.map(|()| unreachable!("park never resolves Ok")))
     })
     .await
 }

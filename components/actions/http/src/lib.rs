@@ -66,16 +66,15 @@ async fn execute(ctx: CallContext, req: HttpRequest, tls: Option<tls::Client>) -
         let mut earlier = Vec::new();
         let mut tally = exchange::Tally::default();
         let followed = follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally).await;
-        let mut body_cut = None;
-        let (error, answers) = match followed {
+        let (error, answers, body_cut) = match followed {
             Ok(resp) => {
-                body_cut = resp.truncated().then_some(resp.body_len);
                 let body = body_of(&req, &resp);
                 let answers = answers::answer(&req.queries, &resp, &body);
                 let decoded = matches!(body, Cow::Owned(_));
-                (check_body(&req, &resp, &body, decoded).err(), answers)
+                let cut = resp.truncated().then_some(resp.body_len);
+                (check_body(&req, &resp, &body, decoded).err(), answers, cut)
             }
-            Err(e) => (Some(e), Vec::new()),
+            Err(e) => (Some(e), Vec::new(), None),
         };
         Outcome {
             status: tally.status,

@@ -70,6 +70,13 @@ pub struct Request<'a> {
 /// Sent unless the step sets its own.
 pub const USER_AGENT: &str = concat!("wasm-scheduler/", env!("CARGO_PKG_VERSION"));
 
+/// The request says how long its body is: it has one, or its method
+/// carries one and it is empty (as curl and Go send it: servers may answer
+/// 411 otherwise). Unless the step wrote its own length.
+pub fn says_length(req: &Request) -> bool {
+    req.body.is_some() || matches!(req.method, "POST" | "PUT" | "PATCH")
+}
+
 pub fn has(headers: &[(String, String)], name: &str) -> bool {
     headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
 }
@@ -106,12 +113,9 @@ pub fn encode(req: &Request, t: &Target) -> Vec<u8> {
     if let Some(cookie) = &req.cookie {
         line(&["Cookie: ", cookie]);
     }
-    // A method that carries a body says how long it is even when empty, as
-    // curl and Go do (servers may answer 411 otherwise).
-    let carries_body = matches!(req.method, "POST" | "PUT" | "PATCH");
     if !has(req.headers, "content-length")
         && !has(req.headers, "transfer-encoding")
-        && (req.body.is_some() || carries_body)
+        && says_length(req)
     {
         line(&["Content-Length: ", &body.len().to_string()]);
     }

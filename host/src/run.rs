@@ -18,6 +18,7 @@ use stats::{Stats, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 /// What a run measured.
 pub struct Outcome {
@@ -81,17 +82,11 @@ pub async fn execute(
         false => start + scenario.end() + GRACE,
     };
     let (stop_tx, stop_rx) = watch::channel(stop_at);
-    let (tx, rx) = mpsc::unbounded_channel();
-    let abort = signals.abort.clone();
-    let stops = vu::Stops { at: stop_rx, abort };
-    let tasks: Vec<_> = std::mem::take(&mut users.ready)
-        .into_iter()
-        .map(|(plan, cell)| {
-            let (shared, stops, tx) = (Arc::clone(&shared), stops.clone(), tx.clone());
-            tokio::spawn(cells::drive(shared, plan, cell, start, stops, tx))
-        })
-        .collect();
-    drop(tx);
+    let stops = vu::Stops {
+        at: stop_rx,
+        abort: signals.abort.clone(),
+    };
+    let (tasks, rx) = spawn_cells(&shared, std::mem::take(&mut users.ready), start, stops);
     let publish = |stats: &Stats, active: &[i32]| {
         if let Some(m) = metrics {
             m.publish(crate::metrics::render(scenario, stats, active));
@@ -150,6 +145,28 @@ impl Outcome {
             setup_failed: Some(why),
         }
     }
+}
+
+/// Drives every ready cell on its own task; their events arrive on the
+/// receiver, which ends when the last cell has.
+fn spawn_cells(
+    shared: &Arc<Shared>,
+    ready: Vec<(cells::Plan, cells::Cell)>,
+    start: Instant,
+    stops: vu::Stops,
+) -> (
+    Vec<JoinHandle<Option<cells::Cell>>>,
+    mpsc::UnboundedReceiver<Event>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let tasks = ready
+        .into_iter()
+        .map(|(plan, cell)| {
+            let (shared, stops, tx) = (Arc::clone(shared), stops.clone(), tx.clone());
+            tokio::spawn(cells::drive(shared, plan, cell, start, stops, tx))
+        })
+        .collect();
+    (tasks, rx)
 }
 
 /// Runs `setup:` (if any) into `stats`; its extracted values go to every

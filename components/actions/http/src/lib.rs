@@ -13,7 +13,6 @@ mod http2;
 mod pool;
 mod request;
 mod response;
-mod wire;
 
 use action_support::task::Task;
 use action_support::tls;

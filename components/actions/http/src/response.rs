@@ -2,7 +2,6 @@
 //! Content-Length, chunked encoding (`httparse::parse_chunk_size`) or close.
 
 use action_support::net::NetError;
-use action_support::types::ActionError;
 
 /// Headers a response may carry; more is a protocol error.
 const MAX_HEADERS: usize = 100;
@@ -54,23 +53,7 @@ impl Response {
     }
 }
 
-/// Why a request got no response, for the retry of a kept-alive
-/// connection (HTTP/1.1 or HTTP/2).
-pub enum Failed {
-    /// Before any response, the way a connection the server dropped (or
-    /// said GOAWAY on) while idle fails: a reused one is retried once on a
-    /// fresh one.
-    Stale(ActionError),
-    Final(ActionError),
-}
-
-impl Failed {
-    pub fn into_inner(self) -> ActionError {
-        match self {
-            Failed::Stale(e) | Failed::Final(e) => e,
-        }
-    }
-}
+pub use action_support::h2::Failed;
 
 pub enum ReadError {
     /// The connection closed (or reset) before a single byte arrived: on a

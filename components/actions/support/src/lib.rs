@@ -25,6 +25,8 @@ wit_bindgen::generate!({
     pub_export_macro: true,
 });
 
+#[cfg(feature = "h2")]
+pub mod h2;
 pub mod io;
 pub mod task;
 

@@ -5,9 +5,9 @@
 //! call again when it fires. Bytes are counted both ways; a socket error is
 //! kept so the step reports its own kind, not `io::Error`'s.
 
-use action_support::net::NetError;
-use action_support::task;
-use action_support::tcp::Connection;
+use crate::net::NetError;
+use crate::task;
+use crate::tcp::Connection;
 use std::cell::Cell;
 use std::io;
 use std::pin::Pin;
@@ -47,7 +47,7 @@ impl Io {
     }
 
     /// Waits on the socket. Past the step's deadline it hands out no wait
-    /// and no error: the call's own deadline check (`http2::drive`) ends
+    /// and no error: the call's own deadline check (`h2::drive`) ends
     /// the step, and the codec is left whole, so the connection stays
     /// usable for the user's next request (an I/O error would end it).
     fn park(&self) -> Poll<io::Result<()>> {

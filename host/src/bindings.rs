@@ -34,6 +34,7 @@ pub fn sample(s: Sample) -> contract::Sample {
         phases: s.phases.map(phases),
         tls: s.tls.map(tls_use),
         http_version: s.http_version.map(http_version),
+        grpc: s.grpc.map(grpc_result),
         checks_passed: s.checks_passed,
         checks_failed: s.checks_failed,
     }

@@ -284,6 +284,12 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
             .ok_or_else(|| format!("unknown HTTP version {name:?}"))?;
         http_versions.insert(v, *n);
     }
+    let mut grpc_statuses = BTreeMap::new();
+    for (name, n) in &f.grpc_statuses {
+        let code = contract::grpc::status_code(name)
+            .ok_or_else(|| format!("unknown grpc-status {name:?}"))?;
+        grpc_statuses.insert(code, *n);
+    }
     Ok(Bucket::from_parts(Parts {
         latency: decode(latency)?,
         service: f
@@ -302,6 +308,8 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
         tls_resumed,
         tls_versions,
         http_versions,
+        grpc_statuses,
+        grpc_messages: f.grpc_messages,
         checks_passed: f.checks_passed,
         checks_failed: f.checks_failed,
     }))
@@ -500,6 +508,8 @@ fn per_second(timeline: &[Row], filter: &Filter, b: &Buckets) -> Result<Vec<(u64
             tls_resumed: 0,
             tls_versions: BTreeMap::new(),
             http_versions: BTreeMap::new(),
+            grpc_statuses: BTreeMap::new(),
+            grpc_messages: 0,
             checks_passed: 0,
             checks_failed: 0,
         });

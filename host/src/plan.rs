@@ -198,7 +198,7 @@ pub fn from_text(
 /// Reads every file the scenario names, once each, and checks each holds
 /// what its field needs (the same check a component's `check` runs).
 fn read_files(scenario: &Scenario, base: &Path) -> Result<Vec<(String, Vec<u8>)>, Failure> {
-    let files = scenario
+    let mut files = scenario
         .files()
         .into_iter()
         .map(|path| match std::fs::read(base.join(&path)) {
@@ -208,6 +208,17 @@ fn read_files(scenario: &Scenario, base: &Path) -> Result<Vec<(String, Vec<u8>)>
             ))),
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // What each grpc step's proto imports, resolved beside it.
+    for g in scenario.grpc_calls() {
+        scenario::grpc::closure(&g.proto, &mut |path| {
+            let bytes = std::fs::read(base.join(path)).map_err(|e| format!("cannot read it: {e}"))?;
+            if !files.iter().any(|(p, _)| p == path) {
+                files.push((path.to_string(), bytes.clone()));
+            }
+            Ok(bytes)
+        })
+        .map_err(Failure::input)?;
+    }
     scenario::tls::load_checked(&scenario.tls, &mut |path| {
         files
             .iter()

@@ -197,6 +197,8 @@ mod tests {
             timings: Some([("connecting".to_string(), PhaseStat::default())].into()),
             tls: Some(TlsStat::default()),
             http_versions: [("HTTP/2".to_string(), 1)].into(),
+            grpc_statuses: [("NOT_FOUND".to_string(), 1)].into(),
+            grpc_messages: 3,
             latency_histogram: Some("h".into()),
             service_time_histogram: Some("h".into()),
             timings_histograms: Some([("connecting".to_string(), "h".to_string())].into()),

@@ -308,6 +308,7 @@ mod tests {
             phases: None,
             tls: None,
             http_version: None,
+            grpc: None,
             checks_passed: 0,
             checks_failed: 0,
         }

@@ -7,6 +7,7 @@
 
 mod endpoint;
 mod error_kind;
+pub mod grpc;
 mod http_version;
 mod sample;
 mod tls_version;
@@ -15,6 +16,7 @@ pub mod wit;
 
 pub use endpoint::Endpoint;
 pub use error_kind::ErrorKind;
+pub use grpc::GrpcResult;
 pub use http_version::HttpVersion;
 pub use sample::{Hop, Outcome, Phases, Sample, SampleError, TlsUse, UNATTRIBUTED};
 pub use tls_version::TlsVersion;

@@ -1,6 +1,6 @@
 //! What one executed step produced: the unit statistics are built from.
 
-use crate::{ErrorKind, HttpVersion, TlsVersion};
+use crate::{ErrorKind, GrpcResult, HttpVersion, TlsVersion};
 use std::time::Duration;
 
 /// `Sample::step` of a sample no step can claim: a trap inside an instance
@@ -22,6 +22,8 @@ pub struct Sample {
     pub phases: Option<Phases>,
     pub tls: Option<TlsUse>,
     pub http_version: Option<HttpVersion>,
+    /// A gRPC call's grpc-status and reply count.
+    pub grpc: Option<GrpcResult>,
     /// The step's checks that passed and failed (on its last request's
     /// sample; 0 on the others and when a transport error stopped it).
     pub checks_passed: u32,
@@ -103,6 +105,7 @@ pub struct Outcome {
     pub answers: Vec<Option<String>>,
     /// The last body's size when only `max_body` of it was kept.
     pub body_cut: Option<u64>,
+    pub grpc: Option<GrpcResult>,
 }
 
 impl Sample {
@@ -118,6 +121,7 @@ impl Sample {
             phases: None,
             tls: None,
             http_version: None,
+            grpc: None,
             checks_passed: 0,
             checks_failed: 0,
         }

@@ -89,7 +89,8 @@ macro_rules! core_types_conversions {
 
 /// `scheduler:actions/types` ↔ contract: `endpoint`, `wit_endpoint`,
 /// `kind`, `wit_kind`, `phases`, `wit_phases`, `http_version`,
-/// `wit_http_version`, `tls_use`, `wit_tls_use`.
+/// `wit_http_version`, `grpc_result`, `wit_grpc_result`, `tls_use`,
+/// `wit_tls_use`.
 /// Expand `core_types_conversions!` in the same module first (`tls_use`
 /// calls its `tls_version`).
 #[macro_export]
@@ -208,6 +209,22 @@ macro_rules! action_types_conversions {
             match v {
                 $crate::HttpVersion::Http11 => $($m)::+::HttpVersion::Http11,
                 $crate::HttpVersion::Http2 => $($m)::+::HttpVersion::Http2,
+            }
+        }
+
+        #[allow(dead_code)]
+        pub fn grpc_result(g: $($m)::+::GrpcResult) -> $crate::GrpcResult {
+            $crate::GrpcResult {
+                status: g.status,
+                messages: g.messages,
+            }
+        }
+
+        #[allow(dead_code)]
+        pub fn wit_grpc_result(g: $crate::GrpcResult) -> $($m)::+::GrpcResult {
+            $($m)::+::GrpcResult {
+                status: g.status,
+                messages: g.messages,
             }
         }
 

@@ -5,7 +5,7 @@
 //! Layers, bottom up; no module imports one above it:
 //! `error`, `bytesize`, `duration`, `pool`, `template` ← `think`, `checks`, `tls`,
 //! `http_options`,
-//! `executor` ← `data`, `thresholds` ← `model` ← `forms` ← `parse` ← `wave`;
+//! `executor` ← `data`, `thresholds`, `grpc` ← `model` ← `forms` ← `parse` ← `wave`;
 //! `overrides` and `oneline` write document trees (below `parse`).
 
 pub mod bytesize;
@@ -15,6 +15,7 @@ pub mod duration;
 pub mod error;
 pub mod executor;
 mod forms;
+pub mod grpc;
 mod http_options;
 pub mod model;
 pub mod multipart;

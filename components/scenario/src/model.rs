@@ -17,7 +17,7 @@ pub const DEFAULT_MAX_KEEP: u64 = 1 << 20;
 /// instance, so a runaway generated file is refused, not parsed 10,000 times.
 pub const MAX_STEPS: usize = 10_000;
 /// Step kinds built into the scheduler; others go to the extension slot.
-pub const BUILTIN_KINDS: [&str; 3] = ["http", "tcp", "udp"];
+pub const BUILTIN_KINDS: [&str; 4] = ["http", "tcp", "udp", "grpc"];
 
 pub mod raw {
     //! The YAML document as written. Unknown fields are errors, so typos
@@ -189,6 +189,9 @@ pub mod raw {
         pub timeout: Option<Dur>,
         #[serde(default)]
         pub assert_status: Option<crate::checks::StatusSet>,
+        /// A grpc step's expected grpc-status (a name or a number).
+        #[serde(default)]
+        pub expect_grpc_status: Option<serde_yaml::Value>,
         /// Variable name → where in the response its value is.
         #[serde(default)]
         pub extract: serde_yaml::Mapping,
@@ -292,6 +295,8 @@ impl Step {
             Call::Http(h) => h.expect_body.is_some(),
             Call::Tcp(t) => t.expect.is_some(),
             Call::Udp(u) => u.expect.is_some(),
+            // The grpc-status (and reply count) the step expects.
+            Call::Grpc(_) => true,
             Call::Extension { .. } => false,
         }
     }
@@ -316,6 +321,10 @@ pub enum Part {
     Expect,
     /// An extension step's params JSON.
     Params,
+    /// A grpc step's request message (JSON).
+    Message,
+    /// The value of `GrpcCall::metadata[i]`.
+    Metadata(usize),
     /// The text of `HttpCall::multipart`'s field i.
     Field(usize),
 }
@@ -360,6 +369,12 @@ impl CallTemplate {
                 (Call::Udp(c), Part::Payload) => c.payload = v.into_bytes(),
                 (Call::Udp(c), Part::Expect) => c.expect = Some(v.into_bytes()),
                 (Call::Extension { params_json, .. }, Part::Params) => *params_json = v,
+                (Call::Grpc(g), Part::Message) => g.message = v,
+                (Call::Grpc(g), Part::Metadata(i)) => {
+                    if let Some(m) = g.metadata.get_mut(*i) {
+                        m.1 = v;
+                    }
+                }
                 _ => {}
             }
         }
@@ -373,6 +388,7 @@ pub enum Call {
     Http(HttpCall),
     Tcp(TcpCall),
     Udp(UdpCall),
+    Grpc(crate::grpc::GrpcCall),
     Extension { kind: String, params_json: String },
 }
 
@@ -550,7 +566,7 @@ impl Scenario {
         self.tls.iter().any(|c| c.insecure_skip_verify)
     }
 
-    /// Where the built-in steps (http, tcp, udp) send. Extension steps'
+    /// Where the built-in steps (http, tcp, udp, grpc) send. Extension steps'
     /// destinations are the extension component's to declare
     /// (`extension.destinations`), so they are not in this list.
     pub fn builtin_destinations(&self) -> Vec<Endpoint> {
@@ -562,6 +578,7 @@ impl Scenario {
                 Call::Http(h) => Endpoint::from_url(h.proxy.as_deref().unwrap_or(&h.url)),
                 Call::Tcp(t) => Some(t.target.clone()),
                 Call::Udp(u) => Some(u.target.clone()),
+                Call::Grpc(g) => Some(g.target.clone()),
                 Call::Extension { .. } => None,
             })
             .collect();

@@ -1,8 +1,10 @@
-//! The files a scenario reads (TLS material, multipart uploads), and the
+//! The files a scenario reads (TLS material, multipart uploads, gRPC
+//! .proto files), and the
 //! multipart forms its steps send: their files' bytes, given once when an
 //! instance starts (and checked for the form's boundary then), and each
 //! call's body.
 
+use crate::grpc::GrpcCall;
 use crate::model::{Call, HttpCall, Scenario};
 use crate::multipart::{FieldValue, Multipart, holds_boundary};
 
@@ -18,7 +20,8 @@ impl HttpCall {
 
 impl Scenario {
     /// Files the scenario reads (TLS certificates and keys, multipart
-    /// uploads), as written, each once.
+    /// uploads, .proto files: a grpc step's own, and once its files were
+    /// given, what it imports), as written, each once.
     pub fn files(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .tls
@@ -27,9 +30,21 @@ impl Scenario {
             .chain(self.multiparts().flat_map(|m| m.files()))
             .map(str::to_string)
             .collect();
+        for g in self.grpc_calls() {
+            out.push(g.proto.clone());
+            out.extend(g.protos.iter().map(|p| p.path.clone()));
+        }
         out.sort();
         out.dedup();
         out
+    }
+
+    /// The grpc steps' calls.
+    pub fn grpc_calls(&self) -> impl Iterator<Item = &GrpcCall> {
+        self.workflow.iter().filter_map(|s| match &s.call {
+            Call::Grpc(g) => Some(g),
+            _ => None,
+        })
     }
 
     fn multiparts(&self) -> impl Iterator<Item = &Multipart> {
@@ -47,6 +62,13 @@ impl Scenario {
         read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
     ) -> Result<(), String> {
         for step in &mut self.workflow {
+            if let Call::Grpc(g) = &mut step.call {
+                let protos = crate::grpc::closure(&g.proto, &mut |path| {
+                    read(path).ok_or_else(|| "not among the files given".to_string())
+                })?;
+                g.protos = std::sync::Arc::new(protos);
+                continue;
+            }
             let Call::Http(h) = &mut step.call else {
                 continue;
             };

@@ -31,6 +31,7 @@ pub fn judge(
             phases: hop.phases,
             tls: hop.tls,
             http_version: hop.http_version,
+            grpc: None,
             checks_passed: 0,
             checks_failed: 0,
         });
@@ -49,6 +50,7 @@ pub fn judge(
         phases: o.phases,
         tls: o.tls,
         http_version: o.http_version,
+        grpc: o.grpc,
         checks_passed: passed,
         checks_failed: failed,
     });

@@ -4,6 +4,7 @@
 use crate::verdict;
 use contract::{ErrorKind, Outcome, Sample, SampleError};
 use scenario::checks::Query;
+use scenario::grpc::GrpcCall;
 use scenario::model::{Call, Hook, HttpCall, Scenario, Step, TcpCall, UdpCall};
 use scenario::template::{Ref, Scope};
 use std::borrow::Cow;
@@ -33,6 +34,7 @@ pub trait Actions {
     async fn http(&self, ctx: &CallContext, call: Cow<'_, HttpCall>, queries: &[Query]) -> Outcome;
     async fn tcp(&self, ctx: &CallContext, call: Cow<'_, TcpCall>) -> Outcome;
     async fn udp(&self, ctx: &CallContext, call: Cow<'_, UdpCall>) -> Outcome;
+    async fn grpc(&self, ctx: &CallContext, call: Cow<'_, GrpcCall>, queries: &[Query]) -> Outcome;
     async fn extension(
         &self,
         ctx: &CallContext,
@@ -332,6 +334,8 @@ impl Vu {
             Cow::Owned(Call::Tcp(c)) => actions.tcp(ctx, Cow::Owned(c)).await,
             Cow::Borrowed(Call::Udp(c)) => actions.udp(ctx, Cow::Borrowed(c)).await,
             Cow::Owned(Call::Udp(c)) => actions.udp(ctx, Cow::Owned(c)).await,
+            Cow::Borrowed(Call::Grpc(c)) => actions.grpc(ctx, Cow::Borrowed(c), q).await,
+            Cow::Owned(Call::Grpc(c)) => actions.grpc(ctx, Cow::Owned(c), q).await,
             Cow::Borrowed(Call::Extension { kind, params_json }) => {
                 actions.extension(ctx, kind, params_json, q).await
             }

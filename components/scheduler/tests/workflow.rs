@@ -2,6 +2,7 @@
 
 use contract::{ErrorKind, Outcome, Sample, SampleError};
 use scenario::checks::Query;
+use scenario::grpc::GrpcCall;
 use scenario::model::{HttpCall, TcpCall, UdpCall};
 use scenario::parse;
 use scheduler::reactor::block_on;
@@ -45,6 +46,10 @@ impl Actions for Fake {
         self.calls
             .borrow_mut()
             .push((call.target.to_string(), ip(c)));
+        Outcome::default()
+    }
+    async fn grpc(&self, c: &CallContext, call: Cow<'_, GrpcCall>, _: &[Query]) -> Outcome {
+        self.calls.borrow_mut().push((call.method.clone(), ip(c)));
         Outcome::default()
     }
     async fn udp(&self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
@@ -381,6 +386,9 @@ impl Actions for Refusing {
         Outcome::default()
     }
     async fn udp(&self, _: &CallContext, _: Cow<'_, UdpCall>) -> Outcome {
+        Outcome::default()
+    }
+    async fn grpc(&self, _: &CallContext, _: Cow<'_, GrpcCall>, _: &[Query]) -> Outcome {
         Outcome::default()
     }
     async fn extension(&self, _: &CallContext, _: &str, _: &str, _: &[Query]) -> Outcome {

@@ -27,6 +27,7 @@ pub struct Bucket {
     tls: TlsCounts,
     /// Requests by HTTP version.
     http: BTreeMap<HttpVersion, u64>,
+    grpc: GrpcCounts,
     /// Send-to-response time, once a sample was scheduled (arrival-rate
     /// executors: `latency` then counts from the scheduled time).
     service: Option<Box<Histogram<u64>>>,
@@ -55,6 +56,8 @@ pub struct Parts {
     pub tls_resumed: u64,
     pub tls_versions: BTreeMap<TlsVersion, u64>,
     pub http_versions: BTreeMap<HttpVersion, u64>,
+    pub grpc_statuses: BTreeMap<u16, u64>,
+    pub grpc_messages: u64,
     pub checks_passed: u64,
     pub checks_failed: u64,
 }
@@ -65,6 +68,13 @@ struct TlsCounts {
     handshakes: u64,
     resumed: u64,
     versions: BTreeMap<TlsVersion, u64>,
+}
+
+/// gRPC per step: calls by grpc-status, and reply messages received.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct GrpcCounts {
+    statuses: BTreeMap<u16, u64>,
+    messages: u64,
 }
 
 /// The latency histogram every report figure comes from: microseconds,
@@ -117,6 +127,7 @@ impl Default for Bucket {
             phases: None,
             tls: TlsCounts::default(),
             http: BTreeMap::new(),
+            grpc: GrpcCounts::default(),
             service: None,
             checks_passed: 0,
             checks_failed: 0,
@@ -141,6 +152,10 @@ impl Bucket {
                 versions: p.tls_versions,
             },
             http: p.http_versions,
+            grpc: GrpcCounts {
+                statuses: p.grpc_statuses,
+                messages: p.grpc_messages,
+            },
             service: p.service.map(Box::new),
             checks_passed: p.checks_passed,
             checks_failed: p.checks_failed,
@@ -200,6 +215,10 @@ impl Bucket {
         if let Some(v) = s.http_version {
             *self.http.entry(v).or_default() += 1;
         }
+        if let Some(g) = s.grpc {
+            *self.grpc.statuses.entry(g.status).or_default() += 1;
+            self.grpc.messages += u64::from(g.messages);
+        }
         match &s.error {
             None => self.ok += 1,
             Some(e) => {
@@ -249,6 +268,10 @@ impl Bucket {
         for (k, v) in &o.http {
             *self.http.entry(*k).or_default() += v;
         }
+        for (k, v) in &o.grpc.statuses {
+            *self.grpc.statuses.entry(*k).or_default() += v;
+        }
+        self.grpc.messages += o.grpc.messages;
         for (k, v) in &o.errors {
             let stat = self.errors.entry(*k).or_default();
             stat.count += v.count;
@@ -363,6 +386,13 @@ impl Bucket {
                 .iter()
                 .map(|(v, n)| (v.name().to_string(), *n))
                 .collect(),
+            grpc_statuses: self
+                .grpc
+                .statuses
+                .iter()
+                .map(|(code, n)| (contract::grpc::status_name(*code), *n))
+                .collect(),
+            grpc_messages: self.grpc.messages,
             latency_histogram: None,
             service_time_histogram: None,
             timings_histograms: None,

@@ -89,6 +89,12 @@ pub struct Metrics {
     /// steps whose action says (http).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub http_versions: BTreeMap<String, u64>,
+    /// gRPC calls by grpc-status ("OK" → n, "NOT_FOUND" → n), for grpc steps.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grpc_statuses: BTreeMap<String, u64>,
+    /// Reply messages gRPC calls received (a server-streaming call's many).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub grpc_messages: u64,
     /// The latency histogram itself (HDR V2, deflated, base64), so reports
     /// merge and re-quantile exactly; filled by scheduler-host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -321,4 +327,8 @@ pub struct Verdict {
     /// It stopped the run (`abort_on_fail`).
     #[serde(default)]
     pub aborted_run: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

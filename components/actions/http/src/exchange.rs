@@ -10,7 +10,6 @@ use action_support::tcp::Connection;
 use action_support::tls::{self, Client};
 use action_support::types::{ActionError, CallContext, ErrorKind, HttpVersion, Phases, TlsUse};
 use action_support::{Budget, fail, io, nanos, net_fail};
-use std::cell::RefCell;
 use std::time::Instant;
 
 /// What one request measured, whether it succeeded or not.
@@ -323,13 +322,6 @@ fn zero() -> Phases {
     }
 }
 
-thread_local! {
-    /// Clients made here for users whose scheduler passed none (a redirect
-    /// from http:// to https://, or a third-party scheduler): one per user,
-    /// so sessions are never resumed across users.
-    static DEFAULT_CLIENTS: RefCell<Vec<(u32, Client)>> = const { RefCell::new(Vec::new()) };
-}
-
 async fn handshake(
     conn: &Connection,
     given: Option<&Client>,
@@ -350,34 +342,13 @@ async fn handshake(
     let client = match given {
         Some(client) => client,
         None => {
-            default = default_client(vu)?;
+            default = action_support::default_client(vu)?;
             &default
         }
     };
     io::handshake(conn, client, host, &alpn, budget.deadline).await
 }
 
-/// The user's default client (Mozilla roots), made on first use.
-fn default_client(vu: u32) -> Result<Client, NetError> {
-    DEFAULT_CLIENTS.with(|c| {
-        let mut clients = c.borrow_mut();
-        if let Some((_, client)) = clients.iter().find(|(v, _)| *v == vu) {
-            return Ok(client.share());
-        }
-        let client = Client::create(&tls::ClientConfig {
-            extra_roots_pem: None,
-            skip_verify: false,
-            server_name: None,
-            client_cert_pem: None,
-            client_key_pem: None,
-            versions: Vec::new(),
-        })
-        .map_err(NetError::Other)?;
-        let shared = client.share();
-        clients.push((vu, client));
-        Ok(shared)
-    })
-}
 
 /// A connection read within the step's budget; notes when the first
 /// response bytes arrived (the end of `waiting`) and the last (the end of

@@ -5,7 +5,6 @@
 //! IP, TLS name) reused across steps; redirects followed hop by hop; a cookie jar
 //! per user; gzip, deflate, br and zstd bodies decoded for checks.
 
-mod answers;
 mod cookies;
 mod decode;
 mod exchange;
@@ -14,6 +13,7 @@ mod pool;
 mod request;
 mod response;
 
+use action_support::answers;
 use action_support::task::Task;
 use action_support::tls;
 use action_support::types::{
@@ -28,12 +28,12 @@ wit_bindgen::generate!({
     with: {
         "scheduler:core-libs/types@0.4.0": action_support::net,
         "scheduler:core-libs/dns@0.4.0": action_support::dns,
-        "scheduler:actions/types@0.6.0": action_support::types,
+        "scheduler:actions/types@0.7.0": action_support::types,
         "scheduler:core-libs/tcp@0.4.0": action_support::tcp,
         "scheduler:core-libs/tls@0.4.0": action_support::tls,
         "wasi:io/poll@0.2.12": wasip2::io::poll,
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-        "scheduler:actions/http@0.6.0": generate,
+        "scheduler:actions/http@0.7.0": generate,
     },
 });
 
@@ -68,7 +68,12 @@ async fn execute(ctx: CallContext, req: HttpRequest, tls: Option<tls::Client>) -
         let (error, answers, body_cut) = match followed {
             Ok(resp) => {
                 let body = body_of(&req, &resp);
-                let answers = answers::answer(&req.queries, &resp, &body);
+                let answered = answers::Answered {
+                    status: resp.status.into(),
+                    headers: &resp.headers,
+                    body: &body,
+                };
+                let answers = answers::answer(&req.queries, answered);
                 let decoded = matches!(body, Cow::Owned(_));
                 let cut = resp.truncated().then_some(resp.body_len);
                 (check_body(&req, &resp, &body, decoded).err(), answers, cut)
@@ -79,6 +84,7 @@ async fn execute(ctx: CallContext, req: HttpRequest, tls: Option<tls::Client>) -
             status: tally.status,
             http_version: tally.version,
             body_cut,
+            grpc: None,
             bytes_sent: tally.sent,
             bytes_received: tally.received,
             error,

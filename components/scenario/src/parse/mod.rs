@@ -8,6 +8,7 @@ use step::step;
 use text::Defaults;
 
 mod calls;
+mod grpc;
 mod step;
 mod text;
 use crate::model::*;

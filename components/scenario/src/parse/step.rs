@@ -51,6 +51,14 @@ pub(super) fn step(
             &limits.names,
             &mut parts,
         )?),
+        "grpc" => Call::Grpc(super::grpc::grpc(
+            &params_at,
+            typed(&params_at, s.params)?,
+            s.expect_grpc_status.as_ref(),
+            at,
+            limits,
+            &mut parts,
+        )?),
         kind if is_extension(kind) => {
             let value =
                 serde_json::to_value(&s.params).map_err(|e| field(&params_at, e.to_string()))?;
@@ -77,6 +85,12 @@ pub(super) fn step(
             "only http steps have a status",
         ));
     }
+    if s.expect_grpc_status.is_some() && !matches!(call, Call::Grpc(_)) {
+        return Err(field(
+            format!("{at}.expect_grpc_status"),
+            "only grpc steps have a grpc-status",
+        ));
+    }
     let timeout = s.timeout.map(|d| d.0).unwrap_or(DEFAULT_STEP_TIMEOUT);
     if timeout.is_zero() || timeout.as_millis() > u128::from(u32::MAX) {
         return Err(field(
@@ -84,7 +98,7 @@ pub(super) fn step(
             "must be between 1ms and 49 days",
         ));
     }
-    let answers = matches!(call, Call::Http(_) | Call::Extension { .. });
+    let answers = matches!(call, Call::Http(_) | Call::Grpc(_) | Call::Extension { .. });
     let mut queries = Vec::new();
     let mut extract = Vec::new();
     for (k, v) in s.extract {
@@ -93,7 +107,7 @@ pub(super) fn step(
         if !answers {
             return Err(field(
                 rule_at,
-                "only http and extension steps answer extraction rules",
+                "only http, grpc and extension steps answer extraction rules",
             ));
         }
         let rule: crate::checks::RawRule = serde_yaml::from_value(v)
@@ -119,7 +133,7 @@ pub(super) fn step(
         if !answers {
             return Err(field(
                 check_at,
-                "only http and extension steps have headers",
+                "only http, grpc and extension steps have headers",
             ));
         }
         let want = scalar(&v).ok_or_else(|| field(&check_at, "expected plain text"))?;
@@ -134,7 +148,7 @@ pub(super) fn step(
         if !answers {
             return Err(field(
                 check_at,
-                "only http and extension steps answer JSON checks",
+                "only http, grpc and extension steps answer JSON checks",
             ));
         }
         let pointer = crate::checks::pointer(pointer).map_err(|m| field(&check_at, m))?;

@@ -33,6 +33,7 @@ pub fn outcome(o: t::Outcome) -> Outcome {
         http_version: o.http_version.map(http_version),
         answers: o.answers,
         body_cut: o.body_cut,
+        grpc: o.grpc.map(grpc_result),
         earlier: o
             .earlier
             .into_iter()
@@ -72,6 +73,7 @@ pub fn wit_sample(s: Sample) -> wit_vu::Sample {
         phases: s.phases.map(wit_phases),
         tls: s.tls.map(wit_tls_use),
         http_version: s.http_version.map(wit_http_version),
+        grpc: s.grpc.map(wit_grpc_result),
         checks_passed: s.checks_passed,
         checks_failed: s.checks_failed,
     }

@@ -58,12 +58,14 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, Ver
     check_network()?;
     check_pool(&scenario)?;
     let material = read_files(&mut scenario, base)?;
-    Slots::new(material.clone()).check_tls()?;
+    let slots = Slots::new(material);
+    slots.check_tls()?;
+    slots.check_grpc(&scenario)?;
     if scenario.skips_tls_verification() {
         eprintln!("warning: insecure_skip_verify is on: TLS certificates are not verified");
     }
     let rows = scenario.rows(tables);
-    let report = crate::local::run(scenario, &Slots::new(material), &rows);
+    let report = crate::local::run(scenario, &slots, &rows);
     let verdict = if let Some(why) = &report.setup_failed {
         Verdict::SetupFailed(why.clone())
     } else if report.thresholds_passed() {
@@ -108,7 +110,9 @@ impl wit_vu::Guest for Component {
                 .iter()
                 .try_for_each(scenario::tls::TlsMaterial::check)
                 .map_err(|e| format!("scenario file {e}"))?;
-            Slots::new(material).check_tls()?;
+            let slots = Slots::new(material);
+            slots.check_tls()?;
+            slots.check_grpc(&scenario)?;
         }
         Ok(wit_vu::ScenarioNeeds {
             destinations: destinations(&scenario).iter().map(wit_endpoint).collect(),

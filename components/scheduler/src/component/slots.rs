@@ -1,14 +1,15 @@
 //! The imported action slots behind the workflow's `Actions`, and each
 //! user's TLS clients.
 
-use super::bindings::scheduler::actions::{extension, http, tcp, types as t, udp};
+use super::bindings::scheduler::actions::{extension, grpc, http, tcp, types as t, udp};
 use super::bindings::scheduler::core_libs::tls;
 use super::convert::{ctx, wit_query, wit_tls_version};
 use super::poll::finish;
 use crate::workflow::{Actions, CallContext};
 use contract::{ErrorKind, Outcome, SampleError};
 use scenario::checks::Query;
-use scenario::model::{HttpCall, ReadMode, TcpCall, UdpCall};
+use scenario::grpc::GrpcCall;
+use scenario::model::{HttpCall, ReadMode, Scenario, TcpCall, UdpCall};
 use scenario::tls::TlsMaterial;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -21,6 +22,8 @@ pub struct Slots {
     material: Vec<TlsMaterial>,
     /// (user, index into `material`) → client.
     clients: RefCell<std::collections::BTreeMap<(u32, usize), Rc<tls::Client>>>,
+    /// Each grpc step's proto compiled, by its path: once per instance.
+    schemas: RefCell<std::collections::BTreeMap<String, Rc<grpc::Schema>>>,
     /// The calls waiting on the network, by task (`Reactor`).
     pub(super) parked: super::poll::Parked,
 }
@@ -30,6 +33,7 @@ impl Slots {
         Slots {
             material,
             clients: Default::default(),
+            schemas: Default::default(),
             parked: Default::default(),
         }
     }
@@ -47,6 +51,43 @@ impl Slots {
         }
         self.clients.borrow_mut().clear();
         Ok(())
+    }
+
+    /// Compiles each grpc step's proto and checks its method and message,
+    /// before any traffic; the error names the step's field.
+    pub fn check_grpc(&self, scenario: &Scenario) -> Result<(), String> {
+        for (i, step) in scenario.workflow.iter().enumerate() {
+            let scenario::model::Call::Grpc(g) = &step.call else {
+                continue;
+            };
+            let at = format!("scenario field {}.params", scenario.step_field(i));
+            let schema = self.schema(g).map_err(|e| format!("{at}.proto: {e}"))?;
+            schema
+                .check(&g.method, &g.message)
+                .map_err(|e| format!("{at}.{e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The compiled schema of `g`'s proto (compiled on first use).
+    fn schema(&self, g: &GrpcCall) -> Result<Rc<grpc::Schema>, String> {
+        if let Some(s) = self.schemas.borrow().get(&g.proto) {
+            return Ok(Rc::clone(s));
+        }
+        let files: Vec<t::ProtoFile> = g
+            .protos
+            .iter()
+            .map(|p| t::ProtoFile {
+                name: p.name.clone(),
+                source: p.source.clone(),
+            })
+            .collect();
+        let main = g.protos.first().map_or("", |p| p.name.as_str());
+        let schema = Rc::new(grpc::Schema::compile(&files, main)?);
+        self.schemas
+            .borrow_mut()
+            .insert(g.proto.clone(), Rc::clone(&schema));
+        Ok(schema)
     }
 
     /// The user's client for TLS configuration `config`; a client the
@@ -92,15 +133,7 @@ impl Actions for Slots {
         let mut call = call.into_owned();
         let body = match call.wire_body() {
             Ok(body) => body,
-            Err(message) => {
-                return Outcome {
-                    error: Some(SampleError {
-                        kind: ErrorKind::BadParams,
-                        message,
-                    }),
-                    ..Outcome::default()
-                };
-            }
+            Err(message) => return bad_params(message),
         };
         let HttpCall {
             method,
@@ -178,6 +211,33 @@ impl Actions for Slots {
         finish(|| call.advance()).await
     }
 
+    async fn grpc(&self, c: &CallContext, call: Cow<'_, GrpcCall>, queries: &[Query]) -> Outcome {
+        let schema = match self.schema(&call) {
+            Ok(s) => s,
+            Err(message) => return bad_params(message),
+        };
+        let g = call.into_owned();
+        let req = t::GrpcRequest {
+            target: t::Endpoint {
+                host: g.target.host,
+                port: g.target.port,
+            },
+            method: g.method,
+            message_json: g.message,
+            metadata: g.metadata,
+            expect_status: g.expect_status,
+            expect_messages: g.expect_messages,
+            max_body: g.max_body,
+            queries: queries.iter().map(wit_query).collect(),
+            tls: g.tls.is_some(),
+        };
+        let call = match self.client(c.vu, g.tls) {
+            Ok(client) => grpc::Call::new(ctx(c), &req, &schema, client.as_deref()),
+            Err(failed) => return *failed,
+        };
+        finish(|| call.advance()).await
+    }
+
     async fn extension(
         &self,
         c: &CallContext,
@@ -192,5 +252,16 @@ impl Actions for Slots {
         };
         let call = extension::Call::new(ctx(c), &req);
         finish(|| call.advance()).await
+    }
+}
+
+/// A step the action was never asked to make: its params were bad.
+fn bad_params(message: String) -> Outcome {
+    Outcome {
+        error: Some(SampleError {
+            kind: ErrorKind::BadParams,
+            message,
+        }),
+        ..Outcome::default()
     }
 }

@@ -1,8 +1,8 @@
 //! Answers to a step's queries (its extraction rules and checks), read from
-//! the last response here, so the body never leaves the action.
+//! the last response in the action, so the body never leaves it (feature
+//! `answers`: the http and grpc actions share it).
 
-use crate::response::Response;
-use action_support::types::Query;
+use crate::types::Query;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -14,8 +14,17 @@ thread_local! {
         RefCell::new(HashMap::new());
 }
 
+/// A response as the queries read it: its status, the headers kept for
+/// them, and its body (the JSON text, for a gRPC reply).
+pub struct Answered<'a> {
+    pub status: u32,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
 /// One answer per query, in order.
-pub fn answer(queries: &[Query], resp: &Response, body: &[u8]) -> Vec<Option<String>> {
+pub fn answer(queries: &[Query], resp: Answered<'_>) -> Vec<Option<String>> {
+    let body = resp.body;
     if queries.is_empty() {
         return Vec::new();
     }
@@ -65,17 +74,11 @@ fn regex(pattern: &str, text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn resp() -> Response {
-        Response {
+    fn resp<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> Answered<'a> {
+        Answered {
             status: 201,
-            headers: vec![("X-Session".into(), "s1".into())],
-            keep_alive: true,
-            body: Vec::new(),
-            body_len: 0,
-            location: None,
-            digest_challenge: None,
-            set_cookies: Vec::new(),
-            content_encoding: None,
+            headers,
+            body,
         }
     }
 
@@ -91,7 +94,8 @@ mod tests {
             Query::Header("X-Other".into()),
             Query::Status,
         ];
-        let a = answer(&q, &resp(), body);
+        let headers = [("X-Session".to_string(), "s1".to_string())];
+        let a = answer(&q, resp(&headers, body));
         let want = [
             Some("t-1"),
             Some("3"),
@@ -103,7 +107,7 @@ mod tests {
         ];
         assert_eq!(a, want.map(|w| w.map(str::to_string)));
         assert_eq!(
-            answer(&[Query::Json("/a".into())], &resp(), b"not json"),
+            answer(&[Query::Json("/a".into())], resp(&headers, b"not json")),
             [None]
         );
     }

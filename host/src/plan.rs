@@ -211,7 +211,8 @@ fn read_files(scenario: &Scenario, base: &Path) -> Result<Vec<(String, Vec<u8>)>
     // What each grpc step's proto imports, resolved beside it.
     for g in scenario.grpc_calls() {
         scenario::grpc::closure(&g.proto, &mut |path| {
-            let bytes = std::fs::read(base.join(path)).map_err(|e| format!("cannot read it: {e}"))?;
+            let bytes =
+                std::fs::read(base.join(path)).map_err(|e| format!("cannot read it: {e}"))?;
             if !files.iter().any(|(p, _)| p == path) {
                 files.push((path.to_string(), bytes.clone()));
             }

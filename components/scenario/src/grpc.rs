@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn imports_are_read_beside_the_main_proto_once_each() {
         let files = [
-            ("protos/a.proto", "syntax = \"proto3\";\nimport \"b.proto\";\nimport public 'c/d.proto';\nimport \"google/protobuf/empty.proto\";"),
+            (
+                "protos/a.proto",
+                "syntax = \"proto3\";\nimport \"b.proto\";\nimport public 'c/d.proto';\nimport \"google/protobuf/empty.proto\";",
+            ),
             ("protos/b.proto", "import \"c/d.proto\";"),
             ("protos/c/d.proto", "syntax = \"proto3\";"),
         ];

@@ -349,7 +349,6 @@ async fn handshake(
     io::handshake(conn, client, host, &alpn, budget.deadline).await
 }
 
-
 /// A connection read within the step's budget; notes when the first
 /// response bytes arrived (the end of `waiting`) and the last (the end of
 /// `receiving`): one clock reading per read that returned bytes.

@@ -150,6 +150,8 @@ fn execute_nothing() -> Outcome {
         // Not HTTP, and no body is kept.
         http_version: None,
         body_cut: None,
+        // Not a gRPC call.
+        grpc: None,
     }
 }
 

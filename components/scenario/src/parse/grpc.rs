@@ -52,7 +52,8 @@ pub(super) fn grpc(
     let method = fixed_text(&method_at, &p.method, names)?;
     let method = method.trim_start_matches('/').to_string();
     match method.split_once('/') {
-        Some((service, name)) if !service.is_empty() && !name.is_empty() && !name.contains('/') => {}
+        Some((service, name)) if !service.is_empty() && !name.is_empty() && !name.contains('/') => {
+        }
         _ => {
             return Err(field(
                 method_at,

@@ -83,7 +83,19 @@ impl Slots {
             })
             .collect();
         let main = g.protos.first().map_or("", |p| p.name.as_str());
-        let schema = Rc::new(grpc::Schema::compile(&files, main)?);
+        // The action names a file as imports do; the scenario's reader
+        // knows it by its path.
+        let schema = grpc::Schema::compile(&files, main).map_err(|e| {
+            match g
+                .protos
+                .iter()
+                .find(|p| e.starts_with(&format!("{}:", p.name)))
+            {
+                Some(p) => format!("{}{}", p.path, &e[p.name.len()..]),
+                None => e,
+            }
+        })?;
+        let schema = Rc::new(schema);
         self.schemas
             .borrow_mut()
             .insert(g.proto.clone(), Rc::clone(&schema));

@@ -1,9 +1,10 @@
-//! The gRPC test server's code, generated from protos/ with protox (no
-//! protoc on the machine) and tonic's generator.
+//! The gRPC test server's code, generated from scenarios/protos (the
+//! example's proto, which the grpc tests' scenarios name too) with protox
+//! (no protoc on the machine) and tonic's generator.
 
 fn main() {
-    println!("cargo:rerun-if-changed=protos");
-    let fds = protox::compile(["greeter.proto"], ["protos"]).expect("test-kit/protos compile");
+    println!("cargo:rerun-if-changed=../scenarios/protos");
+    let fds = protox::compile(["greeter.proto"], ["../scenarios/protos"]).expect("scenarios/protos compile");
     tonic_prost_build::configure()
         .build_client(false)
         .compile_fds(fds)

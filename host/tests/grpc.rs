@@ -10,9 +10,10 @@ use common::host::{cli, ok, run, scratch};
 use common::step;
 use std::path::Path;
 
-/// The test server's protos, copied beside the scenario (`protos/…`).
+/// The test server's protos (scenarios/protos), copied beside the
+/// scenario (`protos/…`).
 fn protos(dir: &Path) {
-    let from = common::root().join("test-kit/protos");
+    let from = common::root().join("scenarios/protos");
     std::fs::create_dir_all(dir.join("protos/common")).unwrap();
     for f in ["greeter.proto", "common/meta.proto"] {
         std::fs::copy(from.join(f), dir.join("protos").join(f)).unwrap();

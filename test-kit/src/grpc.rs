@@ -1,5 +1,5 @@
 //! A gRPC server in test code (tonic, its code generated from
-//! test-kit/protos), h2c or TLS, that counts what it saw: connections,
+//! scenarios/protos), h2c or TLS, that counts what it saw: connections,
 //! calls per method, NOT_FOUND answers, streamed ticks, the `x-tenant`
 //! metadata and the callers' source addresses.
 //!

@@ -197,6 +197,7 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKi
         phases: None,
         tls: None,
         http_version: None,
+        grpc: None,
         checks_passed: 0,
         checks_failed: 0,
     }

@@ -4,7 +4,8 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=../scenarios/protos");
-    let fds = protox::compile(["greeter.proto"], ["../scenarios/protos"]).expect("scenarios/protos compile");
+    let fds = protox::compile(["greeter.proto"], ["../scenarios/protos"])
+        .expect("scenarios/protos compile");
     tonic_prost_build::configure()
         .build_client(false)
         .compile_fds(fds)

@@ -125,6 +125,10 @@ pub fn render(
     }
     phases(&mut s, r, named, width);
     counts_line(&mut s, "http versions", &r.metrics.http_versions);
+    counts_line(&mut s, "grpc statuses", &r.metrics.grpc_statuses);
+    if r.metrics.grpc_messages > 0 {
+        let _ = writeln!(s, "grpc reply messages: {}", r.metrics.grpc_messages);
+    }
     for st in &r.steps {
         if let Some(t) = &st.metrics.tls {
             let versions: Vec<String> = t

@@ -154,6 +154,14 @@ fn an_unexpected_grpc_status_is_a_failed_check() {
         e["samples"][0],
         "grpc-status NOT_FOUND (\"no user named missing\"), expected OK"
     );
+    // The summary says it too.
+    std::fs::write(dir.join("status.yaml"), &yaml).unwrap();
+    let out = cli(&dir, &["run", "status.yaml", "--out", "again.json"]);
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("grpc statuses: NOT_FOUND: 2\n"),
+        "{summary}"
+    );
 }
 
 /// A bad proto, an unknown method and a message that does not fit are bad

@@ -196,3 +196,84 @@ fn one_line(e: &protox::Error, files: &[ProtoFile]) -> String {
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     format!("{}:{line}:{column}: {message}", f.name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn greeter() -> Schema {
+        let file = |name: &str, source: &str| ProtoFile {
+            name: name.into(),
+            source: source.into(),
+        };
+        let files = [
+            file(
+                "greeter.proto",
+                include_str!("../../../../scenarios/protos/greeter.proto"),
+            ),
+            file(
+                "common/meta.proto",
+                include_str!("../../../../scenarios/protos/common/meta.proto"),
+            ),
+        ];
+        Schema::compile(&files, "greeter.proto").unwrap()
+    }
+
+    #[test]
+    fn a_message_is_encoded_from_its_json_mapping_with_either_field_name() {
+        let s = greeter();
+        let m = s.method("bar.greeter.v1.Greeter/SayHello").unwrap();
+        let a = encode(&m, r#"{"name": "x", "times": 2, "meta": {"source": "y"}}"#).unwrap();
+        // A number field takes the text a template renders.
+        let b = encode(
+            &m,
+            r#"{"name": "x", "times": "2", "meta": {"source": "y"}}"#,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        let msg = DynamicMessage::decode(m.input(), a.as_slice()).unwrap();
+        assert_eq!(msg.get_field_by_name("times").unwrap().as_i32(), Some(2));
+        assert!(
+            s.method("/bar.greeter.v1.Greeter/Countdown")
+                .unwrap()
+                .is_server_streaming()
+        );
+    }
+
+    #[test]
+    fn check_names_the_field_and_lets_templates_through() {
+        let s = greeter();
+        let m = "bar.greeter.v1.Greeter/SayHello";
+        s.check(
+            m,
+            r#"{"name": "vu${vu}", "times": "${n}", "tags": ["${a}"]}"#,
+        )
+        .unwrap();
+        let e = s.check(m, r#"{"times": "many"}"#).unwrap_err();
+        assert!(e.starts_with("message.times: "), "{e}");
+        let e = s.check(m, r#"{"meta": {"sauce": 1}}"#).unwrap_err();
+        assert!(
+            e.starts_with("message.meta.sauce: no field sauce in bar.common.v1.Meta"),
+            "{e}"
+        );
+        let e = s.check("bar.greeter.v1.Greeter/Nope", "{}").unwrap_err();
+        assert!(e.starts_with("method: no method Nope"), "{e}");
+    }
+
+    #[test]
+    fn a_syntax_error_is_one_line_with_its_position() {
+        let files = [ProtoFile {
+            name: "a.proto".into(),
+            source: "syntax = \"proto3\";\nmessage A {\n  string name = 1\n}\n".into(),
+        }];
+        let e = Schema::compile(&files, "a.proto").err().unwrap();
+        assert!(e.starts_with("a.proto:4:1: "), "{e}");
+        assert!(!e.contains('\n'));
+        let missing = [ProtoFile {
+            name: "b.proto".into(),
+            source: "syntax = \"proto3\";\nimport \"gone.proto\";\n".into(),
+        }];
+        let e = Schema::compile(&missing, "b.proto").err().unwrap();
+        assert!(e.contains("gone.proto"), "{e}");
+    }
+}

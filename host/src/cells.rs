@@ -145,6 +145,7 @@ pub async fn create(
             count: plan.slice.count,
         },
         setup: shared.setup.get().cloned().unwrap_or_default(),
+        trace_user: shared.trace_user,
         tables: shared
             .tables
             .iter()

@@ -6,6 +6,7 @@
 //! Public: what the binary (`cli`) and the integration tests use (`compose`
 //! and `parts` for the golden composition test, `loopback` as their server).
 
+mod atomic;
 mod bind;
 mod bindings;
 mod cells;
@@ -16,6 +17,7 @@ mod egress;
 mod engine;
 mod epoch;
 mod error;
+mod har;
 mod hdr;
 mod html;
 mod import;

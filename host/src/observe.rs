@@ -69,6 +69,12 @@ impl Observer for Timeline {
     }
 }
 
+impl Observer for crate::har::Har {
+    fn step(&mut self, at: Duration, _: Option<IpAddr>, s: &[Sample], _: Option<Duration>) {
+        self.push_step(at, s);
+    }
+}
+
 /// Users running now, per workload.
 pub struct Active(pub Vec<i32>);
 
@@ -87,18 +93,26 @@ pub struct Sinks {
     pub judge: Judge,
     pub timeline: Timeline,
     pub active: Active,
+    /// `--har`: the traced user's requests.
+    pub har: Option<crate::har::Har>,
     /// The latest time a driver said it was done.
     pub ended: Duration,
 }
 
 impl Sinks {
     /// The sinks of a load that starts now, after `stats` holds setup's.
-    pub fn new(scenario: &Scenario, stats: Stats, timeline: Timeline) -> Self {
+    pub fn new(
+        scenario: &Scenario,
+        stats: Stats,
+        timeline: Timeline,
+        har: Option<crate::har::Har>,
+    ) -> Self {
         Sinks {
             stats,
             judge: Judge::new(scenario),
             timeline,
             active: Active(vec![0; scenario.workloads.len()]),
+            har,
             ended: Duration::ZERO,
         }
     }
@@ -118,17 +132,22 @@ impl Sinks {
     /// timeline's rows and its files' problems.
     pub fn finish(self, elapsed: Duration) -> (Stats, Vec<Verdict>, Vec<Row>, Vec<String>) {
         let verdicts = self.judge.verdicts(&self.stats, elapsed);
-        let (rows, problems) = self.timeline.finish(elapsed);
+        let (rows, mut problems) = self.timeline.finish(elapsed);
+        if let Some(Err(why)) = self.har.map(crate::har::Har::write) {
+            problems.push(why);
+        }
         (self.stats, verdicts, rows, problems)
     }
 
-    fn each(&mut self) -> [&mut dyn Observer; 4] {
-        [
+    fn each(&mut self) -> impl Iterator<Item = &mut dyn Observer> {
+        let fixed: [&mut dyn Observer; 4] = [
             &mut self.stats,
             &mut self.judge,
             &mut self.timeline,
             &mut self.active,
-        ]
+        ];
+        let har = self.har.as_mut().map(|h| h as &mut dyn Observer);
+        fixed.into_iter().chain(har)
     }
 
     /// Hands one driver event to every observer.
@@ -149,18 +168,11 @@ impl Sinks {
                     }
                 }
             }
-            Event::Active { workload, delta } => self
-                .each()
-                .into_iter()
-                .for_each(|o| o.active(workload, delta)),
-            Event::Dropped { at, workload } => self
-                .each()
-                .into_iter()
-                .for_each(|o| o.dropped(at, workload)),
-            Event::OutOfData { workload } => self
-                .each()
-                .into_iter()
-                .for_each(|o| o.out_of_data(workload)),
+            Event::Active { workload, delta } => {
+                self.each().for_each(|o| o.active(workload, delta))
+            }
+            Event::Dropped { at, workload } => self.each().for_each(|o| o.dropped(at, workload)),
+            Event::OutOfData { workload } => self.each().for_each(|o| o.out_of_data(workload)),
             Event::Stopped { at } => self.ended = self.ended.max(at),
         }
     }

@@ -3,6 +3,7 @@
 //! per-second timeline; written atomically, read back by `compare`,
 //! `report --html` and `merge`.
 
+use crate::atomic::write_atomically;
 use crate::error::{EXIT_INTERRUPTED, EXIT_SETUP_FAILED, EXIT_THRESHOLDS, Failure};
 use crate::run::Outcome;
 use scenario::Scenario;
@@ -161,25 +162,6 @@ pub fn write(path: &Path, report: &Report) -> anyhow::Result<()> {
         return Ok(());
     }
     write_atomically(path, &json)
-}
-
-/// Writes `bytes` to a temp file beside `path`, then renames it over `path`:
-/// a reader never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report.json".into());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -75,7 +75,17 @@ pub async fn execute(
     let start = Instant::now();
     let started = SystemTime::now();
     let all_ready = (users.failed.is_empty() && !users.interrupted).then_some(users.took);
-    let mut sinks = Sinks::new(scenario, stats, Timeline::new(scenario, started, files));
+    let mut files = files;
+    let har = files
+        .har
+        .take()
+        .map(|path| crate::har::Har::new(path, started));
+    let mut sinks = Sinks::new(
+        scenario,
+        stats,
+        Timeline::new(scenario, started, files),
+        har,
+    );
     sinks.not_made(std::mem::take(&mut users.failed));
     let stop_at = match users.interrupted {
         true => start,

@@ -33,6 +33,9 @@ const SAMPLES_HEADER: [&str; 6] = ["at_ms", "scenario", "step", "latency_us", "s
 
 #[derive(Default)]
 pub struct Files {
+    /// `--har`: written whole when the run ends (`har::Har`), checked
+    /// writable before it starts.
+    pub har: Option<PathBuf>,
     jsonl: Option<Sink<BufWriter<File>>>,
     csv: Option<Sink<csv::Writer<File>>>,
     samples: Option<Sink<csv::Writer<File>>>,

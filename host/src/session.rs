@@ -127,6 +127,7 @@ fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {
         pool: plan.scenario.pool.clone(),
         budgets,
         grace: GRACE,
+        trace_user: plan.scenario.trace_user,
         memory_limit: usize::try_from(plan.memory_limit).unwrap_or(usize::MAX),
     })
 }
@@ -154,6 +155,8 @@ pub struct Outputs<'a> {
     /// How long to keep serving the final metrics after the run.
     pub metrics_hold: Option<std::time::Duration>,
     pub quiet: bool,
+    /// `--har`: the traced user's requests (`Scenario::trace_user`).
+    pub har: Option<&'a Path>,
 }
 
 pub async fn execute(
@@ -172,10 +175,12 @@ pub async fn execute(
         metrics,
         metrics_hold,
         quiet,
+        har,
     } = outputs;
     // Read before the run: a bad baseline should not cost a run.
     let baseline = baseline.map(crate::report::read).transpose()?;
-    let files = crate::series_files::Files::create(timeline, csv, samples)?;
+    let mut files = crate::series_files::Files::create(timeline, csv, samples)?;
+    files.har = har.map(Path::to_path_buf);
     let exposition = Arc::new(crate::metrics::Exposition::default());
     // Serves until the report is written (dropped at the end of this call).
     let _listener = match metrics {

@@ -34,6 +34,8 @@ pub struct Shared {
     pub budgets: Vec<Duration>,
     /// How long an in-flight step may go on after the stop time.
     pub grace: Duration,
+    /// The user whose requests are traced (`--har-user`), when `--har`.
+    pub trace_user: Option<u32>,
     /// Linear memory per user: a cell may have this times its users, in all
     /// its memories.
     pub memory_limit: usize,

@@ -6,6 +6,7 @@
 
 pub mod grpc;
 pub mod h2server;
+pub mod har;
 pub mod host;
 pub mod hostile;
 pub mod nginx;

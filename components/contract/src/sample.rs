@@ -24,6 +24,8 @@ pub struct Sample {
     pub http_version: Option<HttpVersion>,
     /// A gRPC call's grpc-status and reply count.
     pub grpc: Option<GrpcResult>,
+    /// The request as sent and received (a traced user's only).
+    pub trace: Option<Box<Exchange>>,
     /// The step's checks that passed and failed (on its last request's
     /// sample; 0 on the others and when a transport error stopped it).
     pub checks_passed: u32,
@@ -81,6 +83,23 @@ pub struct Hop {
     pub phases: Option<Phases>,
     pub tls: Option<TlsUse>,
     pub http_version: Option<HttpVersion>,
+    pub trace: Option<Box<Exchange>>,
+}
+
+/// One request as it went on the wire and what came back (for a user's
+/// HAR trace): headers as sent and received, bodies up to `max_body`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Vec<u8>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Vec<u8>,
+    /// "ip:port" of the peer; none: no connection was made.
+    pub server: Option<String>,
+    /// Which of the user's connections (the same number, the same one).
+    pub connection: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -106,6 +125,7 @@ pub struct Outcome {
     /// The last body's size when only `max_body` of it was kept.
     pub body_cut: Option<u64>,
     pub grpc: Option<GrpcResult>,
+    pub trace: Option<Box<Exchange>>,
 }
 
 impl Sample {
@@ -122,6 +142,7 @@ impl Sample {
             tls: None,
             http_version: None,
             grpc: None,
+            trace: None,
             checks_passed: 0,
             checks_failed: 0,
         }

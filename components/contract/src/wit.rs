@@ -90,7 +90,7 @@ macro_rules! core_types_conversions {
 /// `scheduler:actions/types` ↔ contract: `endpoint`, `wit_endpoint`,
 /// `kind`, `wit_kind`, `phases`, `wit_phases`, `http_version`,
 /// `wit_http_version`, `grpc_result`, `wit_grpc_result`, `tls_use`,
-/// `wit_tls_use`.
+/// `wit_tls_use`, `exchange`, `wit_exchange`.
 /// Expand `core_types_conversions!` in the same module first (`tls_use`
 /// calls its `tls_version`).
 #[macro_export]
@@ -243,6 +243,36 @@ macro_rules! action_types_conversions {
                 version: wit_tls_version(u.version),
                 handshake: u.handshake,
                 resumed: u.resumed,
+            }
+        }
+
+        #[allow(dead_code)]
+        pub fn exchange(x: $($m)::+::Exchange) -> Box<$crate::Exchange> {
+            Box::new($crate::Exchange {
+                method: x.method,
+                url: x.url,
+                request_headers: x.request_headers,
+                request_body: x.request_body,
+                response_headers: x.response_headers,
+                response_body: x.response_body,
+                server: x.server,
+                connection: x.connection,
+            })
+        }
+
+        // Takes a sample's box as it is (`trace.map(wit_exchange)`).
+        #[allow(dead_code, clippy::boxed_local)]
+        pub fn wit_exchange(x: Box<$crate::Exchange>) -> $($m)::+::Exchange {
+            let x = *x;
+            $($m)::+::Exchange {
+                method: x.method,
+                url: x.url,
+                request_headers: x.request_headers,
+                request_body: x.request_body,
+                response_headers: x.response_headers,
+                response_body: x.response_body,
+                server: x.server,
+                connection: x.connection,
             }
         }
     };

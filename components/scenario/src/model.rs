@@ -245,6 +245,8 @@ pub struct Scenario {
     /// The slice of the run this process runs (scheduler-host `--shard`);
     /// the whole run unless set.
     pub shard: crate::executor::Shard,
+    /// The user whose requests are traced (scheduler-host `--har-user`).
+    pub trace_user: Option<u32>,
 }
 
 /// Which hook a setup/teardown user runs.

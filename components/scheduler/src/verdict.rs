@@ -32,6 +32,7 @@ pub fn judge(
             tls: hop.tls,
             http_version: hop.http_version,
             grpc: None,
+            trace: hop.trace.clone(),
             checks_passed: 0,
             checks_failed: 0,
         });
@@ -51,6 +52,7 @@ pub fn judge(
         tls: o.tls,
         http_version: o.http_version,
         grpc: o.grpc,
+        trace: o.trace.clone(),
         checks_passed: passed,
         checks_failed: failed,
     });

@@ -18,6 +18,8 @@ pub struct CallContext {
     pub source_ip: Option<IpAddr>,
     pub timeout: Duration,
     pub vu: u32,
+    /// Report each request as sent and received (the traced user's).
+    pub trace: bool,
 }
 
 /// The action slots, as the scheduler sees them. The component implements
@@ -263,6 +265,7 @@ impl Vu {
             source_ip: self.source_ip,
             timeout: step.timeout,
             vu: self.index,
+            trace: self.scenario.trace_user == Some(self.index),
         };
         let samples = self.run(actions, &ctx, i, step).await;
         let think = step.think_time.sample(&mut self.rng);

@@ -198,6 +198,7 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKi
         tls: None,
         http_version: None,
         grpc: None,
+        trace: None,
         checks_passed: 0,
         checks_failed: 0,
     }
@@ -327,6 +328,7 @@ fn hop(status: u16, latency_us: u64) -> contract::Hop {
         phases: None,
         tls: None,
         http_version: Some(contract::HttpVersion::Http2),
+        trace: None,
     }
 }
 

@@ -34,7 +34,7 @@ pub fn main(a: ImportArgs) -> Result<u8, Failure> {
     };
     let done = import::import(&text, &o).map_err(|e| Failure::input(format!("{shown}: {e}")))?;
     match &a.out {
-        Some(path) => crate::report::write_atomically(path, done.yaml.as_bytes())
+        Some(path) => crate::atomic::write_atomically(path, done.yaml.as_bytes())
             .map_err(|e| Failure::input(format!("{}: {e:#}", path.display())))?,
         None => print!("{}", done.yaml),
     }

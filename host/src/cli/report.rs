@@ -19,6 +19,6 @@ pub fn main(a: ReportArgs) -> Result<u8, Failure> {
     let run = report::read(&a.report)?;
     let baseline = a.baseline.as_deref().map(report::read).transpose()?;
     let page = html::render(&run, baseline.as_ref());
-    report::write_atomically(&a.html, page.as_bytes())?;
+    crate::atomic::write_atomically(&a.html, page.as_bytes())?;
     Ok(0)
 }

@@ -43,6 +43,12 @@ pub struct RunArgs {
     /// Keep serving the final metrics this long after the run (the report is already written), so the last scrape sees them, like 15s
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration, requires = "metrics")]
     pub metrics_hold: Option<std::time::Duration>,
+    /// Write every request one user made (headers, bodies up to max_body, timings) here as HAR 1.2, which browsers' DevTools open; with shards, the shard that runs the user writes it
+    #[arg(long, value_name = "FILE.har")]
+    pub har: Option<PathBuf>,
+    /// The user --har traces, by index from 0 (default 0)
+    #[arg(long, value_name = "N", requires = "har")]
+    pub har_user: Option<u32>,
     /// No live progress; print only the summary
     #[arg(long)]
     pub quiet: bool,
@@ -124,6 +130,10 @@ fn plan(a: &RunArgs) -> Result<plan::Plan, Failure> {
 
 pub async fn main(a: RunArgs) -> Result<u8, Failure> {
     let mut plan = plan(&a)?;
+    let har = match &a.har {
+        Some(path) => trace(&mut plan, path, a.har_user.unwrap_or(0))?,
+        None => None,
+    };
     let ready = session::prepare(&mut plan, a.component.as_deref()).await?;
     plan.deny(&a.deny)?;
     let outputs = session::Outputs {
@@ -137,6 +147,28 @@ pub async fn main(a: RunArgs) -> Result<u8, Failure> {
         metrics: a.metrics,
         metrics_hold: a.metrics_hold,
         quiet: a.quiet,
+        har: har.as_deref(),
     };
     Ok(session::execute(&plan, ready, outputs).await?.0)
+}
+
+/// Traces user `user` (`--har-user`) into `path`: the file is checked
+/// writable now; none when another shard runs that user.
+fn trace(plan: &mut plan::Plan, path: &Path, user: u32) -> Result<Option<PathBuf>, Failure> {
+    let users = plan.scenario.max_vus();
+    if user >= users {
+        return Err(Failure::input(format!(
+            "--har-user {user}: the scenario has {users} users (0 to {})",
+            users.saturating_sub(1)
+        )));
+    }
+    std::fs::File::create(path)
+        .map_err(|e| Failure::input(format!("--har {}: {e}", path.display())))?;
+    plan.scenario.trace_user = Some(user);
+    if !plan.scenario.shard_users().any(|u| u == user) {
+        let _ = std::fs::remove_file(path);
+        eprintln!("note: user {user} runs in another shard; this shard writes no --har file");
+        return Ok(None);
+    }
+    Ok(Some(path.to_path_buf()))
 }

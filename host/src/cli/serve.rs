@@ -48,7 +48,7 @@ pub async fn main(a: ServeArgs) -> Result<u8, Failure> {
     let ca = a
         .ca_out
         .unwrap_or_else(|| std::env::temp_dir().join("serve-ca.pem"));
-    crate::report::write_atomically(&ca, https.ca_pem.as_bytes())
+    crate::atomic::write_atomically(&ca, https.ca_pem.as_bytes())
         .map_err(|e| Failure::input(format!("--ca-out {}: {e}", ca.display())))?;
     println!("scheduler-host serve: the loopback target is up until Ctrl-C");
     println!(

@@ -105,6 +105,8 @@ fn outcome(
         earlier: Vec::new(),
         answers,
         body_cut: None,
+        // gRPC calls are not in a HAR trace.
+        trace: None,
         grpc: reply.map(|r| GrpcResult {
             status: r.grpc_status,
             messages: r.messages.count,

@@ -9,7 +9,7 @@ use action_support::net::{NetError, ProtocolVersion};
 use action_support::tcp::Connection;
 use action_support::tls::{self, Client};
 use action_support::types::{ActionError, CallContext, ErrorKind, HttpVersion, Phases, TlsUse};
-use action_support::{Budget, fail, io, nanos, net_fail};
+use action_support::{Budget, fail, io, nanos, net_fail, std_socket};
 use std::time::Instant;
 
 /// What one request measured, whether it succeeded or not.
@@ -21,6 +21,13 @@ pub struct Tally {
     pub phases: Option<Phases>,
     pub tls: Option<TlsUse>,
     pub version: Option<HttpVersion>,
+    /// A traced request (filled in as it goes), and its headers as sent.
+    pub traced: Option<action_support::types::Exchange>,
+    pub sent_headers: Option<Vec<(String, String)>>,
+    /// The peer ("ip:port") and which of the user's connections, once one
+    /// was taken or made.
+    pub server: Option<String>,
+    pub connection: u64,
 }
 
 /// Sends `req` to `route` over the HTTP version `want` names (none: what
@@ -43,14 +50,16 @@ pub async fn run(
     let key = Key::new(route, via, ctx.vu, ctx.source_ip, tls.map(|c| c.id()));
     for attempt in 0..2 {
         let mut phases = zero();
-        let (link, version, reused) = match pool::take(&key, want) {
-            Some(Idle { link, tls, .. }) if attempt == 0 => (link, tls, true),
+        let (link, version, reused, id) = match pool::take(&key, want) {
+            Some(Idle { link, tls, id, .. }) if attempt == 0 => (link, tls, true, id),
             _ => {
                 let (link, tls) =
                     open(ctx, route, (tls, via), want, budget, &mut phases, tally).await?;
-                (link, tls, false)
+                (link, tls, false, pool::next_id())
             }
         };
+        tally.connection = id;
+        tally.server = Some(std_socket(via.map_or(route.addr, |p| p.addr)).to_string());
         if reused {
             tally.tls = version.map(|version| TlsUse {
                 version,
@@ -67,6 +76,7 @@ pub async fn run(
                 link,
                 tls: version,
                 asked: want,
+                id,
             };
             pool::put(key.clone(), idle);
         }
@@ -227,6 +237,9 @@ async fn h1(
     let start = budget.now();
     let authority = &target.authority;
     let bytes = request::encode(req, target);
+    if req.trace {
+        tally.sent_headers = Some(request::sent_headers(&bytes));
+    }
     let head_only = req.method.eq_ignore_ascii_case("HEAD");
     if let Err(e) = io::write(&conn, &bytes, budget.deadline).await {
         return (Err(Failed::Stale(net_fail(e, false, authority))), None);
@@ -285,8 +298,10 @@ async fn h2(
         sent_at: start,
         first_byte: None,
         last_byte: None,
+        sent_headers: None,
     };
     let r = http2::exchange(&mut link, target, req, keep, budget, &mut timing).await;
+    tally.sent_headers = timing.sent_headers;
     let (sent, received) = link.take_counts();
     tally.sent += sent;
     tally.received += received;

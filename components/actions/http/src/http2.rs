@@ -21,6 +21,8 @@ pub struct Timing {
     pub sent_at: Instant,
     pub first_byte: Option<Instant>,
     pub last_byte: Option<Instant>,
+    /// The request's headers as sent, when it is traced.
+    pub sent_headers: Option<Vec<(String, String)>>,
 }
 
 /// One request on a new stream of `link`, its response read as `keep`
@@ -36,6 +38,14 @@ pub async fn exchange(
     let authority = &target.authority;
     link.meter.deadline.set(budget.deadline);
     let request = build(req, target).map_err(Failed::Final)?;
+    if req.trace {
+        let text = |v: &http::HeaderValue| String::from_utf8_lossy(v.as_bytes()).to_string();
+        let sent = request
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), text(v)));
+        timing.sent_headers = Some(sent.collect());
+    }
     let body = req.body.filter(|b| !b.is_empty());
     let meter = Rc::clone(&link.meter);
     let failed = |e: h2::Error| error(e, &meter, authority);
@@ -138,11 +148,20 @@ fn response(parts: &http::response::Parts, keep: Keep<'_>) -> Response {
     let h = &parts.headers;
     let text = |v: &http::HeaderValue| String::from_utf8_lossy(v.as_bytes()).trim().to_string();
     let mut kept = Vec::new();
-    for want in keep.headers {
-        if let Some(v) = h.get(want.as_str())
-            && !kept.iter().any(|(k, _)| k == want)
-        {
-            kept.push((want.clone(), text(v)));
+    if keep
+        .headers
+        .iter()
+        .any(|w| w == crate::response::ALL_HEADERS)
+    {
+        // A traced request's: every header, as received.
+        kept.extend(h.iter().map(|(k, v)| (k.to_string(), text(v))));
+    } else {
+        for want in keep.headers {
+            if let Some(v) = h.get(want.as_str())
+                && !kept.iter().any(|(k, _)| k == want)
+            {
+                kept.push((want.clone(), text(v)));
+            }
         }
     }
     Response {

@@ -17,7 +17,7 @@ use action_support::answers;
 use action_support::task::Task;
 use action_support::tls;
 use action_support::types::{
-    ActionError, CallContext, ErrorKind, Hop, HttpRequest, Outcome, Progress, Query,
+    ActionError, CallContext, ErrorKind, Exchange, Hop, HttpRequest, Outcome, Progress, Query,
 };
 use action_support::{Budget, contains, fail, show};
 use std::borrow::Cow;
@@ -65,9 +65,10 @@ async fn execute(ctx: CallContext, req: HttpRequest, tls: Option<tls::Client>) -
         let mut earlier = Vec::new();
         let mut tally = exchange::Tally::default();
         let followed = follow(&ctx, &req, tls, &budget, &mut earlier, &mut tally).await;
-        let (error, answers, body_cut) = match followed {
+        let (error, answers, body_cut, trace) = match followed {
             Ok(resp) => {
                 let body = body_of(&req, &resp);
+                let trace = traced(&mut tally, Some(&resp), &body);
                 let answered = answers::Answered {
                     status: resp.status.into(),
                     headers: &resp.headers,
@@ -76,15 +77,17 @@ async fn execute(ctx: CallContext, req: HttpRequest, tls: Option<tls::Client>) -
                 let answers = answers::answer(&req.queries, answered);
                 let decoded = matches!(body, Cow::Owned(_));
                 let cut = resp.truncated().then_some(resp.body_len);
-                (check_body(&req, &resp, &body, decoded).err(), answers, cut)
+                let error = check_body(&req, &resp, &body, decoded).err();
+                (error, answers, cut, trace)
             }
-            Err(e) => (Some(e), Vec::new(), None),
+            Err(e) => (Some(e), Vec::new(), None, traced(&mut tally, None, &[])),
         };
         Outcome {
             status: tally.status,
             http_version: tally.version,
             body_cut,
             grpc: None,
+            trace,
             bytes_sent: tally.sent,
             bytes_received: tally.received,
             error,
@@ -107,19 +110,23 @@ async fn follow(
     tally: &mut exchange::Tally,
 ) -> Result<response::Response, ActionError> {
     // The body streams through; only a check or a query keeps (part of) it.
-    let reads_body = req.expect_body.is_some()
+    let reads_body = req.trace
+        || req.expect_body.is_some()
         || req
             .queries
             .iter()
             .any(|q| matches!(q, Query::Json(_) | Query::Regex(_)));
-    let headers: Vec<String> = req
-        .queries
-        .iter()
-        .filter_map(|q| match q {
-            Query::Header(h) => Some(h.clone()),
-            _ => None,
-        })
-        .collect();
+    let headers: Vec<String> = match req.trace {
+        true => vec![response::ALL_HEADERS.to_string()],
+        false => req
+            .queries
+            .iter()
+            .filter_map(|q| match q {
+                Query::Header(h) => Some(h.clone()),
+                _ => None,
+            })
+            .collect(),
+    };
     let keep = response::Keep {
         body: if reads_body {
             usize::try_from(req.max_body).unwrap_or(usize::MAX)
@@ -155,7 +162,22 @@ async fn follow(
                 .as_deref()
                 .filter(|_| !route.target.tls)
                 .map(|p| p.auth.as_deref()),
+            trace: req.trace,
         };
+        if req.trace {
+            let max = usize::try_from(req.max_body).unwrap_or(usize::MAX);
+            let sent = body.unwrap_or_default();
+            tally.traced = Some(Exchange {
+                method: method.to_string(),
+                url: url.to_string(),
+                request_headers: Vec::new(),
+                request_body: sent[..sent.len().min(max)].to_vec(),
+                response_headers: Vec::new(),
+                response_body: Vec::new(),
+                server: None,
+                connection: 0,
+            });
+        }
         let how = (tls, via.as_deref());
         let resp = exchange::run(ctx, &route, &one, keep, how, req.version, budget, tally).await?;
         if req.cookies {
@@ -166,7 +188,7 @@ async fn follow(
         {
             let answer = digest(creds, challenge, &method, &route.target.path, body)
                 .map_err(|why| fail(ErrorKind::Protocol, format!("{url}: {why}")))?;
-            earlier.push(hop(resp.status, tally));
+            earlier.push(hop(&resp, tally));
             let mut with = without(&headers, &["authorization"]).into_owned();
             with.push(("Authorization".into(), answer));
             headers = Cow::Owned(with);
@@ -195,7 +217,7 @@ async fn follow(
                     format!("{url}: bad Location {:?}: {e}", next.0),
                 )
             })?;
-        earlier.push(hop(resp.status, tally));
+        earlier.push(hop(&resp, tally));
         if next.1 != method {
             // 301/302/303 after a POST: the next request is a GET without a body.
             body = None;
@@ -212,10 +234,12 @@ async fn follow(
 
 /// A request before the step's last one, from its tally (which starts
 /// over for the next).
-fn hop(status: u16, tally: &mut exchange::Tally) -> Hop {
+fn hop(resp: &response::Response, tally: &mut exchange::Tally) -> Hop {
+    let trace = traced(tally, Some(resp), &resp.body);
     let done = std::mem::take(tally);
     Hop {
-        status,
+        status: resp.status,
+        trace,
         bytes_sent: done.sent,
         bytes_received: done.received,
         // The request's own time on the wire (no clock read of its own).
@@ -226,6 +250,25 @@ fn hop(status: u16, tally: &mut exchange::Tally) -> Hop {
         tls: done.tls,
         http_version: done.version,
     }
+}
+
+/// The request `tally` traced (none unless the step asked for a trace),
+/// with what came back: the response's headers and `body` (as the checks
+/// read it).
+fn traced(
+    tally: &mut exchange::Tally,
+    resp: Option<&response::Response>,
+    body: &[u8],
+) -> Option<Exchange> {
+    let mut x = tally.traced.take()?;
+    x.request_headers = tally.sent_headers.take().unwrap_or_default();
+    x.server = tally.server.clone();
+    x.connection = tally.connection;
+    if let Some(r) = resp {
+        x.response_headers = r.headers.clone();
+        x.response_body = body.to_vec();
+    }
+    Some(x)
 }
 
 /// The `Authorization` answering a Digest `challenge` (RFC 7616) for this

@@ -72,6 +72,19 @@ pub struct Idle {
     pub link: Link,
     pub tls: Option<ProtocolVersion>,
     pub asked: Option<HttpVersion>,
+    /// Which connection this is (`next_id`), for a trace.
+    pub id: u64,
+}
+
+/// A number for a new connection: the instance's count of them.
+pub fn next_id() -> u64 {
+    thread_local! {
+        static MADE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    MADE.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    })
 }
 
 /// An HTTP proxy, resolved.

@@ -65,6 +65,26 @@ pub struct Request<'a> {
     /// Sent to an HTTP proxy: the request line names the whole URL
     /// (absolute form), with the proxy's `Proxy-Authorization` if any.
     pub proxy: Option<Option<&'a str>>,
+    /// Keep the headers as sent (`Tally::sent_headers`).
+    pub trace: bool,
+}
+
+/// The header lines of an encoded HTTP/1.1 request (for a trace).
+pub fn sent_headers(encoded: &[u8]) -> Vec<(String, String)> {
+    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let _ = parsed.parse(encoded);
+    parsed
+        .headers
+        .iter()
+        .filter(|h| !h.name.is_empty())
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Sent unless the step sets its own.
@@ -139,6 +159,7 @@ mod tests {
             body: Some(b"hello"),
             cookie: Some("s=1".into()),
             proxy: None,
+            trace: false,
         };
         let text = String::from_utf8(encode(&req, &t)).unwrap();
         assert_eq!(
@@ -157,6 +178,7 @@ mod tests {
             body: None,
             cookie: None,
             proxy: None,
+            trace: false,
         };
         assert_eq!(
             encode(&bare, &t),
@@ -180,6 +202,7 @@ mod tests {
                 body: None,
                 cookie: None,
                 proxy: None,
+                trace: false,
             };
             let text = String::from_utf8(encode(&req, &t)).unwrap();
             assert_eq!(text.contains("\r\nContent-Length: 0\r\n"), length, "{text}");
@@ -195,6 +218,7 @@ mod tests {
             body: None,
             cookie: None,
             proxy: Some(Some("Basic dTpw")),
+            trace: false,
         };
         let text = String::from_utf8(encode(&req, &t)).unwrap();
         assert!(

@@ -13,6 +13,9 @@ const FIRST_READ: u32 = 4 * 1024;
 /// Reads that come back full ask for 4× more, up to this.
 const MAX_READ: u32 = 64 * 1024;
 
+/// In `Keep::headers`: keep every header, as received.
+pub const ALL_HEADERS: &str = "*";
+
 /// What of a response to keep besides its framing.
 #[derive(Clone, Copy)]
 pub struct Keep<'a> {
@@ -160,9 +163,13 @@ fn parse_head(buf: &[u8], wanted: &[String]) -> Result<Option<Head>, ReadError> 
         content_encoding: None,
         kept: Vec::new(),
     };
+    // "*": every header, as received (a traced request's).
+    let all = wanted.iter().any(|w| w == ALL_HEADERS);
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-        if let Some(w) = wanted.iter().find(|w| w.eq_ignore_ascii_case(h.name))
+        if all {
+            head.kept.push((h.name.to_string(), value.to_string()));
+        } else if let Some(w) = wanted.iter().find(|w| w.eq_ignore_ascii_case(h.name))
             && !head.kept.iter().any(|(k, _)| k == w)
         {
             head.kept.push((w.clone(), value.to_string()));

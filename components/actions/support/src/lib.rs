@@ -133,6 +133,7 @@ pub fn outcome(
         http_version: None,
         body_cut: None,
         grpc: None,
+        trace: None,
     }
 }
 

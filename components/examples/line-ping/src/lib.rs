@@ -150,8 +150,9 @@ fn execute_nothing() -> Outcome {
         // Not HTTP, and no body is kept.
         http_version: None,
         body_cut: None,
-        // Not a gRPC call.
+        // Not a gRPC call, and nothing to trace.
         grpc: None,
+        trace: None,
     }
 }
 

@@ -216,6 +216,7 @@ fn from_document(
         setup,
         teardown,
         shard: Default::default(),
+        trace_user: None,
     })
 }
 

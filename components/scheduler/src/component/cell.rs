@@ -70,6 +70,7 @@ pub fn init(yaml: String, inputs: wit::Inputs, spec: wit::Spec) -> Result<(), St
         ));
     }
     scenario.shard = Shard { index, count };
+    scenario.trace_user = spec.trace_user;
     if spec.tables.len() != data.len() {
         return Err("a cell needs one table per data source".into());
     }

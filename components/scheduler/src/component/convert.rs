@@ -34,6 +34,7 @@ pub fn outcome(o: t::Outcome) -> Outcome {
         answers: o.answers,
         body_cut: o.body_cut,
         grpc: o.grpc.map(grpc_result),
+        trace: o.trace.map(exchange),
         earlier: o
             .earlier
             .into_iter()
@@ -45,6 +46,7 @@ pub fn outcome(o: t::Outcome) -> Outcome {
                 phases: h.phases.map(phases),
                 tls: h.tls.map(tls_use),
                 http_version: h.http_version.map(http_version),
+                trace: h.trace.map(exchange),
             })
             .collect(),
     }
@@ -74,6 +76,7 @@ pub fn wit_sample(s: Sample) -> wit_vu::Sample {
         tls: s.tls.map(wit_tls_use),
         http_version: s.http_version.map(wit_http_version),
         grpc: s.grpc.map(wit_grpc_result),
+        trace: s.trace.map(wit_exchange),
         checks_passed: s.checks_passed,
         checks_failed: s.checks_failed,
     }

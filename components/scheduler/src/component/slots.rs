@@ -174,6 +174,7 @@ impl Actions for Slots {
             version: http_version.map(super::convert::wit_http_version),
             proxy,
             digest: digest.map(|(user, password)| t::Credentials { user, password }),
+            trace: c.trace,
         };
         let call = match self.client(c.vu, tls) {
             Ok(client) => http::Call::new(ctx(c), &req, client.as_deref()),

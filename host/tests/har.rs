@@ -213,3 +213,47 @@ fn a_redirect_chain_is_one_entry_per_request() {
     assert_eq!(e[0]["response"]["redirectURL"], "/redirect/1");
     assert_eq!(e[2]["response"]["content"]["text"], "arrived");
 }
+
+/// With shards, the shard that runs the user writes the trace; the other
+/// says so and writes none.
+#[test]
+fn only_the_shard_that_runs_the_user_writes_its_trace() {
+    let dir = scratch("har-shards");
+    let server = Timed::start(Behaviour::default());
+    let yaml = scenario(&server.addr.to_string(), "", 2, ["", "", ""]);
+    let (other, mine) = (dir.join("other.har"), dir.join("mine.har"));
+    let args = |path: &Path, shard: &'static str| {
+        vec![
+            "--har".to_string(),
+            path.to_str().unwrap().to_string(),
+            "--har-user".into(),
+            "1".into(),
+            "--shard".into(),
+            shard.into(),
+        ]
+    };
+    let a = args(&other, "0/2");
+    let (out, _) = run(
+        &dir,
+        &yaml,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("user 1 runs in another shard"), "{err}");
+    assert!(!other.exists());
+    let b = args(&mine, "1/2");
+    let (out, _) = run(
+        &dir,
+        &yaml,
+        &b.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    ok(&out);
+    let from_user_1 = server
+        .hits()
+        .iter()
+        .filter(|h| h.peer.ip().to_string() == "127.0.0.3")
+        .count();
+    assert_eq!(from_user_1, 6);
+    assert_eq!(entries(&read(&mine)).len(), from_user_1);
+}

@@ -9,7 +9,6 @@ use common::host::{ok, run, scratch};
 use common::timed::{Behaviour, Timed};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 /// 2 users from 127.0.0.2 and 127.0.0.3, three kinds of request (with
 /// `weights`, each iteration is one weighted pick of them).
@@ -124,19 +123,7 @@ document.body.textContent = ok ? "HAR OK " + log.entries.length : "HAR BAD";
 "#;
     let html = format!("<!doctype html><body><script>const HAR = {har};\n{script}</script></body>");
     std::fs::write(&page, html).unwrap();
-    let out = Command::new("timeout")
-        .args([
-            "120",
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-        ])
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium is installed by `cargo xtask test`");
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let dom = common::chromium::dom(&page);
     assert!(dom.contains(&format!("HAR OK {n}")), "{dom}");
 }
 

@@ -8,36 +8,12 @@ use common::host::{bin, ok, run, scratch};
 use common::{num, scenario, target};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-/// Headless Chromium, with a bounded run time.
-fn chromium(args: &[&str], page: &Path) -> Output {
-    let out = Command::new("timeout")
-        .args([
-            "120",
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-        ])
-        .args(["--hide-scrollbars", "--window-size=1100,2600"])
-        .args(args)
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium is installed by `cargo xtask test`");
-    assert!(out.status.success(), "{out:?}");
-    out
-}
-
-/// The page's DOM once its script has run.
-fn dom(page: &Path) -> String {
-    String::from_utf8(chromium(&["--dump-dom"], page).stdout).unwrap()
-}
+use std::process::Command;
 
 /// The rendered page's pixels, its width and the bytes per pixel.
 fn screenshot(page: &Path, png: &Path) -> (Vec<u8>, usize, usize) {
     let shot = format!("--screenshot={}", png.display());
-    chromium(&[&shot], page);
+    common::chromium::run(&[&shot], page);
     let decoder = png::Decoder::new(std::fs::File::open(png).unwrap());
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
@@ -108,7 +84,7 @@ fn the_html_report_renders_its_charts_and_the_reports_numbers_in_chromium() {
         assert!(!html.contains(attr), "the page refers to {attr}");
     }
 
-    let dom = dom(&page);
+    let dom = common::chromium::dom(&page);
     assert!(dom.contains("data-ready=\"1\""), "the page's script ran");
     // One point a second in the throughput chart (the last, partial second
     // as a rate, unless the run covered under a quarter of it); each step
@@ -227,7 +203,7 @@ fn a_baseline_is_drawn_beside_the_run_and_compared() {
     );
     ok(&out);
     let r = r.unwrap();
-    let dom = dom(&page);
+    let dom = common::chromium::dom(&page);
     assert_eq!(series(&dom, "baseline requests/s").len(), 1);
     assert_eq!(series(&dom, "baseline").len(), 2, "total and home");
     assert!(dom.contains("stroke-dasharray"), "the baseline is dashed");

@@ -4,6 +4,7 @@
 //! scheduler-host (`host`) and stock wasmtime (here) as a user would, and
 //! readers of what a report holds (`schema`, `histogram`, `step`, …).
 
+pub mod chromium;
 pub mod grpc;
 pub mod h2server;
 pub mod har;

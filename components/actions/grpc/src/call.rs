@@ -188,7 +188,6 @@ async fn call(
         tls: req.tls,
     };
     for attempt in 0..2 {
-        let start = budget.now();
         let mut phases = Phases {
             connecting: 0,
             tls_handshaking: 0,
@@ -225,7 +224,7 @@ async fn call(
         let end = timing.last.unwrap_or_else(Instant::now);
         let sent_at = timing.sent.unwrap_or(end);
         let first = timing.first.unwrap_or(end);
-        phases.sending = nanos(sent_at.saturating_duration_since(sent_from.max(start)));
+        phases.sending = nanos(sent_at.saturating_duration_since(sent_from));
         phases.waiting = nanos(first.saturating_duration_since(sent_at));
         phases.receiving = nanos(end.saturating_duration_since(first));
         tally.phases = Some(phases);

@@ -3,7 +3,7 @@
 
 use super::bindings::scheduler::actions::{extension, grpc, http, tcp, types as t, udp};
 use super::bindings::scheduler::core_libs::tls;
-use super::convert::{ctx, wit_query, wit_tls_version};
+use super::convert::{ctx, wit_endpoint, wit_query, wit_tls_version};
 use super::poll::finish;
 use crate::workflow::{Actions, CallContext};
 use contract::{ErrorKind, Outcome, SampleError};
@@ -193,10 +193,7 @@ impl Actions for Slots {
             ReadMode::UntilClose => t::ReadMode::UntilClose,
         };
         let req = t::TcpRequest {
-            target: t::Endpoint {
-                host: call.target.host,
-                port: call.target.port,
-            },
+            target: wit_endpoint(&call.target),
             payload: call.payload,
             read,
             expect: call.expect,
@@ -212,10 +209,7 @@ impl Actions for Slots {
     async fn udp(&self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
         let call = call.into_owned();
         let req = t::UdpRequest {
-            target: t::Endpoint {
-                host: call.target.host,
-                port: call.target.port,
-            },
+            target: wit_endpoint(&call.target),
             payload: call.payload,
             await_reply: call.await_reply,
             expect: call.expect,
@@ -231,10 +225,7 @@ impl Actions for Slots {
         };
         let g = call.into_owned();
         let req = t::GrpcRequest {
-            target: t::Endpoint {
-                host: g.target.host,
-                port: g.target.port,
-            },
+            target: wit_endpoint(&g.target),
             method: g.method,
             message_json: g.message,
             metadata: g.metadata,

@@ -4,13 +4,15 @@
 //! the order they are listed in `Sinks`. Progress and the metrics
 //! exposition read `Stats` once a second instead of observing each sample.
 
+use crate::har::Har;
+use crate::series_files::Files;
 use crate::timeline::Timeline;
 use crate::vu::Event;
 use contract::Sample;
 use scenario::Scenario;
 use stats::{Judge, Row, Stats, Verdict};
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// What a run's samples and events reach. `at` is the time since the load
 /// started.
@@ -69,7 +71,7 @@ impl Observer for Timeline {
     }
 }
 
-impl Observer for crate::har::Har {
+impl Observer for Har {
     fn step(&mut self, at: Duration, _: Option<IpAddr>, s: &[Sample], _: Option<Duration>) {
         self.push_step(at, s);
     }
@@ -94,23 +96,21 @@ pub struct Sinks {
     pub timeline: Timeline,
     pub active: Active,
     /// `--har`: the traced user's requests.
-    pub har: Option<crate::har::Har>,
+    pub har: Option<Har>,
     /// The latest time a driver said it was done.
     pub ended: Duration,
 }
 
 impl Sinks {
-    /// The sinks of a load that starts now, after `stats` holds setup's.
-    pub fn new(
-        scenario: &Scenario,
-        stats: Stats,
-        timeline: Timeline,
-        har: Option<crate::har::Har>,
-    ) -> Self {
+    /// The sinks of a load that starts now (`started`), after `stats`
+    /// holds setup's: the timeline writes `files`' series, `Har` the
+    /// `--har` file.
+    pub fn new(scenario: &Scenario, stats: Stats, started: SystemTime, mut files: Files) -> Self {
+        let har = files.har.take().map(|path| Har::new(path, started));
         Sinks {
             stats,
             judge: Judge::new(scenario),
-            timeline,
+            timeline: Timeline::new(scenario, started, files),
             active: Active(vec![0; scenario.workloads.len()]),
             har,
             ended: Duration::ZERO,
@@ -133,7 +133,7 @@ impl Sinks {
     pub fn finish(self, elapsed: Duration) -> (Stats, Vec<Verdict>, Vec<Row>, Vec<String>) {
         let verdicts = self.judge.verdicts(&self.stats, elapsed);
         let (rows, mut problems) = self.timeline.finish(elapsed);
-        if let Some(Err(why)) = self.har.map(crate::har::Har::write) {
+        if let Some(Err(why)) = self.har.map(Har::write) {
             problems.push(why);
         }
         (self.stats, verdicts, rows, problems)

@@ -208,14 +208,17 @@ fn read_files(scenario: &Scenario, base: &Path) -> Result<Vec<(String, Vec<u8>)>
             ))),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // What each grpc step's proto imports, resolved beside it.
+    // What each grpc step's proto imports, resolved beside it; a file
+    // already read (a proto itself, one another step imports) is not read
+    // again.
     for g in scenario.grpc_calls() {
         scenario::grpc::closure(&g.proto, &mut |path| {
+            if let Some((_, bytes)) = files.iter().find(|(p, _)| p == path) {
+                return Ok(bytes.clone());
+            }
             let bytes =
                 std::fs::read(base.join(path)).map_err(|e| format!("cannot read it: {e}"))?;
-            if !files.iter().any(|(p, _)| p == path) {
-                files.push((path.to_string(), bytes.clone()));
-            }
+            files.push((path.to_string(), bytes.clone()));
             Ok(bytes)
         })
         .map_err(Failure::input)?;

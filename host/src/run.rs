@@ -10,7 +10,7 @@ use crate::observe::Sinks;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::series_files::Files;
-use crate::timeline::{Row, Timeline};
+use crate::timeline::Row;
 use crate::vu::{self, Event, Shared};
 use scenario::Scenario;
 use scenario::model::Hook;
@@ -75,17 +75,7 @@ pub async fn execute(
     let start = Instant::now();
     let started = SystemTime::now();
     let all_ready = (users.failed.is_empty() && !users.interrupted).then_some(users.took);
-    let mut files = files;
-    let har = files
-        .har
-        .take()
-        .map(|path| crate::har::Har::new(path, started));
-    let mut sinks = Sinks::new(
-        scenario,
-        stats,
-        Timeline::new(scenario, started, files),
-        har,
-    );
+    let mut sinks = Sinks::new(scenario, stats, started, files);
     sinks.not_made(std::mem::take(&mut users.failed));
     let stop_at = match users.interrupted {
         true => start,

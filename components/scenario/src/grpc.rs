@@ -52,9 +52,10 @@ pub fn closure(
     };
     let mut out: Vec<ProtoFile> = Vec::new();
     let mut todo = vec![name];
-    // A bound on a import cycle's work: protox reports the cycle itself.
+    // Each file is read once, so an import cycle ends here (protox
+    // reports the cycle itself).
     while let Some(name) = todo.pop() {
-        if out.iter().any(|f| f.name == name) || out.len() > 1000 {
+        if out.iter().any(|f| f.name == name) {
             continue;
         }
         let path = format!("{dir}{name}");

@@ -4,7 +4,7 @@
 //! instance starts (and checked for the form's boundary then), and each
 //! call's body.
 
-use crate::grpc::GrpcCall;
+use crate::grpc::{GrpcCall, ProtoFile};
 use crate::model::{Call, HttpCall, Scenario};
 use crate::multipart::{FieldValue, Multipart, holds_boundary};
 
@@ -61,12 +61,19 @@ impl Scenario {
         &mut self,
         read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
     ) -> Result<(), String> {
+        // Each proto once, however many steps name it.
+        let mut protos: Vec<(String, std::sync::Arc<Vec<ProtoFile>>)> = Vec::new();
         for step in &mut self.workflow {
             if let Call::Grpc(g) = &mut step.call {
-                let protos = crate::grpc::closure(&g.proto, &mut |path| {
+                if let Some((_, done)) = protos.iter().find(|(p, _)| *p == g.proto) {
+                    g.protos = std::sync::Arc::clone(done);
+                    continue;
+                }
+                let files = crate::grpc::closure(&g.proto, &mut |path| {
                     read(path).ok_or_else(|| "not among the files given".to_string())
                 })?;
-                g.protos = std::sync::Arc::new(protos);
+                g.protos = std::sync::Arc::new(files);
+                protos.push((g.proto.clone(), std::sync::Arc::clone(&g.protos)));
                 continue;
             }
             let Call::Http(h) = &mut step.call else {

@@ -15,7 +15,7 @@ use action_support::types::{
     TlsUse,
 };
 use action_support::{
-    Budget, default_client, fail, io, nanos, net_fail, resolve, show_endpoint, std_ip, std_socket,
+    Budget, fail, io, nanos, net_fail, phases, resolve, show_endpoint, std_ip, std_socket,
 };
 use bytes::Bytes;
 use prost_reflect::{DynamicMessage, MethodDescriptor, SerializeOptions};
@@ -188,13 +188,7 @@ async fn call(
         tls: req.tls,
     };
     for attempt in 0..2 {
-        let mut phases = Phases {
-            connecting: 0,
-            tls_handshaking: 0,
-            sending: 0,
-            waiting: 0,
-            receiving: 0,
-        };
+        let mut phases = phases::zero();
         let idle = IDLE.with(|m| {
             let mut m = m.borrow_mut();
             let i = m.iter().position(|(k, ..)| *k == key)?;
@@ -223,11 +217,7 @@ async fn call(
         tally.received += received;
         let end = timing.last.unwrap_or_else(Instant::now);
         let sent_at = timing.sent.unwrap_or(end);
-        let first = timing.first.unwrap_or(end);
-        phases.sending = nanos(sent_at.saturating_duration_since(sent_from));
-        phases.waiting = nanos(first.saturating_duration_since(sent_at));
-        phases.receiving = nanos(end.saturating_duration_since(first));
-        tally.phases = Some(phases);
+        tally.phases = Some(phases::timed(phases, sent_from, sent_at, timing.first, end));
         if link.open() && !matches!(r, Err(Failed::Stale(_))) {
             IDLE.with(|m| m.borrow_mut().push((key.clone(), link, version)));
         }
@@ -262,7 +252,9 @@ async fn open(
     phases.connecting = nanos(start.elapsed());
     if req.tls {
         let start = Instant::now();
-        let session = handshake(&conn, tls, ctx.vu, &req.target.host, budget)
+        let h2 = ["h2".to_string()];
+        let host = &req.target.host;
+        let session = io::handshake_as(&conn, tls, ctx.vu, host, &h2, budget.deadline)
             .await
             .map_err(|e| net_fail(e, false, &authority))?;
         phases.tls_handshaking = nanos(start.elapsed());
@@ -282,24 +274,6 @@ async fn open(
         }
     }
     link::start(conn, budget, &authority).await
-}
-
-async fn handshake(
-    conn: &action_support::tcp::Connection,
-    given: Option<&Client>,
-    vu: u32,
-    host: &str,
-    budget: &Budget,
-) -> Result<action_support::tls::Session, NetError> {
-    let default;
-    let client = match given {
-        Some(c) => c,
-        None => {
-            default = default_client(vu)?;
-            &default
-        }
-    };
-    io::handshake(conn, client, host, &["h2".to_string()], budget.deadline).await
 }
 
 /// When the request went out and the reply began and ended arriving.

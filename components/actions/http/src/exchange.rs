@@ -9,7 +9,7 @@ use action_support::net::{NetError, ProtocolVersion};
 use action_support::tcp::Connection;
 use action_support::tls::{self, Client};
 use action_support::types::{ActionError, CallContext, ErrorKind, HttpVersion, Phases, TlsUse};
-use action_support::{Budget, fail, io, nanos, net_fail, std_socket};
+use action_support::{Budget, fail, io, nanos, net_fail, phases, std_socket};
 use std::time::Instant;
 
 /// What one request measured, whether it succeeded or not.
@@ -49,7 +49,7 @@ pub async fn run(
     let target = &route.target;
     let key = Key::new(route, via, ctx.vu, ctx.source_ip, tls.map(|c| c.id()));
     for attempt in 0..2 {
-        let mut phases = zero();
+        let mut phases = phases::zero();
         let (link, version, reused, id) = match pool::take(&key, want) {
             Some(Idle { link, tls, id, .. }) if attempt == 0 => (link, tls, true, id),
             _ => {
@@ -254,7 +254,7 @@ async fn h1(
         (Ok(_), Some(last)) => last,
         _ => Instant::now(),
     };
-    tally.phases = Some(timed(phases, start, sent_at, wire.first_byte, end));
+    tally.phases = Some(phases::timed(phases, start, sent_at, wire.first_byte, end));
     match read {
         Ok(resp) => {
             let reusable = resp.keep_alive.then_some(Link::H1(conn));
@@ -306,35 +306,15 @@ async fn h2(
     tally.sent += sent;
     tally.received += received;
     let end = timing.last_byte.unwrap_or_else(Instant::now);
-    tally.phases = Some(timed(phases, start, timing.sent_at, timing.first_byte, end));
+    tally.phases = Some(phases::timed(
+        phases,
+        start,
+        timing.sent_at,
+        timing.first_byte,
+        end,
+    ));
     let reusable = (link.open() && !matches!(r, Err(Failed::Stale(_)))).then_some(Link::H2(link));
     (r, reusable)
-}
-
-/// `phases` with the request's own: sending from `start` to `sent_at`,
-/// waiting to the first response byte, receiving from it to `end`.
-fn timed(
-    mut phases: Phases,
-    start: Instant,
-    sent_at: Instant,
-    first_byte: Option<Instant>,
-    end: Instant,
-) -> Phases {
-    let first = first_byte.unwrap_or(end);
-    phases.sending = nanos(sent_at.saturating_duration_since(start));
-    phases.waiting = nanos(first.saturating_duration_since(sent_at));
-    phases.receiving = nanos(end.saturating_duration_since(first));
-    phases
-}
-
-fn zero() -> Phases {
-    Phases {
-        connecting: 0,
-        tls_handshaking: 0,
-        sending: 0,
-        waiting: 0,
-        receiving: 0,
-    }
 }
 
 async fn handshake(
@@ -353,15 +333,7 @@ async fn handshake(
         Some(HttpVersion::Http11) => &["http/1.1"],
     };
     let alpn: Vec<String> = alpn.iter().map(|p| p.to_string()).collect();
-    let default;
-    let client = match given {
-        Some(client) => client,
-        None => {
-            default = action_support::default_client(vu)?;
-            &default
-        }
-    };
-    io::handshake(conn, client, host, &alpn, budget.deadline).await
+    io::handshake_as(conn, given, vu, host, &alpn, budget.deadline).await
 }
 
 /// A connection read within the step's budget; notes when the first

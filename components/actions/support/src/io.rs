@@ -8,6 +8,7 @@ use crate::task::ready;
 use crate::tcp::{self, Connection};
 use crate::tls::{self, Client, Session};
 use crate::udp::Socket;
+use std::cell::RefCell;
 
 /// Connects to `target` from `source` before `deadline`.
 pub async fn connect(
@@ -39,6 +40,28 @@ pub async fn handshake(
         }
         ready(conn.subscribe(), deadline).await?;
     }
+}
+
+/// `handshake` with the user's client, or when the scheduler passed none
+/// (a redirect from http:// to https://, a third-party scheduler) the
+/// user's default one.
+pub async fn handshake_as(
+    conn: &Connection,
+    given: Option<&Client>,
+    vu: u32,
+    host: &str,
+    alpn: &[String],
+    deadline: u64,
+) -> Result<Session, NetError> {
+    let default;
+    let client = match given {
+        Some(client) => client,
+        None => {
+            default = default_client(vu)?;
+            &default
+        }
+    };
+    handshake(conn, client, host, alpn, deadline).await
 }
 
 /// Writes all of `data`: queued at once, then handed to the OS as the
@@ -94,4 +117,33 @@ pub async fn receive(socket: &Socket, max: u32, deadline: u64) -> Result<Vec<u8>
         }
         ready(socket.subscribe(), deadline).await?;
     }
+}
+
+thread_local! {
+    /// Clients made here for users whose scheduler passed none (a redirect
+    /// from http:// to https://, or a third-party scheduler): one per user,
+    /// so sessions are never resumed across users.
+    static DEFAULT_CLIENTS: RefCell<Vec<(u32, tls::Client)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The user's default client (Mozilla roots), made on first use.
+fn default_client(vu: u32) -> Result<tls::Client, NetError> {
+    DEFAULT_CLIENTS.with(|c| {
+        let mut clients = c.borrow_mut();
+        if let Some((_, client)) = clients.iter().find(|(v, _)| *v == vu) {
+            return Ok(client.share());
+        }
+        let client = tls::Client::create(&tls::ClientConfig {
+            extra_roots_pem: None,
+            skip_verify: false,
+            server_name: None,
+            client_cert_pem: None,
+            client_key_pem: None,
+            versions: Vec::new(),
+        })
+        .map_err(NetError::Other)?;
+        let shared = client.share();
+        clients.push((vu, client));
+        Ok(shared)
+    })
 }

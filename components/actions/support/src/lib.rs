@@ -30,6 +30,7 @@ pub mod answers;
 #[cfg(feature = "h2")]
 pub mod h2;
 pub mod io;
+pub mod phases;
 pub mod task;
 
 pub use scheduler::actions::types;
@@ -257,33 +258,4 @@ pub fn show(bytes: &[u8]) -> String {
             head.iter().map(|b| format!("{b:02x}")).collect::<String>()
         ),
     }
-}
-
-thread_local! {
-    /// Clients made here for users whose scheduler passed none (a redirect
-    /// from http:// to https://, or a third-party scheduler): one per user,
-    /// so sessions are never resumed across users.
-    static DEFAULT_CLIENTS: std::cell::RefCell<Vec<(u32, tls::Client)>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// The user's default client (Mozilla roots), made on first use.
-pub fn default_client(vu: u32) -> Result<tls::Client, NetError> {
-    DEFAULT_CLIENTS.with(|c| {
-        let mut clients = c.borrow_mut();
-        if let Some((_, client)) = clients.iter().find(|(v, _)| *v == vu) {
-            return Ok(client.share());
-        }
-        let client = tls::Client::create(&tls::ClientConfig {
-            extra_roots_pem: None,
-            skip_verify: false,
-            server_name: None,
-            client_cert_pem: None,
-            client_key_pem: None,
-            versions: Vec::new(),
-        })
-        .map_err(NetError::Other)?;
-        let shared = client.share();
-        clients.push((vu, client));
-        Ok(shared)
-    })
 }

@@ -35,6 +35,7 @@ pub fn sample(s: Sample) -> contract::Sample {
         tls: s.tls.map(tls_use),
         http_version: s.http_version.map(http_version),
         grpc: s.grpc.map(grpc_result),
+        ws: s.ws.map(ws_result),
         trace: s.trace.map(exchange),
         checks_passed: s.checks_passed,
         checks_failed: s.checks_failed,

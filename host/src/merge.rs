@@ -290,6 +290,30 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
             .ok_or_else(|| format!("unknown grpc-status {name:?}"))?;
         grpc_statuses.insert(code, *n);
     }
+    let ws = match &f.ws {
+        None => None,
+        Some(w) => {
+            let histogram = |t: &Option<String>, name: &str| match t.as_deref() {
+                Some(t) => decode(t),
+                None => Err(format!("ws has no {name}_histogram")),
+            };
+            let mut closes = BTreeMap::new();
+            for (code, n) in &w.closes {
+                let code: u16 = code
+                    .parse()
+                    .map_err(|_| format!("ws close code {code:?} is not a number"))?;
+                closes.insert(code, *n);
+            }
+            Some(stats::ws::WsCounts {
+                sessions: w.sessions,
+                sent: w.messages_sent,
+                received: w.messages_received,
+                handshake: histogram(&w.handshake_histogram, "handshake")?,
+                round_trip: histogram(&w.round_trip_histogram, "round_trip")?,
+                closes,
+            })
+        }
+    };
     Ok(Bucket::from_parts(Parts {
         latency: decode(latency)?,
         service: f
@@ -310,6 +334,7 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
         http_versions,
         grpc_statuses,
         grpc_messages: f.grpc_messages,
+        ws,
         checks_passed: f.checks_passed,
         checks_failed: f.checks_failed,
     }))
@@ -510,6 +535,7 @@ fn per_second(timeline: &[Row], filter: &Filter, b: &Buckets) -> Result<Vec<(u64
             http_versions: BTreeMap::new(),
             grpc_statuses: BTreeMap::new(),
             grpc_messages: 0,
+            ws: None,
             checks_passed: 0,
             checks_failed: 0,
         });

@@ -122,6 +122,10 @@ pub fn attach(m: &mut Metrics, b: Option<&Bucket>) {
             .zip(hs.iter().map(encode))
             .collect()
     });
+    if let (Some(stat), Some(w)) = (m.ws.as_mut(), b.and_then(|b| b.ws())) {
+        stat.handshake_histogram = Some(encode(&w.handshake));
+        stat.round_trip_histogram = Some(encode(&w.round_trip));
+    }
 }
 
 /// Each figure's histograms beside it (latency, service time, phases): the
@@ -168,7 +172,7 @@ pub fn write(path: &Path, report: &Report) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use serde_json::Value;
-    use stats::report::{PhaseStat, ServiceTime, TlsStat};
+    use stats::report::{PhaseStat, ServiceTime, TlsStat, WsStat};
     use stats::{Phase, Row, Verdict, WorkloadReport};
     use std::collections::BTreeSet;
 
@@ -181,6 +185,12 @@ mod tests {
             http_versions: [("HTTP/2".to_string(), 1)].into(),
             grpc_statuses: [("NOT_FOUND".to_string(), 1)].into(),
             grpc_messages: 3,
+            ws: Some(WsStat {
+                closes: [("1000".to_string(), 1)].into(),
+                handshake_histogram: Some("h".into()),
+                round_trip_histogram: Some("h".into()),
+                ..WsStat::default()
+            }),
             latency_histogram: Some("h".into()),
             service_time_histogram: Some("h".into()),
             timings_histograms: Some([("connecting".to_string(), "h".to_string())].into()),

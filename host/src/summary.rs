@@ -129,6 +129,7 @@ pub fn render(
     if r.metrics.grpc_messages > 0 {
         let _ = writeln!(s, "grpc reply messages: {}", r.metrics.grpc_messages);
     }
+    ws_lines(&mut s, r, width);
     for st in &r.steps {
         if let Some(t) = &st.metrics.tls {
             let versions: Vec<String> = t
@@ -299,6 +300,34 @@ fn phases(s: &mut String, r: &Report, named: bool, width: usize) {
 }
 
 /// `LABEL: k: n, k: n` when there are counts.
+/// Each ws step's sessions: messages each way, the handshake's and the
+/// round trips' percentiles, clean closes by code.
+fn ws_lines(s: &mut String, r: &Report, width: usize) {
+    for st in &r.steps {
+        let Some(w) = &st.metrics.ws else { continue };
+        let closes: Vec<String> = w.closes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let _ = writeln!(
+            s,
+            "{:<width$} ws: {} sessions, {} messages sent, {} received; handshake p95 {:.3} ms; round trip ({}) p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} ms; clean closes {}",
+            st.label(),
+            w.sessions,
+            w.messages_sent,
+            w.messages_received,
+            w.handshake.p95_ms,
+            w.round_trips,
+            w.round_trip.p50_ms,
+            w.round_trip.p95_ms,
+            w.round_trip.p99_ms,
+            w.round_trip.max_ms,
+            if closes.is_empty() {
+                "none".to_string()
+            } else {
+                closes.join(", ")
+            },
+        );
+    }
+}
+
 fn counts_line(s: &mut String, label: &str, counts: &std::collections::BTreeMap<String, u64>) {
     if counts.is_empty() {
         return;

@@ -309,6 +309,7 @@ mod tests {
             tls: None,
             http_version: None,
             grpc: None,
+            ws: None,
             trace: None,
             checks_passed: 0,
             checks_failed: 0,

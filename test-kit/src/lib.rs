@@ -1,6 +1,7 @@
 //! What the integration tests share: the test servers written for them
 //! (`web`: HTTP and TLS, `shop`: a journey's API, `hostile`: misbehaving
-//! peers, `timed`: a server that counts when requests arrive), running
+//! peers, `timed`: a server that counts when requests arrive, `grpc`,
+//! `ws`: gRPC and WebSocket servers that count what they saw), running
 //! scheduler-host (`host`) and stock wasmtime (here) as a user would, and
 //! readers of what a report holds (`schema`, `histogram`, `step`, …).
 
@@ -16,6 +17,7 @@ pub mod schema;
 pub mod shop;
 pub mod timed;
 pub mod web;
+pub mod ws;
 
 use scenario::wave;
 use scheduler_host::loopback::LoopbackTarget;

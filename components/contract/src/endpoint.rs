@@ -54,6 +54,20 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The host and port of a `ws://` or `wss://` URL (80 and 443 by
+    /// default, as for HTTP: the upgrade is an HTTP request).
+    pub fn from_ws_url(url: &str) -> Option<Endpoint> {
+        let (scheme, rest) = url.split_once("://")?;
+        let http = match scheme.to_ascii_lowercase().as_str() {
+            "ws" => "http",
+            "wss" => "https",
+            _ => return None,
+        };
+        Endpoint::from_url(&format!("{http}://{rest}"))
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         if self.host.contains(':') {

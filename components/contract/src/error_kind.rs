@@ -34,6 +34,10 @@ pub enum ErrorKind {
     NoBufferSpace,
     /// HTTP/2: the server reset the stream or went away before answering.
     StreamReset,
+    /// WebSocket: the peer ended the session without a clean close.
+    ClosedAbnormally,
+    /// WebSocket: a message past the step's `max_message`.
+    MessageTooBig,
     Other,
     /// The user's instance trapped (a panic, an interrupted runaway step, its
     /// memory limit) or could not be created; counted by scheduler-host,
@@ -46,7 +50,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 24] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Timeout,
@@ -66,6 +70,8 @@ impl ErrorKind {
         ErrorKind::TooManyFiles,
         ErrorKind::NoBufferSpace,
         ErrorKind::StreamReset,
+        ErrorKind::ClosedAbnormally,
+        ErrorKind::MessageTooBig,
         ErrorKind::Other,
         ErrorKind::Trap,
         ErrorKind::Interrupted,
@@ -93,6 +99,8 @@ impl ErrorKind {
             ErrorKind::TooManyFiles => "too-many-files",
             ErrorKind::NoBufferSpace => "no-buffer-space",
             ErrorKind::StreamReset => "stream-reset",
+            ErrorKind::ClosedAbnormally => "closed-abnormally",
+            ErrorKind::MessageTooBig => "message-too-big",
             ErrorKind::Other => "other",
             ErrorKind::Trap => "trap",
             ErrorKind::Interrupted => "interrupted",

@@ -13,6 +13,7 @@ mod sample;
 mod tls_version;
 pub mod url;
 pub mod wit;
+mod ws;
 
 pub use endpoint::Endpoint;
 pub use error_kind::ErrorKind;
@@ -20,3 +21,4 @@ pub use grpc::GrpcResult;
 pub use http_version::HttpVersion;
 pub use sample::{Exchange, Hop, Outcome, Phases, Sample, SampleError, TlsUse, UNATTRIBUTED};
 pub use tls_version::TlsVersion;
+pub use ws::WsResult;

@@ -1,6 +1,6 @@
 //! What one executed step produced: the unit statistics are built from.
 
-use crate::{ErrorKind, GrpcResult, HttpVersion, TlsVersion};
+use crate::{ErrorKind, GrpcResult, HttpVersion, TlsVersion, WsResult};
 use std::time::Duration;
 
 /// `Sample::step` of a sample no step can claim: a trap inside an instance
@@ -24,6 +24,8 @@ pub struct Sample {
     pub http_version: Option<HttpVersion>,
     /// A gRPC call's grpc-status and reply count.
     pub grpc: Option<GrpcResult>,
+    /// A WebSocket session's figures (boxed: most samples have none).
+    pub ws: Option<Box<WsResult>>,
     /// The request as sent and received (a traced user's only).
     pub trace: Option<Box<Exchange>>,
     /// The step's checks that passed and failed (on its last request's
@@ -125,6 +127,7 @@ pub struct Outcome {
     /// The last body's size when only `max_body` of it was kept.
     pub body_cut: Option<u64>,
     pub grpc: Option<GrpcResult>,
+    pub ws: Option<Box<WsResult>>,
     pub trace: Option<Box<Exchange>>,
 }
 
@@ -142,6 +145,7 @@ impl Sample {
             tls: None,
             http_version: None,
             grpc: None,
+            ws: None,
             trace: None,
             checks_passed: 0,
             checks_failed: 0,

@@ -89,7 +89,8 @@ macro_rules! core_types_conversions {
 
 /// `scheduler:actions/types` ↔ contract: `endpoint`, `wit_endpoint`,
 /// `kind`, `wit_kind`, `phases`, `wit_phases`, `http_version`,
-/// `wit_http_version`, `grpc_result`, `wit_grpc_result`, `tls_use`,
+/// `wit_http_version`, `grpc_result`, `wit_grpc_result`, `ws_result`,
+/// `wit_ws_result`, `tls_use`,
 /// `wit_tls_use`, `exchange`, `wit_exchange`.
 /// Expand `core_types_conversions!` in the same module first (`tls_use`
 /// calls its `tls_version`).
@@ -138,6 +139,8 @@ macro_rules! action_types_conversions {
                 W::TooManyFiles => K::TooManyFiles,
                 W::NoBufferSpace => K::NoBufferSpace,
                 W::StreamReset => K::StreamReset,
+                W::ClosedAbnormally => K::ClosedAbnormally,
+                W::MessageTooBig => K::MessageTooBig,
                 W::Interrupted => K::Interrupted,
                 W::Other => K::Other,
             }
@@ -167,6 +170,8 @@ macro_rules! action_types_conversions {
                 K::TooManyFiles => W::TooManyFiles,
                 K::NoBufferSpace => W::NoBufferSpace,
                 K::StreamReset => W::StreamReset,
+                K::ClosedAbnormally => W::ClosedAbnormally,
+                K::MessageTooBig => W::MessageTooBig,
                 // Only a host counts traps and interruptions; a guest never
                 // makes one.
                 K::Interrupted => W::Interrupted,
@@ -225,6 +230,30 @@ macro_rules! action_types_conversions {
             $($m)::+::GrpcResult {
                 status: g.status,
                 messages: g.messages,
+            }
+        }
+
+        #[allow(dead_code)]
+        pub fn ws_result(w: $($m)::+::WsResult) -> Box<$crate::WsResult> {
+            Box::new($crate::WsResult {
+                handshake: $crate::wit::duration(w.handshake),
+                sent: w.sent,
+                received: w.received,
+                round_trips: w.round_trips.into_iter().map($crate::wit::duration).collect(),
+                close_code: w.close_code,
+            })
+        }
+
+        // Takes a sample's box as it is (`ws.map(wit_ws_result)`).
+        #[allow(dead_code, clippy::boxed_local)]
+        pub fn wit_ws_result(w: Box<$crate::WsResult>) -> $($m)::+::WsResult {
+            let w = *w;
+            $($m)::+::WsResult {
+                handshake: $crate::wit::nanos(w.handshake),
+                sent: w.sent,
+                received: w.received,
+                round_trips: w.round_trips.into_iter().map($crate::wit::nanos).collect(),
+                close_code: w.close_code,
             }
         }
 

@@ -69,7 +69,7 @@ pub fn pointer(p: String) -> Result<String, String> {
     }
 }
 
-fn regex(r: String) -> Result<String, String> {
+pub(crate) fn regex(r: String) -> Result<String, String> {
     regex_lite::Regex::new(&r)
         .map_err(|e| format!("regex {r:?}: {}", e.to_string().replace('\n', " ")))?;
     Ok(r)

@@ -5,7 +5,7 @@
 //! Layers, bottom up; no module imports one above it:
 //! `error`, `bytesize`, `duration`, `pool`, `template` ← `think`, `checks`, `tls`,
 //! `http_options`,
-//! `executor` ← `data`, `thresholds`, `grpc` ← `model` ← `forms` ← `parse` ← `wave`;
+//! `executor` ← `data`, `thresholds`, `grpc`, `ws`, `raw` ← `model` ← `forms` ← `parse` ← `wave`;
 //! `overrides` and `oneline` write document trees (below `parse`).
 
 pub mod bytesize;
@@ -23,12 +23,14 @@ pub mod oneline;
 pub mod overrides;
 pub mod parse;
 pub mod pool;
+pub mod raw;
 pub mod template;
 pub mod think;
 pub mod thresholds;
 pub mod tls;
 mod uploads;
 pub mod wave;
+pub mod ws;
 
 pub use contract::Endpoint;
 pub use error::ScenarioError;

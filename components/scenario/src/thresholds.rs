@@ -24,9 +24,16 @@ pub enum Metric {
     Requests,
     Iterations,
     DroppedIterations,
+    /// WebSocket: a `send … expect` or `ping` round trip, in ms.
+    WsRoundTrip,
+    /// WebSocket: connect, TLS and upgrade to the 101, in ms.
+    WsHandshake,
+    /// WebSocket data messages sent / received.
+    WsMessagesSent,
+    WsMessagesReceived,
 }
 
-const METRICS: [(&str, Metric); 7] = [
+const METRICS: [(&str, Metric); 11] = [
     ("latency", Metric::Latency),
     ("service_time", Metric::ServiceTime),
     ("errors", Metric::Errors),
@@ -34,23 +41,33 @@ const METRICS: [(&str, Metric); 7] = [
     ("requests", Metric::Requests),
     ("iterations", Metric::Iterations),
     ("dropped_iterations", Metric::DroppedIterations),
+    ("ws_round_trip", Metric::WsRoundTrip),
+    ("ws_handshake", Metric::WsHandshake),
+    ("ws_messages_sent", Metric::WsMessagesSent),
+    ("ws_messages_received", Metric::WsMessagesReceived),
 ];
 
 impl Metric {
     /// The aggregations it has, as written.
     fn aggregations(self) -> &'static str {
         match self {
-            Metric::Latency | Metric::ServiceTime => "avg, min, max, med, p(N), count",
-            Metric::Errors | Metric::Checks => "rate (a fraction), count",
-            Metric::Requests | Metric::Iterations | Metric::DroppedIterations => {
-                "count, rate (per second)"
+            Metric::Latency | Metric::ServiceTime | Metric::WsRoundTrip | Metric::WsHandshake => {
+                "avg, min, max, med, p(N), count"
             }
+            Metric::Errors | Metric::Checks => "rate (a fraction), count",
+            Metric::Requests
+            | Metric::Iterations
+            | Metric::DroppedIterations
+            | Metric::WsMessagesSent
+            | Metric::WsMessagesReceived => "count, rate (per second)",
         }
     }
 
     fn allows(self, agg: Agg) -> bool {
         match self {
-            Metric::Latency | Metric::ServiceTime => !matches!(agg, Agg::Rate),
+            Metric::Latency | Metric::ServiceTime | Metric::WsRoundTrip | Metric::WsHandshake => {
+                !matches!(agg, Agg::Rate)
+            }
             _ => matches!(agg, Agg::Count | Agg::Rate),
         }
     }

@@ -7,6 +7,7 @@ use scenario::checks::Query;
 use scenario::grpc::GrpcCall;
 use scenario::model::{Call, Hook, HttpCall, Scenario, Step, TcpCall, UdpCall};
 use scenario::template::{Ref, Scope};
+use scenario::ws::WsCall;
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -37,6 +38,7 @@ pub trait Actions {
     async fn tcp(&self, ctx: &CallContext, call: Cow<'_, TcpCall>) -> Outcome;
     async fn udp(&self, ctx: &CallContext, call: Cow<'_, UdpCall>) -> Outcome;
     async fn grpc(&self, ctx: &CallContext, call: Cow<'_, GrpcCall>, queries: &[Query]) -> Outcome;
+    async fn ws(&self, ctx: &CallContext, call: Cow<'_, WsCall>, queries: &[Query]) -> Outcome;
     async fn extension(
         &self,
         ctx: &CallContext,
@@ -322,9 +324,12 @@ impl Vu {
                 Err(name) => return vec![unsent(i, ErrorKind::MissingVariable, missing(&name))],
             },
         };
-        if let Cow::Owned(Call::Http(h)) = &call
-            && let Some((k, _)) = h.headers.iter().find(|(_, v)| v.contains(['\r', '\n']))
-        {
+        let headers = match &call {
+            Cow::Owned(Call::Http(h)) => h.headers.as_slice(),
+            Cow::Owned(Call::Ws(w)) => w.headers.as_slice(),
+            _ => &[],
+        };
+        if let Some((k, _)) = headers.iter().find(|(_, v)| v.contains(['\r', '\n'])) {
             let why = format!("header {k}: a variable put a line break in its value (not sent)");
             return vec![unsent(i, ErrorKind::BadParams, why)];
         }
@@ -339,6 +344,8 @@ impl Vu {
             Cow::Owned(Call::Udp(c)) => actions.udp(ctx, Cow::Owned(c)).await,
             Cow::Borrowed(Call::Grpc(c)) => actions.grpc(ctx, Cow::Borrowed(c), q).await,
             Cow::Owned(Call::Grpc(c)) => actions.grpc(ctx, Cow::Owned(c), q).await,
+            Cow::Borrowed(Call::Ws(c)) => actions.ws(ctx, Cow::Borrowed(c), q).await,
+            Cow::Owned(Call::Ws(c)) => actions.ws(ctx, Cow::Owned(c), q).await,
             Cow::Borrowed(Call::Extension { kind, params_json }) => {
                 actions.extension(ctx, kind, params_json, q).await
             }

@@ -5,6 +5,7 @@ use scenario::checks::Query;
 use scenario::grpc::GrpcCall;
 use scenario::model::{HttpCall, TcpCall, UdpCall};
 use scenario::parse;
+use scenario::ws::WsCall;
 use scheduler::reactor::block_on;
 use scheduler::{Actions, CallContext, Reactor, Vu, local};
 use stats::Stats;
@@ -50,6 +51,10 @@ impl Actions for Fake {
     }
     async fn grpc(&self, c: &CallContext, call: Cow<'_, GrpcCall>, _: &[Query]) -> Outcome {
         self.calls.borrow_mut().push((call.method.clone(), ip(c)));
+        Outcome::default()
+    }
+    async fn ws(&self, c: &CallContext, call: Cow<'_, WsCall>, _: &[Query]) -> Outcome {
+        self.calls.borrow_mut().push((call.url.clone(), ip(c)));
         Outcome::default()
     }
     async fn udp(&self, c: &CallContext, call: Cow<'_, UdpCall>) -> Outcome {
@@ -198,6 +203,7 @@ fn sample(step: u32, latency_us: u64, status: Option<u16>, error: Option<ErrorKi
         tls: None,
         http_version: None,
         grpc: None,
+        ws: None,
         trace: None,
         checks_passed: 0,
         checks_failed: 0,
@@ -392,6 +398,9 @@ impl Actions for Refusing {
         Outcome::default()
     }
     async fn grpc(&self, _: &CallContext, _: Cow<'_, GrpcCall>, _: &[Query]) -> Outcome {
+        Outcome::default()
+    }
+    async fn ws(&self, _: &CallContext, _: Cow<'_, WsCall>, _: &[Query]) -> Outcome {
         Outcome::default()
     }
     async fn extension(&self, _: &CallContext, _: &str, _: &str, _: &[Query]) -> Outcome {

@@ -3,6 +3,7 @@
 //! `merge`, and `metrics` renders the report's figures.
 
 use crate::report::{ErrorStat, Metrics, PhaseStat, ServiceTime, TlsStat};
+use crate::ws::WsCounts;
 use contract::{ErrorKind, HttpVersion, Phases, Sample, TlsVersion};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -28,6 +29,8 @@ pub struct Bucket {
     /// Requests by HTTP version.
     http: BTreeMap<HttpVersion, u64>,
     grpc: GrpcCounts,
+    /// WebSocket figures, once a sample was a session.
+    ws: Option<Box<WsCounts>>,
     /// Send-to-response time, once a sample was scheduled (arrival-rate
     /// executors: `latency` then counts from the scheduled time).
     service: Option<Box<Histogram<u64>>>,
@@ -58,6 +61,7 @@ pub struct Parts {
     pub http_versions: BTreeMap<HttpVersion, u64>,
     pub grpc_statuses: BTreeMap<u16, u64>,
     pub grpc_messages: u64,
+    pub ws: Option<WsCounts>,
     pub checks_passed: u64,
     pub checks_failed: u64,
 }
@@ -128,6 +132,7 @@ impl Default for Bucket {
             tls: TlsCounts::default(),
             http: BTreeMap::new(),
             grpc: GrpcCounts::default(),
+            ws: None,
             service: None,
             checks_passed: 0,
             checks_failed: 0,
@@ -156,6 +161,7 @@ impl Bucket {
                 statuses: p.grpc_statuses,
                 messages: p.grpc_messages,
             },
+            ws: p.ws.map(Box::new),
             service: p.service.map(Box::new),
             checks_passed: p.checks_passed,
             checks_failed: p.checks_failed,
@@ -166,6 +172,11 @@ impl Bucket {
     /// phases.
     pub fn phase_histograms(&self) -> Option<&[Histogram<u64>; 5]> {
         self.phases.as_deref()
+    }
+
+    /// WebSocket figures, once a sample was a session.
+    pub fn ws(&self) -> Option<&WsCounts> {
+        self.ws.as_deref()
     }
 
     /// Send-to-response times, only when some sample was scheduled.
@@ -218,6 +229,9 @@ impl Bucket {
         if let Some(g) = s.grpc {
             *self.grpc.statuses.entry(g.status).or_default() += 1;
             self.grpc.messages += u64::from(g.messages);
+        }
+        if let Some(w) = &s.ws {
+            self.ws.get_or_insert_default().push(w);
         }
         match &s.error {
             None => self.ok += 1,
@@ -272,6 +286,9 @@ impl Bucket {
             *self.grpc.statuses.entry(*k).or_default() += v;
         }
         self.grpc.messages += o.grpc.messages;
+        if let Some(theirs) = &o.ws {
+            self.ws.get_or_insert_default().merge(theirs);
+        }
         for (k, v) in &o.errors {
             let stat = self.errors.entry(*k).or_default();
             stat.count += v.count;
@@ -393,6 +410,7 @@ impl Bucket {
                 .map(|(code, n)| (contract::grpc::status_name(*code), *n))
                 .collect(),
             grpc_messages: self.grpc.messages,
+            ws: self.ws.as_deref().map(WsCounts::stat),
             latency_histogram: None,
             service_time_histogram: None,
             timings_histograms: None,

@@ -3,13 +3,15 @@
 //! the one report type every output reads and writes.
 //!
 //! Layers, bottom up: `report` (the types) ← `bucket` ← `tally` ← `stats`
-//! ← `judge`. No module imports one above it.
+//! ← `judge`; `ws` sits beside `bucket` (its WebSocket counts). No module
+//! imports one above it.
 
 pub mod bucket;
 pub mod judge;
 pub mod report;
 pub mod stats;
 pub mod tally;
+pub mod ws;
 
 pub use bucket::{Bucket, Parts, delays, histogram, recorded_us, us};
 pub use judge::{Judge, judge_windows};

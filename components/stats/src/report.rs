@@ -43,6 +43,27 @@ pub struct TlsStat {
     pub tls_versions: BTreeMap<String, u64>,
 }
 
+/// WebSocket sessions in the report (ws steps).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct WsStat {
+    pub sessions: u64,
+    /// Data messages (text and binary) each way.
+    pub messages_sent: u64,
+    pub messages_received: u64,
+    /// Connect, TLS and upgrade, to the 101.
+    pub handshake: PhaseStat,
+    /// `send … expect` (send to the matching message) and `ping` round trips.
+    pub round_trips: u64,
+    pub round_trip: PhaseStat,
+    /// Sessions whose close handshake completed, by close code ("1000" → n).
+    pub closes: BTreeMap<String, u64>,
+    /// The histograms themselves (HDR V2, deflated, base64), for merging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake_histogram: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip_histogram: Option<String>,
+}
+
 /// Counts and latencies, for the run and for each step.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Metrics {
@@ -95,6 +116,9 @@ pub struct Metrics {
     /// Reply messages gRPC calls received (a server-streaming call's many).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub grpc_messages: u64,
+    /// WebSocket sessions, for ws steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws: Option<WsStat>,
     /// The latency histogram itself (HDR V2, deflated, base64), so reports
     /// merge and re-quantile exactly; filled by scheduler-host.
     #[serde(default, skip_serializing_if = "Option::is_none")]

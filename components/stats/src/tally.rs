@@ -17,10 +17,22 @@ impl Tally {
         let b = &self.bucket;
         let per_second = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         let fraction = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+        let none = crate::bucket::histogram;
+        let ws = b.ws();
         match (t.metric, t.agg) {
-            (Metric::Latency | Metric::ServiceTime, agg) => {
-                let h = match t.metric {
-                    Metric::ServiceTime => b.service_histogram(),
+            (
+                Metric::Latency | Metric::ServiceTime | Metric::WsRoundTrip | Metric::WsHandshake,
+                agg,
+            ) => {
+                let empty;
+                let h = match (t.metric, ws) {
+                    (Metric::ServiceTime, _) => b.service_histogram(),
+                    (Metric::WsRoundTrip, Some(w)) => &w.round_trip,
+                    (Metric::WsHandshake, Some(w)) => &w.handshake,
+                    (Metric::WsRoundTrip | Metric::WsHandshake, None) => {
+                        empty = none();
+                        &empty
+                    }
                     _ => b.latency_histogram(),
                 };
                 if h.is_empty() {
@@ -47,6 +59,22 @@ impl Tally {
             (Metric::Iterations, _) => self.iterations as f64,
             (Metric::DroppedIterations, Agg::Rate) => per_second(self.dropped),
             (Metric::DroppedIterations, _) => self.dropped as f64,
+            (Metric::WsMessagesSent, agg) => {
+                let n = ws.map_or(0, |w| w.sent);
+                if agg == Agg::Rate {
+                    per_second(n)
+                } else {
+                    n as f64
+                }
+            }
+            (Metric::WsMessagesReceived, agg) => {
+                let n = ws.map_or(0, |w| w.received);
+                if agg == Agg::Rate {
+                    per_second(n)
+                } else {
+                    n as f64
+                }
+            }
         }
     }
 

@@ -107,6 +107,7 @@ fn outcome(
         body_cut: None,
         // gRPC calls are not in a HAR trace.
         trace: None,
+        ws: None,
         grpc: reply.map(|r| GrpcResult {
             status: r.grpc_status,
             messages: r.messages.count,

@@ -12,7 +12,7 @@ wit_bindgen::generate!({
         package scheduler:support;
         world support {
             import scheduler:core-libs/types@0.4.0;
-            import scheduler:actions/types@0.7.0;
+            import scheduler:actions/types@0.8.0;
             import scheduler:core-libs/dns@0.4.0;
             import scheduler:core-libs/tcp@0.4.0;
             import scheduler:core-libs/tls@0.4.0;
@@ -134,6 +134,7 @@ pub fn outcome(
         http_version: None,
         body_cut: None,
         grpc: None,
+        ws: None,
         trace: None,
     }
 }

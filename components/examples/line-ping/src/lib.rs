@@ -152,6 +152,7 @@ fn execute_nothing() -> Outcome {
         body_cut: None,
         // Not a gRPC call, and nothing to trace.
         grpc: None,
+        ws: None,
         trace: None,
     }
 }

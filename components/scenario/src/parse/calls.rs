@@ -103,17 +103,7 @@ pub(super) fn http(
         }
     }
     // The origin must be known before the run: egress rules are made from it.
-    let origin_known = match url.as_fixed() {
-        Some(u) => Endpoint::from_url(u).is_some(),
-        None => {
-            let prefix = url.prefix();
-            Endpoint::from_url(prefix).is_some()
-                && prefix
-                    .split_once("://")
-                    .is_some_and(|(_, rest)| rest.contains(['/', '?', '#']))
-        }
-    };
-    if !origin_known {
+    if !origin_known(&url, Endpoint::from_url) {
         let shown = url.as_fixed().map_or_else(|| p.url.clone(), str::to_string);
         let why = if url.as_fixed().is_some() {
             "expected http[s]://host[:port]/path"
@@ -124,28 +114,7 @@ pub(super) fn http(
     }
     let https = url.prefix().starts_with("https:");
     let url = parts.take(Part::Url, url, names);
-    let mut headers = Vec::new();
-    for (k, v) in p.headers {
-        let (Some(k), Some(v)) = (scalar(&k), scalar(&v)) else {
-            return Err(field(
-                format!("{at}.headers"),
-                "names and values must be plain text",
-            ));
-        };
-        if k.is_empty() || k.bytes().any(|b| b <= b' ' || b == b':' || b >= 0x7f) {
-            return Err(field(
-                format!("{at}.headers"),
-                format!("{k:?} is not a valid header name"),
-            ));
-        }
-        let value_at = format!("{at}.headers.{k}");
-        if v.contains(['\r', '\n']) {
-            return Err(field(value_at, "value must not contain line breaks"));
-        }
-        let t = text_template(&value_at, &v, names)?;
-        let shown = parts.take(Part::Header(headers.len()), t, names);
-        headers.push((k, shown));
-    }
+    let mut headers = headers(at, &p.headers, names, parts)?;
     let has = |headers: &[(String, String)], name: &str| {
         headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
     };
@@ -245,6 +214,53 @@ pub(super) fn http(
         digest,
         multipart,
     })
+}
+
+/// Whether a URL template's scheme, host and port are fixed (what
+/// `endpoint` reads from a URL), so egress rules can be made before the run.
+pub(super) fn origin_known(url: &Template, endpoint: fn(&str) -> Option<Endpoint>) -> bool {
+    match url.as_fixed() {
+        Some(u) => endpoint(u).is_some(),
+        None => {
+            let prefix = url.prefix();
+            endpoint(prefix).is_some()
+                && prefix
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.contains(['/', '?', '#']))
+        }
+    }
+}
+
+/// `headers:` in order, each value a template (`Part::Header(i)`).
+pub(super) fn headers(
+    at: &str,
+    map: &serde_yaml::Mapping,
+    names: &Names,
+    parts: &mut Parts,
+) -> Result<Vec<(String, String)>, ScenarioError> {
+    let mut headers = Vec::new();
+    for (k, v) in map {
+        let (Some(k), Some(v)) = (scalar(k), scalar(v)) else {
+            return Err(field(
+                format!("{at}.headers"),
+                "names and values must be plain text",
+            ));
+        };
+        if k.is_empty() || k.bytes().any(|b| b <= b' ' || b == b':' || b >= 0x7f) {
+            return Err(field(
+                format!("{at}.headers"),
+                format!("{k:?} is not a valid header name"),
+            ));
+        }
+        let value_at = format!("{at}.headers.{k}");
+        if v.contains(['\r', '\n']) {
+            return Err(field(value_at, "value must not contain line breaks"));
+        }
+        let t = text_template(&value_at, &v, names)?;
+        let shown = parts.take(Part::Header(headers.len()), t, names);
+        headers.push((k, shown));
+    }
+    Ok(headers)
 }
 
 /// `multipart:`'s fields in order: a text value (a template), or

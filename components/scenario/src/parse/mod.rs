@@ -11,6 +11,7 @@ mod calls;
 mod grpc;
 mod step;
 mod text;
+mod ws;
 use crate::model::*;
 use crate::template::{DataNames, Names, Ref};
 use std::collections::BTreeMap;

@@ -59,6 +59,13 @@ pub(super) fn step(
             limits,
             &mut parts,
         )?),
+        "ws" => Call::Ws(super::ws::ws(
+            &params_at,
+            typed(&params_at, s.params)?,
+            s.timeout.map(|d| d.0).unwrap_or(DEFAULT_STEP_TIMEOUT),
+            limits,
+            &mut parts,
+        )?),
         kind if is_extension(kind) => {
             let value =
                 serde_json::to_value(&s.params).map_err(|e| field(&params_at, e.to_string()))?;
@@ -98,7 +105,10 @@ pub(super) fn step(
             "must be between 1ms and 49 days",
         ));
     }
-    let answers = matches!(call, Call::Http(_) | Call::Grpc(_) | Call::Extension { .. });
+    let answers = matches!(
+        call,
+        Call::Http(_) | Call::Grpc(_) | Call::Ws(_) | Call::Extension { .. }
+    );
     let mut queries = Vec::new();
     let mut extract = Vec::new();
     for (k, v) in s.extract {
@@ -107,7 +117,7 @@ pub(super) fn step(
         if !answers {
             return Err(field(
                 rule_at,
-                "only http, grpc and extension steps answer extraction rules",
+                "only http, grpc, ws and extension steps answer extraction rules",
             ));
         }
         let rule: crate::checks::RawRule = serde_yaml::from_value(v)
@@ -133,7 +143,7 @@ pub(super) fn step(
         if !answers {
             return Err(field(
                 check_at,
-                "only http, grpc and extension steps have headers",
+                "only http, grpc, ws and extension steps have headers",
             ));
         }
         let want = scalar(&v).ok_or_else(|| field(&check_at, "expected plain text"))?;
@@ -148,7 +158,7 @@ pub(super) fn step(
         if !answers {
             return Err(field(
                 check_at,
-                "only http, grpc and extension steps answer JSON checks",
+                "only http, grpc, ws and extension steps answer JSON checks",
             ));
         }
         let pointer = crate::checks::pointer(pointer).map_err(|m| field(&check_at, m))?;

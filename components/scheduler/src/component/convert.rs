@@ -34,6 +34,7 @@ pub fn outcome(o: t::Outcome) -> Outcome {
         answers: o.answers,
         body_cut: o.body_cut,
         grpc: o.grpc.map(grpc_result),
+        ws: o.ws.map(ws_result),
         trace: o.trace.map(exchange),
         earlier: o
             .earlier
@@ -61,6 +62,49 @@ pub fn wit_query(q: &Query) -> t::Query {
     }
 }
 
+/// A ws step's session as the slot takes it.
+pub fn wit_ws_request(w: scenario::ws::WsCall, queries: &[Query]) -> t::WsRequest {
+    use scenario::ws::{WsExpect, WsMessage, WsPayload};
+    let nanos = |d: Option<std::time::Duration>| d.map(contract::wit::nanos);
+    let messages = w
+        .messages
+        .into_iter()
+        .map(|m| match m {
+            WsMessage::Send {
+                payload,
+                expect,
+                timeout,
+            } => t::WsMessage::Send(t::WsSend {
+                payload: match payload {
+                    WsPayload::Text(s) => t::WsPayload::Text(s),
+                    WsPayload::Binary(b) => t::WsPayload::Binary(b),
+                },
+                expect: expect.map(|e| match e {
+                    WsExpect::Text(s) => t::WsExpect::Text(s),
+                    WsExpect::Regex(r) => t::WsExpect::Regex(r),
+                    WsExpect::Json(entries) => t::WsExpect::Json(entries),
+                }),
+                timeout: nanos(timeout),
+            }),
+            WsMessage::Receive { count, timeout } => t::WsMessage::Receive(t::WsReceive {
+                count,
+                timeout: nanos(timeout),
+            }),
+            WsMessage::Wait(d) => t::WsMessage::Wait(contract::wit::nanos(d)),
+            WsMessage::Ping { timeout } => t::WsMessage::Ping(nanos(timeout)),
+            WsMessage::Close(code) => t::WsMessage::Close(code),
+        })
+        .collect();
+    t::WsRequest {
+        url: w.url,
+        headers: w.headers,
+        subprotocols: w.subprotocols,
+        messages,
+        max_message: w.max_message,
+        queries: queries.iter().map(wit_query).collect(),
+    }
+}
+
 pub fn wit_sample(s: Sample) -> wit_vu::Sample {
     wit_vu::Sample {
         step: s.step,
@@ -76,6 +120,7 @@ pub fn wit_sample(s: Sample) -> wit_vu::Sample {
         tls: s.tls.map(wit_tls_use),
         http_version: s.http_version.map(wit_http_version),
         grpc: s.grpc.map(wit_grpc_result),
+        ws: s.ws.map(wit_ws_result),
         trace: s.trace.map(wit_exchange),
         checks_passed: s.checks_passed,
         checks_failed: s.checks_failed,

@@ -1,7 +1,7 @@
 //! The imported action slots behind the workflow's `Actions`, and each
 //! user's TLS clients.
 
-use super::bindings::scheduler::actions::{extension, grpc, http, tcp, types as t, udp};
+use super::bindings::scheduler::actions::{extension, grpc, http, tcp, types as t, udp, ws};
 use super::bindings::scheduler::core_libs::tls;
 use super::convert::{ctx, wit_endpoint, wit_query, wit_tls_version};
 use super::poll::finish;
@@ -11,6 +11,7 @@ use scenario::checks::Query;
 use scenario::grpc::GrpcCall;
 use scenario::model::{HttpCall, ReadMode, Scenario, TcpCall, UdpCall};
 use scenario::tls::TlsMaterial;
+use scenario::ws::WsCall;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -237,6 +238,17 @@ impl Actions for Slots {
         };
         let call = match self.client(c.vu, g.tls) {
             Ok(client) => grpc::Call::new(ctx(c), &req, &schema, client.as_deref()),
+            Err(failed) => return *failed,
+        };
+        finish(|| call.advance()).await
+    }
+
+    async fn ws(&self, c: &CallContext, call: Cow<'_, WsCall>, queries: &[Query]) -> Outcome {
+        let w = call.into_owned();
+        let tls = w.tls;
+        let req = super::convert::wit_ws_request(w, queries);
+        let call = match self.client(c.vu, tls) {
+            Ok(client) => ws::Call::new(ctx(c), &req, client.as_deref()),
             Err(failed) => return *failed,
         };
         finish(|| call.advance()).await

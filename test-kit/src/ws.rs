@@ -39,6 +39,8 @@ pub struct Seen {
     /// The subprotocols clients offered (as sent).
     pub offered: BTreeMap<String, u64>,
     pub sources: BTreeMap<IpAddr, u64>,
+    /// Upgrades by request target (path and query).
+    pub paths: BTreeMap<String, u64>,
 }
 
 pub struct WsServer {
@@ -85,6 +87,8 @@ impl WsServer {
                     let Ok((tcp, peer)) = listener.accept().await else {
                         continue;
                     };
+                    // Replies go out at once (no Nagle delay in the round trips).
+                    let _ = tcp.set_nodelay(true);
                     let seen = Arc::clone(&shared);
                     let acceptor = acceptor.clone();
                     tokio::spawn(async move {
@@ -145,6 +149,7 @@ where
         let mut s = seen.lock().unwrap();
         s.upgrades += 1;
         *s.sources.entry(ip).or_default() += 1;
+        *s.paths.entry(path.clone()).or_default() += 1;
     }
     let (route, query) = path.split_once('?').unwrap_or((path.as_str(), ""));
     match route {

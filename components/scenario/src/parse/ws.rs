@@ -95,6 +95,12 @@ pub(super) fn ws(
         if let WsMessage::Wait(d) = &m {
             waits += *d;
         }
+        if matches!(messages.last(), Some(WsMessage::Close(_))) {
+            return Err(field(
+                format!("{at}.messages[{}]", i - 1),
+                "close ends the session: it must be the last message",
+            ));
+        }
         messages.push(m);
     }
     if waits >= timeout {

@@ -308,7 +308,7 @@ fn ws_lines(s: &mut String, r: &Report, width: usize) {
         let closes: Vec<String> = w.closes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         let _ = writeln!(
             s,
-            "{:<width$} ws: {} sessions, {} messages sent, {} received; handshake p95 {:.3} ms; round trip ({}) p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} ms; clean closes {}",
+            "{:<width$} ws: {} sessions, {} messages sent, {} received; handshake p95 {:.3} ms; round trip ({}) p50 {:.3} p95 {:.3} p99 {:.3} max {:.3} ms; closes {}",
             st.label(),
             w.sessions,
             w.messages_sent,

@@ -443,3 +443,53 @@ fn bad_websocket_params_name_the_field() {
         "no session before the input was valid"
     );
 }
+
+/// A report merged with itself: every ws count doubles, the round-trip
+/// and handshake percentiles stay (rebuilt from their histograms).
+#[test]
+fn merged_reports_add_up_websocket_figures() {
+    let dir = scratch("ws-merge");
+    let server = WsServer::start(false);
+    let steps = ws_step(
+        "chat",
+        &format!("ws://{}/echo", server.addr),
+        "",
+        &["{send: a, expect: a}", "{ping: true}", "{close: 1001}"],
+        "",
+    );
+    let (out, report) = run(&dir, &common::workflow("ws-m", "", 2, 3, &steps), &[]);
+    ok(&out);
+    let one = report.unwrap();
+    let path = dir.join("report.json");
+    let merged = dir.join("merged.json");
+    let out = common::host::cli(
+        &dir,
+        &[
+            "merge",
+            path.to_str().unwrap(),
+            path.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+    );
+    ok(&out);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
+    let (a, b) = (&one["ws"], &m["ws"]);
+    for key in [
+        "sessions",
+        "messages_sent",
+        "messages_received",
+        "round_trips",
+    ] {
+        assert_eq!(
+            b[key].as_u64().unwrap(),
+            2 * a[key].as_u64().unwrap(),
+            "{key}"
+        );
+    }
+    assert_eq!(b["closes"]["1001"], 12);
+    assert_eq!(b["round_trip"], a["round_trip"]);
+    assert_eq!(b["handshake"], a["handshake"]);
+    assert_eq!(step(&m, "chat")["ws"]["sessions"], 12);
+}

@@ -123,6 +123,8 @@ where
 {
     let mut path = String::new();
     let noted = Arc::clone(&seen);
+    // The error type is tungstenite's (`Callback`), not ours to box.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, mut resp: Response| {
         path = req.uri().to_string();
         let mut seen = noted.lock().unwrap();

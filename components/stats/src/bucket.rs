@@ -2,6 +2,7 @@
 //! or the run's. Samples go in with `push_step`, buckets add up with
 //! `merge`, and `metrics` renders the report's figures.
 
+pub use crate::hist::{histogram, ms, round3, us};
 use crate::report::{ErrorStat, Metrics, PhaseStat, ServiceTime, TlsStat};
 use crate::ws::WsCounts;
 use contract::{ErrorKind, HttpVersion, Phases, Sample, TlsVersion};
@@ -81,13 +82,6 @@ struct GrpcCounts {
     messages: u64,
 }
 
-/// The latency histogram every report figure comes from: microseconds,
-/// auto-resizing, 3 significant digits. The host's per-second histograms
-/// use it too, so they re-merge into the report's exactly.
-pub fn histogram() -> Histogram<u64> {
-    Histogram::new(3).expect("3 significant figures is a valid histogram")
-}
-
 /// Each of a step's samples with the delay (µs) its latency counts from:
 /// `delay` (how late an arrival-rate step started) goes to the first
 /// request, 0 to its redirects; none when the step was not scheduled.
@@ -104,12 +98,6 @@ pub fn delays(
         };
         (s, late)
     })
-}
-
-/// A duration in the histograms' unit: whole microseconds (truncated,
-/// saturating). Durations are `Duration`s everywhere else.
-pub fn us(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The value a latency histogram records for `s` delayed by `delay_us`
@@ -416,47 +404,4 @@ impl Bucket {
             timings_histograms: None,
         }
     }
-}
-
-impl PhaseStat {
-    pub(crate) fn of(h: &Histogram<u64>) -> Self {
-        let q = |q: f64| {
-            if h.is_empty() {
-                0.0
-            } else {
-                ms(h.value_at_quantile(q))
-            }
-        };
-        PhaseStat {
-            p50_ms: q(0.50),
-            p95_ms: q(0.95),
-            p99_ms: q(0.99),
-            max_ms: if h.is_empty() { 0.0 } else { ms(h.max()) },
-        }
-    }
-}
-
-impl ServiceTime {
-    pub(crate) fn of(h: &Histogram<u64>) -> Self {
-        let p = PhaseStat::of(h);
-        ServiceTime {
-            service_time_mean_ms: if h.is_empty() {
-                0.0
-            } else {
-                round3(h.mean() / 1000.0)
-            },
-            service_time_p50_ms: p.p50_ms,
-            service_time_p95_ms: p.p95_ms,
-            service_time_p99_ms: p.p99_ms,
-            service_time_max_ms: p.max_ms,
-        }
-    }
-}
-
-pub fn ms(us: u64) -> f64 {
-    round3(us as f64 / 1000.0)
-}
-
-pub fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }

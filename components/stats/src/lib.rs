@@ -2,11 +2,12 @@
 //! per named scenario and in total (`Stats`), the thresholds' judge, and
 //! the one report type every output reads and writes.
 //!
-//! Layers, bottom up: `report` (the types) ← `bucket` ← `tally` ← `stats`
-//! ← `judge`; `ws` sits beside `bucket` (its WebSocket counts). No module
-//! imports one above it.
+//! Layers, bottom up: `report` (the types) ← `hist` (the histograms' unit)
+//! ← `ws` (WebSocket counts) ← `bucket` ← `tally` ← `stats` ← `judge`. No
+//! module imports one above it.
 
 pub mod bucket;
+mod hist;
 pub mod judge;
 pub mod report;
 pub mod stats;

@@ -1,7 +1,7 @@
 //! WebSocket per bucket: sessions' handshake times and round trips (HDR
 //! histograms, µs), messages each way, and clean closes by code.
 
-use crate::bucket::{histogram, us};
+use crate::hist::{histogram, us};
 use crate::report::{PhaseStat, WsStat};
 use contract::WsResult;
 use hdrhistogram::Histogram;

@@ -286,7 +286,7 @@ fn upgrade_failed(e: WsError, meter: &Meter, authority: &str, tally: &mut Tally)
         }
         WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(why)) => fail(
             ErrorKind::CheckFailed,
-            format!("{authority}: subprotocol: {why}"),
+            format!("{authority}: the server's answer to the subprotocols offered: {why}"),
         ),
         WsError::Io(_) => match meter.error.take() {
             Some(e) => net_fail(e, false, authority),

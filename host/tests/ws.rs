@@ -179,8 +179,9 @@ fn wss_uses_the_scenarios_ca() {
 }
 
 /// A server that stops answering (timeout), one that sends 16 MiB
-/// (message-too-big, refused at the frame's header) and one that drops the
-/// connection (closed-abnormally): each fails its own step, counted by
+/// (message-too-big, refused at the frame's header), one that drops the
+/// connection or closes with 1011 (closed-abnormally) and one that sends
+/// text that is not UTF-8 (protocol): each fails its own step, counted by
 /// kind, and the user's other steps go on. A max_message above 16 MiB
 /// takes the same message.
 #[test]
@@ -213,6 +214,20 @@ fn hostile_websocket_servers_fail_their_steps_by_kind() {
         ws_step(
             "dropped",
             &format!("ws://{a}/drop"),
+            "",
+            &["{send: hi, expect: hi}"],
+            "",
+        ),
+        ws_step(
+            "badtext",
+            &format!("ws://{a}/badtext"),
+            "",
+            &["{send: hi, expect: hi}"],
+            "",
+        ),
+        ws_step(
+            "rejected",
+            &format!("ws://{a}/reject"),
             "",
             &["{send: hi, expect: hi}"],
             "",
@@ -255,12 +270,28 @@ fn hostile_websocket_servers_fail_their_steps_by_kind() {
         dropped["errors"]["closed-abnormally"]["count"], 4,
         "{dropped:#}"
     );
+    // Text that is not UTF-8 fails the session and is answered with 1007,
+    // which the server received.
+    let badtext = step(&r, "badtext");
+    assert_eq!(badtext["errors"]["protocol"]["count"], 4, "{badtext:#}");
+    // The server's 1011 completed a close handshake, as an error.
+    let rejected = step(&r, "rejected");
+    assert_eq!(
+        rejected["errors"]["closed-abnormally"]["count"], 4,
+        "{rejected:#}"
+    );
+    let why = rejected["errors"]["closed-abnormally"]["samples"][0]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("1011") && why.contains("going wrong"), "{why}");
+    assert_eq!(rejected["ws"]["closes"]["1011"], 4);
     let fine = step(&r, "fine");
     assert_eq!(fine["failed"], 0, "{fine:#}");
     assert_eq!(fine["ws"]["closes"]["1000"], 4);
     let seen = server.seen();
-    assert_eq!(seen.upgrades, 20, "{seen:?}");
-    assert_eq!(r["ws"]["sessions"], 20);
+    assert_eq!(seen.closes.get(&1007), Some(&4), "{seen:?}");
+    assert_eq!(seen.upgrades, 28, "{seen:?}");
+    assert_eq!(r["ws"]["sessions"], 28);
 }
 
 /// Every executor opens sessions, including ones held longer than the

@@ -11,6 +11,9 @@
 //! - `/silent`: upgrades, then never reads or answers (held for 30 s).
 //! - `/huge`: answers the first message with one of 16 MiB.
 //! - `/drop`: drops the connection (no close frame) at the first message.
+//! - `/badtext`: answers the first message with a text frame that is not
+//!   UTF-8 (then reads on, to count the client's close).
+//! - `/reject`: closes with 1011 (internal error) at the first message.
 
 use futures_util::{SinkExt, StreamExt};
 use scheduler_host::loopback::Ca;
@@ -22,6 +25,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
 /// What the server saw.
 #[derive(Clone, Debug, Default)]
@@ -212,6 +218,21 @@ where
             }
             // Dropped without a close frame.
             "/drop" => return,
+            "/badtext" => {
+                let text = OpCode::Data(Data::Text);
+                let bad = Frame::message(vec![0xff, 0xfe, 0x41], text, true);
+                if ws.send(Message::Frame(bad)).await.is_err() {
+                    return;
+                }
+            }
+            "/reject" => {
+                let frame = CloseFrame {
+                    code: CloseCode::Error,
+                    reason: "going wrong".into(),
+                };
+                let _ = ws.close(Some(frame)).await;
+                return;
+            }
             _ => {
                 if ws.send(reply).await.is_err() {
                     return;

@@ -243,6 +243,18 @@ impl Buckets {
     }
 }
 
+/// Counts keyed by a code as text (`{"200": n}`) keyed by the code again.
+fn codes(map: &BTreeMap<String, u64>, what: &str) -> Result<BTreeMap<u16, u64>, String> {
+    map.iter()
+        .map(|(code, n)| {
+            let code: u16 = code
+                .parse()
+                .map_err(|_| format!("{what} {code:?} is not a number"))?;
+            Ok((code, *n))
+        })
+        .collect()
+}
+
 /// A report's figures back into the bucket they were rendered from.
 fn rebuild(f: &Metrics) -> Result<Bucket, String> {
     let decode = |t: &str| crate::hdr::decode(t).map_err(|e| e.to_string());
@@ -262,13 +274,7 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
             hs.try_into().ok()
         }
     };
-    let mut status = BTreeMap::new();
-    for (code, n) in &f.status_codes {
-        let code: u16 = code
-            .parse()
-            .map_err(|_| format!("status code {code:?} is not a number"))?;
-        status.insert(code, *n);
-    }
+    let status = codes(&f.status_codes, "status code")?;
     let (tls_handshakes, tls_resumed, mut tls_versions) = match &f.tls {
         Some(t) => (t.handshakes, t.resumed_handshakes, BTreeMap::new()),
         None => (0, 0, BTreeMap::new()),
@@ -297,13 +303,7 @@ fn rebuild(f: &Metrics) -> Result<Bucket, String> {
                 Some(t) => decode(t),
                 None => Err(format!("ws has no {name}_histogram")),
             };
-            let mut closes = BTreeMap::new();
-            for (code, n) in &w.closes {
-                let code: u16 = code
-                    .parse()
-                    .map_err(|_| format!("ws close code {code:?} is not a number"))?;
-                closes.insert(code, *n);
-            }
+            let closes = codes(&w.closes, "ws close code")?;
             Some(stats::ws::WsCounts {
                 sessions: w.sessions,
                 sent: w.messages_sent,

@@ -117,9 +117,6 @@ impl GrpcServer {
     /// Serves on a port of 127.0.0.1 until the test process ends; with
     /// `tls`, over TLS (ALPN h2) with a certificate from a CA made now.
     pub fn start(tls: bool) -> GrpcServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let shared = Arc::clone(&seen);
         let (ca_pem, identity) = match tls {
@@ -131,31 +128,23 @@ impl GrpcServer {
                 (Some(ca.pem.clone()), Some(id))
             }
         };
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .enable_time()
-                .build()
+        let addr = crate::serve_tokio(move |listener| async move {
+            let counted = Arc::clone(&shared);
+            let incoming =
+                tokio_stream::wrappers::TcpListenerStream::new(listener).map(move |conn| {
+                    counted.lock().unwrap().connections += 1;
+                    conn
+                });
+            let mut server = tonic::transport::Server::builder();
+            if let Some(id) = identity {
+                let config = tonic::transport::ServerTlsConfig::new().identity(id);
+                server = server.tls_config(config).unwrap();
+            }
+            server
+                .add_service(GreeterServer::new(Svc(shared)))
+                .serve_with_incoming(incoming)
+                .await
                 .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let counted = Arc::clone(&shared);
-                let incoming =
-                    tokio_stream::wrappers::TcpListenerStream::new(listener).map(move |conn| {
-                        counted.lock().unwrap().connections += 1;
-                        conn
-                    });
-                let mut server = tonic::transport::Server::builder();
-                if let Some(id) = identity {
-                    let config = tonic::transport::ServerTlsConfig::new().identity(id);
-                    server = server.tls_config(config).unwrap();
-                }
-                server
-                    .add_service(GreeterServer::new(Svc(shared)))
-                    .serve_with_incoming(incoming)
-                    .await
-                    .unwrap();
-            });
         });
         GrpcServer { addr, ca_pem, seen }
     }

@@ -25,28 +25,18 @@ pub struct H2Server {
 impl H2Server {
     /// Serves on a port of 127.0.0.1 until the test process ends.
     pub fn start(goaway_after: Option<u64>) -> H2Server {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let shared = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let local = tokio::task::LocalSet::new();
-                local
-                    .run_until(async move {
-                        while let Ok((socket, _)) = listener.accept().await {
-                            let seen = Arc::clone(&shared);
-                            tokio::task::spawn_local(serve(socket, seen, goaway_after));
-                        }
-                    })
-                    .await;
-            });
+        let addr = crate::serve_tokio(move |listener| async move {
+            let local = tokio::task::LocalSet::new();
+            local
+                .run_until(async move {
+                    while let Ok((socket, _)) = listener.accept().await {
+                        let seen = Arc::clone(&shared);
+                        tokio::task::spawn_local(serve(socket, seen, goaway_after));
+                    }
+                })
+                .await;
         });
         H2Server { addr, seen }
     }

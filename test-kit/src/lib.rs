@@ -67,6 +67,31 @@ pub fn fenced(page: &str, lang: &str) -> Vec<Fence> {
     out
 }
 
+/// Binds a port of 127.0.0.1 and serves it from a thread of its own, on a
+/// current-thread tokio runtime (I/O and timers), until the test process
+/// ends: what the tokio-based test servers (h2, gRPC, WebSocket) share.
+pub fn serve_tokio<F, Fut>(serve: F) -> std::net::SocketAddr
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            serve(listener).await;
+        });
+    });
+    addr
+}
+
 /// Built by `cargo xtask build` (the README's test command builds it first).
 pub fn wasm() -> PathBuf {
     let path = std::env::var_os("SCHEDULER_FINAL_WASM")

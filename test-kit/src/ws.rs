@@ -59,9 +59,6 @@ pub struct WsServer {
 impl WsServer {
     /// Serves on a port of 127.0.0.1 until the test process ends.
     pub fn start(tls: bool) -> WsServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let shared = Arc::clone(&seen);
         let (ca_pem, acceptor) = match tls {
@@ -81,37 +78,29 @@ impl WsServer {
                 (Some(ca.pem.clone()), Some(acceptor))
             }
         };
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .enable_time()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    let Ok((tcp, peer)) = listener.accept().await else {
-                        continue;
-                    };
-                    // Replies go out at once (no Nagle delay in the round trips).
-                    let _ = tcp.set_nodelay(true);
-                    let seen = Arc::clone(&shared);
-                    let acceptor = acceptor.clone();
-                    tokio::spawn(async move {
-                        let serve = async {
-                            match acceptor {
-                                None => session(tcp, peer.ip(), seen).await,
-                                Some(a) => {
-                                    if let Ok(tls) = a.accept(tcp).await {
-                                        session(tls, peer.ip(), seen).await;
-                                    }
+        let addr = crate::serve_tokio(move |listener| async move {
+            loop {
+                let Ok((tcp, peer)) = listener.accept().await else {
+                    continue;
+                };
+                // Replies go out at once (no Nagle delay in the round trips).
+                let _ = tcp.set_nodelay(true);
+                let seen = Arc::clone(&shared);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let serve = async {
+                        match acceptor {
+                            None => session(tcp, peer.ip(), seen).await,
+                            Some(a) => {
+                                if let Ok(tls) = a.accept(tcp).await {
+                                    session(tls, peer.ip(), seen).await;
                                 }
                             }
-                        };
-                        let _ = tokio::time::timeout(Duration::from_secs(30), serve).await;
-                    });
-                }
-            });
+                        }
+                    };
+                    let _ = tokio::time::timeout(Duration::from_secs(30), serve).await;
+                });
+            }
         });
         WsServer { addr, ca_pem, seen }
     }

@@ -59,16 +59,11 @@ impl Tally {
             (Metric::Iterations, _) => self.iterations as f64,
             (Metric::DroppedIterations, Agg::Rate) => per_second(self.dropped),
             (Metric::DroppedIterations, _) => self.dropped as f64,
-            (Metric::WsMessagesSent, agg) => {
-                let n = ws.map_or(0, |w| w.sent);
-                if agg == Agg::Rate {
-                    per_second(n)
-                } else {
-                    n as f64
-                }
-            }
-            (Metric::WsMessagesReceived, agg) => {
-                let n = ws.map_or(0, |w| w.received);
+            (Metric::WsMessagesSent | Metric::WsMessagesReceived, agg) => {
+                let n = ws.map_or(0, |w| match t.metric {
+                    Metric::WsMessagesSent => w.sent,
+                    _ => w.received,
+                });
                 if agg == Agg::Rate {
                     per_second(n)
                 } else {

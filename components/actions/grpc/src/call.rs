@@ -15,7 +15,7 @@ use action_support::types::{
     TlsUse,
 };
 use action_support::{
-    Budget, fail, io, nanos, net_fail, phases, resolve, show_endpoint, std_ip, std_socket,
+    Budget, fail, io, net_fail, phases, resolve, show_endpoint, std_ip, std_socket,
 };
 use bytes::Bytes;
 use prost_reflect::{DynamicMessage, MethodDescriptor, SerializeOptions};
@@ -246,30 +246,30 @@ async fn open(
     tally: &mut Tally,
 ) -> Result<Link, ActionError> {
     let authority = show_endpoint(&req.target);
-    let start = Instant::now();
-    let conn = io::connect(addr, ctx.source_ip, budget.deadline)
-        .await
-        .map_err(|e| net_fail(e, true, &authority))?;
-    phases.connecting = nanos(start.elapsed());
-    if req.tls {
-        let start = Instant::now();
-        let h2 = ["h2".to_string()];
-        let host = &req.target.host;
-        let session = io::handshake_as(&conn, tls, ctx.vu, host, &h2, budget.deadline)
-            .await
-            .map_err(|e| net_fail(e, false, &authority))?;
-        phases.tls_handshaking = nanos(start.elapsed());
-        tally.tls = Some(TlsUse {
-            version: session.version,
-            handshake: true,
-            resumed: session.resumed,
-        });
-        if session.alpn.as_deref() != Some("h2") {
+    let h2 = ["h2".to_string()];
+    let secure = req.tls.then(|| io::Secure {
+        client: tls,
+        vu: ctx.vu,
+        host: &req.target.host,
+        alpn: &h2,
+    });
+    let (conn, used) = io::open(
+        addr,
+        ctx.source_ip,
+        secure,
+        budget.deadline,
+        phases,
+        &authority,
+    )
+    .await?;
+    if let Some((used, alpn)) = used {
+        tally.tls = Some(used);
+        if alpn.as_deref() != Some("h2") {
             return Err(fail(
                 ErrorKind::Unsupported,
                 format!(
                     "{authority}: the server did not agree to h2 by ALPN (it chose {}); gRPC needs HTTP/2",
-                    session.alpn.as_deref().unwrap_or("nothing")
+                    alpn.as_deref().unwrap_or("nothing")
                 ),
             ));
         }

@@ -7,8 +7,11 @@ use crate::net::{IpAddress, IpSocketAddress, NetError};
 use crate::task::ready;
 use crate::tcp::{self, Connection};
 use crate::tls::{self, Client, Session};
+use crate::types::{ActionError, Phases, TlsUse};
 use crate::udp::Socket;
+use crate::{nanos, net_fail};
 use std::cell::RefCell;
+use std::time::Instant;
 
 /// Connects to `target` from `source` before `deadline`.
 pub async fn connect(
@@ -62,6 +65,62 @@ pub async fn handshake_as(
         }
     };
     handshake(conn, client, host, alpn, deadline).await
+}
+
+/// The TLS a fresh connection is to do: the user's client (none: its
+/// default one), the name to verify and the ALPN protocols to offer.
+pub struct Secure<'a> {
+    pub client: Option<&'a Client>,
+    pub vu: u32,
+    pub host: &'a str,
+    pub alpn: &'a [String],
+}
+
+/// A fresh connection to `target` from `source`, with a TLS handshake when
+/// `tls` says, before `deadline`: `connecting` and `tls_handshaking` timed
+/// into `phases`, failures as the step's error naming `authority`. Returns
+/// the connection and the TLS it went over (for the outcome) with its
+/// negotiated ALPN protocol.
+pub async fn open(
+    target: IpSocketAddress,
+    source: Option<IpAddress>,
+    tls: Option<Secure<'_>>,
+    deadline: u64,
+    phases: &mut Phases,
+    authority: &str,
+) -> Result<(Connection, Option<(TlsUse, Option<String>)>), ActionError> {
+    let start = Instant::now();
+    let conn = connect(target, source, deadline)
+        .await
+        .map_err(|e| net_fail(e, true, authority))?;
+    phases.connecting = nanos(start.elapsed());
+    let Some(s) = tls else {
+        return Ok((conn, None));
+    };
+    let start = Instant::now();
+    let session = handshake_as(&conn, s.client, s.vu, s.host, s.alpn, deadline)
+        .await
+        .map_err(|e| net_fail(e, false, authority))?;
+    phases.tls_handshaking = nanos(start.elapsed());
+    let used = TlsUse {
+        version: session.version,
+        handshake: true,
+        resumed: session.resumed,
+    };
+    Ok((conn, Some((used, session.alpn))))
+}
+
+/// A socket error as std's `io::Error`, for a codec written against std's
+/// or tokio's I/O traits (HTTP/2, WebSocket); the error itself is kept in
+/// `kept`, so the step reports its own kind rather than `io::Error`'s.
+pub fn codec_error(e: NetError, kept: &std::cell::Cell<Option<NetError>>) -> std::io::Error {
+    let kind = match e {
+        NetError::Timeout => std::io::ErrorKind::TimedOut,
+        NetError::ConnectionReset => std::io::ErrorKind::ConnectionReset,
+        _ => std::io::ErrorKind::Other,
+    };
+    kept.set(Some(e));
+    std::io::Error::from(kind)
 }
 
 /// Writes all of `data`: queued at once, then handed to the OS as the

@@ -1,10 +1,11 @@
 //! The ws action: one WebSocket session per step (RFC 6455). The
 //! connection is core-libs' (TCP, TLS for wss://, the user's source
-//! address); tungstenite does the upgrade and the framing over it
-//! (`wire`), and `session` runs the step's messages in order.
+//! address); tungstenite does the upgrade (`upgrade`) and the framing over
+//! it (`wire`), and `session` runs the step's messages in order.
 
 mod expect;
 mod session;
+mod upgrade;
 mod wire;
 
 use action_support::task::Task;

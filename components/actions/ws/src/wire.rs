@@ -26,13 +26,7 @@ pub struct Wire {
 
 impl Wire {
     fn failed(&self, e: NetError) -> io::Error {
-        let kind = match e {
-            NetError::ConnectionReset => io::ErrorKind::ConnectionReset,
-            NetError::Timeout => io::ErrorKind::TimedOut,
-            _ => io::ErrorKind::Other,
-        };
-        self.meter.error.set(Some(e));
-        io::Error::from(kind)
+        action_support::io::codec_error(e, &self.meter.error)
     }
 }
 

@@ -37,13 +37,7 @@ impl Io {
     }
 
     fn failed(&self, e: NetError) -> io::Error {
-        let kind = match e {
-            NetError::Timeout => io::ErrorKind::TimedOut,
-            NetError::ConnectionReset => io::ErrorKind::ConnectionReset,
-            _ => io::ErrorKind::Other,
-        };
-        self.meter.error.set(Some(e));
-        io::Error::from(kind)
+        crate::io::codec_error(e, &self.meter.error)
     }
 
     /// Waits on the socket. Past the step's deadline it hands out no wait

@@ -524,3 +524,32 @@ fn merged_reports_add_up_websocket_figures() {
     assert_eq!(b["handshake"], a["handshake"]);
     assert_eq!(step(&m, "chat")["ws"]["sessions"], 12);
 }
+
+/// A burst of 1,500 messages during a wait, more than the session keeps
+/// unread (1,024): every one is counted, and the `expect` after it still
+/// finds its answer among the newest.
+#[test]
+fn an_expect_after_a_flood_still_finds_its_answer() {
+    let dir = scratch("ws-flood");
+    let server = WsServer::start(false);
+    let steps = ws_step(
+        "flood",
+        &format!("ws://{}/echo", server.addr),
+        "",
+        &[
+            "{send: \"burst 1500\"}",
+            "{wait: 500ms}",
+            "{send: after, expect: after, timeout: 2s}",
+            "{send: \"burst 2\"}",
+            "{receive: 2, timeout: 2s}",
+        ],
+        "",
+    );
+    let (out, report) = run(&dir, &common::workflow("ws-flood", "", 2, 1, &steps), &[]);
+    ok(&out);
+    let r = report.unwrap();
+    assert_eq!(r["failed"], 0, "{r:#}");
+    assert_eq!(r["ws"]["messages_received"], 2 * 1503, "{r:#}");
+    assert_eq!(r["ws"]["round_trips"], 2);
+    assert_eq!(server.seen().messages, 2 * 3);
+}

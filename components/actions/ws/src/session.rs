@@ -253,13 +253,15 @@ impl Session {
     /// Waits for a message received after `sent` that `e` matches; those
     /// before it are passed over. The time from `sent` to it is a round trip.
     async fn expect(&mut self, e: &WsExpect, sent: Instant, deadline: u64) -> Result<(), Stop> {
-        let mut looked = 0;
+        // Where the messages not yet looked at begin (the queue drops its
+        // oldest when full, so this counts from its end).
+        let mut from = 0;
         loop {
             let found = self
                 .queue
                 .iter()
                 .enumerate()
-                .skip(looked)
+                .skip(from)
                 .find(|(_, (body, at))| *at >= sent && expect::matches(e, body))
                 .map(|(i, (_, at))| (i, *at));
             if let Some((i, at)) = found {
@@ -268,8 +270,10 @@ impl Session {
                 self.take(self.dropped + i as u64 + 1);
                 return Ok(());
             }
-            looked = self.queue.len();
+            let before = self.received;
             self.next(deadline).await?;
+            let new = (self.received - before) as usize;
+            from = self.queue.len().saturating_sub(new);
         }
     }
 

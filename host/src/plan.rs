@@ -57,6 +57,9 @@ pub struct Plan {
     pub tables: Vec<Arc<scenario::data::Table>>,
     /// When the load starts, if not as soon as every user is ready.
     pub start_at: Option<std::time::SystemTime>,
+    /// Where the scenario came from (its file, or the one-line URL), to
+    /// begin an error the components find in it, as parse errors begin.
+    pub origin: String,
 }
 
 pub fn from_file(
@@ -68,7 +71,9 @@ pub fn from_file(
         Failure::input(format!("cannot read scenario file {}: {e}", path.display()))
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    from_text(&text, base, o, cli_plugs).map_err(|e| e.within(path.display()))
+    let mut plan = from_text(&text, base, o, cli_plugs).map_err(|e| e.within(path.display()))?;
+    plan.origin = path.display().to_string();
+    Ok(plan)
 }
 
 /// One-line mode: the scenario a URL and its flags describe (`-u`, `-d`,
@@ -86,7 +91,10 @@ pub fn from_url(
         iterations: None,
         ..o.clone()
     };
-    from_text(&text, Path::new("."), &o, cli_plugs).map_err(|e| e.within(&line.url))
+    let mut plan =
+        from_text(&text, Path::new("."), &o, cli_plugs).map_err(|e| e.within(&line.url))?;
+    plan.origin = line.url.clone();
+    Ok(plan)
 }
 
 pub fn from_text(
@@ -192,6 +200,7 @@ pub fn from_text(
         env: o.env.clone(),
         tables,
         start_at: o.start_at,
+        origin: String::new(),
     })
 }
 

@@ -50,7 +50,10 @@ pub async fn prepare(plan: &mut Plan, component: Option<&Path>) -> Result<Ready,
     let ticker = crate::epoch::Ticker::start(ready.engine.clone());
     let result = vu::check(&probe).await;
     drop(ticker);
-    let needs = result.map_err(Failure::input)?;
+    let needs = result.map_err(|m| match plan.origin.as_str() {
+        "" => Failure::input(m),
+        origin => Failure::input(format!("{origin}: {m}")),
+    })?;
     for plug in &plan.plugs {
         let Some(kind) = &plug.kind else { continue };
         if !needs.extension_kinds.contains(kind) {

@@ -165,7 +165,7 @@ fn an_unexpected_grpc_status_is_a_failed_check() {
 }
 
 /// A bad proto, an unknown method and a message that does not fit are bad
-/// input: exit 2, one line naming the field, nothing sent.
+/// input: exit 2, one line naming the file and the field, nothing sent.
 #[test]
 fn a_bad_proto_method_or_message_is_exit_2_naming_the_field() {
     let dir = scratch("grpc-bad");
@@ -215,6 +215,8 @@ fn a_bad_proto_method_or_message_is_exit_2_naming_the_field() {
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{command}: {err}\n{yaml}");
             assert!(err.contains(want), "{command}: {err}\nwanted: {want}");
+            // Named in the file, as a parse error is.
+            assert!(err.starts_with("error: bad.yaml: "), "{err}");
             assert_eq!(err.trim().lines().count(), 1, "{err}");
         }
     }

@@ -57,7 +57,8 @@ fn the_servers_counts_of_a_websocket_session_equal_the_reports() {
     ]
     .concat();
     let yaml = common::workflow("ws", "", 2, 3, &steps);
-    let (out, report) = run(&dir, &yaml, &[]);
+    let page = dir.join("report.html");
+    let (out, report) = run(&dir, &yaml, &["--html", page.to_str().unwrap()]);
     ok(&out);
     let r = report.unwrap();
     assert_eq!(r["failed"], 0, "{r:#}");
@@ -94,6 +95,29 @@ fn the_servers_counts_of_a_websocket_session_equal_the_reports() {
     // Checks: chat's action check (its expects) and again's.
     assert_eq!(r["checks_passed"], 12);
     assert_eq!(seen.sources.values().sum::<u64>(), 12);
+    // The HTML report's table holds the same figures.
+    let html = std::fs::read_to_string(&page).unwrap();
+    let table = html.find("<table id=\"ws\">").expect("a ws table");
+    let row = table
+        + html[table..]
+            .find("data-row=\"chat (ws)\"")
+            .expect("a row for chat");
+    let cell = |field: &str| {
+        let key = format!("data-field=\"{field}\">");
+        let at = row + html[row..].find(&key).unwrap() + key.len();
+        html[at..].split('<').next().unwrap().to_string()
+    };
+    assert_eq!(cell("sessions"), "6");
+    assert_eq!(cell("received"), (6 * 9).to_string());
+    assert_eq!(cell("round_trips"), (6 * 4).to_string());
+    assert_eq!(
+        cell("p95"),
+        format!(
+            "{:.3}",
+            chat["ws"]["round_trip"]["p95_ms"].as_f64().unwrap()
+        )
+    );
+    assert_eq!(cell("closes"), "1000: 6");
 }
 
 /// The same session's figures as thresholds: each verdict's value is the

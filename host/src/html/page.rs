@@ -100,6 +100,7 @@ pub fn tables(r: &Report, baseline: Option<&Report>) -> String {
     let mut out = String::new();
     out += &steps(r);
     out += &status_codes(r);
+    out += &websocket(r);
     out += &errors(r);
     out += &thresholds(r);
     out += &sources(r);
@@ -175,6 +176,60 @@ fn status_codes(r: &Report) -> String {
         for c in &codes {
             let n = f.status_codes.get(*c).copied().unwrap_or(0);
             let _ = write!(out, "<td data-field=\"{}\">{n}</td>", escape(c));
+        }
+        out += "</tr>";
+    }
+    out + "</table></section>"
+}
+
+/// Each ws step's sessions: messages, the handshake's and the round trips'
+/// percentiles, closes by code (the summary's line, as a table).
+fn websocket(r: &Report) -> String {
+    // (heading, data-field)
+    const FIELDS: [(&str, &str); 10] = [
+        ("sessions", "sessions"),
+        ("sent", "sent"),
+        ("received", "received"),
+        ("handshake p95 (ms)", "handshake_p95"),
+        ("round trips", "round_trips"),
+        ("p50 (ms)", "p50"),
+        ("p95 (ms)", "p95"),
+        ("p99 (ms)", "p99"),
+        ("max (ms)", "max"),
+        ("closes", "closes"),
+    ];
+    let steps: Vec<_> = r
+        .steps
+        .iter()
+        .filter_map(|s| s.metrics.ws.as_ref().map(|w| (s.label(), w)))
+        .collect();
+    if steps.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<section><h2>WebSocket sessions</h2><table id=\"ws\"><tr><th class=\"text\">step</th>",
+    );
+    for (heading, _) in FIELDS {
+        let _ = write!(out, "<th>{heading}</th>");
+    }
+    out += "</tr>";
+    for (name, w) in steps {
+        let closes: Vec<String> = w.closes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let values = [
+            w.sessions.to_string(),
+            w.messages_sent.to_string(),
+            w.messages_received.to_string(),
+            format!("{:.3}", w.handshake.p95_ms),
+            w.round_trips.to_string(),
+            format!("{:.3}", w.round_trip.p50_ms),
+            format!("{:.3}", w.round_trip.p95_ms),
+            format!("{:.3}", w.round_trip.p99_ms),
+            format!("{:.3}", w.round_trip.max_ms),
+            closes.join(", "),
+        ];
+        let _ = write!(out, "<tr data-row=\"{0}\"><td>{0}</td>", escape(&name));
+        for ((_, field), v) in FIELDS.iter().zip(values) {
+            let _ = write!(out, "<td data-field=\"{field}\">{}</td>", escape(&v));
         }
         out += "</tr>";
     }

@@ -19,7 +19,7 @@ pub const WITH_EXTENSION_WAC: &str =
 /// A component plugged into a slot (`--action http=./my-http.wasm`).
 #[derive(Clone, Debug)]
 pub struct Plug {
-    /// The slot it fills (http, tcp, udp, extension).
+    /// The slot it fills (a part of compositions/parts.toml with `slot`).
     pub slot: String,
     /// The step type it was plugged for (`--action line-ping=FILE`), which
     /// the component must list in its `kinds()`.

@@ -69,7 +69,7 @@ enum Command {
 /// Options shared by run and validate: what to run, with which components.
 #[derive(Args, Clone)]
 pub struct Common {
-    /// Replace an action (http, tcp, udp, extension) or add a step type: SLOT=FILE.wasm
+    /// Replace an action (http, grpc, ws, tcp, udp, extension) or add a step type: SLOT=FILE.wasm
     #[arg(long = "action", value_name = "SLOT=FILE", value_parser = parse_plug)]
     pub actions: Vec<(String, PathBuf)>,
     /// Virtual users (over scenario.load.total_users; on named scenarios, every scenario's, as k6 does)

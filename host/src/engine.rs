@@ -185,6 +185,11 @@ fn compile_cached(engine: &Engine, bytes: &[u8]) -> Result<Component> {
         // SAFETY: the file was written by `serialize` below for this exact
         // engine configuration (its hash is part of the name).
         if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
+            // Used now: the last to go when the cache is pruned.
+            let _ = std::fs::File::options()
+                .append(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
             return Ok(c);
         }
     }
@@ -195,8 +200,33 @@ fn compile_cached(engine: &Engine, bytes: &[u8]) -> Result<Component> {
         if std::fs::write(&tmp, ser).is_ok() {
             let _ = std::fs::rename(&tmp, &path);
         }
+        if let Some(dir) = path.parent() {
+            prune(dir, CACHE_KEEP);
+        }
     }
     Ok(component)
+}
+
+/// Compiled compositions kept in the cache. Each scenario shape (which
+/// slots are stand-ins, what is plugged) and each build of the parts is an
+/// entry of about 10 MB; the least recently used beyond these are removed.
+const CACHE_KEEP: usize = 32;
+
+/// Removes the `.cwasm` files in `dir` past the `keep` most recently used.
+fn prune(dir: &std::path::Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, old) in files.into_iter().skip(keep) {
+        let _ = std::fs::remove_file(old);
+    }
 }
 
 /// `$XDG_CACHE_HOME/scheduler-host/<sha256 of component + engine>.cwasm`.
@@ -220,4 +250,32 @@ fn cache_path(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
 /// wasmtime's errors → anyhow, keeping the whole chain in one line.
 fn ctx<T>(r: wasmtime::Result<T>, what: &str) -> Result<T> {
     r.map_err(|e| anyhow::anyhow!("{what}: {e:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn the_cache_keeps_the_most_recently_used_compilations() {
+        let dir = std::env::temp_dir().join(format!("cwasm-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = SystemTime::now();
+        for i in 0..5u64 {
+            let f = std::fs::File::create(dir.join(format!("{i}.cwasm"))).unwrap();
+            f.set_modified(now - Duration::from_secs(100 * (5 - i)))
+                .unwrap();
+        }
+        std::fs::write(dir.join("notes.txt"), "not ours").unwrap();
+        prune(&dir, 3);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["2.cwasm", "3.cwasm", "4.cwasm", "notes.txt"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -17,22 +17,18 @@ impl Tally {
         let b = &self.bucket;
         let per_second = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         let fraction = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
-        let none = crate::bucket::histogram;
         let ws = b.ws();
         match (t.metric, t.agg) {
             (
                 Metric::Latency | Metric::ServiceTime | Metric::WsRoundTrip | Metric::WsHandshake,
                 agg,
             ) => {
-                let empty;
                 let h = match (t.metric, ws) {
                     (Metric::ServiceTime, _) => b.service_histogram(),
                     (Metric::WsRoundTrip, Some(w)) => &w.round_trip,
                     (Metric::WsHandshake, Some(w)) => &w.handshake,
-                    (Metric::WsRoundTrip | Metric::WsHandshake, None) => {
-                        empty = none();
-                        &empty
-                    }
+                    // No session yet: as an empty histogram reads.
+                    (Metric::WsRoundTrip | Metric::WsHandshake, None) => return 0.0,
                     _ => b.latency_histogram(),
                 };
                 if h.is_empty() {

@@ -215,7 +215,7 @@ impl Session {
         let deadline = self.budget.deadline;
         match self.ws.close(Some(frame)) {
             Ok(()) => {}
-            Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if would_block(&e) => {}
             Err(e) => {
                 let s = self.stop(e);
                 return Err(self.failure(s, "close".into(), "close"));
@@ -290,14 +290,14 @@ impl Session {
     async fn write(&mut self, msg: Message) -> Result<(), Stop> {
         match self.ws.write(msg) {
             Ok(()) => {}
-            Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if would_block(&e) => {}
             Err(e) => return Err(self.stop(e)),
         }
         let deadline = self.budget.deadline;
         loop {
             match self.ws.flush() {
                 Ok(()) => return Ok(()),
-                Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Err(e) if would_block(&e) => {
                     self.park(deadline).await?;
                 }
                 Err(e) => return Err(self.stop(e)),
@@ -321,7 +321,7 @@ impl Session {
                     self.on(msg);
                     return Ok(());
                 }
-                Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Err(e) if would_block(&e) => {
                     self.in_a_row = 0;
                     self.park(deadline).await?;
                 }
@@ -459,4 +459,10 @@ impl Session {
             Some(_) => None,
         }
     }
+}
+
+/// The socket could not take or give bytes now (`wire` says so for a read
+/// with nothing waiting and a flush the socket cannot take yet).
+fn would_block(e: &WsError) -> bool {
+    matches!(e, WsError::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }

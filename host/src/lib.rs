@@ -34,6 +34,7 @@ mod plan;
 mod progress;
 mod report;
 mod run;
+mod script;
 mod series_files;
 mod session;
 mod stubs;

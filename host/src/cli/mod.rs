@@ -6,6 +6,7 @@ mod import;
 mod merge;
 mod report;
 mod run;
+mod script;
 mod serve;
 mod validate;
 
@@ -64,6 +65,11 @@ enum Command {
         after_help = "Example:\n  scheduler-host import session.har --host shop.example.com --skip-static -o shop.yaml"
     )]
     Import(import::ImportArgs),
+    /// Scripted users: compile a JavaScript or Python journey to a component (`script build`).
+    #[command(
+        after_help = "Example:\n  scheduler-host script build examples/scripts/js/journey.js -o journey.wasm"
+    )]
+    Script(script::ScriptArgs),
 }
 
 /// Options shared by run and validate: what to run, with which components.
@@ -202,6 +208,7 @@ pub fn main() -> ExitCode {
             Command::Report(a) => report::main(a),
             Command::Merge(a) => merge::main(a),
             Command::Import(a) => import::main(a),
+            Command::Script(a) => script::main(a),
         }
     });
     let result = match rt.block_on(work) {

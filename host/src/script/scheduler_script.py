@@ -1,0 +1,112 @@
+"""The Python SDK (`from scheduler_script import http, check, data`):
+Locust- and k6-like functions over the `scheduler:script/sdk` imports.
+`script build` puts it beside the script."""
+
+import json as _json
+from urllib.parse import urlencode as _urlencode
+
+from wit_world.imports import sdk as _raw
+
+
+class Response:
+    """What a request returned: `status`, `headers` (lower-case names),
+    `text`, `content` (bytes), `json()`, `error` (None: a response arrived)."""
+
+    def __init__(self, r):
+        self.status = r.status
+        self.headers = {k.lower(): v for k, v in r.headers}
+        self.content = bytes(r.body)
+        self.error = r.error
+        self.duration_ms = r.duration_ms
+
+    @property
+    def text(self):
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return _json.loads(self.content)
+
+
+def _request(method, url, headers=None, json=None, form=None, body=None, query=None,
+             name=None, timeout=None, max_redirects=None, max_body=None):
+    pairs = [(k, str(v)) for k, v in (headers or {}).items()]
+    has = lambda n: any(k.lower() == n for k, _ in pairs)
+    data = None
+    if json is not None:
+        data = _json.dumps(json).encode()
+        if not has("content-type"):
+            pairs.append(("Content-Type", "application/json"))
+    elif form is not None:
+        data = _urlencode(form).encode()
+        if not has("content-type"):
+            pairs.append(("Content-Type", "application/x-www-form-urlencoded"))
+    elif body is not None:
+        data = body.encode() if isinstance(body, str) else bytes(body)
+    if query is not None:
+        url += ("&" if "?" in url else "?") + _urlencode(query)
+    return Response(_raw.http(_raw.HttpRequest(
+        method=method, url=url, headers=pairs, body=data, name=name,
+        timeout_ms=timeout, max_redirects=max_redirects, max_body=max_body)))
+
+
+class _Http:
+    def get(self, url, **kw):
+        return _request("GET", url, **kw)
+
+    def post(self, url, **kw):
+        return _request("POST", url, **kw)
+
+    def put(self, url, **kw):
+        return _request("PUT", url, **kw)
+
+    def patch(self, url, **kw):
+        return _request("PATCH", url, **kw)
+
+    def delete(self, url, **kw):
+        return _request("DELETE", url, **kw)
+
+    def request(self, method, url, **kw):
+        return _request(method, url, **kw)
+
+
+http = _Http()
+
+
+def check(value, predicates):
+    """k6's check: each named predicate is a check (one that raises fails);
+    True when all passed."""
+    passed_all = True
+    for name, predicate in predicates.items():
+        try:
+            passed = bool(predicate(value))
+        except Exception:
+            passed = False
+        _raw.check(name, passed)
+        passed_all = passed_all and passed
+    return passed_all
+
+
+def sleep(seconds):
+    """Think time, in seconds."""
+    _raw.sleep(max(0, round(seconds * 1000)))
+
+
+class _Data:
+    def row(self, source):
+        """The next row of data source `source`, as {column: value}."""
+        return dict(_raw.data_row(source))
+
+
+data = _Data()
+
+
+def env(name):
+    return _raw.env(name)
+
+
+def vu():
+    return _raw.vu()
+
+
+def iteration():
+    return _raw.iteration()

@@ -67,6 +67,31 @@ fn the_example_journeys_build_to_script_components() {
     }
 }
 
+/// The Rust journey is a crate over the SDK crate: `cargo build --target
+/// wasm32-wasip2` makes the same kind of component.
+#[test]
+fn the_rust_journey_builds_with_cargo() {
+    let example = common::root().join("examples/scripts/rust");
+    let target = common::root().join("target/scripts");
+    let out = std::process::Command::new(env!("CARGO"))
+        .current_dir(&example)
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (imports, exports) = world(&target.join("wasm32-wasip2/release/journey.wasm"));
+    assert!(
+        imports.contains(&"scheduler:script/sdk@0.1.0".to_string()),
+        "{imports:?}"
+    );
+    assert_eq!(exports, ["scheduler:script/journey@0.1.0"]);
+}
+
 /// A script that does not build, or imports what the SDK does not have,
 /// is exit 2 with one line naming its file and line.
 #[test]

@@ -9,7 +9,7 @@
 mod tools;
 
 use crate::error::Failure;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// The script world, as `wit/script` defines it (the one copy).
@@ -123,8 +123,7 @@ pub fn build_error(text: &str, copy: &str, file: &str) -> String {
     // Python: the last frame in the script, and the exception's line.
     let frame = lines
         .iter()
-        .filter(|l| l.starts_with("File ") && l.contains(copy))
-        .next_back()
+        .rfind(|l| l.starts_with("File ") && l.contains(copy))
         .and_then(|l| l.split("line ").nth(1))
         .and_then(|n| n.split(|c: char| !c.is_ascii_digit()).next());
     let cause = lines
@@ -147,16 +146,6 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
         std::fs::create_dir_all(parent).map_err(|e| Failure::internal(e.into()))?;
     }
     std::fs::write(path, text).map_err(|e| Failure::internal(e.into()))
-}
-
-/// Where tools are installed: `$XDG_CACHE_HOME/scheduler-host/tools` (or
-/// `~/.cache/scheduler-host/tools`).
-fn cache() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("scheduler-host/tools")
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ const PY_VERSION: &str = "componentize-py 0.25.";
 
 /// componentize-js's command.
 pub fn componentize_js() -> Result<PathBuf, Failure> {
-    let dir = super::cache().join("componentize-js");
+    let dir = cache().join("componentize-js");
     let bin = dir.join("node_modules/.bin/componentize-js");
     if bin.exists() {
         return Ok(bin);
@@ -35,7 +35,7 @@ pub fn componentize_py() -> Result<PathBuf, Failure> {
     {
         return Ok(PathBuf::from("componentize-py"));
     }
-    let venv = super::cache().join("componentize-py");
+    let venv = cache().join("componentize-py");
     let bin = venv.join("bin/componentize-py");
     if bin.exists() {
         return Ok(bin);
@@ -69,4 +69,14 @@ fn run(cmd: &mut Command) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// Where tools are installed: `$XDG_CACHE_HOME/scheduler-host/tools` (or
+/// `~/.cache/scheduler-host/tools`).
+fn cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("scheduler-host/tools")
 }

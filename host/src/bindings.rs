@@ -39,5 +39,15 @@ pub fn sample(s: Sample) -> contract::Sample {
         trace: s.trace.map(exchange),
         checks_passed: s.checks_passed,
         checks_failed: s.checks_failed,
+        name: s.name,
+        points: s
+            .points
+            .into_iter()
+            .map(|p| contract::MetricPoint {
+                name: p.name,
+                trend: p.trend,
+                value: p.value,
+            })
+            .collect(),
     }
 }

@@ -450,7 +450,7 @@ fn judge(
         .iter()
         .map(|s| (s.id.as_str(), workload_of(&s.scenario)))
         .collect();
-    let list = thresholds::parse(raw, &names, &steps).map_err(|e| e.to_string())?;
+    let list = thresholds::parse(raw, &names, &steps, false).map_err(|e| e.to_string())?;
     let stats = Stats::from_parts(
         b.total.clone(),
         b.steps

@@ -313,6 +313,8 @@ mod tests {
             trace: None,
             checks_passed: 0,
             checks_failed: 0,
+            name: None,
+            points: Vec::new(),
         }
     }
 

@@ -45,7 +45,7 @@ fn bad_input_is_one_line_and_exit_2_before_any_load() {
         (
             good.clone(),
             vec!["--action".into(), format!("tcp={core_libs}")],
-            "does not export scheduler:actions/tcp@0.8.0",
+            "does not export scheduler:actions/tcp@0.9.0",
         ),
         (
             good.clone(),

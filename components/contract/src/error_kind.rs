@@ -39,6 +39,8 @@ pub enum ErrorKind {
     /// WebSocket: a message past the step's `max_message`.
     MessageTooBig,
     Other,
+    /// A script's iteration, setup or teardown threw (the scheduler's).
+    ScriptError,
     /// The user's instance trapped (a panic, an interrupted runaway step, its
     /// memory limit) or could not be created; counted by scheduler-host,
     /// never by an action.
@@ -50,7 +52,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the report lists them.
-    pub const ALL: [ErrorKind; 24] = [
+    pub const ALL: [ErrorKind; 25] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Timeout,
@@ -73,6 +75,7 @@ impl ErrorKind {
         ErrorKind::ClosedAbnormally,
         ErrorKind::MessageTooBig,
         ErrorKind::Other,
+        ErrorKind::ScriptError,
         ErrorKind::Trap,
         ErrorKind::Interrupted,
     ];
@@ -102,6 +105,7 @@ impl ErrorKind {
             ErrorKind::ClosedAbnormally => "closed-abnormally",
             ErrorKind::MessageTooBig => "message-too-big",
             ErrorKind::Other => "other",
+            ErrorKind::ScriptError => "script-error",
             ErrorKind::Trap => "trap",
             ErrorKind::Interrupted => "interrupted",
         }

@@ -32,6 +32,20 @@ pub struct Sample {
     /// sample; 0 on the others and when a transport error stopped it).
     pub checks_passed: u32,
     pub checks_failed: u32,
+    /// A script's request: the name it is reported under (a step of its
+    /// own inside the script's step `step`); none for a YAML step's.
+    pub name: Option<String>,
+    /// Custom metric values a script recorded (its iteration's last sample).
+    pub points: Vec<MetricPoint>,
+}
+
+/// One value of a script's custom metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricPoint {
+    pub name: String,
+    /// A trend (percentiles); else a counter (a sum).
+    pub trend: bool,
+    pub value: f64,
 }
 
 /// Where one request's time went (k6's phase names).
@@ -149,6 +163,8 @@ impl Sample {
             trace: None,
             checks_passed: 0,
             checks_failed: 0,
+            name: None,
+            points: Vec::new(),
         }
     }
 

@@ -143,6 +143,7 @@ macro_rules! action_types_conversions {
                 W::MessageTooBig => K::MessageTooBig,
                 W::Interrupted => K::Interrupted,
                 W::Other => K::Other,
+                W::ScriptError => K::ScriptError,
             }
         }
 
@@ -175,6 +176,7 @@ macro_rules! action_types_conversions {
                 // Only a host counts traps and interruptions; a guest never
                 // makes one.
                 K::Interrupted => W::Interrupted,
+                K::ScriptError => W::ScriptError,
                 K::Other | K::Trap => W::Other,
             }
         }

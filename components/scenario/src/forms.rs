@@ -38,6 +38,10 @@ pub struct Form {
     pub seed: Option<u64>,
     pub pool: IpPool,
     pub thresholds: BTreeMap<String, crate::thresholds::raw::Rules>,
+    /// `script:` (the component, as written), when the workloads run one.
+    pub script: Option<String>,
+    /// `destinations:` as written, and where.
+    pub destinations: Option<(Vec<String>, &'static str)>,
 }
 
 /// One workload before its steps are parsed.
@@ -72,6 +76,7 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
         ("id", doc.id.is_some()),
         ("description", doc.description.is_some()),
         ("workflows", !doc.workflows.is_empty()),
+        ("destinations", doc.destinations.is_some()),
         ("components", !doc.components.is_empty()),
         ("tls", doc.tls.is_some()),
         ("cookies", doc.cookies.is_some()),
@@ -158,6 +163,7 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
         graceful_stop: Duration::ZERO,
         data: Vec::new(),
     };
+    let (steps, script) = steps_or_script(s.workflow, s.script, "scenario")?;
     Ok(Form {
         id: s.id,
         id_at: "scenario.id",
@@ -165,9 +171,11 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
         workloads: vec![Named {
             name: DEFAULT_WORKLOAD.into(),
             workload,
-            steps: s.workflow,
+            steps,
             steps_at: "scenario.workflow".into(),
         }],
+        script,
+        destinations: s.destinations.map(|d| (d, "scenario.destinations")),
         users_at: "scenario.load.total_users".into(),
         components: s.components,
         limits: s.limits,
@@ -184,6 +192,33 @@ fn original(s: raw::Scenario, doc: raw::Document) -> Result<Form, ScenarioError>
     })
 }
 
+/// A workload's steps: its `workflow:`, or the one step that runs the
+/// script's iteration (then the script's file).
+fn steps_or_script(
+    workflow: Option<Vec<raw::Step>>,
+    script: Option<String>,
+    at: &str,
+) -> Result<(Vec<raw::Step>, Option<String>), ScenarioError> {
+    match (workflow, script) {
+        (Some(_), Some(_)) => Err(field(
+            format!("{at}.script"),
+            "write either `workflow:` (steps) or `script:` (a component), not both",
+        )),
+        (None, None) => Err(field(
+            format!("{at}.workflow"),
+            "missing: write `workflow:` (a list of steps) or `script:` (a script component, .wasm)",
+        )),
+        (Some(steps), None) => Ok((steps, None)),
+        (None, Some(file)) if file.trim().is_empty() => {
+            Err(field(format!("{at}.script"), "must name a .wasm file"))
+        }
+        (None, Some(file)) => Ok((
+            vec![raw::Step::script(crate::model::ScriptPart::Iteration)],
+            Some(file),
+        )),
+    }
+}
+
 fn named(doc: raw::Document) -> Result<Form, ScenarioError> {
     let scenarios = doc.scenarios.unwrap_or_default();
     if scenarios.is_empty() {
@@ -192,6 +227,7 @@ fn named(doc: raw::Document) -> Result<Form, ScenarioError> {
     let workflows = doc.workflows;
     let mut shared_used = std::collections::BTreeSet::new();
     let mut out = Vec::with_capacity(scenarios.len());
+    let mut script = None;
     for (name, n) in scenarios {
         let at = format!("scenarios.{name}");
         if name.trim().is_empty() || name.contains(['{', '}', ',', ':']) {
@@ -201,7 +237,26 @@ fn named(doc: raw::Document) -> Result<Form, ScenarioError> {
             ));
         }
         let (steps, steps_at) = match &n.workflow {
-            serde_yaml::Value::String(w) => match workflows.get(w) {
+            None => {
+                let (steps, file) = steps_or_script(None, n.script.clone(), &at)?;
+                match (&script, file) {
+                    (Some(first), Some(file)) if *first != file => {
+                        return Err(field(
+                            format!("{at}.script"),
+                            format!("a run has one script; another scenario names {first:?}"),
+                        ));
+                    }
+                    (_, file) => script = file,
+                }
+                (steps, format!("{at}.script"))
+            }
+            Some(_) if n.script.is_some() => {
+                return Err(field(
+                    format!("{at}.script"),
+                    "write either `workflow:` (steps) or `script:` (a component), not both",
+                ));
+            }
+            Some(serde_yaml::Value::String(w)) => match workflows.get(w) {
                 // Copied for each scenario that uses it, so each has its
                 // own step statistics.
                 Some(steps) => {
@@ -216,7 +271,7 @@ fn named(doc: raw::Document) -> Result<Form, ScenarioError> {
                     ));
                 }
             },
-            steps => {
+            Some(steps) => {
                 let steps: Vec<raw::Step> = serde_yaml::from_value(steps.clone()).map_err(|e| {
                     field(
                         format!("{at}.workflow"),
@@ -258,6 +313,8 @@ fn named(doc: raw::Document) -> Result<Form, ScenarioError> {
         seed: doc.seed,
         pool: pool(&doc.ip_pool, "ip_pool")?,
         thresholds: doc.thresholds,
+        script,
+        destinations: doc.destinations.map(|d| (d, "destinations")),
     })
 }
 

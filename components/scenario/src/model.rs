@@ -58,6 +58,45 @@ pub struct Scenario {
     pub shard: crate::executor::Shard,
     /// The user whose requests are traced (scheduler-host `--har-user`).
     pub trace_user: Option<u32>,
+    /// A script scenario's script (`script:` in place of `workflow:`).
+    pub script: Option<Script>,
+}
+
+/// A script scenario: its workloads run the script's `iteration`, its
+/// setup and teardown hooks the script's `setup` and `teardown`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Script {
+    /// The component, as written (relative to the scenario file); it fills
+    /// the `script` slot (`components.script`).
+    pub file: String,
+    /// Where its requests may go (`destinations:`): a script's requests
+    /// are only known when it runs, so the egress allow-list is declared.
+    pub destinations: Vec<Endpoint>,
+    /// Index into `Scenario::tls`: the scenario's `tls:` block, which the
+    /// script's https requests use (none: the defaults, Mozilla roots).
+    pub tls: Option<usize>,
+    /// Body bytes a response keeps for the script (`limits.max_body`).
+    pub max_body: u64,
+    /// `--env` values, which the script reads with `env(NAME)`.
+    pub env: Vec<(String, String)>,
+}
+
+/// What a script step calls: the script's export of that name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptPart {
+    Iteration,
+    Setup,
+    Teardown,
+}
+
+impl ScriptPart {
+    pub fn name(self) -> &'static str {
+        match self {
+            ScriptPart::Iteration => "iteration",
+            ScriptPart::Setup => "setup",
+            ScriptPart::Teardown => "teardown",
+        }
+    }
 }
 
 /// Which hook a setup/teardown user runs.
@@ -111,7 +150,7 @@ impl Step {
             // The grpc-status (and reply count) the step expects.
             Call::Grpc(_) => true,
             Call::Ws(w) => w.checks(),
-            Call::Extension { .. } => false,
+            Call::Extension { .. } | Call::Script(_) => false,
         }
     }
 
@@ -215,6 +254,8 @@ pub enum Call {
     Grpc(crate::grpc::GrpcCall),
     Ws(crate::ws::WsCall),
     Extension { kind: String, params_json: String },
+    /// A script's export: its requests become samples named by the script.
+    Script(ScriptPart),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -391,7 +432,8 @@ impl Scenario {
         self.tls.iter().any(|c| c.insecure_skip_verify)
     }
 
-    /// Where the built-in steps (http, tcp, udp, grpc, ws) send. Extension steps'
+    /// Where the built-in steps (http, tcp, udp, grpc, ws) and a script's
+    /// declared `destinations` send. Extension steps'
     /// destinations are the extension component's to declare
     /// (`extension.destinations`), so they are not in this list.
     pub fn builtin_destinations(&self) -> Vec<Endpoint> {
@@ -405,8 +447,9 @@ impl Scenario {
                 Call::Udp(u) => Some(u.target.clone()),
                 Call::Grpc(g) => Some(g.target.clone()),
                 Call::Ws(w) => Endpoint::from_ws_url(&w.url),
-                Call::Extension { .. } => None,
+                Call::Extension { .. } | Call::Script(_) => None,
             })
+            .chain(self.script.iter().flat_map(|s| s.destinations.iter().cloned()))
             .collect();
         out.sort();
         out.dedup();

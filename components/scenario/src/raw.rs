@@ -26,6 +26,10 @@ pub struct Document {
     /// Workflows named scenarios may share (`workflow: NAME`).
     #[serde(default)]
     pub workflows: std::collections::BTreeMap<String, Vec<Step>>,
+    /// Where a script scenario's requests may go ("host:port"), for the
+    /// named-scenarios form (the original form has it in `scenario:`).
+    #[serde(default)]
+    pub destinations: Option<Vec<String>>,
     #[serde(default)]
     pub components: std::collections::BTreeMap<String, String>,
     #[serde(default)]
@@ -61,7 +65,14 @@ pub struct Scenario {
     #[serde(default)]
     pub description: String,
     pub load: Load,
-    pub workflow: Vec<Step>,
+    #[serde(default)]
+    pub workflow: Option<Vec<Step>>,
+    /// A script component in place of `workflow:`.
+    #[serde(default)]
+    pub script: Option<String>,
+    /// Where the script's requests may go ("host:port").
+    #[serde(default)]
+    pub destinations: Option<Vec<String>>,
     /// Action components to plug (scheduler-host): slot or kind → file,
     /// relative to the scenario file.
     #[serde(default)]
@@ -92,7 +103,11 @@ pub struct Scenario {
 pub struct Named {
     pub executor: crate::executor::ExecutorKind,
     /// Steps written in place, or the name of one of `workflows`.
-    pub workflow: serde_yaml::Value,
+    #[serde(default)]
+    pub workflow: Option<serde_yaml::Value>,
+    /// A script component in place of `workflow:`.
+    #[serde(default)]
+    pub script: Option<String>,
     pub vus: Option<u32>,
     pub duration: Option<Dur>,
     pub start_vus: Option<u32>,
@@ -186,4 +201,30 @@ pub struct Step {
     pub max_latency: Option<Dur>,
     #[serde(default)]
     pub params: serde_yaml::Value,
+    /// A script's export this step calls: set by the parser for a script
+    /// scenario, never from YAML (a written `type: script` is unknown).
+    #[serde(skip)]
+    pub script: Option<crate::model::ScriptPart>,
+}
+
+impl Step {
+    /// The step a script scenario runs for `part`.
+    pub fn script(part: crate::model::ScriptPart) -> Step {
+        Step {
+            id: Some(part.name().into()),
+            kind: "script".into(),
+            name: None,
+            weight: None,
+            think_time: None,
+            timeout: None,
+            assert_status: None,
+            expect_grpc_status: None,
+            extract: Default::default(),
+            expect_header: Default::default(),
+            expect_json: Default::default(),
+            max_latency: None,
+            params: serde_yaml::Value::Null,
+            script: Some(part),
+        }
+    }
 }

@@ -119,12 +119,21 @@ pub struct Filter {
     pub workload: Option<usize>,
     /// Global step indices (`Scenario::workflow`).
     pub steps: Option<Vec<usize>>,
+    /// A script's requests by name (`step:NAME` in a script scenario,
+    /// where names are only known as the script runs).
+    pub names: Option<Vec<String>>,
 }
 
 impl Filter {
-    pub fn matches_step(&self, step: usize, workload: usize) -> bool {
+    /// Whether a sample of step `step` (a script's request `name`) of
+    /// `workload` counts.
+    pub fn matches_step(&self, step: usize, name: Option<&str>, workload: usize) -> bool {
         self.workload.is_none_or(|w| w == workload)
             && self.steps.as_ref().is_none_or(|s| s.contains(&step))
+            && self
+                .names
+                .as_ref()
+                .is_none_or(|n| name.is_some_and(|name| n.iter().any(|x| x == name)))
     }
 }
 
@@ -206,11 +215,12 @@ pub fn parse(
     raw: BTreeMap<String, raw::Rules>,
     workloads: &[&str],
     steps: &[(&str, usize)],
+    script: bool,
 ) -> Result<Vec<Threshold>, ScenarioError> {
     let mut out = Vec::new();
     for (key, rules) in raw {
         let at = format!("thresholds.{key}");
-        let (metric, filter) = parse_key(&key, &at, workloads, steps)?;
+        let (metric, filter) = parse_key(&key, &at, workloads, steps, script)?;
         let rules = rules.list().map_err(|m| field(&at, m))?;
         if rules.is_empty() {
             return Err(field(&at, "lists no threshold"));
@@ -325,6 +335,7 @@ fn parse_key(
     at: &str,
     workloads: &[&str],
     steps: &[(&str, usize)],
+    script: bool,
 ) -> Result<(Metric, Filter), ScenarioError> {
     let (metric, tags) = split_key(key).map_err(|m| field(at, m))?;
     let mut filter = Filter::default();
@@ -357,10 +368,14 @@ fn parse_key(
             })
             .map(|(i, _)| i)
             .collect();
-        if matching.is_empty() {
+        if matching.is_empty() && script {
+            // A script's requests are named as it runs: matched by name.
+            filter.names = Some(vec![id.to_string()]);
+        } else if matching.is_empty() {
             return Err(field(at, format!("no step with id {id:?}")));
+        } else {
+            filter.steps = Some(matching);
         }
-        filter.steps = Some(matching);
     }
     Ok((metric, filter))
 }

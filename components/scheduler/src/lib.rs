@@ -4,12 +4,13 @@
 //! loop that interleaves users in one instance (`local`), and the component
 //! glue (`component`, wasm only).
 //!
-//! Layers: `backoff`, `reactor` ← `workflow` ← `engine` ← `local` ← `component`.
+//! Layers: `backoff`, `reactor`, `script` ← `workflow` ← `engine` ← `local` ← `component`.
 
 mod backoff;
 pub mod engine;
 pub mod local;
 pub mod reactor;
+pub mod script;
 mod verdict;
 pub mod workflow;
 

@@ -36,6 +36,8 @@ pub fn judge(
             trace: hop.trace.clone(),
             checks_passed: 0,
             checks_failed: 0,
+            name: None,
+            points: Vec::new(),
         });
     }
     let (error, passed, failed) = match &o.error {
@@ -57,6 +59,8 @@ pub fn judge(
         trace: o.trace.clone(),
         checks_passed: passed,
         checks_failed: failed,
+        name: None,
+        points: Vec::new(),
     });
     samples
 }

@@ -1,6 +1,7 @@
 //! One virtual user's workflow: which step runs next, the call to its
 //! action, the scheduler-owned checks, and the think time that follows.
 
+use crate::script;
 use crate::verdict;
 use contract::{ErrorKind, Outcome, Sample, SampleError};
 use scenario::checks::Query;
@@ -46,6 +47,9 @@ pub trait Actions {
         params_json: &str,
         queries: &[Query],
     ) -> Outcome;
+    /// Calls the script's export `turn.part` (blocking the instance until
+    /// it returns: a script's calls wait inside it).
+    async fn script(&self, turn: script::Turn) -> script::Run;
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -87,6 +91,9 @@ pub struct Vu {
     rows: Vec<Option<Vec<String>>>,
     /// How long a refused connect makes it wait.
     backoff: crate::backoff::Backoff,
+    /// What a script's setup returned (a script scenario's own setup
+    /// values: any names, not the YAML's extracted variables).
+    script_values: Vec<(String, String)>,
 }
 
 impl Vu {
@@ -167,6 +174,7 @@ impl Vu {
             setup: vec![None; slots],
             rows: vec![None; sources],
             backoff: crate::backoff::Backoff::new(closed),
+            script_values: Vec::new(),
         };
         vu.upcoming = vu.pick();
         vu
@@ -200,6 +208,10 @@ impl Vu {
 
     /// What setup extracted (name → value), visible as `${setup.NAME}`.
     pub fn set_setup(&mut self, values: impl IntoIterator<Item = (String, String)>) {
+        if self.scenario.script.is_some() {
+            self.script_values = values.into_iter().collect();
+            return;
+        }
         for (name, value) in values {
             if let Some(slot) = self.scenario.variables.iter().position(|v| *v == name) {
                 self.setup[slot] = Some(value);
@@ -209,6 +221,9 @@ impl Vu {
 
     /// The variables this user has set (name → value).
     pub fn variables(&self) -> Vec<(String, String)> {
+        if self.scenario.script.is_some() {
+            return self.script_values.clone();
+        }
         self.scenario
             .variables
             .iter()
@@ -317,6 +332,9 @@ impl Vu {
         i: usize,
         step: &Step,
     ) -> Vec<Sample> {
+        if let Call::Script(part) = step.call {
+            return self.run_script(actions, ctx, i, part).await;
+        }
         let call = match &step.template {
             None => Cow::Borrowed(&step.call),
             Some(t) => match t.render(&step.call, &mut self.scope()) {
@@ -351,6 +369,9 @@ impl Vu {
             }
             Cow::Owned(Call::Extension { kind, params_json }) => {
                 actions.extension(ctx, &kind, &params_json, q).await
+            }
+            Cow::Borrowed(Call::Script(_)) | Cow::Owned(Call::Script(_)) => {
+                unreachable!("run_script runs script steps")
             }
         };
         let mut samples = verdict::judge(i, step, &outcome, started.elapsed(), &mut self.scope());
@@ -389,6 +410,48 @@ impl Vu {
             }
         }
         samples
+    }
+}
+
+impl Vu {
+    /// Calls the script's `part` with this user's turn; keeps what setup
+    /// returned.
+    async fn run_script(
+        &mut self,
+        actions: &impl Actions,
+        ctx: &CallContext,
+        i: usize,
+        part: scenario::model::ScriptPart,
+    ) -> Vec<Sample> {
+        let s = &self.scenario;
+        let script = s.script.as_ref().expect("a script step is a script scenario's");
+        let rows = s
+            .data
+            .iter()
+            .zip(&self.rows)
+            .filter_map(|(d, r)| {
+                let r = r.as_ref()?;
+                Some((d.name.clone(), d.columns.iter().cloned().zip(r.iter().cloned()).collect()))
+            })
+            .collect();
+        let turn = script::Turn {
+            part,
+            vu: self.index,
+            iteration: self.iteration,
+            source_ip: ctx.source_ip,
+            timeout: ctx.timeout,
+            max_body: script.max_body,
+            trace: ctx.trace,
+            tls: script.tls,
+            env: script.env.clone(),
+            setup: self.script_values.clone(),
+            rows,
+        };
+        let mut run = actions.script(turn).await;
+        if part == scenario::model::ScriptPart::Setup {
+            self.script_values = std::mem::take(&mut run.values);
+        }
+        script::samples(i, part, run)
     }
 }
 

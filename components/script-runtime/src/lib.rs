@@ -19,7 +19,7 @@ wit_bindgen::generate!({
             take: func() -> tuple<list<sample>, list<tuple<string, bool>>>;
         }
         world runtime {
-            import scheduler:actions/http@0.8.0;
+            import scheduler:actions/http@0.9.0;
             export scheduler:script/sdk@0.1.0;
             export recorder;
         }

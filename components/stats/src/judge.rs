@@ -87,14 +87,17 @@ impl Judge {
     /// One step's samples at `at` (only windows need them: the rest read
     /// `Stats`).
     pub fn push_step(&mut self, at: Duration, samples: &[Sample], delay: Option<Duration>) {
-        let Some(first) = samples.first() else { return };
-        let step = first.step as usize;
-        let Some(&workload) = self.step_workload.get(step) else {
-            return;
-        };
-        for (t, tally) in self.windows_for(at) {
-            if t.filter.matches_step(step, workload) {
-                tally.bucket.push_step(samples, delay);
+        for samples in crate::stats::requests(samples) {
+            let first = &samples[0];
+            let step = first.step as usize;
+            let Some(&workload) = self.step_workload.get(step) else {
+                return;
+            };
+            let name = first.name.as_deref();
+            for (t, tally) in self.windows_for(at) {
+                if t.filter.matches_step(step, name, workload) {
+                    tally.bucket.push_step(samples, delay);
+                }
             }
         }
     }

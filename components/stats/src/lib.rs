@@ -3,10 +3,11 @@
 //! the one report type every output reads and writes.
 //!
 //! Layers, bottom up: `report` (the types) ← `hist` (the histograms' unit)
-//! ← `ws` (WebSocket counts) ← `bucket` ← `tally` ← `stats` ← `judge`. No
+//! ← `ws` (WebSocket counts), `custom` (a script's metrics) ← `bucket` ← `tally` ← `stats` ← `judge`. No
 //! module imports one above it.
 
 pub mod bucket;
+pub mod custom;
 mod hist;
 pub mod judge;
 pub mod report;
@@ -17,7 +18,7 @@ pub mod ws;
 pub use bucket::{Bucket, Parts, delays, histogram, recorded_us, us};
 pub use judge::{Judge, judge_windows};
 pub use report::{
-    ErrorStat, HostRun, Metrics, Phase, Report, Row, StepReport, Verdict, WorkloadReport,
+    CustomStat, ErrorStat, HostRun, Metrics, Phase, Report, Row, StepReport, Verdict, WorkloadReport,
 };
 pub use stats::{Stats, UNSPECIFIED, WorkloadParts};
 pub use tally::Tally;

@@ -64,6 +64,29 @@ pub struct WsStat {
     pub round_trip_histogram: Option<String>,
 }
 
+/// A script's custom metric (`counter` or `trend`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct CustomStat {
+    /// "counter" or "trend".
+    pub kind: String,
+    /// Values recorded.
+    pub count: u64,
+    /// Their sum (a counter's value).
+    pub sum: f64,
+    /// A trend's figures (0 for a counter).
+    pub avg: f64,
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    /// A trend's histogram (HDR V2, deflated, base64; values in
+    /// thousandths), for merging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+}
+
 /// Counts and latencies, for the run and for each step.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Metrics {
@@ -169,6 +192,9 @@ pub struct Report {
     /// Why setup failed (then no load ran, and no teardown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_failed: Option<String>,
+    /// A script's custom metrics, by name (absent without any).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, CustomStat>,
     /// Each threshold's verdict (empty without thresholds).
     #[serde(default)]
     pub thresholds: Vec<Verdict>,

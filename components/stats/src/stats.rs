@@ -3,6 +3,7 @@
 //! merged, never percentiles). `report` renders the report.
 
 use crate::bucket::{Bucket, round3};
+use crate::custom::Customs;
 use crate::report::{Report, StepReport, WorkloadReport};
 use crate::tally::Tally;
 use contract::Sample;
@@ -31,6 +32,18 @@ pub struct Stats {
     step_workload: Vec<usize>,
     /// Source address (none: the unspecified address) → samples sent from it.
     source_ips: BTreeMap<Option<IpAddr>, u64>,
+    /// A script's requests, each a step of its own, made as they first
+    /// come: (script step, name) → index in `steps` (past the workflow's).
+    named: BTreeMap<(usize, String), usize>,
+    /// A script's custom metrics.
+    custom: Customs,
+}
+
+/// A step's samples, split into requests: a script step's samples are
+/// several requests, each named (one per consecutive name); a YAML
+/// step's are one.
+pub fn requests(samples: &[Sample]) -> impl Iterator<Item = &[Sample]> {
+    samples.chunk_by(|a, b| a.name == b.name)
 }
 
 /// One named scenario's own counts.
@@ -75,6 +88,8 @@ impl Stats {
                 })
                 .collect(),
             source_ips: BTreeMap::new(),
+            named: BTreeMap::new(),
+            custom: Customs::default(),
         }
     }
 
@@ -152,16 +167,47 @@ impl Stats {
         source_ip: Option<IpAddr>,
         delay: Option<Duration>,
     ) {
+        for s in samples {
+            for p in &s.points {
+                self.custom.push(p);
+            }
+        }
+        for request in requests(samples) {
+            self.push_request(request, source_ip, delay);
+        }
+    }
+
+    /// The step a sample counts in: its own, or a script's request's.
+    fn step_of(&mut self, s: &Sample) -> usize {
+        let parent = s.step as usize;
+        let Some(name) = &s.name else { return parent };
+        if let Some(i) = self.named.get(&(parent, name.clone())) {
+            return *i;
+        }
+        let i = self.steps.len().max(self.step_workload.len());
+        self.steps.resize(i + 1, Bucket::default());
+        let workload = self.step_workload.get(parent).copied().unwrap_or(HOOK);
+        self.step_workload.resize(i, HOOK);
+        self.step_workload.push(workload);
+        self.named.insert((parent, name.clone()), i);
+        i
+    }
+
+    fn push_request(&mut self, samples: &[Sample], source_ip: Option<IpAddr>, delay: Option<Duration>) {
         let Some(first) = samples.first() else { return };
-        let hook = self.step_workload.get(first.step as usize) == Some(&HOOK);
-        if hook {
+        let step = if first.step == contract::UNATTRIBUTED {
+            None
+        } else {
+            Some(self.step_of(first))
+        };
+        let hook = step.is_some_and(|i| self.step_workload.get(i) == Some(&HOOK));
+        if let Some(i) = step.filter(|_| hook) {
             // Setup and teardown are reported apart from the load.
-            self.steps[first.step as usize].push_step(samples, None);
+            self.steps[i].push_step(samples, None);
             return;
         }
         self.total.push_step(samples, delay);
-        if first.step != contract::UNATTRIBUTED {
-            let i = first.step as usize;
+        if let Some(i) = step {
             if i >= self.steps.len() {
                 self.steps.resize(i + 1, Bucket::default());
             }
@@ -179,12 +225,23 @@ impl Stats {
 
     pub fn merge(&mut self, o: &Stats) {
         self.total.merge(&o.total);
-        if o.steps.len() > self.steps.len() {
-            self.steps.resize(o.steps.len(), Bucket::default());
+        let theirs_named: BTreeMap<usize, &(usize, String)> =
+            o.named.iter().map(|(k, i)| (*i, k)).collect();
+        for (i, theirs) in o.steps.iter().enumerate() {
+            // A script's request steps are matched by name: two instances
+            // number them in the order each first saw them.
+            let mine = match theirs_named.get(&i) {
+                Some((parent, name)) => self.step_of(&named_probe(*parent, name)),
+                None => {
+                    if i >= self.steps.len() {
+                        self.steps.resize(i + 1, Bucket::default());
+                    }
+                    i
+                }
+            };
+            self.steps[mine].merge(theirs);
         }
-        for (mine, theirs) in self.steps.iter_mut().zip(&o.steps) {
-            mine.merge(theirs);
-        }
+        self.custom.merge(&o.custom);
         if o.workloads.len() > self.workloads.len() {
             self.workloads
                 .resize(o.workloads.len(), WorkloadStats::default());
@@ -208,6 +265,16 @@ impl Stats {
                 for i in steps {
                     if let Some(b) = self.steps.get(*i) {
                         out.bucket.merge(b);
+                    }
+                }
+            }
+            (None, w) if filter.names.is_some() => {
+                for ((_, name), i) in &self.named {
+                    let workload = self.step_workload[*i];
+                    if filter.matches_step(*i, Some(name), workload)
+                        && w.is_none_or(|w| w == workload)
+                    {
+                        out.bucket.merge(&self.steps[*i]);
                     }
                 }
             }
@@ -267,14 +334,15 @@ impl Stats {
                 .collect(),
             steps: scenario
                 .load_steps()
-                .map(|i| {
+                .flat_map(|i| {
                     let owner = &scenario.workloads[scenario.workflow[i].workload].name;
-                    self.step_report(scenario, i, owner, secs)
+                    self.step_reports(scenario, i, owner, secs)
                 })
                 .collect(),
             setup: self.hook_report(scenario, Hook::Setup),
             setup_failed: None,
             teardown: self.hook_report(scenario, Hook::Teardown),
+            custom: self.custom.stats(),
             thresholds: Vec::new(),
             host: None,
         }
@@ -284,11 +352,36 @@ impl Stats {
     /// hook's own requests is meaningless, so it is over the run's time).
     fn hook_report(&self, scenario: &Scenario, hook: Hook) -> Option<Vec<StepReport>> {
         let steps = scenario.hook_steps(hook)?;
-        Some(
-            steps
-                .map(|i| self.step_report(scenario, i, hook.name(), 0.0))
-                .collect(),
-        )
+        let list: Vec<StepReport> = steps
+            .flat_map(|i| self.step_reports(scenario, i, hook.name(), 0.0))
+            .collect();
+        // A script's hooks always exist; one that sent nothing is not shown.
+        (scenario.script.is_none() || !list.is_empty()).then_some(list)
+    }
+
+    /// Step `i`'s reports: its own, or a script step's requests, in the
+    /// order they first came.
+    fn step_reports(&self, scenario: &Scenario, i: usize, owner: &str, secs: f64) -> Vec<StepReport> {
+        if !matches!(scenario.workflow[i].call, scenario::model::Call::Script(_)) {
+            return vec![self.step_report(scenario, i, owner, secs)];
+        }
+        let mut named: Vec<(usize, &str)> = self
+            .named
+            .iter()
+            .filter(|((parent, _), _)| *parent == i)
+            .map(|((_, name), at)| (*at, name.as_str()))
+            .collect();
+        named.sort();
+        named
+            .into_iter()
+            .map(|(at, name)| StepReport {
+                id: name.to_string(),
+                name: name.to_string(),
+                kind: scenario.workflow[i].kind.clone(),
+                scenario: owner.to_string(),
+                metrics: self.steps[at].metrics(secs),
+            })
+            .collect()
     }
 
     /// Step `i`'s report, as part of `owner` (its scenario, or a hook).
@@ -309,15 +402,32 @@ impl Stats {
     /// The failures of a hook's steps (kind: first message), if any.
     pub fn hook_failure(&self, scenario: &Scenario, hook: Hook) -> Option<String> {
         let steps = scenario.hook_steps(hook)?;
-        steps.into_iter().find_map(|i| {
+        let named: Vec<usize> = self
+            .named
+            .iter()
+            .filter(|((parent, _), _)| steps.contains(parent))
+            .map(|(_, i)| *i)
+            .collect();
+        steps.chain(named).find_map(|i| {
             let b = self.steps.get(i)?;
             let (kind, e) = b.errors.iter().next()?;
+            let id = scenario.workflow.get(i).map_or_else(
+                || self.named.iter().find(|(_, at)| **at == i).map_or("", |(k, _)| &k.1),
+                |s| s.id.as_str(),
+            );
             Some(format!(
                 "{} step {:?} failed: {kind}: {}",
                 hook.name(),
-                scenario.workflow[i].id,
+                id,
                 e.samples.first().map_or("", String::as_str)
             ))
         })
     }
+}
+
+/// A sample that routes to the request step (`parent`, `name`).
+fn named_probe(parent: usize, name: &str) -> Sample {
+    let mut s = Sample::failed(parent as u32, Duration::ZERO, contract::ErrorKind::Other, String::new());
+    s.name = Some(name.to_string());
+    s
 }

@@ -9,14 +9,14 @@ wit_bindgen::generate!({
     inline: "
         package scheduler:no-extension;
         world no-extension {
-            export scheduler:actions/extension@0.8.0;
+            export scheduler:actions/extension@0.9.0;
         }
     ",
     path: "../../../wit/actions",
     with: {
         "scheduler:core-libs/types@0.4.0": action_support::net,
-        "scheduler:actions/types@0.8.0": action_support::types,
-        "scheduler:actions/extension@0.8.0": generate,
+        "scheduler:actions/types@0.9.0": action_support::types,
+        "scheduler:actions/extension@0.9.0": generate,
         "wasi:io/poll@0.2.12": wasip2::io::poll,
     },
 });

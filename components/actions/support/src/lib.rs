@@ -12,7 +12,7 @@ wit_bindgen::generate!({
         package scheduler:support;
         world support {
             import scheduler:core-libs/types@0.4.0;
-            import scheduler:actions/types@0.8.0;
+            import scheduler:actions/types@0.9.0;
             import scheduler:core-libs/dns@0.4.0;
             import scheduler:core-libs/tcp@0.4.0;
             import scheduler:core-libs/tls@0.4.0;

@@ -18,12 +18,12 @@ wit_bindgen::generate!({
     with: {
         "scheduler:core-libs/types@0.4.0": action_support::net,
         "scheduler:core-libs/dns@0.4.0": action_support::dns,
-        "scheduler:actions/types@0.8.0": action_support::types,
+        "scheduler:actions/types@0.9.0": action_support::types,
         "scheduler:core-libs/tcp@0.4.0": action_support::tcp,
         "scheduler:core-libs/tls@0.4.0": action_support::tls,
         "wasi:io/poll@0.2.12": wasip2::io::poll,
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-        "scheduler:actions/tcp@0.8.0": generate,
+        "scheduler:actions/tcp@0.9.0": generate,
     },
 });
 

@@ -11,11 +11,11 @@ wit_bindgen::generate!({
     with: {
         "scheduler:core-libs/types@0.4.0": action_support::net,
         "scheduler:core-libs/dns@0.4.0": action_support::dns,
-        "scheduler:actions/types@0.8.0": action_support::types,
+        "scheduler:actions/types@0.9.0": action_support::types,
         "scheduler:core-libs/udp@0.4.0": action_support::udp,
         "wasi:io/poll@0.2.12": wasip2::io::poll,
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-        "scheduler:actions/udp@0.8.0": generate,
+        "scheduler:actions/udp@0.9.0": generate,
     },
 });
 

@@ -99,7 +99,8 @@ fn from_document(
         (Hook::Setup, doc.setup.take()),
         (Hook::Teardown, doc.teardown.take()),
     ];
-    let form = forms::normalize(doc)?;
+    let mut form = forms::normalize(doc)?;
+    let (script, hooks) = script(&mut form, hooks)?;
     let data = data_sources(data_decls, inputs)?;
     let data_names: Vec<DataNames> = data
         .iter()
@@ -162,7 +163,12 @@ fn from_document(
             &mut limits,
         )?;
         workload.name = name;
-        workload.data = data_used(&workflow[range.clone()]);
+        // A script reads any source (`data.row(NAME)`): it gets a row of each.
+        workload.data = if script.is_some() {
+            (0..data.len()).collect()
+        } else {
+            data_used(&workflow[range.clone()])
+        };
         workload.steps = range;
         workload.first_vu = first_vu;
         first_vu = first_vu
@@ -181,7 +187,8 @@ fn from_document(
         .map(|s| (s.id.as_str(), s.workload))
         .collect();
     let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
-    let thresholds = crate::thresholds::parse(form.thresholds, &names, &step_owners)?;
+    let thresholds =
+        crate::thresholds::parse(form.thresholds, &names, &step_owners, script.is_some())?;
     let mut ranges = [None, None];
     limits.names.in_hook = true;
     for (slot, (hook, steps)) in ranges.iter_mut().zip(hooks) {
@@ -200,6 +207,17 @@ fn from_document(
         )?);
     }
     let [setup, teardown] = ranges;
+    let mut script = script;
+    if let Some(s) = &mut script {
+        let at = if form.id_at == "scenario.id" {
+            "scenario.tls"
+        } else {
+            "tls"
+        };
+        s.tls = limits.tls_for(None, at, false)?;
+        s.max_body = limits.max_body;
+        s.env = inputs.env.clone().into_iter().collect();
+    }
     Ok(Scenario {
         id: form.id,
         description: form.description,
@@ -218,7 +236,72 @@ fn from_document(
         teardown,
         shard: Default::default(),
         trace_user: None,
+        script,
     })
+}
+
+type Hooks = [(Hook, Option<Vec<raw::Step>>); 2];
+
+/// A script scenario's script, and the hooks that run its setup and
+/// teardown (a script has both; YAML `setup:`/`teardown:` do not mix with
+/// it). `destinations:` belongs to a script scenario only.
+fn script(form: &mut forms::Form, hooks: Hooks) -> Result<(Option<Script>, Hooks), ScenarioError> {
+    let destinations = form.destinations.take();
+    let Some(file) = form.script.take() else {
+        if let Some((_, at)) = destinations {
+            return Err(field(
+                at,
+                "only a script scenario declares destinations (a workflow's are its steps' targets)",
+            ));
+        }
+        return Ok((None, hooks));
+    };
+    for (hook, steps) in &hooks {
+        if steps.is_some() {
+            return Err(field(
+                hook.name(),
+                format!(
+                    "a script scenario's {} is the script's own `{}` export",
+                    hook.name(),
+                    hook.name()
+                ),
+            ));
+        }
+    }
+    if form.components.contains_key("script") {
+        return Err(field(
+            "components.script",
+            "a script scenario names its script with `script:`",
+        ));
+    }
+    form.components.insert("script".into(), file.clone());
+    let (list, at) = destinations.unwrap_or((Vec::new(), "destinations"));
+    if list.is_empty() {
+        return Err(field(
+            at,
+            "a script scenario lists where its requests may go (\"host:port\", …): the egress allow-list",
+        ));
+    }
+    let destinations = list
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Endpoint::parse(d).map_err(|m| field(format!("{at}[{i}]"), m)))
+        .collect::<Result<_, _>>()?;
+    let hooks = [
+        (Hook::Setup, Some(vec![raw::Step::script(ScriptPart::Setup)])),
+        (Hook::Teardown, Some(vec![raw::Step::script(ScriptPart::Teardown)])),
+    ];
+    let tls = None;
+    Ok((
+        Some(Script {
+            file,
+            destinations,
+            tls,
+            max_body: DEFAULT_MAX_KEEP,
+            env: Vec::new(),
+        }),
+        hooks,
+    ))
 }
 
 /// Whose steps a list is: a workload's (or `HOOK`), written at `at`.

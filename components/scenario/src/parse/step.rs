@@ -33,6 +33,7 @@ pub(super) fn step(
     let params_at = format!("{at}.params");
     let mut parts = Parts::default();
     let call = match s.kind.as_str() {
+        _ if s.script.is_some() => Call::Script(s.script.expect("checked")),
         "http" => Call::Http(http(
             &params_at,
             typed(&params_at, s.params)?,

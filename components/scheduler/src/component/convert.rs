@@ -124,5 +124,15 @@ pub fn wit_sample(s: Sample) -> wit_vu::Sample {
         trace: s.trace.map(wit_exchange),
         checks_passed: s.checks_passed,
         checks_failed: s.checks_failed,
+        name: s.name,
+        points: s
+            .points
+            .into_iter()
+            .map(|p| wit_vu::MetricPoint {
+                name: p.name,
+                trend: p.trend,
+                value: p.value,
+            })
+            .collect(),
     }
 }

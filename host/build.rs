@@ -42,20 +42,25 @@ fn main() {
     code.push_str("];\n");
     // Slots export `scheduler:actions/<slot>@<version>`: the version is the
     // actions package's, read from the WIT itself.
-    let wit = root.join("wit/actions/actions.wit");
-    println!("cargo:rerun-if-changed={}", wit.display());
-    let text = std::fs::read_to_string(&wit).unwrap_or_else(|e| fail(&e.to_string()));
-    let version = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("package scheduler:actions@"))
-        .map(|v| v.trim_end_matches(';').to_string())
-        .unwrap_or_else(|| {
-            fail("wit/actions/actions.wit has no `package scheduler:actions@…;` line")
-        });
-    let _ = writeln!(
-        code,
-        "/// The version of the scheduler:actions package.\npub const ACTIONS_VERSION: &str = {version:?};"
-    );
+    // The script slot exports `scheduler:script/journey@<version>`.
+    for (file, package, name) in [
+        ("wit/actions/actions.wit", "actions", "ACTIONS_VERSION"),
+        ("wit/script/script.wit", "script", "SCRIPT_VERSION"),
+    ] {
+        let wit = root.join(file);
+        println!("cargo:rerun-if-changed={}", wit.display());
+        let text = std::fs::read_to_string(&wit).unwrap_or_else(|e| fail(&e.to_string()));
+        let prefix = format!("package scheduler:{package}@");
+        let version = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+            .map(|v| v.trim_end_matches(';').to_string())
+            .unwrap_or_else(|| fail(&format!("{file} has no `{prefix}…;` line")));
+        let _ = writeln!(
+            code,
+            "/// The version of the scheduler:{package} package.\npub const {name}: &str = {version:?};"
+        );
+    }
     let _ = writeln!(
         code,
         "/// Where `cargo xtask build` lays the parts out (`wac compose --deps-dir`).\npub const DIR: &str = {:?};",

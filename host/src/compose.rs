@@ -58,7 +58,7 @@ pub fn compose(plugs: &[Plug], used: &[&str]) -> Result<Vec<u8>, Failure> {
         let imports_core = check_fits(plug, &data)?;
         if part.name == "extension" {
             extension_uses_core = imports_core;
-        } else if !imports_core {
+        } else if !imports_core && part.name != parts::SCRIPT_SLOT {
             return Err(Failure::input(format!(
                 "{}: {} imports nothing from scheduler:core-libs, but the {} slot's world gives it core-libs' sockets (compositions/scheduler.wac)",
                 plug.origin,

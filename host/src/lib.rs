@@ -12,6 +12,7 @@ mod bindings;
 mod cells;
 pub mod cli;
 mod compare;
+mod custom;
 pub mod compose;
 mod egress;
 mod engine;

@@ -89,6 +89,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<Report, String> {
             })
             .collect(),
         steps: step_reports(&buckets.steps, secs),
+        custom: crate::custom::merge(reports.iter().map(|(_, r)| &r.custom))?,
         // Hooks' throughput is over the run's time, as in a single run.
         setup: first
             .setup

@@ -5,7 +5,8 @@
 #[derive(Debug)]
 pub struct Part {
     pub name: &'static str,
-    /// An action slot: exports `scheduler:actions/<name>`, replaceable.
+    /// A slot: exports `scheduler:actions/<name>` (the script slot:
+    /// `scheduler:script/journey`), replaceable.
     pub slot: bool,
     pub bytes: &'static [u8],
 }
@@ -17,8 +18,14 @@ pub fn slot(name: &str) -> Option<&'static Part> {
     PARTS.iter().find(|p| p.slot && p.name == name)
 }
 
+/// The slot a script scenario's script fills (`script:`).
+pub const SCRIPT_SLOT: &str = "script";
+
 /// The interface a component in slot `name` must export.
 pub fn slot_interface(name: &str) -> String {
+    if name == SCRIPT_SLOT {
+        return format!("scheduler:script/journey@{SCRIPT_VERSION}");
+    }
     format!("scheduler:actions/{name}@{ACTIONS_VERSION}")
 }
 

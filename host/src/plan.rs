@@ -186,6 +186,9 @@ pub fn from_text(
             ));
         }
         Some(k) => k,
+        // A script's calls block its instance: each user gets its own, so
+        // users run at once (more per instance take turns).
+        None if scenario.script.is_some() => 1,
         None => crate::cells::default_per_instance(scenario.shard_vus()),
     };
     let files = read_files(&scenario, base)?;

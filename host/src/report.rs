@@ -149,10 +149,14 @@ fn attach_histograms(run: &mut Report, scenario: &Scenario, stats: &stats::Stats
         }
     }
     for (list, indices) in lists {
-        for (step, i) in list.iter_mut().zip(indices) {
-            set(&mut step.metrics, stats.steps().get(i));
+        let buckets = indices
+            .into_iter()
+            .flat_map(|i| stats.report_buckets(scenario, i));
+        for (step, b) in list.iter_mut().zip(buckets) {
+            set(&mut step.metrics, b);
         }
     }
+    crate::custom::attach(&mut run.custom, stats.custom());
 }
 
 /// Writes `report` to `path` (a temp file beside it, then rename), or to

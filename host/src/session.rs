@@ -87,7 +87,12 @@ fn used_slots(scenario: &scenario::model::Scenario) -> Vec<&str> {
     if std::env::var_os("SCHEDULER_HOST_ALL_PARTS").is_some_and(|v| v == "1") {
         return crate::parts::slot_names();
     }
-    scenario.workflow.iter().map(|s| s.kind.as_str()).collect()
+    let mut used: Vec<&str> = scenario.workflow.iter().map(|s| s.kind.as_str()).collect();
+    if scenario.script.is_some() {
+        // A script's requests go through the runtime to these three.
+        used.extend(["http", "tcp", "udp"]);
+    }
+    used
 }
 
 fn shared(plan: &Plan, ready: &Ready) -> Arc<Shared> {

@@ -86,8 +86,11 @@ struct Second {
 }
 
 pub struct Timeline {
-    /// Step index → (scenario name, step id).
+    /// Step index → (scenario name, step id); a script's requests are
+    /// steps too, added as they first come.
     names: Vec<(String, String)>,
+    /// (script step, request name) → step index.
+    named: std::collections::HashMap<(u32, String), usize>,
     step_workload: Vec<usize>,
     started: SystemTime,
     /// Open seconds, oldest first; the first is second `first_open`.
@@ -121,6 +124,7 @@ impl Timeline {
                 })
                 .collect(),
             step_workload: scenario.workflow.iter().map(|s| s.workload).collect(),
+            named: Default::default(),
             started,
             open: VecDeque::new(),
             first_open: 0,
@@ -138,19 +142,39 @@ impl Timeline {
         // A sample for a second already closed counts in the oldest open
         // one, so every sample is in some row.
         let second = at.as_secs().max(self.first_open);
-        for (s, late) in delays(samples, delay) {
-            let name = self.names.get(s.step as usize);
+        let steps: Vec<usize> = samples.iter().map(|s| self.index(s)).collect();
+        for ((s, late), step) in delays(samples, delay).zip(&steps) {
+            let name = self.names.get(*step);
             self.files.sample(at, name, s, recorded_us(s, late));
         }
+        let known = self.names.len();
         let slot = self.second(second);
-        for (s, late) in delays(samples, delay) {
+        slot.steps.resize_with(known, || None);
+        for ((s, late), step) in delays(samples, delay).zip(steps) {
             slot.total.push(s, late);
-            let step = s.step as usize;
             if s.step == contract::UNATTRIBUTED || step >= slot.steps.len() {
                 continue;
             }
             slot.steps[step].get_or_insert_with(Slot::new).push(s, late);
         }
+    }
+
+    /// The step a sample counts in: its own, or its script request's
+    /// (made on the name's first sample).
+    fn index(&mut self, s: &Sample) -> usize {
+        let Some(name) = &s.name else {
+            return s.step as usize;
+        };
+        let key = (s.step, name.clone());
+        if let Some(i) = self.named.get(&key) {
+            return *i;
+        }
+        let owner = self.names.get(s.step as usize).map_or(String::new(), |n| n.0.clone());
+        let workload = self.step_workload.get(s.step as usize).copied().unwrap_or(usize::MAX);
+        self.names.push((owner, name.clone()));
+        self.step_workload.push(workload);
+        self.named.insert(key, self.names.len() - 1);
+        self.names.len() - 1
     }
 
     /// `delta` users of `workload` became active (or, negative, stopped).

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 /// Default budget of one step (connect + exchange).
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one call of a script (an iteration, setup or teardown) may
+/// run before scheduler-host interrupts it (a trap): a script's requests
+/// have their own timeouts, this bounds a script that never returns.
+pub const SCRIPT_BUDGET: Duration = Duration::from_secs(600);
 /// Default bytes kept of an HTTP body for `expect_body` (`max_body`) and of a
 /// TCP reply (`max_read`); bodies and replies stream past it, counted.
 pub const DEFAULT_MAX_KEEP: u64 = 1 << 20;

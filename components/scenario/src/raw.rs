@@ -216,7 +216,7 @@ impl Step {
             name: None,
             weight: None,
             think_time: None,
-            timeout: None,
+            timeout: Some(crate::duration::Dur(crate::model::SCRIPT_BUDGET)),
             assert_status: None,
             expect_grpc_status: None,
             extract: Default::default(),

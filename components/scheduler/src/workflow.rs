@@ -439,7 +439,8 @@ impl Vu {
             vu: self.index,
             iteration: self.iteration,
             source_ip: ctx.source_ip,
-            timeout: ctx.timeout,
+            // The step's timeout is the whole call's budget (the host's).
+            timeout: scenario::model::DEFAULT_STEP_TIMEOUT,
             max_body: script.max_body,
             trace: ctx.trace,
             tls: script.tls,

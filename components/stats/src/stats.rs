@@ -359,12 +359,25 @@ impl Stats {
         (scenario.script.is_none() || !list.is_empty()).then_some(list)
     }
 
-    /// Step `i`'s reports: its own, or a script step's requests, in the
-    /// order they first came.
+    /// Step `i`'s reports: its own, or a script step's requests.
     fn step_reports(&self, scenario: &Scenario, i: usize, owner: &str, secs: f64) -> Vec<StepReport> {
-        if !matches!(scenario.workflow[i].call, scenario::model::Call::Script(_)) {
+        if !is_script(scenario, i) {
             return vec![self.step_report(scenario, i, owner, secs)];
         }
+        self.requests_of(i)
+            .into_iter()
+            .map(|(name, b)| StepReport {
+                id: name.to_string(),
+                name: name.to_string(),
+                kind: scenario.workflow[i].kind.clone(),
+                scenario: owner.to_string(),
+                metrics: b.metrics(secs),
+            })
+            .collect()
+    }
+
+    /// Script step `i`'s requests (name, bucket), in the order they first came.
+    fn requests_of(&self, i: usize) -> Vec<(&str, &Bucket)> {
         let mut named: Vec<(usize, &str)> = self
             .named
             .iter()
@@ -374,14 +387,23 @@ impl Stats {
         named.sort();
         named
             .into_iter()
-            .map(|(at, name)| StepReport {
-                id: name.to_string(),
-                name: name.to_string(),
-                kind: scenario.workflow[i].kind.clone(),
-                scenario: owner.to_string(),
-                metrics: self.steps[at].metrics(secs),
-            })
+            .map(|(at, name)| (name, &self.steps[at]))
             .collect()
+    }
+
+    /// The buckets of step `i`'s reports, in the report's order (one, or a
+    /// script step's requests'): whoever attaches histograms to them.
+    pub fn report_buckets(&self, scenario: &Scenario, i: usize) -> Vec<Option<&Bucket>> {
+        if is_script(scenario, i) {
+            self.requests_of(i).into_iter().map(|(_, b)| Some(b)).collect()
+        } else {
+            vec![self.steps.get(i)]
+        }
+    }
+
+    /// A script's custom metrics.
+    pub fn custom(&self) -> &Customs {
+        &self.custom
     }
 
     /// Step `i`'s report, as part of `owner` (its scenario, or a hook).
@@ -423,6 +445,10 @@ impl Stats {
             ))
         })
     }
+}
+
+fn is_script(scenario: &Scenario, i: usize) -> bool {
+    matches!(scenario.workflow[i].call, scenario::model::Call::Script(_))
 }
 
 /// A sample that routes to the request step (`parent`, `name`).

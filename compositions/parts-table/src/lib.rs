@@ -78,7 +78,10 @@ mod tests {
             .filter(|p| p.slot)
             .map(|p| p.name.as_str())
             .collect();
-        assert_eq!(slots, ["http", "tcp", "udp", "grpc", "ws", "extension"]);
+        assert_eq!(
+            slots,
+            ["http", "tcp", "udp", "grpc", "ws", "extension", "script"]
+        );
         assert_eq!(parts[1].built_file(), "action_http.wasm");
     }
 

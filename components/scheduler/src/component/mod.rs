@@ -20,6 +20,7 @@ mod bindings;
 mod cell;
 mod convert;
 mod poll;
+mod script;
 mod setup;
 mod slots;
 

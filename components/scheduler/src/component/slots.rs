@@ -105,7 +105,7 @@ impl Slots {
 
     /// The user's client for TLS configuration `config`; a client the
     /// settings cannot make fails the step (boxed: it is the rare path).
-    fn client(
+    pub(super) fn client(
         &self,
         vu: u32,
         config: Option<usize>,
@@ -268,6 +268,10 @@ impl Actions for Slots {
         };
         let call = extension::Call::new(ctx(c), &req);
         finish(|| call.advance()).await
+    }
+
+    async fn script(&self, turn: crate::script::Turn) -> crate::script::Run {
+        self.call_script(turn)
     }
 }
 

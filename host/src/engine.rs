@@ -16,9 +16,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// components (core-libs, five actions, the extension slot, the
 /// scheduler), each several core instances (adapters and shims included:
 /// over 32 in all since the ws slot); `load` checks memories and tables.
-pub const MEMORIES_PER_VU: u32 = 8;
-pub const TABLES_PER_VU: u32 = 16;
-pub const CORE_INSTANCES_PER_VU: u32 = 40;
+pub const MEMORIES_PER_VU: u32 = 16;
+pub const TABLES_PER_VU: u32 = 32;
+pub const CORE_INSTANCES_PER_VU: u32 = 96;
 /// Largest linear memory a guest may grow to when instances are many (an
 /// instance per user): 10,000 instances × 8 memories must fit in the
 /// address space, so each memory reserves only this, and guest loads and

@@ -8,6 +8,7 @@
 //!   GET  /cart?user=NAME  needs that user's token (Bearer) and cookie;
 //!                  401 otherwise; HTML with a CSRF value and items
 //!   POST /order    form csrf=… with the token: the CSRF /cart issued for it
+//!   GET  /me       needs a token it issued (Bearer); {"user": NAME}, else 401
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,6 +32,9 @@ pub struct Ledger {
     pub carts_refused: usize,
     pub orders_ok: usize,
     pub orders_refused: usize,
+    /// /me requests with a token it issued, and without.
+    pub me_ok: usize,
+    pub me_refused: usize,
     /// Requests whose X-Tenant was not setup's tenant.
     pub wrong_tenant: usize,
 }
@@ -190,6 +194,16 @@ fn answer(req: &Request, users: usize, ledger: &Mutex<Ledger>) -> (String, Strin
             );
             ("200 OK".into(), "Content-Type: text/html\r\n".into(), html)
         }
+        ("GET", "/me") => match l.tokens.get(&token_of(req).unwrap_or_default()).cloned() {
+            Some(user) => {
+                l.me_ok += 1;
+                ("200 OK".into(), json.into(), format!(r#"{{"user": "{user}"}}"#))
+            }
+            None => {
+                l.me_refused += 1;
+                ("401 Unauthorized".into(), String::new(), "who?".into())
+            }
+        },
         ("POST", "/order") => {
             let token = token_of(req).unwrap_or_default();
             let sent: HashSet<(String, String)> = form_urlencoded(&req.body).into_iter().collect();

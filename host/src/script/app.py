@@ -32,7 +32,11 @@ class Journey(exports.Journey):
 
     def iteration(self):
         f = getattr(user_script, "iteration", None)
-        ctx = {"vu": scheduler_script.vu(), "iteration": scheduler_script.iteration()}
+        ctx = {
+            "vu": scheduler_script.vu(),
+            "iteration": scheduler_script.iteration(),
+            "setup": scheduler_script.setup_data(),
+        }
         _run(lambda: f(ctx) if f else None)
 
     def teardown(self):

@@ -2,7 +2,7 @@
 // `setup`/`iteration`/`teardown`, turning an exception into the failed
 // iteration's message (the SDK's contract is a `result`).
 import * as script from "./script.js";
-import { vu, iteration } from "./scheduler-script.js";
+import { vu, iteration, setupData } from "./scheduler-script.js";
 
 function run(f) {
   try {
@@ -24,7 +24,11 @@ export const journey = {
     });
   },
   iteration() {
-    run(() => script.iteration && script.iteration({ vu: vu(), iteration: iteration() }));
+    run(
+      () =>
+        script.iteration &&
+        script.iteration({ vu: vu(), iteration: iteration(), setup: setupData() }),
+    );
   },
   teardown() {
     run(() => script.teardown && script.teardown());

@@ -123,21 +123,52 @@ export function group(name, fn) {
   }
 }
 
+function bytes(v) {
+  return typeof v === "string" ? encoder.encode(v) : v;
+}
+
+/** What a tcp or udp exchange came to (the reply stays in the action,
+ * checked there against `expect`). */
+function exchanged(r) {
+  return { bytesReceived: Number(r.bytesReceived), error: r.error ?? null, durationMs: r.durationMs };
+}
+
 export const tcp = {
-  /** Sends `payload`; reads until `delimiter` or the peer closes. */
-  exchange(target, payload, { delimiter, name, timeout } = {}) {
-    const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
-    const until = typeof delimiter === "string" ? encoder.encode(delimiter) : delimiter;
-    return decoder.decode(raw.tcp(target, bytes, until, name, timeout));
+  /** Sends `payload`; reads until `delimiter` or the peer closes; a reply
+   * that does not contain `expect` fails the request. */
+  exchange(target, payload, { delimiter, expect, name, timeout } = {}) {
+    return exchanged(
+      raw.tcp({
+        target,
+        payload: bytes(payload),
+        delimiter: delimiter === undefined ? undefined : bytes(delimiter),
+        expect: expect === undefined ? undefined : bytes(expect),
+        name,
+        timeoutMs: timeout,
+      }),
+    );
   },
 };
 
 export const udp = {
-  send(target, payload, { awaitReply = true, name, timeout } = {}) {
-    const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
-    return decoder.decode(raw.udp(target, bytes, awaitReply, name, timeout));
+  send(target, payload, { awaitReply = true, expect, name, timeout } = {}) {
+    return exchanged(
+      raw.udp({
+        target,
+        payload: bytes(payload),
+        awaitReply,
+        expect: expect === undefined ? undefined : bytes(expect),
+        name,
+        timeoutMs: timeout,
+      }),
+    );
   },
 };
+
+/** What the script's `setup` returned, as {name: value}. */
+export function setupData() {
+  return Object.fromEntries(raw.setupValues());
+}
 
 export function vu() {
   return raw.vu();

@@ -110,3 +110,65 @@ def vu():
 
 def iteration():
     return _raw.iteration()
+
+
+def setup_data():
+    """What the script's `setup` returned, as {name: value}."""
+    return dict(_raw.setup_values())
+
+
+class _Metrics:
+    def counter(self, name, value=1.0):
+        _raw.counter(name, float(value))
+
+    def trend(self, name, value):
+        _raw.trend(name, float(value))
+
+
+metrics = _Metrics()
+
+
+class group:
+    """`with group("checkout"):` reports the requests inside as `checkout/…`."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        _raw.group(self.name)
+
+    def __exit__(self, *exc):
+        _raw.group(None)
+        return False
+
+
+def _bytes(v):
+    return v.encode() if isinstance(v, str) else (None if v is None else bytes(v))
+
+
+class Exchanged:
+    """What a tcp or udp exchange came to (the reply stays in the action,
+    checked there against `expect`)."""
+
+    def __init__(self, r):
+        self.bytes_received = r.bytes_received
+        self.error = r.error
+        self.duration_ms = r.duration_ms
+
+
+class _Tcp:
+    def exchange(self, target, payload, delimiter=None, expect=None, name=None, timeout=None):
+        return Exchanged(_raw.tcp(_raw.TcpRequest(
+            target=target, payload=_bytes(payload), delimiter=_bytes(delimiter),
+            expect=_bytes(expect), name=name, timeout_ms=timeout)))
+
+
+class _Udp:
+    def send(self, target, payload, await_reply=True, expect=None, name=None, timeout=None):
+        return Exchanged(_raw.udp(_raw.UdpRequest(
+            target=target, payload=_bytes(payload), await_reply=await_reply,
+            expect=_bytes(expect), name=name, timeout_ms=timeout)))
+
+
+tcp = _Tcp()
+udp = _Udp()

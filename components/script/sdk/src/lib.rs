@@ -28,11 +28,13 @@ wit_bindgen::generate!({
 pub use exports::scheduler::script::journey::Guest;
 use scheduler::script::sdk;
 
-/// The user and its iteration, as `iteration` gets them.
-#[derive(Clone, Copy, Debug)]
+/// The user, its iteration and what `setup` returned, as `iteration`
+/// gets them.
+#[derive(Clone, Debug)]
 pub struct Ctx {
     pub vu: u32,
     pub iteration: u64,
+    pub setup: std::collections::HashMap<String, String>,
 }
 
 /// A journey: `iteration` for each of a user's iterations, `setup` and
@@ -54,6 +56,7 @@ pub fn iteration<J: Journey>() -> Result<(), String> {
     J::iteration(Ctx {
         vu: sdk::vu(),
         iteration: sdk::iteration(),
+        setup: sdk::setup_values().into_iter().collect(),
     })
 }
 
@@ -91,6 +94,53 @@ pub fn sleep(d: std::time::Duration) {
 pub fn env(name: &str) -> Option<String> {
     sdk::env(name)
 }
+
+/// Custom metrics, in the report's `custom` section.
+pub mod metrics {
+    /// Adds `value` to counter `name`.
+    pub fn counter(name: &str, value: f64) {
+        super::sdk::counter(name, value);
+    }
+    /// Records `value` in trend `name` (percentiles).
+    pub fn trend(name: &str, value: f64) {
+        super::sdk::trend(name, value);
+    }
+}
+
+/// Runs `f` with its requests reported as `name/…`.
+pub fn group<R>(name: &str, f: impl FnOnce() -> R) -> R {
+    sdk::group(Some(name));
+    let r = f();
+    sdk::group(None);
+    r
+}
+
+/// A TCP exchange (the reply stays in the action, checked there against
+/// `expect`).
+pub fn tcp(target: &str, payload: &[u8], delimiter: Option<&[u8]>, expect: Option<&[u8]>, name: Option<&str>) -> sdk::ExchangeResult {
+    sdk::tcp(&sdk::TcpRequest {
+        target: target.into(),
+        payload: payload.to_vec(),
+        delimiter: delimiter.map(<[u8]>::to_vec),
+        expect: expect.map(<[u8]>::to_vec),
+        name: name.map(str::to_string),
+        timeout_ms: None,
+    })
+}
+
+/// A UDP datagram, and its reply when `await_reply`.
+pub fn udp(target: &str, payload: &[u8], await_reply: bool, expect: Option<&[u8]>, name: Option<&str>) -> sdk::ExchangeResult {
+    sdk::udp(&sdk::UdpRequest {
+        target: target.into(),
+        payload: payload.to_vec(),
+        await_reply,
+        expect: expect.map(<[u8]>::to_vec),
+        name: name.map(str::to_string),
+        timeout_ms: None,
+    })
+}
+
+pub use sdk::ExchangeResult;
 
 pub mod data {
     /// The next row of data source `source`, as column → value.
@@ -164,6 +214,7 @@ pub mod http {
                 headers: r.headers,
                 body: r.body,
                 error: r.error,
+                duration_ms: r.duration_ms,
             }
         }
     }
@@ -174,6 +225,8 @@ pub mod http {
         pub headers: Vec<(String, String)>,
         pub body: Vec<u8>,
         pub error: Option<String>,
+        /// From the call to the last byte.
+        pub duration_ms: f64,
     }
 
     impl Response {

@@ -150,8 +150,33 @@ fn check_fits(plug: &Plug, data: &[u8]) -> Result<bool, Failure> {
             }
         )));
     }
+    if plug.slot == parts::SCRIPT_SLOT {
+        script_imports(plug, world.imports.keys().map(String::as_str))?;
+    }
     Ok(world
         .imports
         .keys()
         .any(|name| name.starts_with("scheduler:core-libs/")))
+}
+
+/// What a script may import: the sdk, and the WASI a language runtime
+/// needs (the host gives it no files, and sockets only to the scenario's
+/// destinations). Anything else is refused before the run.
+fn script_imports<'a>(plug: &Plug, imports: impl Iterator<Item = &'a str>) -> Result<(), Failure> {
+    let sdk = format!("scheduler:script/sdk@{}", parts::SCRIPT_VERSION);
+    let allowed = |name: &str| {
+        name == sdk
+            || ["cli", "clocks", "filesystem", "io", "random", "sockets"]
+                .iter()
+                .any(|p| name.starts_with(&format!("wasi:{p}/")))
+    };
+    match imports.into_iter().find(|name| !allowed(name)) {
+        None => Ok(()),
+        Some(name) => Err(Failure::input(format!(
+            "{}: {} imports {name}, which no script is given: a script imports {sdk} (its \
+             requests go through it) and WASI's cli, clocks, filesystem, io, random and sockets",
+            plug.origin,
+            plug.path.display()
+        ))),
+    }
 }

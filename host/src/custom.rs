@@ -28,7 +28,11 @@ pub fn merge<'a>(
                 (Some(text), true) => Some(
                     crate::hdr::decode(text).map_err(|e| format!("custom metric {name}: {e}"))?,
                 ),
-                (None, true) => return Err(format!("custom metric {name}: a trend without its histogram")),
+                (None, true) => {
+                    return Err(format!(
+                        "custom metric {name}: a trend without its histogram"
+                    ));
+                }
                 (_, false) => None,
             };
             one.0.insert(

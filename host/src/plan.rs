@@ -159,7 +159,17 @@ pub fn from_text(
         .components
         .iter()
         .map(|(name, file)| {
-            let origin = format!("scenario field scenario.components.{name}");
+            let origin = match &scenario.script {
+                Some(_) if name == crate::parts::SCRIPT_SLOT => {
+                    let at = if scenario.is_original_form() {
+                        "scenario.script"
+                    } else {
+                        "script"
+                    };
+                    format!("scenario field {at}")
+                }
+                _ => format!("scenario field scenario.components.{name}"),
+            };
             (name.clone(), base.join(file), origin)
         })
         .collect();

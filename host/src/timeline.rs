@@ -169,8 +169,15 @@ impl Timeline {
         if let Some(i) = self.named.get(&key) {
             return *i;
         }
-        let owner = self.names.get(s.step as usize).map_or(String::new(), |n| n.0.clone());
-        let workload = self.step_workload.get(s.step as usize).copied().unwrap_or(usize::MAX);
+        let owner = self
+            .names
+            .get(s.step as usize)
+            .map_or(String::new(), |n| n.0.clone());
+        let workload = self
+            .step_workload
+            .get(s.step as usize)
+            .copied()
+            .unwrap_or(usize::MAX);
         self.names.push((owner, name.clone()));
         self.step_workload.push(workload);
         self.named.insert(key, self.names.len() - 1);

@@ -4,8 +4,10 @@
 
 use test_kit as common;
 
-use common::host::{cli, ok, scratch};
-use std::path::Path;
+use common::host::{cli, ok, run, scratch};
+use common::{num, step};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The world a built component targets: its imports and exports by name.
 fn world(path: &Path) -> (Vec<String>, Vec<String>) {
@@ -25,31 +27,62 @@ fn world(path: &Path) -> (Vec<String>, Vec<String>) {
     (names(&w.imports), names(&w.exports))
 }
 
-/// The bundled journeys build, and each is a component that imports the
-/// SDK and exports the journey (nothing else of ours).
+/// The example journey in `lang` ("js", "python", "rust"), built once per
+/// test process: JavaScript and Python by `scheduler-host script build`
+/// (which installs the compilers when missing), Rust by cargo.
+fn built(lang: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut done = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = done.iter().find(|(l, _)| l == lang) {
+        return p.clone();
+    }
+    let dir = common::root().join("target/scripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = match lang {
+        "rust" => {
+            let out = std::process::Command::new(env!("CARGO"))
+                .current_dir(common::root().join("examples/scripts/rust"))
+                .args(["build", "--release", "--target", "wasm32-wasip2"])
+                .env("CARGO_TARGET_DIR", &dir)
+                .output()
+                .unwrap();
+            ok(&out);
+            dir.join("wasm32-wasip2/release/journey.wasm")
+        }
+        _ => {
+            let source = match lang {
+                "js" => "examples/scripts/js/journey.js",
+                _ => "examples/scripts/python/journey.py",
+            };
+            let wasm = dir.join(format!("{lang}.wasm"));
+            let source = common::root().join(source);
+            ok(&cli(
+                &dir,
+                &[
+                    "script",
+                    "build",
+                    source.to_str().unwrap(),
+                    "-o",
+                    wasm.to_str().unwrap(),
+                ],
+            ));
+            wasm
+        }
+    };
+    done.push((lang.to_string(), wasm.clone()));
+    wasm
+}
+
+/// Each example journey is a component that imports the SDK and exports
+/// the journey (nothing else of ours, and no wasi:http: its requests go
+/// through the SDK).
 #[test]
 fn the_example_journeys_build_to_script_components() {
-    let dir = scratch("script-build");
-    for (example, out) in [
-        ("examples/scripts/js/journey.js", "js.wasm"),
-        ("examples/scripts/python/journey.py", "py.wasm"),
-    ] {
-        let source = common::root().join(example);
-        let wasm = dir.join(out);
-        ok(&cli(
-            &dir,
-            &[
-                "script",
-                "build",
-                source.to_str().unwrap(),
-                "-o",
-                wasm.to_str().unwrap(),
-            ],
-        ));
-        let (imports, exports) = world(&wasm);
+    for lang in ["js", "python", "rust"] {
+        let (imports, exports) = world(&built(lang));
         assert!(
             imports.contains(&"scheduler:script/sdk@0.1.0".to_string()),
-            "{example}: {imports:?}"
+            "{lang}: {imports:?}"
         );
         let ours: Vec<&String> = exports
             .iter()
@@ -58,40 +91,145 @@ fn the_example_journeys_build_to_script_components() {
         assert_eq!(
             ours,
             ["scheduler:script/journey@0.1.0"],
-            "{example}: {exports:?}"
+            "{lang}: {exports:?}"
         );
         assert!(
             !imports.iter().any(|i| i.starts_with("wasi:http")),
-            "{example}: the script speaks through the SDK only: {imports:?}"
+            "{lang}: {imports:?}"
         );
     }
 }
 
-/// The Rust journey is a crate over the SDK crate: `cargo build --target
-/// wasm32-wasip2` makes the same kind of component.
+/// The login → token → /me journey, in each language, against the shop,
+/// which checks every token: its counts are the report's.
 #[test]
-fn the_rust_journey_builds_with_cargo() {
-    let example = common::root().join("examples/scripts/rust");
-    let target = common::root().join("target/scripts");
-    let out = std::process::Command::new(env!("CARGO"))
-        .current_dir(&example)
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (imports, exports) = world(&target.join("wasm32-wasip2/release/journey.wasm"));
-    assert!(
-        imports.contains(&"scheduler:script/sdk@0.1.0".to_string()),
-        "{imports:?}"
-    );
-    assert_eq!(exports, ["scheduler:script/journey@0.1.0"]);
+fn each_language_logs_in_and_the_server_counts_match_the_report() {
+    for lang in ["js", "python", "rust"] {
+        let shop = common::shop::start(4);
+        let dir = scratch(&format!("script-run-{lang}"));
+        std::fs::write(dir.join("users.csv"), common::shop::users_csv(4)).unwrap();
+        std::fs::copy(built(lang), dir.join("journey.wasm")).unwrap();
+        let yaml = format!(
+            "scenario:\n  id: {lang}\n  load: {{total_users: 3, iterations: 4}}\n  script: journey.wasm\n  destinations: [\"{addr}\"]\ndata:\n  users: {{file: users.csv, mode: per-vu}}\nthresholds:\n  \"latency{{step:me}}\": [\"p(95)<2000\"]\n  checks: [\"rate==1\"]\n",
+            addr = shop.addr
+        );
+        let base = format!("BASE=http://{}", shop.addr);
+        let (out, report) = run(&dir, &yaml, &["--env", &base]);
+        ok(&out);
+        let r = report.unwrap();
+        let l = shop.ledger.lock().unwrap();
+        let (login, me) = (step(&r, "login"), step(&r, "me"));
+        assert_eq!(
+            l.logins.len() as u64,
+            num(login, "successful"),
+            "{lang}: {r:#}"
+        );
+        assert_eq!(l.me_ok as u64, num(me, "successful"), "{lang}");
+        assert_eq!(
+            (l.logins.len(), l.me_ok, l.me_refused, l.bad_logins),
+            (12, 12, 0, 0),
+            "{lang}"
+        );
+        assert_eq!(num(&r, "iterations"), 12, "{lang}");
+        assert_eq!(
+            (num(me, "checks_passed"), num(me, "checks_failed")),
+            (12, 0),
+            "{lang}"
+        );
+        // per-vu rows: user i logs in as user i, every time.
+        let users: std::collections::BTreeSet<&str> =
+            l.logins.iter().map(|(u, _)| u.as_str()).collect();
+        assert_eq!(users.len(), 3, "{lang}: {:?}", l.logins);
+        assert_eq!(r["custom"]["journeys"]["sum"], 12.0, "{lang}");
+        assert_eq!(num(&r["custom"]["login_ms"], "count"), 12, "{lang}");
+        assert!(
+            r["thresholds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["ok"] == true),
+            "{lang}: {:#}",
+            r["thresholds"]
+        );
+    }
 }
 
+/// One user's script misbehaves in every way a script can: its setup's
+/// values reach every user and teardown runs once; a request outside
+/// `destinations` is egress-denied (the server never sees it); an
+/// exception fails its iteration with the script's message, and the user
+/// goes on; grouped requests are named `group/name`.
+#[test]
+fn a_script_that_throws_or_strays_fails_only_that_and_the_run_goes_on() {
+    let shop = common::shop::start(2);
+    let dir = scratch("script-faults");
+    let js = r#"import { http, check, group, env } from "scheduler:script";
+export function setup() {
+  const r = http.post(`${env("BASE")}/tenant`, { headers: { "X-Admin": "secret" }, name: "tenant" });
+  return { tenant: r.json().tenant };
+}
+export function iteration(ctx) {
+  const h = { headers: { "X-Tenant": ctx.setup.tenant } };
+  group("shop", () => {
+    const r = http.post(`${env("BASE")}/login`, { ...h, json: { user: "user1", password: "pw1" } });
+    check(r, { "logged in": (r) => r.status === 200 });
+  });
+  http.get(`${env("STRAY")}/`, { name: "stray" });
+  if (ctx.iteration === 1) {
+    throw new Error(`user ${ctx.vu} gives up`);
+  }
+}
+export function teardown() {
+  http.del(`${env("BASE")}/tenant/t-1`, { headers: { "X-Tenant": "t-1" }, name: "drop" });
+}
+"#;
+    std::fs::write(dir.join("faults.js"), js).unwrap();
+    ok(&cli(
+        &dir,
+        &["script", "build", "faults.js", "-o", "faults.wasm"],
+    ));
+    // A second loopback address: a listener the scenario does not list.
+    let stray = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let stray_addr = stray.local_addr().unwrap();
+    stray.set_nonblocking(true).unwrap();
+    let yaml = format!(
+        "scenarios:\n  s:\n    executor: per-vu-iterations\n    vus: 2\n    iterations: 3\n    script: faults.wasm\ndestinations: [\"{}\"]\n",
+        shop.addr
+    );
+    let base = format!("BASE=http://{}", shop.addr);
+    let stray_env = format!("STRAY=http://{stray_addr}");
+    let (out, report) = run(&dir, &yaml, &["--env", &base, "--env", &stray_env]);
+    let r = report.unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let l = shop.ledger.lock().unwrap();
+    assert_eq!(
+        (l.tenants_created, l.tenants_deleted, l.wrong_tenant),
+        (1, 1, 0)
+    );
+    let login = step(&r, &format!("shop/POST http://{}/login", shop.addr));
+    assert_eq!((l.logins.len(), num(login, "successful")), (6, 6));
+    assert!(
+        stray.accept().is_err(),
+        "the stray request reached its server"
+    );
+    let strays = step(&r, "stray");
+    assert_eq!(
+        num(&strays["errors"]["egress-denied"], "count"),
+        6,
+        "{strays:#}"
+    );
+    let thrown = step(&r, "(iteration threw)");
+    assert_eq!(num(&thrown["errors"]["script-error"], "count"), 2);
+    let message = thrown["errors"]["script-error"]["samples"][0]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.starts_with("Error: user ") && message.contains("gives up"),
+        "{message}"
+    );
+    assert_eq!(num(&r, "iterations"), 6);
+    assert_eq!(num(&r["setup"][0], "successful"), 1, "{:#}", r["setup"]);
+    assert_eq!(r["teardown"][0]["id"], "drop");
+}
 /// A script that does not build, or imports what the SDK does not have,
 /// is exit 2 with one line naming its file and line.
 #[test]
@@ -136,4 +274,75 @@ fn a_script_that_does_not_build_is_named_by_file_and_line() {
             "{file}: a component was written"
         );
     }
+}
+
+/// A script component that imports something the SDK does not provide
+/// (here an interface of its own) is refused before any traffic, naming
+/// the import; so is one built against another version of the SDK.
+#[test]
+fn a_script_importing_what_the_sdk_does_not_provide_is_refused_before_the_run() {
+    let dir = scratch("script-imports");
+    let shop = common::shop::start(1);
+    for (file, import, version) in [
+        ("raw.wasm", "import raw;", "0.1.0"),
+        ("old.wasm", "", "0.0.9"),
+    ] {
+        std::fs::write(dir.join(file), script_component(import, version)).unwrap();
+        let yaml = format!(
+            "scenario:\n  id: i\n  load: {{total_users: 1, iterations: 1}}\n  script: {file}\n  destinations: [\"{}\"]\n",
+            shop.addr
+        );
+        let (out, report) = run(&dir, &yaml, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert!(report.is_none(), "{file}");
+        let want = match version {
+            "0.1.0" => "imports evil:net/raw, which no script is given".to_string(),
+            v => format!(
+                "it does not export scheduler:script/journey@0.1.0 (it exports: scheduler:script/journey@{v})"
+            ),
+        };
+        assert!(
+            err.contains("scenario field scenario.script") && err.contains(&want),
+            "{file}: {err}"
+        );
+    }
+    assert_eq!(shop.ledger.lock().unwrap().logins.len(), 0);
+}
+
+/// A component of the script world at `version` with `import` added:
+/// wit-component's dummy module (every function traps; never called).
+fn script_component(import: &str, version: &str) -> Vec<u8> {
+    let mut resolve = wit_parser::Resolve::default();
+    let sdk = std::fs::read_to_string(common::root().join("wit/script/script.wit"))
+        .unwrap()
+        .replace(
+            "scheduler:script@0.1.0",
+            &format!("scheduler:script@{version}"),
+        );
+    resolve.push_str("script.wit", &sdk).unwrap();
+    let pkg = resolve
+        .push_str(
+            "evil.wit",
+            &format!(
+                "package evil:net;\ninterface raw {{ open: func() -> u32; }}\nworld w {{ {import} import scheduler:script/sdk@{version}; export scheduler:script/journey@{version}; }}\n"
+            ),
+        )
+        .unwrap();
+    let world = resolve.select_world(&[pkg], Some("w")).unwrap();
+    let mut module =
+        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap()
 }

@@ -197,7 +197,11 @@ fn answer(req: &Request, users: usize, ledger: &Mutex<Ledger>) -> (String, Strin
         ("GET", "/me") => match l.tokens.get(&token_of(req).unwrap_or_default()).cloned() {
             Some(user) => {
                 l.me_ok += 1;
-                ("200 OK".into(), json.into(), format!(r#"{{"user": "{user}"}}"#))
+                (
+                    "200 OK".into(),
+                    json.into(),
+                    format!(r#"{{"user": "{user}"}}"#),
+                )
             }
             None => {
                 l.me_refused += 1;

@@ -19,6 +19,8 @@ pub use endpoint::Endpoint;
 pub use error_kind::ErrorKind;
 pub use grpc::GrpcResult;
 pub use http_version::HttpVersion;
-pub use sample::{Exchange, Hop, MetricPoint, Outcome, Phases, Sample, SampleError, TlsUse, UNATTRIBUTED};
+pub use sample::{
+    Exchange, Hop, MetricPoint, Outcome, Phases, Sample, SampleError, TlsUse, UNATTRIBUTED,
+};
 pub use tls_version::TlsVersion;
 pub use ws::WsResult;

@@ -257,7 +257,10 @@ pub enum Call {
     Udp(UdpCall),
     Grpc(crate::grpc::GrpcCall),
     Ws(crate::ws::WsCall),
-    Extension { kind: String, params_json: String },
+    Extension {
+        kind: String,
+        params_json: String,
+    },
     /// A script's export: its requests become samples named by the script.
     Script(ScriptPart),
 }
@@ -453,7 +456,11 @@ impl Scenario {
                 Call::Ws(w) => Endpoint::from_ws_url(&w.url),
                 Call::Extension { .. } | Call::Script(_) => None,
             })
-            .chain(self.script.iter().flat_map(|s| s.destinations.iter().cloned()))
+            .chain(
+                self.script
+                    .iter()
+                    .flat_map(|s| s.destinations.iter().cloned()),
+            )
             .collect();
         out.sort();
         out.dedup();

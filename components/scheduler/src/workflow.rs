@@ -424,14 +424,20 @@ impl Vu {
         part: scenario::model::ScriptPart,
     ) -> Vec<Sample> {
         let s = &self.scenario;
-        let script = s.script.as_ref().expect("a script step is a script scenario's");
+        let script = s
+            .script
+            .as_ref()
+            .expect("a script step is a script scenario's");
         let rows = s
             .data
             .iter()
             .zip(&self.rows)
             .filter_map(|(d, r)| {
                 let r = r.as_ref()?;
-                Some((d.name.clone(), d.columns.iter().cloned().zip(r.iter().cloned()).collect()))
+                Some((
+                    d.name.clone(),
+                    d.columns.iter().cloned().zip(r.iter().cloned()).collect(),
+                ))
             })
             .collect();
         let turn = script::Turn {

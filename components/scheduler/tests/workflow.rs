@@ -564,7 +564,10 @@ fn a_check_or_extraction_on_a_cut_body_says_it_was_cut() {
 fn a_script_step_reports_each_named_request_as_a_step_and_its_exception_apart() {
     let yaml = "scenario:\n  id: s\n  load: {total_users: 1, iterations: 3}\n  script: journey.wasm\n  destinations: ['127.0.0.1:8080']\nthresholds:\n  'latency{step:me}': ['p(95)<1000']\n";
     let s = Rc::new(parse(yaml, &[]).unwrap());
-    assert_eq!(s.components.get("script").map(String::as_str), Some("journey.wasm"));
+    assert_eq!(
+        s.components.get("script").map(String::as_str),
+        Some("journey.wasm")
+    );
     let fake = Fake {
         status: 200,
         ..Fake::default()
@@ -590,8 +593,14 @@ fn a_script_step_reports_each_named_request_as_a_step_and_its_exception_apart() 
     );
     let me = &report.steps[1].metrics;
     assert_eq!((me.checks_passed, me.checks_failed), (2, 1));
-    assert_eq!(report.metrics.errors[&ErrorKind::ScriptError].samples, vec!["Error: no cart for user 0"]);
-    assert_eq!((report.custom["items"].sum, report.custom["cart_ms"].p50), (6.0, 20.0));
+    assert_eq!(
+        report.metrics.errors[&ErrorKind::ScriptError].samples,
+        vec!["Error: no cart for user 0"]
+    );
+    assert_eq!(
+        (report.custom["items"].sum, report.custom["cart_ms"].p50),
+        (6.0, 20.0)
+    );
     // The threshold on a script's request name reads that request's step.
     let t = stats.tally(&s.thresholds[0].filter);
     assert_eq!(t.bucket.metrics(1.0).total_requests, 3);

@@ -32,7 +32,9 @@ impl Customs {
             sum: 0.0,
             // 5 significant figures: a trend's values are exact to their
             // third decimal up to 100.
-            histogram: p.trend.then(|| Histogram::new(5).expect("5 significant figures is valid")),
+            histogram: p
+                .trend
+                .then(|| Histogram::new(5).expect("5 significant figures is valid")),
         });
         c.count += 1;
         c.sum += p.value;
@@ -137,9 +139,15 @@ mod tests {
         }
         a.merge(&b);
         let s = a.stats();
-        assert_eq!((s["items"].kind.as_str(), s["items"].sum), ("counter", 200.0));
+        assert_eq!(
+            (s["items"].kind.as_str(), s["items"].sum),
+            ("counter", 200.0)
+        );
         let t = &s["cart_ms"];
-        assert_eq!((t.kind.as_str(), t.count, t.min, t.max), ("trend", 100, 1.0, 100.0));
+        assert_eq!(
+            (t.kind.as_str(), t.count, t.min, t.max),
+            ("trend", 100, 1.0, 100.0)
+        );
         assert_eq!((t.p50, t.p95, t.avg), (50.0, 95.0, 50.5));
     }
 }

@@ -18,7 +18,8 @@ pub mod ws;
 pub use bucket::{Bucket, Parts, delays, histogram, recorded_us, us};
 pub use judge::{Judge, judge_windows};
 pub use report::{
-    CustomStat, ErrorStat, HostRun, Metrics, Phase, Report, Row, StepReport, Verdict, WorkloadReport,
+    CustomStat, ErrorStat, HostRun, Metrics, Phase, Report, Row, StepReport, Verdict,
+    WorkloadReport,
 };
 pub use stats::{Stats, UNSPECIFIED, WorkloadParts};
 pub use tally::Tally;

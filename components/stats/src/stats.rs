@@ -193,7 +193,12 @@ impl Stats {
         i
     }
 
-    fn push_request(&mut self, samples: &[Sample], source_ip: Option<IpAddr>, delay: Option<Duration>) {
+    fn push_request(
+        &mut self,
+        samples: &[Sample],
+        source_ip: Option<IpAddr>,
+        delay: Option<Duration>,
+    ) {
         let Some(first) = samples.first() else { return };
         let step = if first.step == contract::UNATTRIBUTED {
             None
@@ -360,7 +365,13 @@ impl Stats {
     }
 
     /// Step `i`'s reports: its own, or a script step's requests.
-    fn step_reports(&self, scenario: &Scenario, i: usize, owner: &str, secs: f64) -> Vec<StepReport> {
+    fn step_reports(
+        &self,
+        scenario: &Scenario,
+        i: usize,
+        owner: &str,
+        secs: f64,
+    ) -> Vec<StepReport> {
         if !is_script(scenario, i) {
             return vec![self.step_report(scenario, i, owner, secs)];
         }
@@ -395,7 +406,10 @@ impl Stats {
     /// script step's requests'): whoever attaches histograms to them.
     pub fn report_buckets(&self, scenario: &Scenario, i: usize) -> Vec<Option<&Bucket>> {
         if is_script(scenario, i) {
-            self.requests_of(i).into_iter().map(|(_, b)| Some(b)).collect()
+            self.requests_of(i)
+                .into_iter()
+                .map(|(_, b)| Some(b))
+                .collect()
         } else {
             vec![self.steps.get(i)]
         }
@@ -434,7 +448,12 @@ impl Stats {
             let b = self.steps.get(i)?;
             let (kind, e) = b.errors.iter().next()?;
             let id = scenario.workflow.get(i).map_or_else(
-                || self.named.iter().find(|(_, at)| **at == i).map_or("", |(k, _)| &k.1),
+                || {
+                    self.named
+                        .iter()
+                        .find(|(_, at)| **at == i)
+                        .map_or("", |(k, _)| &k.1)
+                },
                 |s| s.id.as_str(),
             );
             Some(format!(
@@ -453,7 +472,12 @@ fn is_script(scenario: &Scenario, i: usize) -> bool {
 
 /// A sample that routes to the request step (`parent`, `name`).
 fn named_probe(parent: usize, name: &str) -> Sample {
-    let mut s = Sample::failed(parent as u32, Duration::ZERO, contract::ErrorKind::Other, String::new());
+    let mut s = Sample::failed(
+        parent as u32,
+        Duration::ZERO,
+        contract::ErrorKind::Other,
+        String::new(),
+    );
     s.name = Some(name.to_string());
     s
 }

@@ -288,8 +288,14 @@ fn script(form: &mut forms::Form, hooks: Hooks) -> Result<(Option<Script>, Hooks
         .map(|(i, d)| Endpoint::parse(d).map_err(|m| field(format!("{at}[{i}]"), m)))
         .collect::<Result<_, _>>()?;
     let hooks = [
-        (Hook::Setup, Some(vec![raw::Step::script(ScriptPart::Setup)])),
-        (Hook::Teardown, Some(vec![raw::Step::script(ScriptPart::Teardown)])),
+        (
+            Hook::Setup,
+            Some(vec![raw::Step::script(ScriptPart::Setup)]),
+        ),
+        (
+            Hook::Teardown,
+            Some(vec![raw::Step::script(ScriptPart::Teardown)]),
+        ),
     ];
     let tls = None;
     Ok((

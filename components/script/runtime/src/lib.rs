@@ -43,11 +43,19 @@ impl sdk::Guest for Runtime {
                 let path = r.url.split('?').next().unwrap_or(&r.url);
                 format!("{} {path}", r.method)
             });
-            let https = r.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+            let https = r
+                .url
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
             if https {
                 t.ensure_tls();
             }
-            (name, t.call_context(r.timeout_ms), t.ctx.max_body, t.ctx.trace)
+            (
+                name,
+                t.call_context(r.timeout_ms),
+                t.ctx.max_body,
+                t.ctx.trace,
+            )
         });
         let req = t::HttpRequest {
             method: r.method,
@@ -158,7 +166,13 @@ impl sdk::Guest for Runtime {
     }
 
     fn env(name: String) -> Option<String> {
-        with(|t| t.ctx.env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+        with(|t| {
+            t.ctx
+                .env
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        })
     }
 
     fn setup_values() -> Vec<(String, String)> {

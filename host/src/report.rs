@@ -229,6 +229,15 @@ mod tests {
             setup: Some(vec![step.clone()]),
             teardown: Some(vec![step]),
             setup_failed: Some("why".into()),
+            custom: [(
+                "cart_ms".to_string(),
+                stats::CustomStat {
+                    kind: "trend".into(),
+                    histogram: Some("h".into()),
+                    ..Default::default()
+                },
+            )]
+            .into(),
             thresholds: vec![Verdict {
                 metric: "latency".into(),
                 threshold: "p(95)<1".into(),
@@ -288,6 +297,10 @@ mod tests {
             keys(items("scenarios"))
         );
         assert_eq!(keys(&report["thresholds"][0]), keys(items("thresholds")));
+        assert_eq!(
+            keys(&report["custom"]["cart_ms"]),
+            keys(&schema["properties"]["custom"]["additionalProperties"]["properties"])
+        );
         assert_eq!(
             keys(&report["timeline"][0]),
             keys(&schema["$defs"]["row"]["properties"])

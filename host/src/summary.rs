@@ -130,6 +130,7 @@ pub fn render(
         let _ = writeln!(s, "grpc reply messages: {}", r.metrics.grpc_messages);
     }
     ws_lines(&mut s, r, width);
+    custom_lines(&mut s, r);
     for st in &r.steps {
         if let Some(t) = &st.metrics.tls {
             let versions: Vec<String> = t
@@ -325,6 +326,20 @@ fn ws_lines(s: &mut String, r: &Report, width: usize) {
                 closes.join(", ")
             },
         );
+    }
+}
+
+/// A script's custom metrics: a counter's sum, a trend's percentiles.
+fn custom_lines(s: &mut String, r: &Report) {
+    for (name, c) in &r.custom {
+        let _ = match c.kind.as_str() {
+            "trend" => writeln!(
+                s,
+                "trend {name}: {} values, avg {} min {} p50 {} p90 {} p95 {} p99 {} max {}",
+                c.count, c.avg, c.min, c.p50, c.p90, c.p95, c.p99, c.max
+            ),
+            _ => writeln!(s, "counter {name}: {} ({} adds)", c.sum, c.count),
+        };
     }
 }
 

@@ -114,9 +114,19 @@ fn each_language_logs_in_and_the_server_counts_match_the_report() {
             addr = shop.addr
         );
         let base = format!("BASE=http://{}", shop.addr);
-        let (out, report) = run(&dir, &yaml, &["--env", &base]);
+        let html = dir.join("report.html");
+        let (out, report) = run(
+            &dir,
+            &yaml,
+            &["--env", &base, "--html", html.to_str().unwrap()],
+        );
         ok(&out);
         let r = report.unwrap();
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(
+            page.contains("<tr data-row=\"journeys\"><td>journeys</td><td>counter</td><td data-field=\"count\">12</td><td data-field=\"sum\">12</td>"),
+            "{lang}: the HTML report's custom metrics"
+        );
         let l = shop.ledger.lock().unwrap();
         let (login, me) = (step(&r, "login"), step(&r, "me"));
         assert_eq!(

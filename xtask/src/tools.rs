@@ -4,7 +4,8 @@
 //! wac-cli. Only the tests: rustfmt and clippy (the gates), Debian's chromium
 //! (the HTML report's tests render pages in it), kubernetes-validate with pip
 //! (the deploy manifests' test), a pinned wasmtime-cli (plain mode, also
-//! `plain-demo`) and mdbook for the book.
+//! `plain-demo`), mdbook for the book, and Node.js/npm and Python's venv
+//! (the scripts' compilers, which scheduler-host installs with them).
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -85,6 +86,21 @@ pub fn ensure_test() -> Result<()> {
             "--quiet",
             &format!("kubernetes-validate=={KUBERNETES_VALIDATE}"),
         ]))?;
+    }
+    // Scripts' tests build JavaScript and Python journeys: scheduler-host
+    // installs componentize-js with npm and componentize-py into a venv.
+    if output(Command::new("npm").arg("--version")).is_err() {
+        eprintln!("xtask: installing Debian's nodejs and npm (JavaScript scripts' compiler)");
+        debian(&["nodejs", "npm"])?;
+    }
+    if !Command::new("python3")
+        // Debian's python3 has venv without ensurepip: creating one fails.
+        .args(["-c", "import ensurepip, venv"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("xtask: installing Debian's python3-venv (Python scripts' compiler)");
+        debian(&["python3-venv"])?;
     }
     ensure_wasmtime()?;
     ensure_mdbook()

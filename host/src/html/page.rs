@@ -101,6 +101,7 @@ pub fn tables(r: &Report, baseline: Option<&Report>) -> String {
     out += &steps(r);
     out += &status_codes(r);
     out += &websocket(r);
+    out += &custom(r);
     out += &errors(r);
     out += &thresholds(r);
     out += &sources(r);
@@ -229,6 +230,50 @@ fn websocket(r: &Report) -> String {
         ];
         let _ = write!(out, "<tr data-row=\"{0}\"><td>{0}</td>", escape(&name));
         for ((_, field), v) in FIELDS.iter().zip(values) {
+            let _ = write!(out, "<td data-field=\"{field}\">{}</td>", escape(&v));
+        }
+        out += "</tr>";
+    }
+    out + "</table></section>"
+}
+
+/// A script's custom metrics: a counter's sum, a trend's figures.
+fn custom(r: &Report) -> String {
+    if r.custom.is_empty() {
+        return String::new();
+    }
+    const FIELDS: [&str; 9] = [
+        "count", "sum", "avg", "min", "p50", "p90", "p95", "p99", "max",
+    ];
+    let mut out = String::from(
+        "<section><h2>Custom metrics</h2><table id=\"custom\"><tr><th class=\"text\">metric</th><th class=\"text\">kind</th>",
+    );
+    for f in FIELDS {
+        let _ = write!(out, "<th>{f}</th>");
+    }
+    out += "</tr>";
+    for (name, c) in &r.custom {
+        let trend = c.kind == "trend";
+        let values = [
+            c.count.to_string(),
+            format!("{}", c.sum),
+            format!("{}", c.avg),
+            format!("{}", c.min),
+            format!("{}", c.p50),
+            format!("{}", c.p90),
+            format!("{}", c.p95),
+            format!("{}", c.p99),
+            format!("{}", c.max),
+        ];
+        let _ = write!(
+            out,
+            "<tr data-row=\"{0}\"><td>{0}</td><td>{1}</td>",
+            escape(name),
+            escape(&c.kind)
+        );
+        for (i, (field, v)) in FIELDS.iter().zip(values).enumerate() {
+            // A counter has a count and a sum only.
+            let v = if trend || i < 2 { v } else { String::new() };
             let _ = write!(out, "<td data-field=\"{field}\">{}</td>", escape(&v));
         }
         out += "</tr>";

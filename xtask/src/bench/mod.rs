@@ -3,7 +3,8 @@
 //! throughput figure the median of 3 runs with its range; then memory per
 //! user and start-up at 1, 1,000 and 10,000 users for scheduler-host and
 //! Goose. `cargo xtask bench huge` runs only the 100,000 users, `cargo
-//! xtask bench h2` only HTTP/2 against oha's.
+//! xtask bench h2` only HTTP/2 against oha's, `cargo xtask bench scripts`
+//! only scripted users' cost per language.
 //! `cargo xtask bench soak` holds 2,000 users for 10 minutes and
 //! follows their memory; `cargo xtask bench profile` records where a
 //! request's CPU goes. Prints Markdown tables (also written to
@@ -16,6 +17,7 @@ mod measure;
 mod nginx;
 mod peers;
 mod profile;
+mod scripts;
 mod soak;
 
 use anyhow::{Context, Result, bail};
@@ -71,6 +73,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             };
             profile::run(&bench, root, component.as_deref())
         }
+        Some("scripts") => {
+            let nginx = Nginx::start(&bench.work)?;
+            let md = bench.scripts(root, &nginx)?;
+            println!("{md}");
+            Ok(())
+        }
         Some("h2") => {
             let nginx = Nginx::start(&bench.work)?;
             let md = versus_table("HTTP/2, kept alive", &http2::rows(&bench, &nginx)?);
@@ -83,7 +91,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             Ok(())
         }
         Some(other) => {
-            bail!("unknown bench {other:?}; usage: cargo xtask bench [soak | profile | huge | h2]")
+            bail!(
+                "unknown bench {other:?}; usage: cargo xtask bench [soak | profile | huge | h2 | scripts]"
+            )
         }
     }
 }
@@ -208,6 +218,7 @@ impl Bench {
             tls.push((what, Throughput::new(&h), Throughput::new(&o)));
         }
         let h2 = http2::rows(self, &nginx)?;
+        let scripts = self.scripts(root, &nginx)?;
         let wasm = root.join("target/scheduler-final.wasm");
         let mut engine = self.engine(&nginx, &fixed, Path::new("wasmtime"), &wasm)?;
         drop(nginx);
@@ -220,6 +231,7 @@ impl Bench {
         md += &versus_table("HTTPS (ECDSA P-256)", &tls);
         md += &versus_table("HTTP/2, kept alive", &h2);
         md += &memory_table(&mem);
+        md += &scripts;
         md += &engine::tables(&engine, goose.cpu_us.median, paced.1.cpu_us.median);
         md += &engine::targets_table(&host, &oha, &paced.1, &goose, &mem, &engine);
         md += &parts_table(root)?;

@@ -275,7 +275,13 @@ fn script(form: &mut forms::Form, hooks: Hooks) -> Result<(Option<Script>, Hooks
         ));
     }
     form.components.insert("script".into(), file.clone());
-    let (list, at) = destinations.unwrap_or((Vec::new(), "destinations"));
+    let original = form.id_at == "scenario.id";
+    let at = if original {
+        "scenario.destinations"
+    } else {
+        "destinations"
+    };
+    let (list, at) = destinations.unwrap_or((Vec::new(), at));
     if list.is_empty() {
         return Err(field(
             at,

@@ -2,7 +2,8 @@
 //! `scheduler-host validate` accepts, unless the line before it says it is
 //! meant to fail (`<!-- fails validation: … -->`); then validate must
 //! refuse it with exit 2. A block that needs options says so the same way
-//! (`<!-- validate with: --env HOST=… -->`). Blocks are validated from
+//! (`<!-- validate with: --env HOST=… -->`, `{root}` standing for the
+//! checkout). Blocks are validated from
 //! `scenarios/`, so the data files they name resolve as they do for the
 //! bundled scenarios.
 
@@ -49,7 +50,13 @@ fn yaml_blocks(file: &Path) -> Vec<Block> {
                 .before
                 .strip_prefix(WITH)
                 .and_then(|a| a.strip_suffix("-->"))
-                .map(|a| a.split_whitespace().map(str::to_string).collect())
+                .map(|a| {
+                    // `{root}`: the checkout (a built part, say).
+                    let root = root().display().to_string();
+                    a.split_whitespace()
+                        .map(|w| w.replace("{root}", &root))
+                        .collect()
+                })
                 .unwrap_or_default(),
             meant_to_fail: f.before.starts_with(FAILS),
             yaml: f.body,

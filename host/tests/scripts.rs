@@ -356,3 +356,49 @@ fn script_component(import: &str, version: &str) -> Vec<u8> {
         .encode()
         .unwrap()
 }
+
+/// Stock wasmtime: the script composed into the slot with `wac`, the
+/// scenario run by `run-scenario`; the shop sees every user's logins.
+#[test]
+fn a_script_composed_with_wac_runs_in_stock_wasmtime() {
+    let shop = common::shop::start(3);
+    let dir = scratch("script-plain");
+    let js = format!(
+        "import {{ http, check }} from \"scheduler:script\";\nexport function iteration(ctx) {{\n  const r = http.post(\"http://{}/login\", {{ json: {{ user: `user${{ctx.vu}}`, password: `pw${{ctx.vu}}` }}, name: \"login\" }});\n  check(r, {{ ok: (r) => r.status === 200 }});\n}}\n",
+        shop.addr
+    );
+    std::fs::write(dir.join("plain.js"), js).unwrap();
+    ok(&cli(
+        &dir,
+        &["script", "build", "plain.js", "-o", "plain.wasm"],
+    ));
+    let parts = common::root().join("target/parts");
+    let composed = dir.join("with-script.wasm");
+    let out = std::process::Command::new("wac")
+        .arg("compose")
+        .arg(common::root().join("compositions/scheduler.wac"))
+        .arg("--deps-dir")
+        .arg(&parts)
+        .arg("--dep")
+        .arg(format!(
+            "component:script={}",
+            dir.join("plain.wasm").display()
+        ))
+        .arg("-o")
+        .arg(&composed)
+        .output()
+        .unwrap();
+    ok(&out);
+    let yaml = format!(
+        "scenario:\n  id: p\n  load: {{total_users: 3, iterations: 2}}\n  script: plain.wasm\n  destinations: [\"{}\"]\n",
+        shop.addr
+    );
+    let r = common::invoke_file(&composed, &yaml).unwrap();
+    let login = step(&r, "login");
+    let l = shop.ledger.lock().unwrap();
+    assert_eq!((l.logins.len(), num(login, "successful")), (6, 6));
+    assert_eq!(num(login, "checks_passed"), 6);
+    let users: std::collections::BTreeSet<&str> =
+        l.logins.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(users.len(), 3, "{:?}", l.logins);
+}

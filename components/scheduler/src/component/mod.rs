@@ -45,7 +45,10 @@ fn run_plain(scenario_yaml: &str, base: &std::path::Path) -> Result<(String, Ver
         tables.push(std::sync::Arc::new(table));
         Ok(columns)
     })?;
-    if let Some(slot) = scenario.components.keys().next() {
+    // A script scenario's script is the one composed into this file (the
+    // `script` slot: `wac compose --dep component:script=FILE`).
+    let composed = |slot: &str| scenario.script.is_some() && slot == "script";
+    if let Some(slot) = scenario.components.keys().find(|s| !composed(s)) {
         return Err(format!(
             "scenario field scenario.components.{slot}: plain mode runs the actions composed into this file; plug components with scheduler-host or wac"
         ));

@@ -162,9 +162,21 @@ pub fn from_text(
             let origin = match &scenario.script {
                 Some(_) if name == crate::parts::SCRIPT_SLOT => {
                     let at = if scenario.is_original_form() {
-                        "scenario.script"
+                        "scenario.script".to_string()
                     } else {
-                        "script"
+                        // The first scenario that runs it (they all name one file).
+                        let runs_it = |w: &&scenario::executor::Workload| {
+                            scenario
+                                .workflow
+                                .get(w.steps.start)
+                                .is_some_and(|s| matches!(s.call, scenario::model::Call::Script(_)))
+                        };
+                        let w = scenario
+                            .workloads
+                            .iter()
+                            .find(runs_it)
+                            .map_or("", |w| w.name.as_str());
+                        format!("scenarios.{w}.script")
                     };
                     format!("scenario field {at}")
                 }

@@ -402,3 +402,56 @@ fn a_script_composed_with_wac_runs_in_stock_wasmtime() {
         l.logins.iter().map(|(u, _)| u.as_str()).collect();
     assert_eq!(users.len(), 3, "{:?}", l.logins);
 }
+
+/// Two shards of a script run merge exactly: the requests' steps by name,
+/// the custom counter summed, the trend's histograms added.
+#[test]
+fn shards_of_a_script_run_merge_their_steps_and_custom_metrics() {
+    let shop = common::shop::start(4);
+    let dir = scratch("script-merge");
+    std::fs::write(dir.join("users.csv"), common::shop::users_csv(4)).unwrap();
+    std::fs::copy(built("js"), dir.join("journey.wasm")).unwrap();
+    let yaml = format!(
+        "scenario:\n  id: m\n  load: {{total_users: 4, iterations: 3}}\n  script: journey.wasm\n  destinations: [\"{}\"]\ndata:\n  users: {{file: users.csv, mode: per-vu}}\n",
+        shop.addr
+    );
+    std::fs::write(dir.join("m.yaml"), &yaml).unwrap();
+    let base = format!("BASE=http://{}", shop.addr);
+    let mut files = Vec::new();
+    for i in 0..2 {
+        let out = dir.join(format!("shard-{i}.json"));
+        let shard = format!("{i}/2");
+        let args = [
+            "run",
+            "m.yaml",
+            "--quiet",
+            "--env",
+            &base,
+            "--shard",
+            &shard,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        ok(&cli(&dir, &args));
+        files.push(out);
+    }
+    let merged = dir.join("merged.json");
+    let mut args = vec!["merge".to_string()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    args.extend(["--out".to_string(), merged.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&cli(&dir, &args));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&merged).unwrap()).unwrap();
+    let l = shop.ledger.lock().unwrap();
+    assert_eq!((l.logins.len(), l.me_ok), (12, 12));
+    assert_eq!(num(step(&r, "login"), "successful"), 12, "{r:#}");
+    assert_eq!(num(step(&r, "me"), "successful"), 12);
+    assert_eq!(r["custom"]["journeys"]["sum"], 12.0);
+    let trend = &r["custom"]["login_ms"];
+    assert_eq!(num(trend, "count"), 12);
+    let (p50, max) = (
+        trend["p50"].as_f64().unwrap(),
+        trend["max"].as_f64().unwrap(),
+    );
+    assert!(p50 > 0.0 && p50 <= max, "{trend:#}");
+}

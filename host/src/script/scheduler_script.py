@@ -27,8 +27,31 @@ class Response:
         return _json.loads(self.content)
 
 
+def _text(value, what, optional=False):
+    """`value` as the SDK takes it: a wrong type raises here, in the script
+    (the bindings would trap the user's instance instead)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _int(value, what):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"{what} must be a whole number of milliseconds, not {value!r}")
+    return value
+
+
 def _request(method, url, headers=None, json=None, form=None, body=None, query=None,
              name=None, timeout=None, max_redirects=None, max_body=None):
+    url = _text(url, f"http.{method.lower()}: url")
+    name = _text(name, "name", optional=True)
+    timeout = _int(timeout, "timeout")
+    max_redirects = _int(max_redirects, "max_redirects")
+    max_body = _int(max_body, "max_body")
     pairs = [(k, str(v)) for k, v in (headers or {}).items()]
     has = lambda n: any(k.lower() == n for k, _ in pairs)
     data = None
@@ -81,7 +104,7 @@ def check(value, predicates):
             passed = bool(predicate(value))
         except Exception:
             passed = False
-        _raw.check(name, passed)
+        _raw.check(str(name), passed)
         passed_all = passed_all and passed
     return passed_all
 
@@ -94,14 +117,14 @@ def sleep(seconds):
 class _Data:
     def row(self, source):
         """The next row of data source `source`, as {column: value}."""
-        return dict(_raw.data_row(source))
+        return dict(_raw.data_row(_text(source, "data.row: source")))
 
 
 data = _Data()
 
 
 def env(name):
-    return _raw.env(name)
+    return _raw.env(_text(name, "env: name"))
 
 
 def vu():
@@ -119,10 +142,10 @@ def setup_data():
 
 class _Metrics:
     def counter(self, name, value=1.0):
-        _raw.counter(name, float(value))
+        _raw.counter(_text(name, "metrics.counter: name"), float(value))
 
     def trend(self, name, value):
-        _raw.trend(name, float(value))
+        _raw.trend(_text(name, "metrics.trend: name"), float(value))
 
 
 metrics = _Metrics()
@@ -135,7 +158,7 @@ class group:
         self.name = name
 
     def __enter__(self):
-        _raw.group(self.name)
+        _raw.group(_text(self.name, "group: name"))
 
     def __exit__(self, *exc):
         _raw.group(None)
@@ -159,15 +182,17 @@ class Exchanged:
 class _Tcp:
     def exchange(self, target, payload, delimiter=None, expect=None, name=None, timeout=None):
         return Exchanged(_raw.tcp(_raw.TcpRequest(
-            target=target, payload=_bytes(payload), delimiter=_bytes(delimiter),
-            expect=_bytes(expect), name=name, timeout_ms=timeout)))
+            target=_text(target, "tcp.exchange: target"), payload=_bytes(payload), delimiter=_bytes(delimiter),
+            expect=_bytes(expect), name=_text(name, "name", optional=True),
+            timeout_ms=_int(timeout, "timeout"))))
 
 
 class _Udp:
     def send(self, target, payload, await_reply=True, expect=None, name=None, timeout=None):
         return Exchanged(_raw.udp(_raw.UdpRequest(
-            target=target, payload=_bytes(payload), await_reply=await_reply,
-            expect=_bytes(expect), name=name, timeout_ms=timeout)))
+            target=_text(target, "udp.send: target"), payload=_bytes(payload), await_reply=await_reply,
+            expect=_bytes(expect), name=_text(name, "name", optional=True),
+            timeout_ms=_int(timeout, "timeout"))))
 
 
 tcp = _Tcp()

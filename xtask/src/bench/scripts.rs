@@ -16,6 +16,8 @@ use std::time::Duration;
 
 /// Users of the memory run.
 const MANY: u32 = 200;
+/// Users per instance of the paced memory run.
+const SHARED: u32 = 20;
 
 /// One language's figures.
 struct Cost {
@@ -24,6 +26,8 @@ struct Cost {
     throughput: Throughput,
     /// Peak RSS (kB) at 1 and at MANY users.
     rss: (u64, u64),
+    /// Peak RSS (kB) of MANY users paced at 1 s, SHARED per instance.
+    shared: Option<u64>,
     failed: u64,
 }
 
@@ -129,8 +133,31 @@ impl Bench {
             })?;
             *slot = peak;
         }
+        // Think time as the executor's pacing (not the script's sleep, which
+        // holds its instance): users that share an instance take turns.
+        let shared = match &wasm {
+            None => None,
+            Some(w) => {
+                let file = self.work.join(format!("script-{lang}-paced.yaml"));
+                std::fs::write(
+                    &file,
+                    format!(
+                        "scenarios:\n  paced:\n    executor: constant-vus\n    vus: {MANY}\n    duration: 10s\n    pacing: 1s\n    script: {}\ndestinations: [\"127.0.0.1:{PORT}\"]\nlimits: {{users_per_instance: {SHARED}}}\n",
+                        path(w)
+                    ),
+                )?;
+                let args = env("0");
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let cmd = self.host_cmd(&file, &args);
+                let ((peak, _), _) = nginx.count(|| {
+                    measure::peak_memory(&cmd, Duration::from_millis(500), &mut Vec::new())
+                })?;
+                Some(peak)
+            }
+        };
         Ok(Cost {
             lang,
+            shared,
             size_kb,
             failed: throughput.failed,
             throughput,
@@ -150,7 +177,7 @@ impl Bench {
 
 fn table(costs: &[Cost]) -> String {
     let mut md = format!(
-        "Scripted users: the same journey (GET / and a check) as a YAML step and as a script. CPU: {USERS} users, no think time, {SECS} s, pinned to CPU 1, median of {RUNS} runs (min–max). Memory: peak RSS at 1 and {MANY} users thinking 1 s for 10 s; a script user has an instance of its own, YAML users share cells.\n\n| journey | component | requests/s (nginx) | CPU µs per request | × YAML | RSS per user | × YAML | failed |\n|---|---|---|---|---|---|---|---|\n"
+        "Scripted users: the same journey (GET / and a check) as a YAML step and as a script. CPU: {USERS} users, no think time, {SECS} s, pinned to CPU 1, median of {RUNS} runs (min–max). Memory: peak RSS at 1 and {MANY} users thinking 1 s for 10 s (the script's `sleep`); a script user has an instance of its own, YAML users share cells. Last column: the same {MANY} users with the think time as the executor's `pacing: 1s` and `users_per_instance: {SHARED}`, so users take turns on an instance.\n\n| journey | component | requests/s (nginx) | CPU µs per request | × YAML | RSS per user | × YAML | RSS per user, {SHARED} per instance, paced | failed |\n|---|---|---|---|---|---|---|---|---|\n"
     );
     let yaml = costs.iter().find(|c| c.lang == "yaml");
     let per_user = |c: &Cost| (c.rss.1 as f64 - c.rss.0 as f64) / f64::from(MANY - 1);
@@ -162,7 +189,7 @@ fn table(costs: &[Cost]) -> String {
             )
         });
         md += &format!(
-            "| {} | {} | {} | {} | {cpu_x} | {} KB | {mem_x} | {} |\n",
+            "| {} | {} | {} | {} | {cpu_x} | {} KB | {mem_x} | {} | {} |\n",
             match c.lang {
                 "yaml" => "YAML step",
                 "rust" => "Rust script",
@@ -177,6 +204,10 @@ fn table(costs: &[Cost]) -> String {
             c.throughput.rps.show(0),
             c.throughput.cpu_us.show(1),
             thousands(per_user(c), 0),
+            c.shared.map_or("—".to_string(), |peak| format!(
+                "{} KB",
+                thousands((peak as f64 - c.rss.0 as f64) / f64::from(MANY - 1), 0)
+            )),
             c.failed
         );
     }

@@ -5,7 +5,7 @@
 //! Layers, bottom up; no module imports one above it:
 //! `error`, `bytesize`, `duration`, `pool`, `template` ← `think`, `checks`, `tls`,
 //! `http_options`,
-//! `executor` ← `data`, `thresholds`, `grpc`, `ws`, `raw` ← `model` ← `forms` ← `parse` ← `wave`;
+//! `executor`, `script` ← `data`, `thresholds`, `grpc`, `ws`, `raw` ← `model` ← `forms` ← `parse` ← `wave`;
 //! `overrides` and `oneline` write document trees (below `parse`).
 
 pub mod bytesize;
@@ -24,6 +24,7 @@ pub mod overrides;
 pub mod parse;
 pub mod pool;
 pub mod raw;
+pub mod script;
 pub mod template;
 pub mod think;
 pub mod thresholds;

@@ -204,19 +204,19 @@ pub struct Step {
     /// A script's export this step calls: set by the parser for a script
     /// scenario, never from YAML (a written `type: script` is unknown).
     #[serde(skip)]
-    pub script: Option<crate::model::ScriptPart>,
+    pub script: Option<crate::script::ScriptPart>,
 }
 
 impl Step {
     /// The step a script scenario runs for `part`.
-    pub fn script(part: crate::model::ScriptPart) -> Step {
+    pub fn script(part: crate::script::ScriptPart) -> Step {
         Step {
             id: Some(part.name().into()),
             kind: "script".into(),
             name: None,
             weight: None,
             think_time: None,
-            timeout: Some(crate::duration::Dur(crate::model::SCRIPT_BUDGET)),
+            timeout: Some(crate::duration::Dur(crate::script::SCRIPT_BUDGET)),
             assert_status: None,
             expect_grpc_status: None,
             extract: Default::default(),

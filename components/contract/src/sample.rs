@@ -102,6 +102,31 @@ pub struct Hop {
     pub trace: Option<Box<Exchange>>,
 }
 
+impl Hop {
+    /// This redirect as a sample of step `step` (no error, no checks: the
+    /// step's last request carries those).
+    pub fn sample(&self, step: u32) -> Sample {
+        Sample {
+            step,
+            latency: self.latency,
+            status: Some(self.status),
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
+            error: None,
+            phases: self.phases,
+            tls: self.tls,
+            http_version: self.http_version,
+            grpc: None,
+            ws: None,
+            trace: self.trace.clone(),
+            checks_passed: 0,
+            checks_failed: 0,
+            name: None,
+            points: Vec::new(),
+        }
+    }
+}
+
 /// One request as it went on the wire and what came back (for a user's
 /// HAR trace): headers as sent and received, bodies up to `max_body`.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -64,24 +64,9 @@ pub fn samples(i: usize, part: ScriptPart, run: Run) -> Vec<Sample> {
         let mut rest = r.latency;
         for hop in &o.earlier {
             rest = rest.saturating_sub(hop.latency);
-            out.push(Sample {
-                step: i as u32,
-                latency: hop.latency,
-                status: Some(hop.status),
-                bytes_sent: hop.bytes_sent,
-                bytes_received: hop.bytes_received,
-                error: None,
-                phases: hop.phases,
-                tls: hop.tls,
-                http_version: hop.http_version,
-                grpc: None,
-                ws: None,
-                trace: hop.trace.clone(),
-                checks_passed: 0,
-                checks_failed: 0,
-                name: Some(r.name.clone()),
-                points: Vec::new(),
-            });
+            let mut s = hop.sample(i as u32);
+            s.name = Some(r.name.clone());
+            out.push(s);
         }
         out.push(Sample {
             step: i as u32,

@@ -21,24 +21,7 @@ pub fn judge(
     let mut rest = latency;
     for hop in &o.earlier {
         rest = rest.saturating_sub(hop.latency);
-        samples.push(Sample {
-            step: i as u32,
-            latency: hop.latency,
-            status: Some(hop.status),
-            bytes_sent: hop.bytes_sent,
-            bytes_received: hop.bytes_received,
-            error: None,
-            phases: hop.phases,
-            tls: hop.tls,
-            http_version: hop.http_version,
-            grpc: None,
-            ws: None,
-            trace: hop.trace.clone(),
-            checks_passed: 0,
-            checks_failed: 0,
-            name: None,
-            points: Vec::new(),
-        });
+        samples.push(hop.sample(i as u32));
     }
     let (error, passed, failed) = match &o.error {
         Some(e) if e.kind != ErrorKind::CheckFailed => (Some(e.clone()), 0, 0),

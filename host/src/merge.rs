@@ -89,7 +89,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<Report, String> {
             })
             .collect(),
         steps: step_reports(&buckets.steps, secs),
-        custom: crate::custom::merge(reports.iter().map(|(_, r)| &r.custom))?,
+        custom: crate::custom::report(&buckets.custom),
         // Hooks' throughput is over the run's time, as in a single run.
         setup: first
             .setup
@@ -173,6 +173,8 @@ struct Buckets {
     steps: Vec<MergedStep>,
     setup: Vec<MergedStep>,
     teardown: Vec<MergedStep>,
+    /// A script's custom metrics, added up.
+    custom: stats::custom::Customs,
 }
 
 struct MergedStep {
@@ -197,6 +199,8 @@ impl Buckets {
     fn add(&mut self, name: &str, r: &Report) -> Result<(), String> {
         let bucket = |f: &Metrics| rebuild(f).map_err(|e| format!("{name}: {e}"));
         self.total.merge(&bucket(&r.metrics)?);
+        self.custom
+            .merge(&crate::custom::read(&r.custom).map_err(|e| format!("{name}: {e}"))?);
         for w in &r.scenarios {
             let b = bucket(&w.metrics)?;
             match self.workloads.iter_mut().find(|m| m.name == w.name) {
@@ -451,8 +455,10 @@ fn judge(
         .iter()
         .map(|s| (s.id.as_str(), workload_of(&s.scenario)))
         .collect();
-    let list = thresholds::parse(raw, &names, &steps, false).map_err(|e| e.to_string())?;
-    let stats = Stats::from_parts(
+    // A script run's thresholds may name its requests and custom metrics.
+    let script = b.steps.iter().any(|s| s.kind == "script");
+    let list = thresholds::parse(raw, &names, &steps, script).map_err(|e| e.to_string())?;
+    let mut stats = Stats::from_parts(
         b.total.clone(),
         b.steps
             .iter()
@@ -468,6 +474,7 @@ fn judge(
             })
             .collect(),
     );
+    stats.add_custom(&b.custom);
     // Windows over the merged timeline, and which threshold a shard's run
     // was stopped by, read before the judge takes the list.
     let mut windows = Vec::new();

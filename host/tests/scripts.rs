@@ -110,7 +110,7 @@ fn each_language_logs_in_and_the_server_counts_match_the_report() {
         std::fs::write(dir.join("users.csv"), common::shop::users_csv(4)).unwrap();
         std::fs::copy(built(lang), dir.join("journey.wasm")).unwrap();
         let yaml = format!(
-            "scenario:\n  id: {lang}\n  load: {{total_users: 3, iterations: 4}}\n  script: journey.wasm\n  destinations: [\"{addr}\"]\ndata:\n  users: {{file: users.csv, mode: per-vu}}\nthresholds:\n  \"latency{{step:me}}\": [\"p(95)<2000\"]\n  checks: [\"rate==1\"]\n",
+            "scenario:\n  id: {lang}\n  load: {{total_users: 3, iterations: 4}}\n  script: journey.wasm\n  destinations: [\"{addr}\"]\ndata:\n  users: {{file: users.csv, mode: per-vu}}\nthresholds:\n  \"latency{{step:me}}\": [\"p(95)<2000\"]\n  checks: [\"rate==1\"]\n  journeys: [\"count==12\"]\n  login_ms: [\"count==12\", \"p(95)<2000\"]\n",
             addr = shop.addr
         );
         let base = format!("BASE=http://{}", shop.addr);
@@ -152,14 +152,16 @@ fn each_language_logs_in_and_the_server_counts_match_the_report() {
         assert_eq!(users.len(), 3, "{lang}: {:?}", l.logins);
         assert_eq!(r["custom"]["journeys"]["sum"], 12.0, "{lang}");
         assert_eq!(num(&r["custom"]["login_ms"], "count"), 12, "{lang}");
+        let verdicts = r["thresholds"].as_array().unwrap();
+        assert_eq!(verdicts.len(), 5, "{lang}");
         assert!(
-            r["thresholds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|t| t["ok"] == true),
-            "{lang}: {:#}",
-            r["thresholds"]
+            verdicts.iter().all(|t| t["ok"] == true),
+            "{lang}: {verdicts:#?}"
+        );
+        let journeys = verdicts.iter().find(|v| v["metric"] == "journeys").unwrap();
+        assert_eq!(
+            journeys["value"], 12.0,
+            "{lang}: a counter's count is its sum"
         );
     }
 }
@@ -412,7 +414,7 @@ fn shards_of_a_script_run_merge_their_steps_and_custom_metrics() {
     std::fs::write(dir.join("users.csv"), common::shop::users_csv(4)).unwrap();
     std::fs::copy(built("js"), dir.join("journey.wasm")).unwrap();
     let yaml = format!(
-        "scenario:\n  id: m\n  load: {{total_users: 4, iterations: 3}}\n  script: journey.wasm\n  destinations: [\"{}\"]\ndata:\n  users: {{file: users.csv, mode: per-vu}}\n",
+        "scenario:\n  id: m\n  load: {{total_users: 4, iterations: 3}}\n  script: journey.wasm\n  destinations: [\"{}\"]\ndata:\n  users: {{file: users.csv, mode: per-vu}}\nthresholds:\n  journeys: [\"count==12\"]\n",
         shop.addr
     );
     std::fs::write(dir.join("m.yaml"), &yaml).unwrap();
@@ -432,7 +434,8 @@ fn shards_of_a_script_run_merge_their_steps_and_custom_metrics() {
             "--out",
             out.to_str().unwrap(),
         ];
-        ok(&cli(&dir, &args));
+        // A shard alone counts 6 journeys: its threshold fails (99).
+        assert_eq!(cli(&dir, &args).status.code(), Some(99));
         files.push(out);
     }
     let merged = dir.join("merged.json");
@@ -447,6 +450,11 @@ fn shards_of_a_script_run_merge_their_steps_and_custom_metrics() {
     assert_eq!(num(step(&r, "login"), "successful"), 12, "{r:#}");
     assert_eq!(num(step(&r, "me"), "successful"), 12);
     assert_eq!(r["custom"]["journeys"]["sum"], 12.0);
+    assert_eq!(
+        r["thresholds"][0]["ok"], true,
+        "judged again on the merged counter: {:#}",
+        r["thresholds"]
+    );
     let trend = &r["custom"]["login_ms"];
     assert_eq!(num(trend, "count"), 12);
     let (p50, max) = (

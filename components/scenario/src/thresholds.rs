@@ -31,6 +31,10 @@ pub enum Metric {
     /// WebSocket data messages sent / received.
     WsMessagesSent,
     WsMessagesReceived,
+    /// A script's custom metric (`Filter::custom` names it): a trend's
+    /// values (avg, min, max, med, p(N); count: how many), or a counter's
+    /// sum (count; rate: per second).
+    Custom,
 }
 
 const METRICS: [(&str, Metric); 11] = [
@@ -55,6 +59,7 @@ impl Metric {
                 "avg, min, max, med, p(N), count"
             }
             Metric::Errors | Metric::Checks => "rate (a fraction), count",
+            Metric::Custom => "avg, min, max, med, p(N), count, rate (per second)",
             Metric::Requests
             | Metric::Iterations
             | Metric::DroppedIterations
@@ -68,6 +73,7 @@ impl Metric {
             Metric::Latency | Metric::ServiceTime | Metric::WsRoundTrip | Metric::WsHandshake => {
                 !matches!(agg, Agg::Rate)
             }
+            Metric::Custom => true,
             _ => matches!(agg, Agg::Count | Agg::Rate),
         }
     }
@@ -122,6 +128,8 @@ pub struct Filter {
     /// A script's requests by name (`step:NAME` in a script scenario,
     /// where names are only known as the script runs).
     pub names: Option<Vec<String>>,
+    /// A script's custom metric, by name (`Metric::Custom`).
+    pub custom: Option<String>,
 }
 
 impl Filter {
@@ -243,9 +251,18 @@ pub fn parse(
                     format!(
                         "{:?} does not apply to {}: it has {}",
                         full.threshold,
-                        METRICS.iter().find(|m| m.1 == metric).map_or("", |m| m.0),
+                        METRICS
+                            .iter()
+                            .find(|m| m.1 == metric)
+                            .map_or(key.as_str(), |m| m.0),
                         metric.aggregations()
                     ),
+                ));
+            }
+            if metric == Metric::Custom && full.window.is_some() {
+                return Err(field(
+                    format!("{at}[{i}].window"),
+                    "a custom metric is judged over the whole run (no window)",
                 ));
             }
             if full.window.is_some_and(|w| w.0 < Duration::from_secs(1)) {
@@ -287,10 +304,7 @@ fn split_key(key: &str) -> Result<(Metric, Vec<(String, String)>), String> {
         .iter()
         .find(|(n, _)| *n == head.trim())
         .map(|m| m.1)
-        .ok_or_else(|| {
-            let names: Vec<&str> = METRICS.iter().map(|m| m.0).collect();
-            format!("unknown metric {head:?} (known: {})", names.join(", "))
-        })?;
+        .unwrap_or(Metric::Custom);
     let mut out = Vec::new();
     for tag in tags
         .unwrap_or_default()
@@ -339,6 +353,28 @@ fn parse_key(
 ) -> Result<(Metric, Filter), ScenarioError> {
     let (metric, tags) = split_key(key).map_err(|m| field(at, m))?;
     let mut filter = Filter::default();
+    if metric == Metric::Custom {
+        let head = key.split(['{', ':']).next().unwrap_or(key).trim();
+        if !script {
+            let names: Vec<&str> = METRICS.iter().map(|m| m.0).collect();
+            return Err(field(
+                at,
+                format!("unknown metric {head:?} (known: {})", names.join(", ")),
+            ));
+        }
+        if !tags.is_empty() {
+            return Err(field(
+                at,
+                format!(
+                    "{head:?}: a script's custom metric is the run's, with no step or scenario"
+                ),
+            ));
+        }
+        // Any other name is a custom metric the script records (checked
+        // when the run ends: one it never recorded reads 0).
+        filter.custom = Some(head.to_string());
+        return Ok((metric, filter));
+    }
     let mut step_id = None;
     for (name, value) in &tags {
         match name.as_str() {

@@ -75,3 +75,34 @@ fn a_script_scenario_runs_its_script_and_declares_its_destinations() {
         "{m}"
     );
 }
+
+/// In a script scenario a threshold may name a custom metric (k6's
+/// `my_trend: ["p(95)<200"]`), judged over the whole run; elsewhere an
+/// unknown metric is still an error.
+#[test]
+fn a_script_scenario_may_hold_thresholds_on_its_custom_metrics() {
+    let head = "scenario:\n  id: s\n  load: {total_users: 1, iterations: 1}\n  script: j.wasm\n  destinations: ['127.0.0.1:1']\nthresholds:\n";
+    let s = parse(&format!("{head}  cart_ms: ['p(95)<200', 'count>0']\n"), &[]).unwrap();
+    assert_eq!(s.thresholds[0].filter.custom.as_deref(), Some("cart_ms"));
+    for (rule, field, needle) in [
+        (
+            "  'cart_ms{step:a}': ['count>0']\n",
+            "thresholds.cart_ms{step:a}",
+            "no step or scenario",
+        ),
+        (
+            "  cart_ms: [{threshold: 'count>0', window: 10s}]\n",
+            "thresholds.cart_ms[0].window",
+            "whole run",
+        ),
+    ] {
+        let (f, m) = field_error(&format!("{head}{rule}"));
+        assert_eq!(f, field, "{m}");
+        assert!(m.contains(needle), "{m}");
+    }
+    let (f, m) = field_error(
+        "scenario:\n  id: s\n  load: {total_users: 1, iterations: 1}\n  workflow: [{type: http, params: {url: 'http://127.0.0.1:1/'}}]\nthresholds:\n  cart_ms: ['count>0']\n",
+    );
+    assert_eq!(f, "thresholds.cart_ms");
+    assert!(m.contains("unknown metric"), "{m}");
+}

@@ -70,6 +70,14 @@ impl Customs {
 }
 
 impl Custom {
+    /// A trend's value at quantile `q` (0 for a counter, or none yet).
+    pub fn quantile(&self, q: f64) -> f64 {
+        match &self.histogram {
+            Some(h) if !h.is_empty() => unscaled(h.value_at_quantile(q)),
+            _ => 0.0,
+        }
+    }
+
     pub fn stat(&self) -> CustomStat {
         let q = |h: &Histogram<u64>, q: f64| unscaled(h.value_at_quantile(q));
         let (min, p50, p90, p95, p99, max) = match &self.histogram {

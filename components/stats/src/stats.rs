@@ -265,6 +265,10 @@ impl Stats {
     /// What a threshold with `filter` reads.
     pub fn tally(&self, filter: &Filter) -> Tally {
         let mut out = Tally::default();
+        if let Some(name) = &filter.custom {
+            out.custom = self.custom.0.get(name).cloned();
+            return out;
+        }
         match (&filter.steps, filter.workload) {
             (Some(steps), _) => {
                 for i in steps {
@@ -418,6 +422,11 @@ impl Stats {
     /// A script's custom metrics.
     pub fn custom(&self) -> &Customs {
         &self.custom
+    }
+
+    /// Adds custom metrics that came from elsewhere (a merge's reports).
+    pub fn add_custom(&mut self, customs: &Customs) {
+        self.custom.merge(customs);
     }
 
     /// Step `i`'s report, as part of `owner` (its scenario, or a hook).

@@ -3,12 +3,14 @@
 use crate::bucket::{Bucket, ms, round3};
 use scenario::thresholds::{Agg, Metric, Threshold};
 
-/// What a threshold reads: requests, iterations and drops, over `secs`.
+/// What a threshold reads: requests, iterations and drops, over `secs`
+/// (and a script's custom metric, over the run).
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
     pub bucket: Bucket,
     pub iterations: u64,
     pub dropped: u64,
+    pub custom: Option<crate::custom::Custom>,
 }
 
 impl Tally {
@@ -55,6 +57,21 @@ impl Tally {
             (Metric::Iterations, _) => self.iterations as f64,
             (Metric::DroppedIterations, Agg::Rate) => per_second(self.dropped),
             (Metric::DroppedIterations, _) => self.dropped as f64,
+            (Metric::Custom, agg) => self.custom.as_ref().map_or(0.0, |c| {
+                let stat = c.stat();
+                match (agg, c.trend) {
+                    (Agg::Count, false) => stat.sum,
+                    (Agg::Rate, false) if secs > 0.0 => c.sum / secs,
+                    (Agg::Rate, false) => 0.0,
+                    (Agg::Count, true) => c.count as f64,
+                    (Agg::Rate, true) => per_second(c.count),
+                    (Agg::Avg, _) => stat.avg,
+                    (Agg::Min, _) => stat.min,
+                    (Agg::Max, _) => stat.max,
+                    (Agg::Med, _) => stat.p50,
+                    (Agg::P(p), _) => c.quantile(p / 100.0),
+                }
+            }),
             (Metric::WsMessagesSent | Metric::WsMessagesReceived, agg) => {
                 let n = ws.map_or(0, |w| match t.metric {
                     Metric::WsMessagesSent => w.sent,

@@ -43,13 +43,6 @@ impl sdk::Guest for Runtime {
                 let path = r.url.split('?').next().unwrap_or(&r.url);
                 format!("{} {path}", r.method)
             });
-            let https = r
-                .url
-                .get(..8)
-                .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
-            if https {
-                t.ensure_tls();
-            }
             (
                 name,
                 t.call_context(r.timeout_ms),

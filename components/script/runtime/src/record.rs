@@ -15,7 +15,8 @@ thread_local! {
 
 pub struct Turn {
     pub ctx: Context,
-    /// The user's TLS client (its session cache is the user's own).
+    /// The user's TLS client for the scenario's `tls:` (none: the action
+    /// uses the user's default one, Mozilla's roots, kept across turns).
     pub tls: Option<tls::Client>,
     pub group: Option<String>,
     requests: Vec<Request>,
@@ -84,22 +85,6 @@ impl Turn {
             source_ip: self.ctx.source_ip,
             timeout: timeout_ms.map_or(self.ctx.timeout, |ms| u64::from(ms) * 1_000_000),
             vu: self.ctx.vu,
-        }
-    }
-
-    /// A default client (Mozilla's roots) for https when the scenario set
-    /// no `tls:`.
-    pub fn ensure_tls(&mut self) {
-        if self.tls.is_none() {
-            self.tls = tls::Client::create(&tls::ClientConfig {
-                extra_roots_pem: None,
-                skip_verify: false,
-                server_name: None,
-                client_cert_pem: None,
-                client_key_pem: None,
-                versions: Vec::new(),
-            })
-            .ok();
         }
     }
 

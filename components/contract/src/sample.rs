@@ -102,10 +102,43 @@ pub struct Hop {
     pub trace: Option<Box<Exchange>>,
 }
 
+impl Outcome {
+    /// One sample per request of step `step`: each redirect with its own
+    /// duration, then the last request with the rest of `latency` (so they
+    /// add up to it), carrying this outcome's error and no checks yet.
+    pub fn samples(&self, step: u32, latency: Duration) -> Vec<Sample> {
+        let mut out = Vec::with_capacity(self.earlier.len() + 1);
+        let mut rest = latency;
+        for hop in &self.earlier {
+            rest = rest.saturating_sub(hop.latency);
+            out.push(hop.sample(step));
+        }
+        out.push(Sample {
+            step,
+            latency: rest,
+            status: self.status,
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
+            error: self.error.clone(),
+            phases: self.phases,
+            tls: self.tls,
+            http_version: self.http_version,
+            grpc: self.grpc,
+            ws: self.ws.clone(),
+            trace: self.trace.clone(),
+            checks_passed: 0,
+            checks_failed: 0,
+            name: None,
+            points: Vec::new(),
+        });
+        out
+    }
+}
+
 impl Hop {
     /// This redirect as a sample of step `step` (no error, no checks: the
     /// step's last request carries those).
-    pub fn sample(&self, step: u32) -> Sample {
+    fn sample(&self, step: u32) -> Sample {
         Sample {
             step,
             latency: self.latency,

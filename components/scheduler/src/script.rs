@@ -44,8 +44,6 @@ pub struct Run {
     pub error: Option<String>,
     /// What `setup` returned.
     pub values: Vec<(String, String)>,
-    /// The whole call's wall time.
-    pub latency: Duration,
 }
 
 /// Name of the sample an exception is reported under when the script
@@ -60,32 +58,14 @@ pub fn thrown_name(part: ScriptPart) -> String {
 pub fn samples(i: usize, part: ScriptPart, run: Run) -> Vec<Sample> {
     let mut out = Vec::with_capacity(run.requests.len() + 1);
     for r in run.requests {
-        let o = r.outcome;
-        let mut rest = r.latency;
-        for hop in &o.earlier {
-            rest = rest.saturating_sub(hop.latency);
-            let mut s = hop.sample(i as u32);
+        let mut samples = r.outcome.samples(i as u32, r.latency);
+        for s in &mut samples {
             s.name = Some(r.name.clone());
-            out.push(s);
         }
-        out.push(Sample {
-            step: i as u32,
-            latency: rest,
-            status: o.status,
-            bytes_sent: o.bytes_sent,
-            bytes_received: o.bytes_received,
-            error: o.error,
-            phases: o.phases,
-            tls: o.tls,
-            http_version: o.http_version,
-            grpc: o.grpc,
-            ws: o.ws,
-            trace: o.trace,
-            checks_passed: r.checks_passed,
-            checks_failed: r.checks_failed,
-            name: Some(r.name),
-            points: Vec::new(),
-        });
+        let last = samples.last_mut().expect("an outcome makes a sample");
+        last.checks_passed = r.checks_passed;
+        last.checks_failed = r.checks_failed;
+        out.extend(samples);
     }
     if let Some(message) = run.error {
         let mut s = Sample::failed(i as u32, Duration::ZERO, ErrorKind::ScriptError, message);

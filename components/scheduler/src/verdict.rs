@@ -17,34 +17,15 @@ pub fn judge(
     latency: Duration,
     scope: &mut dyn Scope,
 ) -> Vec<Sample> {
-    let mut samples = Vec::with_capacity(o.earlier.len() + 1);
-    let mut rest = latency;
-    for hop in &o.earlier {
-        rest = rest.saturating_sub(hop.latency);
-        samples.push(hop.sample(i as u32));
-    }
+    let mut samples = o.samples(i as u32, latency);
     let (error, passed, failed) = match &o.error {
         Some(e) if e.kind != ErrorKind::CheckFailed => (Some(e.clone()), 0, 0),
         own => checks(step, o, own.as_ref(), latency, scope),
     };
-    samples.push(Sample {
-        step: i as u32,
-        latency: rest,
-        status: o.status,
-        bytes_sent: o.bytes_sent,
-        bytes_received: o.bytes_received,
-        error,
-        phases: o.phases,
-        tls: o.tls,
-        http_version: o.http_version,
-        grpc: o.grpc,
-        ws: o.ws.clone(),
-        trace: o.trace.clone(),
-        checks_passed: passed,
-        checks_failed: failed,
-        name: None,
-        points: Vec::new(),
-    });
+    let last = samples.last_mut().expect("an outcome makes a sample");
+    last.error = error;
+    last.checks_passed = passed;
+    last.checks_failed = failed;
     samples
 }
 

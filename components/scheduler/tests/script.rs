@@ -97,7 +97,6 @@ impl Actions for Fake {
             ],
             error: (n == 2).then(|| format!("Error: no cart for user {}", turn.vu)),
             values: Vec::new(),
-            latency: Duration::from_millis(8),
         }
     }
 }

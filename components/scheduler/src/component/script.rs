@@ -10,7 +10,6 @@ use super::slots::Slots;
 use crate::script::{Request, Run, Turn};
 use contract::MetricPoint;
 use scenario::model::ScriptPart;
-use std::time::Instant;
 
 impl Slots {
     pub(super) fn call_script(&self, turn: Turn) -> Run {
@@ -37,7 +36,6 @@ impl Slots {
             },
             tls,
         );
-        let started = Instant::now();
         let (result, values) = match turn.part {
             ScriptPart::Iteration => (journey::iteration(), Vec::new()),
             ScriptPart::Setup => match journey::setup() {
@@ -46,7 +44,6 @@ impl Slots {
             },
             ScriptPart::Teardown => (journey::teardown(), Vec::new()),
         };
-        let latency = started.elapsed();
         let (requests, points) = recorder::take();
         Run {
             requests: requests
@@ -69,7 +66,6 @@ impl Slots {
                 .collect(),
             error: result.err(),
             values,
-            latency,
         }
     }
 }

@@ -89,8 +89,8 @@ pub struct Timeline {
     /// Step index → (scenario name, step id); a script's requests are
     /// steps too, added as they first come.
     names: Vec<(String, String)>,
-    /// (script step, request name) → step index.
-    named: std::collections::HashMap<(u32, String), usize>,
+    /// A script's requests' steps, numbered as `Stats` numbers them.
+    named: stats::requests::RequestSteps,
     step_workload: Vec<usize>,
     started: SystemTime,
     /// Open seconds, oldest first; the first is second `first_open`.
@@ -162,26 +162,25 @@ impl Timeline {
     /// The step a sample counts in: its own, or its script request's
     /// (made on the name's first sample).
     fn index(&mut self, s: &Sample) -> usize {
+        let parent = s.step as usize;
         let Some(name) = &s.name else {
-            return s.step as usize;
+            return parent;
         };
-        let key = (s.step, name.clone());
-        if let Some(i) = self.named.get(&key) {
-            return *i;
+        let (i, new) = self.named.step(parent, name, self.names.len());
+        if new {
+            let owner = self
+                .names
+                .get(parent)
+                .map_or(String::new(), |n| n.0.clone());
+            let workload = self
+                .step_workload
+                .get(parent)
+                .copied()
+                .unwrap_or(usize::MAX);
+            self.names.push((owner, name.clone()));
+            self.step_workload.push(workload);
         }
-        let owner = self
-            .names
-            .get(s.step as usize)
-            .map_or(String::new(), |n| n.0.clone());
-        let workload = self
-            .step_workload
-            .get(s.step as usize)
-            .copied()
-            .unwrap_or(usize::MAX);
-        self.names.push((owner, name.clone()));
-        self.step_workload.push(workload);
-        self.named.insert(key, self.names.len() - 1);
-        self.names.len() - 1
+        i
     }
 
     /// `delta` users of `workload` became active (or, negative, stopped).

@@ -3,7 +3,8 @@
 //! the one report type every output reads and writes.
 //!
 //! Layers, bottom up: `report` (the types) ← `hist` (the histograms' unit)
-//! ← `ws` (WebSocket counts), `custom` (a script's metrics) ← `bucket` ← `tally` ← `stats` ← `judge`. No
+//! ← `ws` (WebSocket counts), `custom` (a script's metrics), `requests` (a
+//! script's requests as steps) ← `bucket` ← `tally` ← `stats` ← `judge`. No
 //! module imports one above it.
 
 pub mod bucket;
@@ -11,6 +12,7 @@ pub mod custom;
 mod hist;
 pub mod judge;
 pub mod report;
+pub mod requests;
 pub mod stats;
 pub mod tally;
 pub mod ws;

@@ -5,6 +5,7 @@
 use crate::bucket::{Bucket, round3};
 use crate::custom::Customs;
 use crate::report::{Report, StepReport, WorkloadReport};
+use crate::requests::RequestSteps;
 use crate::tally::Tally;
 use contract::Sample;
 use scenario::Scenario;
@@ -33,8 +34,8 @@ pub struct Stats {
     /// Source address (none: the unspecified address) → samples sent from it.
     source_ips: BTreeMap<Option<IpAddr>, u64>,
     /// A script's requests, each a step of its own, made as they first
-    /// come: (script step, name) → index in `steps` (past the workflow's).
-    named: BTreeMap<(usize, String), usize>,
+    /// come (indices in `steps` past the workflow's).
+    named: RequestSteps,
     /// A script's custom metrics.
     custom: Customs,
 }
@@ -88,7 +89,7 @@ impl Stats {
                 })
                 .collect(),
             source_ips: BTreeMap::new(),
-            named: BTreeMap::new(),
+            named: RequestSteps::default(),
             custom: Customs::default(),
         }
     }
@@ -177,19 +178,18 @@ impl Stats {
         }
     }
 
-    /// The step a sample counts in: its own, or a script's request's.
-    fn step_of(&mut self, s: &Sample) -> usize {
-        let parent = s.step as usize;
-        let Some(name) = &s.name else { return parent };
-        if let Some(i) = self.named.get(&(parent, name.clone())) {
-            return *i;
+    /// The step a sample of step `parent` counts in: its own, or its
+    /// script request `name`'s (made on its first sample).
+    fn step_of(&mut self, parent: usize, name: Option<&str>) -> usize {
+        let Some(name) = name else { return parent };
+        let next = self.steps.len().max(self.step_workload.len());
+        let (i, new) = self.named.step(parent, name, next);
+        if new {
+            self.steps.resize(i + 1, Bucket::default());
+            let workload = self.step_workload.get(parent).copied().unwrap_or(HOOK);
+            self.step_workload.resize(i, HOOK);
+            self.step_workload.push(workload);
         }
-        let i = self.steps.len().max(self.step_workload.len());
-        self.steps.resize(i + 1, Bucket::default());
-        let workload = self.step_workload.get(parent).copied().unwrap_or(HOOK);
-        self.step_workload.resize(i, HOOK);
-        self.step_workload.push(workload);
-        self.named.insert((parent, name.clone()), i);
         i
     }
 
@@ -203,7 +203,7 @@ impl Stats {
         let step = if first.step == contract::UNATTRIBUTED {
             None
         } else {
-            Some(self.step_of(first))
+            Some(self.step_of(first.step as usize, first.name.as_deref()))
         };
         let hook = step.is_some_and(|i| self.step_workload.get(i) == Some(&HOOK));
         if let Some(i) = step.filter(|_| hook) {
@@ -230,13 +230,13 @@ impl Stats {
 
     pub fn merge(&mut self, o: &Stats) {
         self.total.merge(&o.total);
-        let theirs_named: BTreeMap<usize, &(usize, String)> =
-            o.named.iter().map(|(k, i)| (*i, k)).collect();
+        let theirs_named: BTreeMap<usize, (usize, &str)> =
+            o.named.iter().map(|(p, n, i)| (i, (p, n))).collect();
         for (i, theirs) in o.steps.iter().enumerate() {
             // A script's request steps are matched by name: two instances
             // number them in the order each first saw them.
             let mine = match theirs_named.get(&i) {
-                Some((parent, name)) => self.step_of(&named_probe(*parent, name)),
+                Some((parent, name)) => self.step_of(*parent, Some(name)),
                 None => {
                     if i >= self.steps.len() {
                         self.steps.resize(i + 1, Bucket::default());
@@ -278,12 +278,12 @@ impl Stats {
                 }
             }
             (None, w) if filter.names.is_some() => {
-                for ((_, name), i) in &self.named {
-                    let workload = self.step_workload[*i];
-                    if filter.matches_step(*i, Some(name), workload)
+                for (_, name, i) in self.named.iter() {
+                    let workload = self.step_workload[i];
+                    if filter.matches_step(i, Some(name), workload)
                         && w.is_none_or(|w| w == workload)
                     {
-                        out.bucket.merge(&self.steps[*i]);
+                        out.bucket.merge(&self.steps[i]);
                     }
                 }
             }
@@ -393,16 +393,10 @@ impl Stats {
 
     /// Script step `i`'s requests (name, bucket), in the order they first came.
     fn requests_of(&self, i: usize) -> Vec<(&str, &Bucket)> {
-        let mut named: Vec<(usize, &str)> = self
-            .named
+        self.named
             .iter()
-            .filter(|((parent, _), _)| *parent == i)
-            .map(|((_, name), at)| (*at, name.as_str()))
-            .collect();
-        named.sort();
-        named
-            .into_iter()
-            .map(|(at, name)| (name, &self.steps[at]))
+            .filter(|(parent, _, _)| *parent == i)
+            .map(|(_, name, at)| (name, &self.steps[at]))
             .collect()
     }
 
@@ -450,8 +444,8 @@ impl Stats {
         let named: Vec<usize> = self
             .named
             .iter()
-            .filter(|((parent, _), _)| steps.contains(parent))
-            .map(|(_, i)| *i)
+            .filter(|(parent, _, _)| steps.contains(parent))
+            .map(|(_, _, i)| i)
             .collect();
         steps.chain(named).find_map(|i| {
             let b = self.steps.get(i)?;
@@ -460,8 +454,8 @@ impl Stats {
                 || {
                     self.named
                         .iter()
-                        .find(|(_, at)| **at == i)
-                        .map_or("", |(k, _)| &k.1)
+                        .find(|(_, _, at)| *at == i)
+                        .map_or("", |(_, name, _)| name)
                 },
                 |s| s.id.as_str(),
             );
@@ -477,16 +471,4 @@ impl Stats {
 
 fn is_script(scenario: &Scenario, i: usize) -> bool {
     matches!(scenario.workflow[i].call, scenario::model::Call::Script(_))
-}
-
-/// A sample that routes to the request step (`parent`, `name`).
-fn named_probe(parent: usize, name: &str) -> Sample {
-    let mut s = Sample::failed(
-        parent as u32,
-        Duration::ZERO,
-        contract::ErrorKind::Other,
-        String::new(),
-    );
-    s.name = Some(name.to_string());
-    s
 }
